@@ -1,0 +1,32 @@
+"""Exception types raised by nnlearn.
+
+Every error nnlearn raises on bad input is one of these (or a plain ``TypeError``
+for a wrong Python type). They subclass ``ValueError`` so that code written for
+the standard library's conventions keeps working.
+"""
+
+from __future__ import annotations
+
+
+class NNLearnError(Exception):
+    """Base class of every nnlearn-specific error."""
+
+
+class DataError(NNLearnError, ValueError):
+    """Input data is unusable: wrong shape, NaN/inf, labels out of range, empty."""
+
+
+class IDXFormatError(DataError):
+    """An IDX file is corrupt, truncated or not an IDX file at all."""
+
+
+class ModelFileError(NNLearnError, ValueError):
+    """A model file is not an nnlearn model, or is damaged."""
+
+
+class ConfigError(NNLearnError, ValueError):
+    """A hyper-parameter, option or name is invalid."""
+
+
+class DivergenceError(NNLearnError, FloatingPointError):
+    """Training produced NaN or inf in the cost or the weights."""
