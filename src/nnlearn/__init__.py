@@ -1,0 +1,31 @@
+r"""nnlearn: neural networks with the backprop equations in plain sight.
+
+Quick start::
+
+    import nnlearn
+    data = nnlearn.datasets.load_mnist()
+    net = nnlearn.Network.from_sizes([784, 30, 10], cost="quadratic", seed=1)
+    net.fit(*data.train, epochs=30, mini_batch_size=10, eta=3.0,
+            validation_data=data.test)
+    net.save("mnist.npz"); net2 = nnlearn.load("mnist.npz")
+"""
+
+from nnlearn import backend, datasets
+from nnlearn.costs import COSTS, Cost, CrossEntropy, LogLikelihood, Quadratic, get_cost
+from nnlearn.errors import (ConfigError, DataError, DivergenceError, IDXFormatError,
+                            ModelFileError, NNLearnError)
+from nnlearn.gradcheck import GradCheckResult, gradcheck
+from nnlearn.layers import Dense, Layer, Sigmoid, Softmax
+from nnlearn.network import Network
+from nnlearn.optim import SGD, Optimizer
+from nnlearn.serialize import load, save
+from nnlearn.training import History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COSTS", "ConfigError", "Cost", "CrossEntropy", "DataError", "Dense", "DivergenceError",
+    "GradCheckResult", "History", "IDXFormatError", "Layer", "LogLikelihood", "ModelFileError",
+    "NNLearnError", "Network", "Optimizer", "Quadratic", "SGD", "Sigmoid", "Softmax", "backend",
+    "datasets", "get_cost", "gradcheck", "load", "save", "__version__",
+]

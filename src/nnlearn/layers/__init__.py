@@ -1,0 +1,8 @@
+"""Layers: each with an explicit ``forward`` and a ``backward`` holding the backprop equations."""
+
+from nnlearn.layers.activations import ACTIVATIONS, Activation, Sigmoid, Softmax, get_activation
+from nnlearn.layers.base import LAYER_TYPES, Layer, register_layer
+from nnlearn.layers.dense import Dense
+
+__all__ = ["ACTIVATIONS", "Activation", "Dense", "LAYER_TYPES", "Layer", "Sigmoid", "Softmax",
+           "get_activation", "register_layer"]
