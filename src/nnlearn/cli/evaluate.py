@@ -1,0 +1,29 @@
+"""``nnlearn evaluate MODEL``: accuracy and cost of a saved model on a test set."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="accuracy and cost of a saved model on a test set",
+                       description="Evaluate a model saved by `nnlearn train --save` on the MNIST "
+                                   "test set (10,000 t10k images) or the test split of an IDX folder.")
+    p.add_argument("model", metavar="MODEL", help="model file (.npz) written by nnlearn")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="folder with the four IDX files (default: the shipped MNIST)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nnlearn import datasets
+    from nnlearn.serialize import load
+
+    net = load(args.model)
+    flatten = len(net.input_shape) == 1
+    data = (datasets.load_mnist(flatten=flatten) if args.data is None
+            else datasets.load_idx_dataset(args.data, flatten=flatten))
+    result = net.evaluate(*data.test)
+    print(f"{args.model}: accuracy {100 * result['accuracy']:.2f}% "
+          f"({result['correct']} / {result['total']}), cost {result['cost']:.4f}")
+    return 0

@@ -1,0 +1,39 @@
+"""Progress feedback for the CLI: a bar on a terminal, nothing when piped."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    """A one-line ``\\r``-redrawn bar for the batches of one epoch.
+
+    Call it as ``bar(done, total)``; ``close()`` erases the line. Writes nothing
+    unless ``stream`` is a terminal (so logs and pipes get plain lines only).
+    """
+
+    def __init__(self, label: str = "", stream: TextIO | None = None, width: int = 30):
+        self.stream = stream if stream is not None else sys.stdout
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.label, self.width = label, width
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        filled = int(self.width * done / max(total, 1))
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / max(done, 1) * (total - done)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{done}/{total} batches, {elapsed:5.1f}s elapsed, ~{eta:4.1f}s left")
+        self.stream.flush()
+
+    def reset(self, label: str) -> None:
+        self.label, self.start = label, time.perf_counter()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * (len(self.label) + self.width + 60) + "\r")
+            self.stream.flush()
