@@ -1,0 +1,312 @@
+r"""2-D convolution over NCHW image batches (book ch. 6, "local receptive fields").
+
+Notation (one minibatch, images batch-first)::
+
+    X  (N, C, H, W)       input: N images of C channels ("feature maps") of H×W pixels
+    Wt (F, C, kh, kw)     F kernels ("filters"), one per output feature map   (params["W"])
+    b  (F,)               one bias per output feature map (shared weights and bias)
+    Y  (N, F, OH, OW)     output feature maps
+    s = (sh, sw)          stride; padding adds zero rows/columns around X, giving Xp
+
+Forward (a cross-correlation, as in every deep-learning library; the book's eq. 125
+with its ``w_{l,m}`` is the same thing for one map)::
+
+    Y[n,f,y,x] = b[f] + Σ_{c,i,j} Wt[f,c,i,j] · Xp[n, c, y·sh + i, x·sw + j]
+    OH = ⌊(H + pad_top + pad_bottom − kh) / sh⌋ + 1      (likewise OW)
+
+Backward, with ``δ = dY = ∂C/∂Y`` (the shared-weight form of BP3/BP4 and BP2)::
+
+    ∂C/∂Wt[f,c,i,j] = Σ_{n,y,x} δ[n,f,y,x] · Xp[n, c, y·sh + i, x·sw + j]
+    ∂C/∂b[f]        = Σ_{n,y,x} δ[n,f,y,x]
+    ∂C/∂Xp[n,c,h,w] = Σ_{f,i,j,y,x : h = y·sh+i, w = x·sw+j} Wt[f,c,i,j] · δ[n,f,y,x]
+
+Implementation ("im2col"): every receptive field of the whole minibatch is copied
+once into a matrix ``cols (N, C·kh·kw, OH·OW)`` (a strided window view, one copy),
+so that the forward pass is one batched matrix product ``Y = Wm @ cols + b`` with
+``Wm = Wt.reshape(F, C·kh·kw)``. The backward pass is two more products,
+``∂C/∂Wm = Σ_n δ_n colsₙᵀ`` and ``dcols = Wmᵀ δ``, and "col2im" scatters ``dcols``
+back onto the input with one strided add per kernel offset (kh·kw adds, each over
+the whole minibatch). No Python loop runs over examples, pixels or channels.
+
+References: K. Chellapilla, S. Puri, P. Simard, "High performance convolutional
+neural networks for document processing" (2006) for im2col; Y. LeCun et al.,
+"Gradient-based learning applied to document recognition" (1998).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from nnlearn import backend
+from nnlearn.errors import ConfigError, DataError
+from nnlearn.init import get_initializer
+from nnlearn.layers.base import Layer, register_layer
+
+_INFERENCE_COLS_BYTES = 64 * 2**20
+"""In inference, minibatches whose ``cols`` would exceed this are convolved in chunks."""
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def pair(name: str, value: Any) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints, all > 0) as a ``(rows, cols)`` tuple."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ConfigError(f"{name} must be a positive int or a pair of them, got {value!r}")
+        return (_positive_int(f"{name}[0]", value[0]), _positive_int(f"{name}[1]", value[1]))
+    try:
+        v = _positive_int(name, value)
+    except ConfigError:
+        raise ConfigError(f"{name} must be a positive int or a pair of them, got {value!r}") from None
+    return (v, v)
+
+
+def image_shape(layer: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
+    """Check that one example's shape is ``(C, H, W)``; return it as ints."""
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise DataError(f"{layer} expects images of shape (C, H, W) per example (NCHW batches), "
+                        f"got per-example shape {shape}; reshape flat inputs with "
+                        "X.reshape(N, C, H, W) or load MNIST with flatten=False")
+    return tuple(int(d) for d in shape)  # type: ignore[return-value]
+
+
+def check_batch(layer: Layer, X) -> None:
+    """Check a minibatch is 4-D and fits ``layer.output_shape`` (clear errors, no cost)."""
+    if getattr(X, "ndim", None) != 4:
+        raise DataError(f"{type(layer).__name__} expects a 4-D batch (N, C, H, W), "
+                        f"got shape {getattr(X, 'shape', None)}")
+    layer.output_shape(X.shape[1:])
+
+
+def window_offsets(kh: int, kw: int):
+    """All offsets ``(i, j)`` inside a kh×kw window, row-major: the order of ``Wt[f, c, i, j]``."""
+    return [(i, j) for i in range(kh) for j in range(kw)]
+
+
+def window_slice(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int]):
+    """Index selecting, for offset ``(i, j)``, the input pixel of every output position.
+
+    ``X[window_slice(...)]`` has shape ``(N, C, OH, OW)`` and element ``[n, c, y, x]`` is
+    ``X[n, c, y·sh + i, x·sw + j]``: a strided view, not a copy.
+    """
+    (OH, OW), (sh, sw) = out_hw, stride
+    return (slice(None), slice(None), slice(i, i + sh * (OH - 1) + 1, sh),
+            slice(j, j + sw * (OW - 1) + 1, sw))
+
+
+def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]):
+    r"""Receptive fields of a padded batch as ``cols (N, C·kh·kw, OH·OW)`` (one copy).
+
+    ``cols[n, (c·kh + i)·kw + j, y·OW + x] = Xp[n, c, y·sh + i, x·sw + j]``.
+    """
+    xp = backend.xp
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    N, C = Xp.shape[:2]
+    V = xp.lib.stride_tricks.sliding_window_view(Xp, (kh, kw), axis=(2, 3))
+    V = V[:, :, :sh * (OH - 1) + 1:sh, :sw * (OW - 1) + 1:sw]  # (N, C, OH, OW, kh, kw)
+    return V.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, OH * OW)
+
+
+def col2im(dcols, padded_shape: tuple[int, ...], kernel: tuple[int, int],
+           stride: tuple[int, int], out_hw: tuple[int, int]):
+    r"""Adjoint of :func:`im2col`: sum every column entry back onto its input pixel.
+
+    ``dXp[n, c, y·sh + i, x·sw + j] += dcols[n, (c·kh + i)·kw + j, y·OW + x]``, as one
+    strided add per kernel offset ``(i, j)`` over the whole batch.
+    """
+    xp = backend.xp
+    (kh, kw), (OH, OW) = kernel, out_hw
+    N, C = padded_shape[:2]
+    dXp = xp.zeros(padded_shape, dtype=dcols.dtype)
+    D = dcols.reshape(N, C, kh, kw, OH, OW)
+    for i, j in window_offsets(kh, kw):
+        dXp[window_slice(i, j, out_hw, stride)] += D[:, :, i, j]
+    return dXp
+
+
+@register_layer
+class Conv2D(Layer):
+    r"""2-D convolution with F feature maps, shared weights and one bias per map.
+
+    See the module docstring for the forward and backward equations.
+
+    Args:
+        in_channels, out_channels: C and F.
+        kernel_size: ``k`` or ``(kh, kw)`` (the book's 5×5 local receptive field: 5).
+        stride: ``s`` or ``(sh, sw)``; default 1.
+        padding: ``"valid"`` (none, default), ``"same"`` (output H×W = input H×W; only
+            with stride 1, since with a larger stride no padding keeps the size; an
+            even kernel puts the extra row/column at the bottom/right, as PyTorch
+            and TensorFlow do), an int ``p`` or a pair ``(ph, pw)`` of zero rows and
+            columns added on each side.
+        weight_init: initialiser name (``nnlearn.init``) called with
+            ``fan_in = C·kh·kw``, ``fan_out = F·kh·kw``; default ``"normal_fan_in"``
+            (N(0, 1/fan_in)).
+        bias_init: default ``"normal"`` (N(0, 1), the book's).
+        dtype, seed: as for :class:`~nnlearn.layers.dense.Dense`.
+        input_shape: optional ``(C, H, W)`` of one example, so that a ``Network``
+            whose first layer is this one can infer its input shape.
+
+    Shapes: ``X (N, C, H, W) → Y (N, F, OH, OW)``; ``decay_keys = ("W",)``.
+    """
+
+    decay_keys = ("W",)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
+                 stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = "valid",
+                 weight_init: str = "normal_fan_in", bias_init: str = "normal",
+                 dtype: str = "float32", seed: int | None = None,
+                 input_shape: Sequence[int] | None = None):
+        super().__init__()
+        self.in_channels = _positive_int("in_channels", in_channels)
+        self.out_channels = _positive_int("out_channels", out_channels)
+        self.kernel_size = pair("kernel_size", kernel_size)
+        self.stride = pair("stride", stride)
+        self.padding = self._check_padding(padding)
+        self.pads = self._pads()  # (top, bottom, left, right)
+        self.weight_init = weight_init
+        self.bias_init = bias_init
+        get_initializer(weight_init), get_initializer(bias_init)  # validate names now
+        self.input_shape = None
+        if input_shape is not None:
+            self.input_shape = image_shape("Conv2D input_shape", input_shape)
+            try:
+                self.output_shape(self.input_shape)
+            except DataError as exc:
+                raise ConfigError(str(exc)) from None
+        self.initialize(backend.default_rng(seed), dtype)
+        self._cols = None
+        self._in_shape = None
+
+    # -- configuration ----------------------------------------------------------
+    def _check_padding(self, padding: Any) -> str | tuple[int, int]:
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ConfigError(f"padding must be 'valid', 'same', an int or a pair of ints, "
+                                  f"got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ConfigError(f"padding='same' needs stride 1 (got stride={self.stride}): "
+                                  "with a larger stride no padding keeps the output size; "
+                                  "pass an explicit int padding instead")
+            return padding
+        bad = ConfigError(f"padding must be 'valid', 'same', an int ≥ 0 or a pair of them, "
+                          f"got {padding!r}")
+        values = tuple(padding) if isinstance(padding, (list, tuple)) else (padding, padding)
+        if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
+                                   for v in values):
+            raise bad
+        return values  # type: ignore[return-value]
+
+    def _pads(self) -> tuple[int, int, int, int]:
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            (kh, kw) = self.kernel_size
+            return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
+        ph, pw = self.padding
+        return (ph, ph, pw, pw)
+
+    def initialize(self, rng, dtype: str = "float32") -> None:
+        """Draw ``W`` then ``b`` from ``rng`` with ``fan_in = C·kh·kw``."""
+        (kh, kw), C, F = self.kernel_size, self.in_channels, self.out_channels
+        fan_in, fan_out = C * kh * kw, F * kh * kw
+        W = get_initializer(self.weight_init)(rng, (F, C, kh, kw), fan_in, fan_out)
+        b = get_initializer(self.bias_init)(rng, (F,), fan_in, fan_out)
+        self.params = {"W": W.astype(dtype), "b": b.astype(dtype)}
+        self._allocate_grads()
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
+        """``(F, OH, OW)`` for one example of shape ``(C, H, W)``; ``DataError`` if impossible."""
+        C, H, W = image_shape("Conv2D", input_shape)
+        if C != self.in_channels:
+            raise DataError(f"Conv2D(in_channels={self.in_channels}) got inputs with {C} "
+                            f"channels (per-example shape {(C, H, W)}); set in_channels={C} "
+                            "or fix the layer before")
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        top, bottom, left, right = self.pads
+        Hp, Wp = H + top + bottom, W + left + right
+        if kh > Hp or kw > Wp:
+            raise DataError(f"Conv2D kernel {kh}×{kw} is larger than its input {H}×{W} "
+                            f"(padded to {Hp}×{Wp} by padding={self.padding!r}); use a smaller "
+                            "kernel, more padding, or fewer pooling layers before")
+        return (self.out_channels, (Hp - kh) // sh + 1, (Wp - kw) // sw + 1)
+
+    def config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {
+            "in_channels": self.in_channels, "out_channels": self.out_channels,
+            "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+            "weight_init": self.weight_init, "bias_init": self.bias_init}
+        if self.input_shape is not None:
+            cfg["input_shape"] = list(self.input_shape)
+        return cfg
+
+    # -- the passes ---------------------------------------------------------------
+    def _pad(self, X):
+        top, bottom, left, right = self.pads
+        if not (top or bottom or left or right):
+            return X
+        return backend.xp.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+    def forward(self, X, training: bool = False):
+        r"""``Y = Wm @ im2col(Xp) + b`` (see the module docstring); caches ``cols``."""
+        xp = backend.xp
+        check_batch(self, X)
+        F, OH, OW = self.output_shape(X.shape[1:])
+        N = X.shape[0]
+        Xp = self._pad(X)
+        Wm = self.params["W"].reshape(F, -1)
+        col_bytes = N * Wm.shape[1] * OH * OW * X.itemsize
+        if not training and N > 1 and col_bytes > _INFERENCE_COLS_BYTES:
+            # inference on a large batch: bounded memory, nothing cached for backward
+            self._cols, self._in_shape = None, None
+            step = max(1, N * _INFERENCE_COLS_BYTES // col_bytes)
+            return xp.concatenate([self._forward_cols(Xp[k:k + step], Wm, (OH, OW))[1]
+                                   for k in range(0, N, step)])
+        self._cols, Y = self._forward_cols(Xp, Wm, (OH, OW))
+        self._in_shape = (X.shape, Xp.shape)
+        return Y
+
+    def _forward_cols(self, Xp, Wm, out_hw):
+        cols = im2col(Xp, self.kernel_size, self.stride, out_hw)
+        Y = backend.xp.matmul(Wm, cols)  # (N, F, OH·OW), already NCHW-ordered
+        Y += self.params["b"][:, None]
+        return cols, Y.reshape(Xp.shape[0], Wm.shape[0], *out_hw)
+
+    def backward(self, dY, need_dx: bool = True):
+        r"""Gradients from ``δ = dY (N, F, OH, OW)`` (shared-weight BP2–BP4)::
+
+            ∂C/∂Wm = Σ_n δₙ colsₙᵀ        ∂C/∂b = Σ_{n,y,x} δ        dcols = Wmᵀ δ
+            ∂C/∂X  = crop(col2im(dcols))
+
+        Writes ``grads["W"]`` and ``grads["b"]``; returns ``∂C/∂X (N, C, H, W)``.
+        """
+        xp = backend.xp
+        cols = self._cols
+        if cols is None:
+            raise RuntimeError("Conv2D.backward called before forward(X, training=True) "
+                               "(or after a chunked inference forward of a large batch)")
+        (x_shape, padded_shape) = self._in_shape
+        N, F = dY.shape[:2]
+        out_hw = dY.shape[2:]
+        D = dY.reshape(N, F, -1)
+        xp.sum(xp.matmul(D, cols.transpose(0, 2, 1)), axis=0,
+               out=self.grads["W"].reshape(F, -1))
+        xp.sum(D, axis=(0, 2), out=self.grads["b"])
+        if not need_dx:
+            return None
+        dcols = xp.matmul(self.params["W"].reshape(F, -1).T, D)
+        dXp = col2im(dcols, padded_shape, self.kernel_size, self.stride, out_hw)
+        top, _, left, _ = self.pads
+        H, W = x_shape[2:]
+        return dXp[:, :, top:top + H, left:left + W]
+
+    def __repr__(self) -> str:
+        return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding!r})")
+
