@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy
 
 from nnlearn import backend
-from nnlearn.costs import Cost, get_cost
+from nnlearn.costs import Cost, get_cost, is_one_hot
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.layers.activations import get_activation
 from nnlearn.layers.base import Layer
@@ -171,7 +171,12 @@ class Network:
         return self.predict_proba(X, batch_size).argmax(axis=1)
 
     def targets(self, y, n: int, name: str = "y"):
-        """Targets ``Y`` (N, K) for the cost: one-hot rows from integer labels, or checked 2-D targets."""
+        """Targets ``Y`` (N, K) for the cost: one-hot rows from integer labels, or checked 2-D targets.
+
+        Real-valued (regression) or multi-label 0/1 targets are passed as an (N, K)
+        array; for a network with a single output a 1-D ``y`` is taken as that one
+        column. The cost then checks its domain (``Cost.check_targets``).
+        """
         xp = backend.xp
         if not hasattr(y, "shape"):
             y = numpy.asarray(y)
@@ -179,6 +184,8 @@ class Network:
         if y.shape[:1] != (n,):
             raise DataError(f"{name} has {y.shape[0] if y.ndim else 0} rows but X has {n}; "
                             "pass one label or target row per example")
+        if y.ndim == 1 and self.output_shape == (1,):
+            y = y.reshape(n, 1)
         if y.ndim == 1:
             if y.dtype.kind not in "iu":
                 raise DataError(f"{name} must hold integer class labels, got dtype {y.dtype}; "
@@ -196,20 +203,28 @@ class Network:
         Y = xp.asarray(y, dtype=self.dtype)
         if not bool(xp.isfinite(Y).all()):
             raise DataError(f"{name} contains NaN or inf")
+        self.cost.check_targets(Y, name)
         return Y
 
     def evaluate(self, X, y, batch_size: int = 5000) -> dict[str, float]:
-        """Cost and accuracy on ``(X, y)``: ``{"cost", "accuracy", "correct", "total"}``."""
+        """Cost and accuracy on ``(X, y)``: ``{"cost", "accuracy", "correct", "total"}``.
+
+        Accuracy (argmax of outputs = target class) is reported only when the targets
+        name one class per example (integer labels or one-hot rows); for regression
+        or multi-label targets the result is ``{"cost", "total"}``.
+        """
         X = self.check_inputs(X)
         Y = self.targets(y, X.shape[0])
         return self._evaluate(X, Y, batch_size)
 
     def _evaluate(self, X, Y, batch_size: int = 5000) -> dict[str, float]:
         A = self._forward_batches(X, batch_size)
-        correct = int((A.argmax(axis=1) == Y.argmax(axis=1)).sum())
         total = int(X.shape[0])
-        return {"cost": self.cost.value(A, Y) + self.penalty(total), "accuracy": correct / total,
-                "correct": correct, "total": total}
+        metrics = {"cost": self.cost.value(A, Y) + self.penalty(total), "total": total}
+        if is_one_hot(Y):
+            correct = int((A.argmax(axis=1) == Y.argmax(axis=1)).sum())
+            metrics.update(accuracy=correct / total, correct=correct)
+        return metrics
 
     def penalty(self, n: int) -> float:
         """Regularisation term added to the cost (none in the base network)."""
