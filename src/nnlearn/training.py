@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from nnlearn import backend
+from nnlearn.costs import is_one_hot
 from nnlearn.errors import ConfigError, DivergenceError
 from nnlearn.optim import Optimizer, check_positive, get_optimizer
 
@@ -51,9 +52,11 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
-def _check_monitor(monitor: Iterable[str] | None, has_validation: bool) -> tuple[str, ...]:
-    if monitor is None:
-        return ("evaluation_accuracy",) if has_validation else ()
+def _check_monitor(monitor: Iterable[str] | None, has_validation: bool,
+                   classification: bool = True) -> tuple[str, ...]:
+    if monitor is None:  # accuracy is undefined for regression and multi-label targets
+        return (("evaluation_accuracy",) if classification else ("evaluation_cost",)) \
+            if has_validation else ()
     if isinstance(monitor, str):
         monitor = (monitor,)
     monitor = tuple(monitor)
@@ -62,6 +65,9 @@ def _check_monitor(monitor: Iterable[str] | None, has_validation: bool) -> tuple
             raise ConfigError(f"unknown monitor {name!r}; expected any of {', '.join(MONITORS)}")
         if name.startswith("evaluation") and not has_validation:
             raise ConfigError(f"monitor {name!r} needs validation_data=(X, y)")
+        if name.endswith("accuracy") and not classification:
+            raise ConfigError(f"monitor {name!r} needs class labels (integer labels or one-hot "
+                              "rows); these targets are real-valued or multi-label: monitor the cost")
     return monitor
 
 
@@ -102,7 +108,8 @@ def fit(network, X, y, *, epochs: int = 30, mini_batch_size: int = 10, eta: floa
             raise ConfigError("validation_data must be a pair (X_val, y_val)")
         X_val = network.check_inputs(validation_data[0], "validation X")
         evaluation = (X_val, network.targets(validation_data[1], X_val.shape[0], "validation y"))
-    monitor = _check_monitor(monitor, evaluation is not None)
+    monitor = _check_monitor(monitor, evaluation is not None, is_one_hot(Y) and (
+        evaluation is None or is_one_hot(evaluation[1])))
     callbacks = list(callbacks)
     history = History() if history is None else history
 
