@@ -10,12 +10,12 @@ Quick start::
     net.save("mnist.npz"); net2 = nnlearn.load("mnist.npz")
 """
 
-from nnlearn import backend, datasets
+from nnlearn import augment, backend, datasets, preprocessing
 from nnlearn.costs import COSTS, Cost, CrossEntropy, LogLikelihood, Quadratic, get_cost
 from nnlearn.errors import (ConfigError, DataError, DivergenceError, IDXFormatError,
                             ModelFileError, NNLearnError)
 from nnlearn.gradcheck import GradCheckResult, gradcheck
-from nnlearn.layers import Dense, Layer, Sigmoid, Softmax
+from nnlearn.layers import BatchNorm, Dense, Layer, Sigmoid, Softmax
 from nnlearn.network import Network
 from nnlearn.optim import SGD, Optimizer
 from nnlearn.serialize import load, save
@@ -29,3 +29,4 @@ __all__ = [
     "NNLearnError", "Network", "Optimizer", "Quadratic", "SGD", "Sigmoid", "Softmax", "backend",
     "datasets", "get_cost", "gradcheck", "load", "save", "__version__",
 ]
+__all__ += ["BatchNorm", "augment", "preprocessing"]

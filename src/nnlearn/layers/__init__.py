@@ -2,7 +2,8 @@
 
 from nnlearn.layers.activations import ACTIVATIONS, Activation, Sigmoid, Softmax, get_activation
 from nnlearn.layers.base import LAYER_TYPES, Layer, register_layer
+from nnlearn.layers.batchnorm import BatchNorm
 from nnlearn.layers.dense import Dense
 
-__all__ = ["ACTIVATIONS", "Activation", "Dense", "LAYER_TYPES", "Layer", "Sigmoid", "Softmax",
-           "get_activation", "register_layer"]
+__all__ = ["ACTIVATIONS", "Activation", "BatchNorm", "Dense", "LAYER_TYPES", "Layer", "Sigmoid",
+           "Softmax", "get_activation", "register_layer"]
