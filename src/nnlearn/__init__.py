@@ -20,6 +20,9 @@ from nnlearn.network import Network
 from nnlearn.optim import SGD, Optimizer
 from nnlearn.serialize import load, save
 from nnlearn.training import History
+from nnlearn.classic import Adaline, Perceptron
+from nnlearn.costs import Hinge, SigmoidBinaryCrossEntropy
+from nnlearn.layers import LeakyReLU, Linear, ReLU, Step, Tanh
 
 __version__ = "0.1.0"
 
@@ -30,3 +33,5 @@ __all__ = [
     "datasets", "get_cost", "gradcheck", "load", "save", "__version__",
 ]
 __all__ += ["BatchNorm", "augment", "preprocessing"]
+__all__ += ["Adaline", "Hinge", "LeakyReLU", "Linear", "Perceptron", "ReLU",
+            "SigmoidBinaryCrossEntropy", "Step", "Tanh"]

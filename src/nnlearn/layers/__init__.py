@@ -1,9 +1,11 @@
 """Layers: each with an explicit ``forward`` and a ``backward`` holding the backprop equations."""
 
 from nnlearn.layers.activations import ACTIVATIONS, Activation, Sigmoid, Softmax, get_activation
+from nnlearn.layers.activations import LeakyReLU, Linear, ReLU, Step, Tanh
 from nnlearn.layers.base import LAYER_TYPES, Layer, register_layer
 from nnlearn.layers.batchnorm import BatchNorm
 from nnlearn.layers.dense import Dense
 
 __all__ = ["ACTIVATIONS", "Activation", "BatchNorm", "Dense", "LAYER_TYPES", "Layer", "Sigmoid",
            "Softmax", "get_activation", "register_layer"]
+__all__ += ["LeakyReLU", "Linear", "ReLU", "Step", "Tanh"]
