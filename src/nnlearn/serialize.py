@@ -69,7 +69,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, nump
     """The JSON header and the arrays of a model file, validated for format only."""
     path = Path(path)
     try:
-        with numpy.load(path, allow_pickle=False) as archive:
+        with open(path, "rb") as handle, numpy.load(handle, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise

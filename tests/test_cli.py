@@ -1,0 +1,91 @@
+"""The nnlearn command line, run in-process and as a real subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnlearn
+from nnlearn.cli import main
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    model, metrics = tmp_path / "m.npz", tmp_path / "m.jsonl"
+    code = main(["train", "--hidden", "20", "--epochs", "2", "--train-size", "5000", "--seed", "1",
+                 "--save", str(model), "--metrics", str(metrics)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [l for l in out.splitlines() if l.startswith("Epoch ")]
+    assert [l.split(":")[0] for l in lines] == ["Epoch 1", "Epoch 2"]
+    assert all(l.endswith(" / 10000") for l in lines)
+    assert "Test accuracy:" in out and "training took" in out
+    records = [json.loads(l) for l in metrics.read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert records[1]["evaluation_accuracy"] > 0.85
+    assert main(["evaluate", str(model)]) == 0
+    evaluated = capsys.readouterr().out
+    test_acc = float(out.split("Test accuracy: ")[1].split("%")[0])
+    assert f"{test_acc:.2f}%" in evaluated
+
+
+def test_seeded_cli_runs_are_identical(tmp_path, capsys):
+    paths = [tmp_path / f"{i}.npz" for i in range(2)]
+    for p in paths:
+        assert main(["train", "--hidden", "10", "--epochs", "1", "--train-size", "2000", "--seed", "5",
+                     "--quiet", "--save", str(p)]) == 0
+    a, b = (nnlearn.load(p) for p in paths)
+    for (pa, _), (pb, _) in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(pa, pb)
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["train", "--activation", "sigmud"], "invalid choice: 'sigmud' (choose from"),
+    (["train", "--cost", "mse2"], "invalid choice"),
+    (["train", "--eta", "0"], "expected a finite number > 0"),
+    (["train", "--eta", "abc"], "expected a number > 0"),
+    (["train", "--mini-batch-size", "0"], "expected a positive integer"),
+    (["train", "--epochs", "-3"], "expected a positive integer"),
+    (["train", "--dtype", "float16"], "invalid choice"),
+    (["train", "--no-such-flag"], "unrecognized arguments"),
+    (["frobnicate"], "invalid choice"),
+    (["reproduce", "ch99"], "invalid choice"),
+])
+def test_usage_errors_exit_2_with_the_valid_choices(argv, phrase, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert phrase in capsys.readouterr().err
+
+
+def test_train_size_too_large_is_a_usage_error(capsys):
+    assert main(["train", "--train-size", "999999", "--epochs", "1"]) == 2
+    assert "exceeds the 50000 training images" in capsys.readouterr().err
+
+
+def test_evaluate_rejects_a_file_that_is_not_a_model(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    assert main(["evaluate", str(bad)]) == 1
+    assert "not an nnlearn model file" in capsys.readouterr().err
+
+
+def test_evaluate_missing_model(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing.npz")]) == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_help_everywhere():
+    for argv in (["--help"], ["train", "--help"], ["evaluate", "--help"], ["reproduce", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+
+
+def test_console_script_runs_as_a_subprocess(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "nnlearn.cli", "train", "--hidden", "10", "--epochs", "1",
+                           "--train-size", "1000", "--seed", "0"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Epoch 1: " in proc.stdout and "\r" not in proc.stdout  # no progress bar when piped
