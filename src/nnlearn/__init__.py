@@ -19,7 +19,12 @@ from nnlearn.layers import BatchNorm, Dense, Layer, Sigmoid, Softmax
 from nnlearn.network import Network
 from nnlearn.optim import SGD, Optimizer
 from nnlearn.serialize import load, save
-from nnlearn.training import History
+from nnlearn.training import History, Trainer
+from nnlearn.callbacks import EarlyStopping
+from nnlearn.layers import Dropout
+from nnlearn.optim import OPTIMIZERS, Adagrad, Adam, Momentum, Nesterov, RMSprop
+from nnlearn.regularizers import L1, L2, MaxNorm
+from nnlearn.schedules import SCHEDULES, BookSchedule, ExponentialDecay, StepDecay
 from nnlearn.classic import Adaline, Perceptron
 from nnlearn.costs import Hinge, SigmoidBinaryCrossEntropy
 from nnlearn.layers import LeakyReLU, Linear, ReLU, Step, Tanh
@@ -35,3 +40,6 @@ __all__ = [
 __all__ += ["BatchNorm", "augment", "preprocessing"]
 __all__ += ["Adaline", "Hinge", "LeakyReLU", "Linear", "Perceptron", "ReLU",
             "SigmoidBinaryCrossEntropy", "Step", "Tanh"]
+__all__ += ["Adagrad", "Adam", "BookSchedule", "Dropout", "EarlyStopping", "ExponentialDecay", "L1",
+            "L2", "MaxNorm", "Momentum", "Nesterov", "OPTIMIZERS", "RMSprop", "SCHEDULES",
+            "StepDecay", "Trainer"]

@@ -220,15 +220,36 @@ class Network:
     def _evaluate(self, X, Y, batch_size: int = 5000) -> dict[str, float]:
         A = self._forward_batches(X, batch_size)
         total = int(X.shape[0])
-        metrics = {"cost": self.cost.value(A, Y) + self.penalty(total), "total": total}
+        metrics = {"cost": self.cost.value(A, Y), "total": total}
         if is_one_hot(Y):
             correct = int((A.argmax(axis=1) == Y.argmax(axis=1)).sum())
             metrics.update(accuracy=correct / total, correct=correct)
         return metrics
 
-    def penalty(self, n: int) -> float:
-        """Regularisation term added to the cost (none in the base network)."""
-        return 0.0
+    # -- state (exact copies, for checkpoints and early stopping) -------------
+    def state_dict(self) -> dict[str, Any]:
+        """Copies of every param and buffer, keyed ``"layer{i}.params.{name}"`` /
+        ``"layer{i}.buffers.{name}"`` (the model file's array names)."""
+        xp = backend.xp
+        return {f"layer{i}.{kind}.{key}": xp.array(value, copy=True)
+                for i, layer in enumerate(self.layers) for kind in ("params", "buffers")
+                for key, value in getattr(layer, kind).items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy the arrays of :meth:`state_dict` back *into* the existing arrays (in place,
+        so ``(param, grad)`` pairs held by a training loop stay valid)."""
+        stores = {f"layer{i}.{kind}.{key}": (getattr(layer, kind), key)
+                  for i, layer in enumerate(self.layers) for kind in ("params", "buffers")
+                  for key in getattr(layer, kind)}
+        if set(state) != set(stores):
+            raise ConfigError(f"network state does not match the architecture (missing "
+                              f"{sorted(set(stores) - set(state))}, unexpected "
+                              f"{sorted(set(state) - set(stores))})")
+        for name, (store, key) in stores.items():
+            if tuple(state[name].shape) != tuple(store[key].shape):
+                raise ConfigError(f"network state {name} has shape {tuple(state[name].shape)}, "
+                                  f"expected {tuple(store[key].shape)}")
+            store[key][...] = state[name]
 
     # -- training and persistence -------------------------------------------
     def fit(self, X, y, *, epochs: int = 30, mini_batch_size: int = 10, eta: float = 3.0,

@@ -5,7 +5,9 @@ from nnlearn.layers.activations import LeakyReLU, Linear, ReLU, Step, Tanh
 from nnlearn.layers.base import LAYER_TYPES, Layer, register_layer
 from nnlearn.layers.batchnorm import BatchNorm
 from nnlearn.layers.dense import Dense
+from nnlearn.layers.dropout import Dropout
 
 __all__ = ["ACTIVATIONS", "Activation", "BatchNorm", "Dense", "LAYER_TYPES", "Layer", "Sigmoid",
            "Softmax", "get_activation", "register_layer"]
 __all__ += ["LeakyReLU", "Linear", "ReLU", "Step", "Tanh"]
+__all__ += ["Dropout"]
