@@ -170,8 +170,7 @@ class Preprocessor:
         return {}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
 
     # -- helpers for subclasses ------------------------------------------------
     def _fit(self, Xc) -> None:
@@ -185,10 +184,10 @@ class Preprocessor:
         return Z2 + self.mean.astype(dtype)
 
     def _after_load(self) -> None:
-        """Recompute derived arrays after ``from_state_dict``."""
+        """Recompute derived arrays after ``fit`` or ``from_state_dict``."""
 
     def _check_fit_size(self, X2) -> None:
-        """Subclasses may reject training sets too small for their statistics."""
+        """Reject training data that cannot give the statistics (e.g. k > D)."""
 
     def _out_width(self) -> int:
         return int(self.n_features)
@@ -231,7 +230,7 @@ class Standardize(Preprocessor):
 
     def _fit(self, Xc) -> None:
         xp = backend.xp
-        std = xp.sqrt((Xc * Xc).mean(axis=0))
+        std = xp.sqrt(xp.einsum("ij,ij->j", Xc, Xc) / Xc.shape[0])
         self.scale = xp.where(std > self.min_std, std, 1.0)
 
     def _transform(self, X2, dtype):
