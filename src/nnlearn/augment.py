@@ -203,7 +203,7 @@ def rotate(X, degrees, *, fill: float = 0.0, image_shape: Sequence[int] | None =
     by bilinear interpolation.
     """
     xp = backend.xp
-    n = int(X.shape[0])
+    n = len(X)
     theta = xp.deg2rad(xp.broadcast_to(xp.asarray(degrees, dtype=numpy.float64), (n,)))
     cos, sin = xp.cos(theta)[:, None, None], xp.sin(theta)[:, None, None]
 
@@ -313,7 +313,7 @@ class RandomRotation:
 
     def __call__(self, X, rng=None):
         rng = _get_rng(rng)
-        angles = rng.uniform(-self.max_degrees, self.max_degrees, size=int(X.shape[0]))
+        angles = rng.uniform(-self.max_degrees, self.max_degrees, size=len(X))
         return rotate(X, angles, fill=self.fill, image_shape=self.image_shape)
 
     def __repr__(self) -> str:
