@@ -100,6 +100,29 @@ def test_on_epoch_end_hook_sees_consistent_state(small):
     assert seen == [(1, 1, 1), (2, 2, 2), (3, 3, 3)]
 
 
+def test_state_dict_refuses_an_interrupted_epoch(small):
+    X, y, Xv, yv = small
+    t = Trainer(mlp(), X[:200], y[:200], epochs=3, eta=0.5)
+    t.run(1)
+    good = t.state_dict()
+
+    def interrupt(done, total):
+        if done > 5:
+            raise KeyboardInterrupt
+
+    t.on_batch = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        t.run()
+    with pytest.raises(RuntimeError, match="epoch 2 was interrupted"):
+        t.state_dict()
+    t.load_state_dict(good)  # back to the last epoch end: consistent again
+    t.on_batch = None
+    t.run()
+    straight = Trainer(mlp(), X[:200], y[:200], epochs=3, eta=0.5)
+    straight.run()
+    assert all(np.array_equal(a, b) for a, b in zip(params(t.network), params(straight.network)))
+
+
 def test_fit_keeps_the_core_signature(small):
     X, y, Xv, yv = small
     batches, records = [], []

@@ -194,6 +194,7 @@ class Trainer:
         self.epoch = len(self.history)
         self.end_epoch = self.epoch + epochs
         self.stopped = False
+        self._interrupted_epoch: int | None = None
 
     # -- the loop -----------------------------------------------------------
     @property
@@ -228,6 +229,7 @@ class Trainer:
         report_every = max(1, n_batches // 100)
         start = time.perf_counter()
         eta = optimizer.eta
+        self._interrupted_epoch = epoch  # cleared at the epoch's end; stays set if it raises
         order = network.rng.permutation(n)
         refresh = False
         for b in range(n_batches):
@@ -266,6 +268,7 @@ class Trainer:
             if es.stop and "stopped_by" not in record:
                 record["stopped_by"] = "early_stopping"
         self.epoch = epoch
+        self._interrupted_epoch = None
         self.stopped = "stopped_by" in record
         if self.finished and es is not None and es.restore(self.network):
             record["restored_epoch"] = es.best_epoch
@@ -284,7 +287,15 @@ class Trainer:
         ``rng`` (``network.rng.bit_generator.state``), ``optimizer``, ``schedule``,
         ``early_stopping`` (or ``None``) and ``history`` (list of records). Use
         :func:`nnlearn.state.split_arrays` to store it without pickle.
+
+        Raises ``RuntimeError`` if an epoch was interrupted (Ctrl-C, divergence):
+        mid-epoch the weights no longer match the epoch counter, so save the state
+        captured at the last ``on_epoch_end`` instead.
         """
+        if self._interrupted_epoch is not None:
+            raise RuntimeError(f"epoch {self._interrupted_epoch} was interrupted, so the "
+                               "Trainer's state is not consistent; use the state captured at "
+                               "the end of the last completed epoch")
         es = self.early_stopping
         return {"format": STATE_FORMAT, "version": STATE_VERSION, "epoch": self.epoch,
                 "end_epoch": self.end_epoch, "stopped": self.stopped, "n": self.n,
@@ -318,6 +329,7 @@ class Trainer:
         self.history.records = copy.deepcopy(list(state["history"]))
         self.epoch, self.end_epoch = int(state["epoch"]), int(state["end_epoch"])
         self.stopped = bool(state["stopped"])
+        self._interrupted_epoch = None
 
 
 def fit(network, X, y, *, epochs: int = 30, mini_batch_size: int = 10, eta: float = 3.0,
