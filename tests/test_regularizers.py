@@ -148,6 +148,20 @@ def test_max_norm_per_neuron_conventions():
                 np.testing.assert_allclose(after[j], before[j] * c / norms_before[j], rtol=1e-12)
 
 
+def test_max_norm_on_a_middle_neuron_axis():
+    class Layer:  # a layer may name its neuron axis
+        neuron_axis = 1
+
+    W = np.random.default_rng(2).normal(size=(3, 4, 5)) * 3
+    assert neuron_axis(Layer(), W) == 1
+    expected = W.copy()
+    for j in range(4):
+        norm = np.linalg.norm(W[:, j, :])
+        expected[:, j, :] *= min(1.0, 2.0 / norm)
+    MaxNorm(2.0).apply(W, 1)
+    np.testing.assert_allclose(W, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize("make,phrase", [
     (lambda: L2(-1.0), "lmbda"),
     (lambda: L1(float("nan")), "lmbda"),

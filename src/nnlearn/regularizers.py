@@ -161,10 +161,21 @@ class MaxNorm:
     def apply(self, W, axis: int) -> None:
         """Clamp the norms of ``W``'s neuron slices (along ``axis``) to ≤ c, in place."""
         xp = backend.xp
-        other = tuple(a for a in range(W.ndim) if a != axis)
-        norms = xp.sqrt(xp.sum(W * W, axis=other, keepdims=True))
-        scale = self.c / xp.maximum(norms, self.c)  # 1 where ‖w_j‖ ≤ c; never divides by 0
-        W *= scale.astype(W.dtype, copy=False)
+        axis %= W.ndim
+        if axis == 0:             # e.g. conv W (C_out, C_in, kh, kw): rows of a (C_out, −1) view
+            V = W.reshape(W.shape[0], -1)
+            sq, shape = xp.einsum("ij,ij->i", V, V), (-1,) + (1,) * (W.ndim - 1)
+        elif axis == W.ndim - 1:  # e.g. Dense W (n_in, n_out): columns
+            V = W.reshape(-1, W.shape[-1])
+            sq, shape = xp.einsum("ij,ij->j", V, V), (-1,)
+        else:
+            other = tuple(a for a in range(W.ndim) if a != axis)
+            sq = xp.sum(W * W, axis=other)
+            shape = tuple(-1 if a == axis else 1 for a in range(W.ndim))
+        over = sq > self.c * self.c
+        if bool(over.any()):      # rescale only when some neuron is over the bound
+            scale = xp.where(over, self.c / xp.sqrt(xp.maximum(sq, self.c * self.c)), 1.0)
+            W *= scale.astype(W.dtype, copy=False).reshape(shape)
 
     def __call__(self, targets: Sequence[tuple[Any, int]]) -> None:
         for W, axis in targets:
