@@ -15,7 +15,7 @@ from typing import Sequence
 from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
 
-COMMAND_MODULES = ("train", "evaluate", "reproduce")
+COMMAND_MODULES = ("train", "evaluate", "reproduce", "example")
 
 
 def build_parser() -> argparse.ArgumentParser:
