@@ -65,13 +65,33 @@ def save(network, path: str | os.PathLike, metadata: dict[str, Any] | None = Non
     atomic_write(path, lambda f: numpy.savez(f, **arrays))
 
 
+MAX_EXPANSION = 64
+"""A model file may unpack to at most this many times its size (plus 16 MiB): our own
+files are stored uncompressed, so only a zip bomb comes near the limit."""
+
+
+def _check_unpacked_size(path: Path, handle) -> None:
+    """Refuse a zip whose members declare more bytes than :data:`MAX_EXPANSION` allows
+    (checked from the zip directory, before anything is decompressed)."""
+    size = os.fstat(handle.fileno()).st_size
+    with zipfile.ZipFile(handle) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    handle.seek(0)
+    if unpacked > MAX_EXPANSION * size + 2**24:
+        raise ModelFileError(f"{path}: the archive declares {unpacked} bytes of content in a "
+                             f"{size}-byte file; refusing more than {MAX_EXPANSION}x expansion "
+                             "(zip bomb?)")
+
+
 def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, numpy.ndarray]]:
     """The JSON header and the arrays of a model file, validated for format only."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle, numpy.load(handle, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
+        with open(path, "rb") as handle:
+            _check_unpacked_size(path, handle)
+            with numpy.load(handle, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except (FileNotFoundError, ModelFileError):
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ModelFileError(f"{path} is not an nnlearn model file (unreadable archive: {exc})") from None
@@ -81,16 +101,52 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, nump
         raise ModelFileError(f"{path} is not an nnlearn model file (no {_META_KEY} header); "
                              "model files are written by Network.save or `nnlearn train --save`")
     raw = arrays.pop(_META_KEY)
+    if raw.dtype != numpy.uint8 or raw.ndim != 1:
+        raise ModelFileError(f"{path}: the model header is an array of dtype {raw.dtype} and "
+                             f"shape {raw.shape}, expected 1-D uint8 (UTF-8 JSON bytes)")
     try:
-        header = json.loads(raw.astype(numpy.uint8).tobytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path}: the model header is not valid JSON ({exc})") from None
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
+        raise ModelFileError(f"{path}: the model header is not valid JSON "
+                             f"({type(exc).__name__}: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not an nnlearn model file (format tag missing)")
     if header.get("version") != VERSION:
         raise ModelFileError(f"{path} has model format version {header.get('version')!r}; "
                              f"this nnlearn reads version {VERSION}")
     return header, arrays
+
+
+_GEOMETRY_KEYS = frozenset({"input_shape", "stride", "padding", "pool_size"})
+
+
+def _check_declared_sizes(path, specs: list, arrays: dict[str, numpy.ndarray]) -> None:
+    r"""Refuse layer configs whose sizes would allocate far more than the file stores.
+
+    Layers allocate their parameters when constructed, so a hostile header such as
+    ``Dense(n_in=10**6, n_out=10**6)`` must be caught *before* construction. For a
+    genuine file every size argument's product (``n_in·n_out``, ``F·C·kh·kw``,
+    ``num_features``) is at most the number of stored values; geometry arguments
+    (stride, padding, input shape) allocate nothing and are skipped.
+    """
+    stored = sum(int(a.size) for a in arrays.values())
+    budget = 4 * stored + 2**20
+    for i, spec in enumerate(specs):
+        config = spec.get("config") if isinstance(spec, dict) else None
+        if not isinstance(config, dict):
+            continue
+        product, stack = 1, [v for k, v in config.items() if k not in _GEOMETRY_KEYS]
+        while stack:  # iterative: a deeply nested config must not recurse
+            value = stack.pop()
+            if isinstance(value, (list, dict)):
+                stack.extend(value.values() if isinstance(value, dict) else value)
+            elif isinstance(value, int) and not isinstance(value, bool) and value > 1:
+                product *= value
+                if product > budget:
+                    raise ModelFileError(
+                        f"{path}: layer {i} ({spec.get('type')!r}) declares sizes whose product "
+                        f"exceeds {budget} values, but the file stores only {stored}: damaged "
+                        "or hostile header")
 
 
 def load(path: str | os.PathLike):
@@ -103,6 +159,7 @@ def load(path: str | os.PathLike):
         specs = header["layers"]
         if not isinstance(specs, list) or not specs:
             raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
+        _check_declared_sizes(path, specs, arrays)
         layers = []
         for i, spec in enumerate(specs):
             if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
@@ -116,8 +173,9 @@ def load(path: str | os.PathLike):
                       input_shape=header["input_shape"])
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: invalid architecture in the model header ({exc})") from None
+    except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: invalid architecture in the model header "
+                             f"({type(exc).__name__}: {exc})") from None
     expected = {f"layer{i}.{kind}.{key}" for i, layer in enumerate(net.layers)
                 for kind in ("params", "buffers") for key in getattr(layer, kind)}
     if set(arrays) != expected:
@@ -134,6 +192,10 @@ def load(path: str | os.PathLike):
                     raise ModelFileError(f"{path}: array layer{i}.{kind}.{key} has shape "
                                          f"{value.shape} and dtype {value.dtype}, expected "
                                          f"{current.shape} floating point")
+                limit = numpy.finfo(net.dtype).max  # NaN fails the comparison too
+                if not bool(numpy.all(numpy.abs(value) <= limit)):
+                    raise ModelFileError(f"{path}: array layer{i}.{kind}.{key} holds NaN, inf "
+                                         f"or values beyond the {net.dtype} range")
                 store[key] = xp.asarray(value, dtype=net.dtype)
     net.metadata = header.get("metadata", {})
     return net

@@ -177,12 +177,17 @@ def read_idx(path: PathLike) -> np.ndarray:
         data = _read_upto(stream, expected + 1, path, gzipped)
     _check_length(name, header, len(data), exact=False)
     be = header.dtype.newbyteorder(">")
-    if expected == 0:
-        return np.empty(header.shape, dtype=header.dtype)
-    arr = np.frombuffer(data, dtype=be)  # bytearray-backed: writable
-    if be.itemsize > 1:
-        arr = arr.astype(header.dtype)
-    return arr.reshape(header.shape)
+    try:  # numpy refuses > 64 (NumPy 1.x: 32) dimensions, and an empty shape whose other
+        # dimensions multiply past the address space ("array is too big")
+        if expected == 0:
+            return np.empty(header.shape, dtype=header.dtype)
+        arr = np.frombuffer(data, dtype=be)  # bytearray-backed: writable
+        if be.itemsize > 1:
+            arr = arr.astype(header.dtype)
+        return arr.reshape(header.shape)
+    except ValueError as exc:
+        raise IDXFormatError(f"{name}: the header's shape {header.shape} cannot be an array "
+                             f"in NumPy ({exc}); expected at most 32 dimensions") from None
 
 
 def _check_length(name: str, header: IDXHeader, got: int, *, exact: bool) -> None:
