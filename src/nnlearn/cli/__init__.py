@@ -1,4 +1,4 @@
-"""The ``nnlearn`` command line: ``nnlearn train``, ``nnlearn evaluate``, ``nnlearn reproduce``.
+"""The ``nnlearn`` command line: ``train``, ``evaluate``, ``plot``, ``predict``, ``reproduce``.
 
 Every sub-command lives in its own module exposing ``add_parser(subparsers)``,
 which registers the parser and sets ``func`` to the function that runs it.
@@ -15,7 +15,7 @@ from typing import Sequence
 from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
 
-COMMAND_MODULES = ("train", "evaluate", "reproduce", "example")
+COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"nnlearn {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (NNLearnError, OSError) as exc:
+    except (NNLearnError, OSError, ImportError) as exc:  # ImportError: a missing optional extra
         print(f"nnlearn {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

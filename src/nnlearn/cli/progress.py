@@ -37,3 +37,46 @@ class ProgressBar:
         if self.enabled:
             self.stream.write("\r" + " " * (len(self.label) + self.width + 60) + "\r")
             self.stream.flush()
+
+
+class TqdmBar:
+    """The same interface as :class:`ProgressBar`, drawn by ``tqdm`` (one bar per epoch)."""
+
+    def __init__(self, tqdm, stream: TextIO):
+        self._tqdm, self.stream, self._bar, self.label = tqdm, stream, None, ""
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = self._tqdm(total=total, desc=self.label, unit="batch", file=self.stream,
+                                   leave=False, dynamic_ncols=True)
+        self._bar.update(done - self._bar.n)
+
+    def reset(self, label: str) -> None:
+        self.close()
+        self.label = label
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def make_progress(stream: TextIO | None = None, quiet: bool = False, kind: str = "auto"):
+    """A per-epoch batch progress bar, or ``None``.
+
+    ``None`` when ``quiet`` or when ``stream`` is not a terminal (logs and pipes get
+    plain lines only). On a terminal: ``tqdm`` if it is installed (``kind="auto"``),
+    else the built-in :class:`ProgressBar`; ``kind="builtin"`` or ``"tqdm"`` forces one.
+    """
+    stream = stream if stream is not None else sys.stdout
+    if quiet or not bool(getattr(stream, "isatty", lambda: False)()):
+        return None
+    if kind in ("auto", "tqdm"):
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            if kind == "tqdm":
+                raise
+        else:
+            return TqdmBar(tqdm, stream)
+    return ProgressBar(stream=stream)

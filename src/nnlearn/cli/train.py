@@ -1,160 +1,203 @@
-"""``nnlearn train``: train a network on the shipped MNIST (or any IDX folder)."""
+"""``nnlearn train``: train a network from a config, a preset or flags, into a run folder.
+
+Priority, lowest first: the default recipe, ``--preset NAME`` or ``--config FILE``,
+then the hyper-parameter flags and ``--set KEY=VALUE``. Each hyper-parameter flag
+sets one config key (see ``nnlearn.config.SCHEMA``); output options (``--run-dir``,
+``--name``, ``--save``, ``--metrics``, ``--quiet``, ``--no-plots``, ``--progress``)
+are not part of the experiment and have no config key.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
-from nnlearn.cli.progress import ProgressBar
-from nnlearn.costs import COSTS
+from nnlearn import config as cfgmod
+from nnlearn.cli.progress import make_progress
 from nnlearn.errors import ConfigError
-from nnlearn.init import INITIALIZERS
-from nnlearn.layers.activations import ACTIVATIONS
 
-DEFAULTS: dict[str, Any] = {
-    # A sound default recipe: the book's chapter-3 network with cross-entropy and
-    # N(0, 1/n_in) initialisation.
-    "hidden": [100], "activation": "sigmoid", "cost": "cross_entropy", "init": "normal_fan_in",
-    "eta": 0.5, "epochs": 30, "mini_batch_size": 10, "seed": None, "dtype": "float32",
-}
+
+def _flag_type(field: cfgmod.Field):
+    """An argparse ``type`` that parses a flag's text and checks it like the config does."""
+    check = getattr(field.check, "inner", field.check)
+    kind = getattr(check, "kind", str)
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else f"a number {getattr(check, 'bound', '')}"
+            raise argparse.ArgumentTypeError(f"expected {what.strip()}, got {text!r}") from None
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+    return _flag_type(cfgmod.Field(cfgmod.integer(1), None, ""))(text)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "train", help="train a network on MNIST and report its test accuracy",
-        description="Train a fully connected network by minibatch SGD on the shipped MNIST "
-                    "(book split: 50k train / 10k validation / 10k test). Prints the book's "
-                    "'Epoch j: k / 10000' line (validation accuracy) after every epoch and the "
-                    "test accuracy at the end.")
-    p.add_argument("--hidden", type=_positive_int, nargs="*", metavar="N",
-                   default=DEFAULTS["hidden"],
-                   help="hidden layer widths, e.g. --hidden 30 or --hidden 100 100 "
-                        "(default: %(default)s; input and output widths come from the data)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=DEFAULTS["activation"],
-                   help="hidden activation (default: %(default)s)")
-    p.add_argument("--cost", choices=sorted(COSTS), default=DEFAULTS["cost"],
-                   help="cost function (default: %(default)s; log_likelihood implies a softmax output)")
-    p.add_argument("--init", choices=sorted(INITIALIZERS), default=DEFAULTS["init"],
-                   help="weight initialiser (default: %(default)s = N(0, 1/n_in); 'normal' is N(0, 1))")
-    p.add_argument("--eta", type=_positive_float, default=DEFAULTS["eta"],
-                   help="learning rate η (default: %(default)s)")
-    p.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
-                   help="number of epochs (default: %(default)s)")
-    p.add_argument("--mini-batch-size", type=_positive_int, default=DEFAULTS["mini_batch_size"],
-                   help="examples per minibatch (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"],
-                   help="seed for a bit-reproducible run (default: random)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default=DEFAULTS["dtype"],
-                   help="floating-point precision (default: %(default)s)")
-    p.add_argument("--train-size", type=_positive_int, default=None, metavar="N",
-                   help="train on the first N training images only (quick runs)")
-    p.add_argument("--data", metavar="DIR", default=None,
-                   help="folder with the four IDX files of an MNIST-like dataset "
-                        "(default: the MNIST shipped with nnlearn)")
-    p.add_argument("--save", metavar="PATH", default=None, help="write the trained model here (.npz)")
-    p.add_argument("--metrics", metavar="PATH", default=None,
-                   help="write one JSON object per epoch to this file (JSON lines)")
-    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+        "train", help="train a network (config file, preset or flags) into a run folder",
+        description="Train a network on the shipped MNIST (book split: 50k train / 10k validation "
+                    "/ 10k test) or any IDX folder. Prints the book's 'Epoch j: k / 10000' line "
+                    "(validation accuracy) after every epoch and the test accuracy at the end, and "
+                    "writes runs/<name>/ (config.toml, metrics.jsonl, model.npz, summary.json, "
+                    "plots/). With no options: [784,100,10] sigmoid, cross-entropy, eta 0.5, "
+                    "L2 lambda 5.0, 30 epochs.")
+    src = p.add_argument_group("experiment")
+    which = src.add_mutually_exclusive_group()
+    which.add_argument("--config", metavar="FILE", help="experiment file (TOML; see configs/)")
+    which.add_argument("--preset", metavar="NAME",
+                       help="a named experiment shipped with nnlearn (see --list-presets)")
+    src.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    src.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                     help="set any config key, e.g. --set optimizer.mu=0.95 (repeatable)")
+    src.add_argument("--print-config", action="store_true",
+                     help="print the resolved config as TOML and exit without training")
+    hyper = p.add_argument_group("hyper-parameters (each flag overrides one config key)")
+    for key, field in cfgmod.SCHEMA.items():
+        if field.flag is None:
+            continue
+        help_text = f"{field.help} [{key}; default: {field.default}]"
+        names = getattr(field.check, "choices", None)
+        if key == "model.hidden":
+            hyper.add_argument(field.flag, dest=key, nargs="*", metavar="N", type=_positive_int,
+                               default=argparse.SUPPRESS, help=help_text)
+        elif names is not None:
+            valid = sorted(names()) + (["none"] if field.default is None else [])
+            hyper.add_argument(field.flag, dest=key, choices=valid, default=argparse.SUPPRESS,
+                               help=help_text)
+        else:
+            hyper.add_argument(field.flag, dest=key, type=_flag_type(field),
+                               default=argparse.SUPPRESS, help=help_text)
+    out = p.add_argument_group("output")
+    where = out.add_mutually_exclusive_group()
+    where.add_argument("--run-dir", metavar="DIR", help="write the run folder here")
+    where.add_argument("--name", metavar="NAME",
+                       help="run folder name under $NNLEARN_RUNS_DIR or ./runs "
+                            "(default: <timestamp>-<config name or hash>)")
+    out.add_argument("--save", metavar="PATH", help="also write the trained model here (.npz)")
+    out.add_argument("--metrics", metavar="PATH",
+                     help="also write one JSON object per epoch to this file (JSON lines)")
+    out.add_argument("--no-plots", action="store_true", help="do not draw the run's plots")
+    out.add_argument("--progress", choices=("auto", "tqdm", "builtin"), default="auto",
+                     help="progress bar on a terminal: tqdm if installed, else built in "
+                          "(default: %(default)s)")
+    out.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.set_defaults(func=run)
 
 
-def load_data(data_dir: str | None, train_size: int | None, flatten: bool = True):
-    """(train, validation, test) splits from the shipped MNIST or an IDX folder."""
-    from nnlearn import datasets
-
-    if data_dir is None:
-        data = datasets.load_mnist(flatten=flatten)
-    else:
-        data = datasets.load_idx_dataset(data_dir, validation_size=10000, flatten=flatten)
-    train = data.train
-    if train_size is not None:
-        if train_size > len(train[1]):
-            raise ConfigError(f"--train-size {train_size} exceeds the {len(train[1])} training images")
-        train = (train[0][:train_size], train[1][:train_size])
-    return train, data.validation, data.test
-
-
-def build_network(args: argparse.Namespace, n_in: int, n_out: int):
-    from nnlearn.network import Network
-
-    return Network.from_sizes([n_in, *args.hidden, n_out], activation=args.activation,
-                              cost=args.cost, weight_init=args.init, seed=args.seed,
-                              dtype=args.dtype)
+def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The validated config: defaults < preset or file < flags < ``--set``."""
+    base = cfgmod.load_preset(args.preset) if args.preset else \
+        cfgmod.load(args.config) if args.config else None
+    overrides = {k: v for k, v in vars(args).items() if k in cfgmod.SCHEMA}
+    if overrides.get("model.output_activation") == "none":
+        overrides["model.output_activation"] = None
+    for item in args.set:
+        key, value = cfgmod.parse_assignment(item)
+        overrides[key] = value
+    return cfgmod.resolve(base, overrides=overrides)
 
 
 def run(args: argparse.Namespace) -> int:
+    from nnlearn import experiment
+    from nnlearn.runs import Run
+    from nnlearn.training import Trainer
+
     out = sys.stdout
-    train, validation, test = load_data(args.data, args.train_size)
-    n_classes = int(max(train[1].max(), test[1].max())) + 1
-    net = build_network(args, train[0].shape[1], n_classes)
-    hyper = {k: getattr(args, k) for k in ("hidden", "activation", "cost", "init", "eta", "epochs",
-                                            "mini_batch_size", "seed", "dtype", "train_size")}
-    if not args.quiet:
-        print(f"nnlearn train: {len(train[1])} training images, "
-              f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test", file=out)
-        print(f"network {[train[0].shape[1], *args.hidden, n_classes]} {args.activation}, "
-              f"cost {args.cost}, init {args.init}, eta {args.eta}, mini-batch {args.mini_batch_size}, "
-              f"{args.epochs} epochs, seed {args.seed}, {args.dtype}", file=out)
-        if validation:
-            print("per epoch: accuracy on the validation set", file=out)
-    bar = ProgressBar(stream=out) if not args.quiet else None
+    if args.list_presets:
+        for name in cfgmod.list_presets():
+            raw = cfgmod.load_preset(name)
+            print(f"{name:24s} {raw.get('description', '')}", file=out)
+        return 0
+    cfg = resolve_config(args)
+    if args.print_config:
+        print(cfgmod.dumps(cfg), end="", file=out)
+        return 0
+    train, validation, test = experiment.load_data(cfg)
+    classes = experiment.n_classes(train, validation, test)
+    net = experiment.build_network(cfg, train[0].shape[1:], classes)
+    options = experiment.trainer_options(cfg)
+    folder = Run.create(cfg, run_dir=args.run_dir, name=args.name)
+    monitor = [m for m in experiment.MONITOR if validation is not None or m.startswith("training")]
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
+    say(f"nnlearn train: {len(train[1])} training images, "
+        f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test")
+    say(experiment.describe(cfg))
+    say(f"run folder: {folder.path}")
+    if validation is not None:
+        say("per epoch: accuracy on the validation set")
+    bar = make_progress(out, args.quiet, args.progress)
     metrics_file = open(args.metrics, "w", encoding="utf-8") if args.metrics else None
 
     def on_epoch(record: dict[str, Any]) -> None:
         if bar is not None:
-            bar.close()
             bar.reset(f"Epoch {record['epoch'] + 1}")
+        folder.append_metrics(record)
         if metrics_file is not None:
+            import json
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
-        if not args.quiet:
-            if "evaluation_correct" in record:
-                print(f"Epoch {record['epoch']}: {record['evaluation_correct']} / "
-                      f"{record['evaluation_total']}", file=out)
-            else:
-                print(f"Epoch {record['epoch']} complete", file=out)
-            out.flush()
+        if "evaluation_correct" in record:
+            say(f"Epoch {record['epoch']}: {record['evaluation_correct']} / "
+                f"{record['evaluation_total']}")
+        else:
+            say(f"Epoch {record['epoch']} complete")
 
+    trainer = Trainer(net, *train, validation_data=validation, monitor=monitor,
+                      callbacks=[on_epoch], on_batch=bar, **options)
+    # Checkpointing attaches here: ``trainer.on_epoch_end`` hooks run at every epoch end
+    # with a consistent ``trainer.state_dict()``; the run's file is ``folder.checkpoint_path``.
     if bar is not None:
         bar.reset("Epoch 1")
     start = time.perf_counter()
     try:
-        net.fit(*train, epochs=args.epochs, mini_batch_size=args.mini_batch_size, eta=args.eta,
-                validation_data=validation, callbacks=[on_epoch], on_batch=bar)
+        trainer.run()
     finally:
         if bar is not None:
             bar.close()
         if metrics_file is not None:
             metrics_file.close()
     wall = time.perf_counter() - start
-    result = net.evaluate(*test)
-    print(f"Test accuracy: {100 * result['accuracy']:.2f}% ({result['correct']} / {result['total']}), "
-          f"test cost {result['cost']:.4f}; training took {wall:.1f} s", file=out)
-    if args.save:
-        net.save(args.save, metadata={"hyper_parameters": hyper,
-                                      "test_accuracy": result["accuracy"], "wall_seconds": wall})
-        print(f"saved model to {args.save}", file=out)
+    finish(folder, cfg, net, trainer, test, wall, args, out)
     return 0
+
+
+def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
+           args: argparse.Namespace, out) -> None:
+    """Test the trained network; write model, summary and plots; print the summary line."""
+    result = net.evaluate(*test)
+    last = trainer.history.records[-1] if len(trainer.history) else {}
+    summary = {"test_accuracy": result.get("accuracy"), "test_correct": result.get("correct"),
+               "test_total": result["total"], "test_cost": result["cost"],
+               "wall_seconds": wall, "epochs": trainer.epoch,
+               "stopped_by": last.get("stopped_by"), "restored_epoch": last.get("restored_epoch")}
+    metadata = {"config": cfg, **{k: summary[k] for k in ("test_accuracy", "wall_seconds")}}
+    net.save(folder.model_path, metadata=metadata)
+    folder.write_summary(summary)
+    print(f"Test accuracy: {100 * result['accuracy']:.2f}% ({result['correct']} / "
+          f"{result['total']}), test cost {result['cost']:.4f}; training took {wall:.1f} s",
+          file=out)
+    if args.save:
+        net.save(args.save, metadata=metadata)
+        print(f"saved model to {args.save}", file=out)
+    if not args.no_plots:
+        try:
+            from nnlearn import plots
+            paths = plots.plot_run(folder, network=net, test=test)
+        except ImportError:
+            if not args.quiet:
+                print("plots skipped: matplotlib is not installed (pip install 'nnlearn[plot]')",
+                      file=out)
+        else:
+            if not args.quiet:
+                print(f"wrote {len(paths)} plots to {folder.plots_dir}", file=out)
+    if not args.quiet:
+        print(f"run folder: {folder.path}", file=out)
