@@ -35,6 +35,7 @@ neural networks for document processing" (2006) for im2col; Y. LeCun et al.,
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from nnlearn import backend
@@ -99,34 +100,52 @@ def window_slice(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int
             slice(j, j + sw * (OW - 1) + 1, sw))
 
 
-def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]):
+def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int],
+           out=None):
     r"""Receptive fields of a padded batch as ``cols (N, C·kh·kw, OH·OW)`` (one copy).
 
-    ``cols[n, (c·kh + i)·kw + j, y·OW + x] = Xp[n, c, y·sh + i, x·sw + j]``.
+    ``cols[n, (c·kh + i)·kw + j, y·OW + x] = Xp[n, c, y·sh + i, x·sw + j]``. ``out``: an
+    optional C-contiguous array of that shape to write into.
     """
     xp = backend.xp
     (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
     N, C = Xp.shape[:2]
     V = xp.lib.stride_tricks.sliding_window_view(Xp, (kh, kw), axis=(2, 3))
     V = V[:, :, :sh * (OH - 1) + 1:sh, :sw * (OW - 1) + 1:sw]  # (N, C, OH, OW, kh, kw)
-    return V.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, OH * OW)
+    V = V.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
+    if out is None:
+        return V.reshape(N, C * kh * kw, OH * OW)
+    xp.copyto(out.reshape(V.shape), V)
+    return out
 
 
-def col2im(dcols, padded_shape: tuple[int, ...], kernel: tuple[int, int],
-           stride: tuple[int, int], out_hw: tuple[int, int]):
+def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int],
+           stride: tuple[int, int], out_hw: tuple[int, int], work=None):
     r"""Adjoint of :func:`im2col`: sum every column entry back onto its input pixel.
 
-    ``dXp[n, c, y·sh + i, x·sw + j] += dcols[n, (c·kh + i)·kw + j, y·OW + x]``, as one
-    strided add per kernel offset ``(i, j)`` over the whole batch.
+    Takes the columns' gradient batch-last, ``dcols_t (C·kh·kw, OH·OW·N)`` with
+    ``dcols_t[(c·kh + i)·kw + j, (y·OW + x)·N + n] = ∂C/∂cols[n, (c·kh + i)·kw + j, y·OW + x]``,
+    and returns ``dXp (N, C, Hp, Wp)`` with::
+
+        dXp[n, c, y·sh + i, x·sw + j] += dcols_t[(c·kh + i)·kw + j, (y·OW + x)·N + n]
+
+    as one strided add per kernel offset ``(i, j)`` over the whole batch. Keeping the
+    batch axis innermost makes each add run over long contiguous rows (``OW·N``
+    values) instead of rows of ``OW``, several times faster for small feature maps.
+    ``work``: an optional ``(C, Hp, Wp, N)`` array to accumulate in (it is zeroed).
     """
     xp = backend.xp
     (kh, kw), (OH, OW) = kernel, out_hw
-    N, C = padded_shape[:2]
-    dXp = xp.zeros(padded_shape, dtype=dcols.dtype)
-    D = dcols.reshape(N, C, kh, kw, OH, OW)
+    N, C, Hp, Wp = padded_shape
+    if work is None:
+        dXt = xp.zeros((C, Hp, Wp, N), dtype=dcols_t.dtype)  # batch-last accumulator
+    else:
+        dXt = work
+        dXt.fill(0)
+    D = dcols_t.reshape(C, kh, kw, OH, OW, N)
     for i, j in window_offsets(kh, kw):
-        dXp[window_slice(i, j, out_hw, stride)] += D[:, :, i, j]
-    return dXp
+        dXt[window_slice(i, j, out_hw, stride)[1:] + (slice(None),)] += D[:, i, j]
+    return dXt.transpose(3, 0, 1, 2)
 
 
 @register_layer
@@ -182,6 +201,7 @@ class Conv2D(Layer):
         self.initialize(backend.default_rng(seed), dtype)
         self._cols = None
         self._in_shape = None
+        self._work: dict[str, Any] = {}
 
     # -- configuration ----------------------------------------------------------
     def _check_padding(self, padding: Any) -> str | tuple[int, int]:
@@ -261,22 +281,32 @@ class Conv2D(Layer):
         N = X.shape[0]
         Xp = self._pad(X)
         Wm = self.params["W"].reshape(F, -1)
-        col_bytes = N * Wm.shape[1] * OH * OW * X.itemsize
-        if not training and N > 1 and col_bytes > _INFERENCE_COLS_BYTES:
+        cols_shape = (N, Wm.shape[1], OH * OW)
+        if not training and N > 1 and math.prod(cols_shape) * X.itemsize > _INFERENCE_COLS_BYTES:
             # inference on a large batch: bounded memory, nothing cached for backward
             self._cols, self._in_shape = None, None
-            step = max(1, N * _INFERENCE_COLS_BYTES // col_bytes)
+            step = max(1, _INFERENCE_COLS_BYTES // (math.prod(cols_shape[1:]) * X.itemsize))
             return xp.concatenate([self._forward_cols(Xp[k:k + step], Wm, (OH, OW))[1]
                                    for k in range(0, N, step)])
-        self._cols, Y = self._forward_cols(Xp, Wm, (OH, OW))
+        # in training the column matrix lives in a buffer reused from batch to batch
+        out = self._scratch("cols", cols_shape, Xp.dtype) if training else None
+        self._cols, Y = self._forward_cols(Xp, Wm, (OH, OW), out)
         self._in_shape = (X.shape, Xp.shape)
         return Y
 
-    def _forward_cols(self, Xp, Wm, out_hw):
-        cols = im2col(Xp, self.kernel_size, self.stride, out_hw)
+    def _forward_cols(self, Xp, Wm, out_hw, out=None):
+        cols = im2col(Xp, self.kernel_size, self.stride, out_hw, out)
         Y = backend.xp.matmul(Wm, cols)  # (N, F, OH·OW), already NCHW-ordered
         Y += self.params["b"][:, None]
         return cols, Y.reshape(Xp.shape[0], Wm.shape[0], *out_hw)
+
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype):
+        """A work array kept between minibatches (same shape: no new allocation, no page
+        faults); its content is overwritten by whoever asks for it."""
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._work[name] = backend.xp.empty(shape, dtype=dtype)
+        return buf
 
     def backward(self, dY, need_dx: bool = True):
         r"""Gradients from ``δ = dY (N, F, OH, OW)`` (shared-weight BP2–BP4)::
@@ -289,22 +319,30 @@ class Conv2D(Layer):
         xp = backend.xp
         cols = self._cols
         if cols is None:
-            raise RuntimeError("Conv2D.backward called before forward(X, training=True) "
+            raise RuntimeError("Conv2D.backward called before forward "
                                "(or after a chunked inference forward of a large batch)")
         (x_shape, padded_shape) = self._in_shape
         N, F = dY.shape[:2]
         out_hw = dY.shape[2:]
         D = dY.reshape(N, F, -1)
-        xp.sum(xp.matmul(D, cols.transpose(0, 2, 1)), axis=0,
-               out=self.grads["W"].reshape(F, -1))
+        dtype = D.dtype
+        CKK = cols.shape[1]
+        terms = xp.matmul(D, cols.transpose(0, 2, 1), out=self._scratch("dW_terms", (N, F, CKK), dtype))
+        xp.sum(terms, axis=0, out=self.grads["W"].reshape(F, CKK))
         xp.sum(D, axis=(0, 2), out=self.grads["b"])
         if not need_dx:
             return None
-        dcols = xp.matmul(self.params["W"].reshape(F, -1).T, D)
-        dXp = col2im(dcols, padded_shape, self.kernel_size, self.stride, out_hw)
+        # dcols in batch-last layout, one matrix product: (C·kh·kw, F) @ (F, OH·OW·N)
+        Dt = self._scratch("dY_t", (F, *out_hw, N), dtype)
+        xp.copyto(Dt, dY.transpose(1, 2, 3, 0))
+        dcols_t = xp.matmul(self.params["W"].reshape(F, CKK).T, Dt.reshape(F, -1),
+                            out=self._scratch("dcols_t", (CKK, Dt.size // F), dtype))
+        C, Hp, Wp = padded_shape[1:]
+        dXp = col2im(dcols_t, padded_shape, self.kernel_size, self.stride, out_hw,
+                     work=self._scratch("dX_t", (C, Hp, Wp, N), dtype))
         top, _, left, _ = self.pads
         H, W = x_shape[2:]
-        return dXp[:, :, top:top + H, left:left + W]
+        return xp.ascontiguousarray(dXp[:, :, top:top + H, left:left + W])
 
     def __repr__(self) -> str:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -66,6 +66,23 @@ class Pool2D(Layer):
         return [(k, window_slice(i, j, self._out_hw, self.stride))
                 for k, (i, j) in enumerate(window_offsets(*self.pool_size))]
 
+    def _grad_buffer(self, X, dtype):
+        """A buffer for ``∂C/∂X``: zeros unless the windows tile ``X`` exactly."""
+        xp = backend.xp
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        (OH, OW), (H, W) = self._out_hw, X.shape[2:]
+        tiles = (sh, sw) == (ph, pw) and OH * ph == H and OW * pw == W
+        return (xp.empty if tiles else xp.zeros)(X.shape, dtype=dtype)
+
+    def _scatter(self, dX, index, a, b):
+        """``dX[index] += a * b`` (written in place when windows cannot overlap); returns ``a * b``."""
+        xp = backend.xp
+        if self.stride[0] >= self.pool_size[0] and self.stride[1] >= self.pool_size[1]:
+            return xp.multiply(a, b, out=dX[index])
+        product = a * b
+        dX[index] += product
+        return product
+
     def _cached_input(self):
         if self._X is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
@@ -93,28 +110,30 @@ class MaxPool2D(Pool2D):
     def forward(self, X, training: bool = False):
         xp = backend.xp
         windows = self._windows(X)
-        index0 = windows[0][1]
-        Y = X[index0].copy()
-        # which window offset holds the max; strict '>' keeps the first of tied maxima
-        argmax = xp.zeros(Y.shape, dtype=xp.uint8 if len(windows) < 256 else xp.int32)
-        for k, index in windows[1:]:
-            S = X[index]
-            greater = S > Y
-            xp.copyto(argmax, k, where=greater)
-            xp.copyto(Y, S, where=greater)
-        self._X, self._argmax = X, argmax
+        Y = X[windows[0][1]].copy()
+        for _, index in windows[1:]:
+            xp.maximum(Y, X[index], out=Y)
+        self._X, self._Y = X, Y
         return Y
 
     def backward(self, dY, need_dx: bool = True):
-        r"""``∂C/∂X`` routes each ``δ[n,c,y,x]`` to its window's (first) maximum."""
-        xp = backend.xp
+        r"""``∂C/∂X`` routes each ``δ[n,c,y,x]`` to its window's first maximum.
+
+        Offsets are visited in row-major order; ``rest`` holds the gradient not yet
+        routed, so a later pixel equal to the max gets nothing once an earlier one did.
+        """
         X = self._cached_input()
         if not need_dx:
             return None
-        dX = xp.zeros(X.shape, dtype=dY.dtype)
-        zero = xp.zeros((), dtype=dY.dtype)
-        for k, index in self._offsets():
-            dX[index] += xp.where(self._argmax == k, dY, zero)
+        Y = self._Y
+        dX = self._grad_buffer(X, dY.dtype)
+        rest = dY
+        windows = self._offsets()
+        for k, index in windows:
+            routed = self._scatter(dX, index, rest, X[index] == Y)
+            if k < len(windows) - 1:
+                rest = rest - routed  # = rest·(1 − at_max) exactly; np.where is far slower
+
         return dX
 
 
@@ -141,10 +160,10 @@ class AvgPool2D(Pool2D):
         X = self._cached_input()
         if not need_dx:
             return None
-        dX = xp.zeros(X.shape, dtype=dY.dtype)
-        share = dY * (1.0 / (self.pool_size[0] * self.pool_size[1]))
+        dX = self._grad_buffer(X, dY.dtype)
+        share = 1.0 / (self.pool_size[0] * self.pool_size[1])
         for _, index in self._offsets():
-            dX[index] += share
+            self._scatter(dX, index, dY, share)
         return dX
 
 
@@ -180,7 +199,7 @@ class L2Pool2D(Pool2D):
         Y = self._Y
         # δ / Y, with 0 where the window is all zeros
         ratio = xp.divide(dY, Y, out=xp.zeros(Y.shape, dtype=dY.dtype), where=Y > 0)
-        dX = xp.zeros(X.shape, dtype=dY.dtype)
+        dX = self._grad_buffer(X, dY.dtype)
         for _, index in self._offsets():
-            dX[index] += ratio * X[index]
+            self._scatter(dX, index, ratio, X[index])
         return dX
