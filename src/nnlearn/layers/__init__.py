@@ -11,3 +11,8 @@ __all__ = ["ACTIVATIONS", "Activation", "BatchNorm", "Dense", "LAYER_TYPES", "La
            "Softmax", "get_activation", "register_layer"]
 __all__ += ["LeakyReLU", "Linear", "ReLU", "Step", "Tanh"]
 __all__ += ["Dropout"]
+from nnlearn.layers.conv import Conv2D
+from nnlearn.layers.pool import AvgPool2D, L2Pool2D, MaxPool2D
+from nnlearn.layers.reshape import Flatten
+
+__all__ += ["AvgPool2D", "Conv2D", "Flatten", "L2Pool2D", "MaxPool2D"]  # registered for model files
