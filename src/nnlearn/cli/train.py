@@ -79,7 +79,7 @@ def add_parser(sub) -> None:
     out = p.add_argument_group("output")
     where = out.add_mutually_exclusive_group()
     where.add_argument("--run-dir", metavar="DIR", help="write the run folder here")
-    where.add_argument("--name", metavar="NAME",
+    where.add_argument("--name", metavar="NAME", dest="run_name",
                        help="run folder name under $NNLEARN_RUNS_DIR or ./runs "
                             "(default: <timestamp>-<config name or hash>)")
     out.add_argument("--save", metavar="PATH", help="also write the trained model here (.npz)")
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     classes = experiment.n_classes(train, validation, test)
     net = experiment.build_network(cfg, train[0].shape[1:], classes)
     options = experiment.trainer_options(cfg)
-    folder = Run.create(cfg, run_dir=args.run_dir, name=args.name)
+    folder = Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
     monitor = [m for m in experiment.MONITOR if validation is not None or m.startswith("training")]
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     say(f"nnlearn train: {len(train[1])} training images, "
