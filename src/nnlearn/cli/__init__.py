@@ -15,7 +15,7 @@ from typing import Sequence
 from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
 
-COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example")
+COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,35 @@
+"""``nnlearn export MODEL OUT.onnx``: write a saved model as an ONNX inference graph."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    from nnlearn.onnx_export import DEFAULT_OPSET
+
+    p = sub.add_parser("export", help="export a saved model to ONNX",
+                       description="Translate a model saved by nnlearn (.npz) into an ONNX file "
+                                   "computing the same output probabilities (input 'input' of shape "
+                                   "(N, ...), output 'output'). Needs the onnx package: "
+                                   "pip install 'nnlearn[onnx]'.")
+    p.add_argument("model", metavar="MODEL", help="model file (.npz) written by nnlearn")
+    p.add_argument("out", metavar="OUT", help="ONNX file to write, e.g. model.onnx")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                   help="ONNX operator set (default: %(default)s; at least 13)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="tensor type of the graph (default: %(default)s)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nnlearn.onnx_export import export_onnx
+    from nnlearn.serialize import load
+
+    net = load(args.model)
+    export_onnx(net, args.out, opset=args.opset, dtype=args.dtype)
+    kinds = ", ".join(type(layer).__name__ for layer in net.layers)
+    print(f"wrote {args.out}: {len(net.layers)} layers ({kinds}), input (N, "
+          f"{', '.join(map(str, net.input_shape))}), output (N, "
+          f"{', '.join(map(str, net.output_shape))}), opset {args.opset}, {args.dtype}")
+    return 0
