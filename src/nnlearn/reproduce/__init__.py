@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from nnlearn.errors import ConfigError
 
-CHAPTERS = ("ch1",)
+CHAPTERS = ("ch1", "ch3")
 
 
 def reproduce(chapter: str, *, seeds: int = 3, epochs: int | None = None,
@@ -33,9 +33,12 @@ def reproduce(chapter: str, *, seeds: int = 3, epochs: int | None = None,
         rows.append(summarise(spec, runs))
     command = command or f"nnlearn reproduce {chapter} --seeds {seeds}" + (
         f" --epochs {epochs}" if epochs is not None else "")
-    notes = [f"Bar: mean best accuracy ≥ {s['min_best_mean']:.1f}% for {s['label']}: "
-             f"{'met' if r['best_mean'] >= s['min_best_mean'] else 'NOT met'}."
-             for s, r in zip(specs, rows) if "min_best_mean" in s]
+    notes = []
+    for s, r in zip(specs, rows):
+        bar = s.get("min_best_mean", s["book"] - s["within"] if "within" in s else None)
+        if bar is not None:
+            notes.append(f"Bar for {s['label']}: mean best ≥ {bar:.2f}%; ours {r['best_mean']:.2f}%: "
+                         f"{'met' if r['best_mean'] >= bar else 'NOT met'}.")
     write_table(Path(out_dir) / f"{chapter}.md", module.TITLE,
                 "Training on the book's 50,000 images; accuracy on the 10,000 test images after "
                 "every epoch.", rows, command, notes)

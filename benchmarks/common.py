@@ -1,0 +1,81 @@
+"""Shared helpers of the benchmark scripts: timing, environment facts, JSON results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    """Wall-clock seconds of one call of ``fn``."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(contenders: dict[str, Callable[[], Any]], repeats: int, log=print) -> dict[str, list[float]]:
+    """Time each contender ``repeats`` times, alternating them round by round."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(repeats):
+        for name, fn in contenders.items():
+            times[name].append(timed(fn))
+            log(f"  round {r + 1}/{repeats} {name}: {times[name][-1]:.3f} s")
+    return times
+
+
+def environment() -> dict[str, Any]:
+    """Facts that matter for reading a timing: CPU, threads, library versions, BLAS."""
+    import numpy
+
+    facts: dict[str, Any] = {
+        "machine": platform.machine(), "python": platform.python_version(),
+        "numpy": numpy.__version__, "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": _cpu_model(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    try:
+        import threadpoolctl
+
+        facts["blas"] = [{k: info.get(k) for k in ("internal_api", "version", "architecture",
+                                                   "num_threads")}
+                         for info in threadpoolctl.threadpool_info()]
+    except ImportError:
+        facts["blas"] = "threadpoolctl not installed"
+    try:
+        import torch
+
+        facts["torch"] = torch.__version__
+        facts["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        facts["torch"] = None
+    return facts
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def summary(times: dict[str, list[float]], ours: str = "nnlearn", peer: str = "pytorch") -> dict[str, Any]:
+    med = {name: statistics.median(t) for name, t in times.items()}
+    return {"times": times, "median": med, "ratio": med[ours] / med[peer]}
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path

@@ -1,0 +1,67 @@
+"""Render docs/benchmarks.md from the JSON files in benchmarks/results/.
+
+Usage: python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from common import RESULTS
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.5}, "conv": 0.8}
+
+
+def _env_line(env: dict) -> str:
+    blas = env.get("blas")
+    if isinstance(blas, list):
+        blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
+                         f"{b.get('num_threads')} threads)" for b in blas)
+    return (f"{env['date']}; {env['cpu_model']}, {env['cpus']} cores; Python {env['python']}, "
+            f"NumPy {env['numpy']}, PyTorch {env.get('torch')} ({env.get('torch_threads')} threads); "
+            f"BLAS: {blas}; OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}")
+
+
+def _speed_table(result: dict, key: str, goals) -> list[str]:
+    rows = ["| network | nnlearn median, s | PyTorch median, s | ratio nnlearn / PyTorch | goal | met |",
+            "|---|---:|---:|---:|---:|---|"]
+    for name, s in result[key].items():
+        goal = goals.get(name) if isinstance(goals, dict) else goals
+        met = "" if goal is None else ("yes" if s["ratio"] <= goal else "no")
+        rows.append(f"| {name} | {s['median']['nnlearn']:.3f} | {s['median']['pytorch']:.3f} | "
+                    f"{s['ratio']:.3f} | {'' if goal is None else f'≤ {goal}'} | {met} |")
+    return rows
+
+
+def main() -> None:
+    lines = ["# Benchmarks", "",
+             "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
+             "write to `benchmarks/results/`; do not edit by hand. Each speed figure is the median of "
+             "alternating rounds (nnlearn, PyTorch, nnlearn, ...) in one process on the same data and "
+             "hyper-parameters, evaluation excluded.", ""]
+    for path in sorted(RESULTS.glob("*.json")):
+        r = json.loads(path.read_text())
+        kind = r["benchmark"]
+        if kind == "mlp":
+            lines += [f"## One MNIST epoch, chapter-1 networks (`{path.name}`)", "",
+                      "50,000 images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
+                      f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
+                      *_speed_table(r, "networks", GOALS["mlp"]), "", f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "conv":
+            lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
+                      f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
+                      *_speed_table(r, "batches", GOALS["conv"]), "", f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "memory":
+            lines += [f"## Peak memory (`{path.name}`)", "",
+                      f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
+                      f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text("\n".join(lines))
+    print("wrote", DOC)
+
+
+if __name__ == "__main__":
+    main()
