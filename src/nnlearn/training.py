@@ -129,6 +129,10 @@ class Trainer:
         callbacks: ``callback(record)`` after each epoch (as in the core loop).
         on_batch: ``on_batch(done, total)`` about 100 times per epoch (progress bars).
         history: an existing ``History`` to append to (epoch numbers continue it).
+        augment: on-the-fly data expansion, a callable ``(X, rng) -> X'`` applied to
+            the whole training set at the start of every epoch with the network's
+            generator (e.g. ``nnlearn.augment.RandomShift(1)``); monitors use the
+            original data.
 
     Attributes:
         epoch: epochs completed so far (numbering includes a passed-in history).
@@ -156,8 +160,12 @@ class Trainer:
                  early_stopping: int | EarlyStopping | None = None,
                  callbacks: Iterable[Callable[[dict], None]] = (),
                  on_batch: Callable[[int, int], None] | None = None,
-                 history: History | None = None):
+                 history: History | None = None,
+                 augment: Callable[[Any, Any], Any] | None = None):
         self.network = network
+        if augment is not None and not callable(augment):
+            raise ConfigError(f"augment must be a callable (X, rng) -> X, got {augment!r}")
+        self.augment = augment
         epochs = _positive_int("epochs", epochs)
         self.mini_batch_size = _positive_int("mini_batch_size", mini_batch_size)
         if not isinstance(optimizer, Optimizer):
@@ -230,6 +238,8 @@ class Trainer:
         start = time.perf_counter()
         eta = optimizer.eta
         self._interrupted_epoch = epoch  # cleared at the epoch's end; stays set if it raises
+        if self.augment is not None:  # a fresh expansion of the training set each epoch
+            X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
         refresh = False
         for b in range(n_batches):
@@ -252,7 +262,7 @@ class Trainer:
         penalty = sum(r.penalty(weights, n) for r in regs)
         monitor = self.monitor
         if "training_cost" in monitor or "training_accuracy" in monitor:
-            _add_metrics(record, "training", network._evaluate(X, Y), monitor, penalty)
+            _add_metrics(record, "training", network._evaluate(self.X, Y), monitor, penalty)
         if self.evaluation is not None and ("evaluation_cost" in monitor
                                             or "evaluation_accuracy" in monitor):
             _add_metrics(record, "evaluation", network._evaluate(*self.evaluation), monitor, penalty)
