@@ -146,7 +146,11 @@ def test_svm_baseline_on_a_subset(mnist):
     test = (mnist.test[0][:500], mnist.test[1][:500])
     r = baselines.svm(mnist.train, test, subset=2000)
     assert r["n_train"] == 2000 and r["gamma"] == "auto" and r["C"] == 1.0
-    assert r["accuracy"] > 0.85  # all 50,000 give the book's ≈ 94%; 2,000 give ≈ 87-90%
+    # 2,000 training images give 86.6% on these 500 (all 50,000: the book's ≈ 94%)
+    assert r["accuracy"] > 0.85
+    # today's default γ = 1/(n_features·Var X) is another model: here it does better
+    today = baselines.svm(mnist.train, test, subset=2000, gamma="scale")
+    assert today["accuracy"] > r["accuracy"] + 0.02
 
 
 def test_baselines_main_without_svm(capsys):

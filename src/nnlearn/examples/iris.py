@@ -13,10 +13,11 @@ the integer labels into them), the prediction is the argmax. It is trained by
 full-batch backprop (all 120 training flowers per step) on the quadratic cost of
 the book's chapter 1.
 
-With the defaults, 28–30 of the 30 test flowers are classified correctly for most
-splits; a few splits put two or three of the overlapping versicolor/virginica
-flowers in the test set that no smooth boundary gets right. ``--repeats K`` reports
-the mean over K different seeded splits.
+With the defaults the test accuracy is 100% (30 / 30) for the default seed 1. Over
+the 20 splits of seeds 1–20 (``--repeats 20``) it averages 96.3%: 30 / 30 seven
+times, 29 eight times, 28 once and 27 (90%) four times, when a split puts three of
+the overlapping versicolor/virginica flowers into the test set. ``--repeats K``
+reports the mean over K seeded splits.
 
 Run: ``python -m nnlearn.examples.iris`` (or ``nnlearn example iris``).
 """
