@@ -57,12 +57,19 @@ def save(network, path: str | os.PathLike, metadata: dict[str, Any] | None = Non
     """Save ``network`` to ``path`` (conventionally ``*.npz``) atomically."""
     header = {"format": FORMAT, "version": VERSION, **network.config(),
               "metadata": metadata or {}}
-    arrays = {_META_KEY: numpy.frombuffer(json.dumps(header).encode("utf-8"), dtype=numpy.uint8)}
+    arrays = {}
     for i, layer in enumerate(network.layers):
         for kind in ("params", "buffers"):
             for key, value in getattr(layer, kind).items():
                 arrays[f"layer{i}.{kind}.{key}"] = backend.to_numpy(value)
-    atomic_write(path, lambda f: numpy.savez(f, **arrays))
+    write_archive(path, header, arrays)
+
+
+def write_archive(path: str | os.PathLike, header: dict[str, Any],
+                  arrays: dict[str, numpy.ndarray]) -> None:
+    """Atomically write ``header`` (as UTF-8 JSON) and ``arrays`` to an uncompressed ``.npz``."""
+    blob = numpy.frombuffer(json.dumps(header).encode("utf-8"), dtype=numpy.uint8)
+    atomic_write(path, lambda f: numpy.savez(f, **{_META_KEY: blob}, **arrays))
 
 
 MAX_EXPANSION = 64
@@ -85,6 +92,14 @@ def _check_unpacked_size(path: Path, handle) -> None:
 
 def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, numpy.ndarray]]:
     """The JSON header and the arrays of a model file, validated for format only."""
+    return read_archive(path, FORMAT, VERSION, "model")
+
+
+def read_archive(path: str | os.PathLike, fmt: str, version: int, what: str,
+                 hint: str = "model files are written by Network.save or `nnlearn train --save`",
+                 ) -> tuple[dict[str, Any], dict[str, numpy.ndarray]]:
+    """Read an archive written by :func:`write_archive` whose header has format tag ``fmt``
+    and ``version``; any damage raises ``ModelFileError`` ("not an nnlearn {what} file")."""
     path = Path(path)
     try:
         with open(path, "rb") as handle:
@@ -94,26 +109,30 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, nump
     except (FileNotFoundError, ModelFileError):
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ModelFileError(f"{path} is not an nnlearn model file (unreadable archive: {exc})") from None
+        raise ModelFileError(f"{path} is not an nnlearn {what} file "
+                             f"(unreadable archive: {exc})") from None
     except Exception as exc:  # zipfile and numpy raise a zoo of types on damaged input
-        raise ModelFileError(f"{path} is not an nnlearn model file ({type(exc).__name__}: {exc})") from None
+        raise ModelFileError(f"{path} is not an nnlearn {what} file "
+                             f"({type(exc).__name__}: {exc})") from None
     if not isinstance(arrays, dict) or _META_KEY not in arrays:
-        raise ModelFileError(f"{path} is not an nnlearn model file (no {_META_KEY} header); "
-                             "model files are written by Network.save or `nnlearn train --save`")
+        raise ModelFileError(f"{path} is not an nnlearn {what} file (no {_META_KEY} header); "
+                             f"{hint}")
     raw = arrays.pop(_META_KEY)
     if raw.dtype != numpy.uint8 or raw.ndim != 1:
-        raise ModelFileError(f"{path}: the model header is an array of dtype {raw.dtype} and "
+        raise ModelFileError(f"{path}: the {what} header is an array of dtype {raw.dtype} and "
                              f"shape {raw.shape}, expected 1-D uint8 (UTF-8 JSON bytes)")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
-        raise ModelFileError(f"{path}: the model header is not valid JSON "
+        raise ModelFileError(f"{path}: the {what} header is not valid JSON "
                              f"({type(exc).__name__}: {exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not an nnlearn model file (format tag missing)")
-    if header.get("version") != VERSION:
-        raise ModelFileError(f"{path} has model format version {header.get('version')!r}; "
-                             f"this nnlearn reads version {VERSION}")
+    if not isinstance(header, dict) or header.get("format") != fmt:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ModelFileError(f"{path} is not an nnlearn {what} file (format tag {found!r}, "
+                             f"expected {fmt!r}); {hint}")
+    if header.get("version") != version:
+        raise ModelFileError(f"{path} has {what} format version {header.get('version')!r}; "
+                             f"this nnlearn reads version {version}")
     return header, arrays
 
 

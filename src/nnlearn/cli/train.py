@@ -79,12 +79,18 @@ def add_parser(sub) -> None:
     out = p.add_argument_group("output")
     where = out.add_mutually_exclusive_group()
     where.add_argument("--run-dir", metavar="DIR", help="write the run folder here")
+    where.add_argument("--resume", metavar="DIR",
+                       help="continue the run in folder DIR from its checkpoint.npz (same config; "
+                            "bit-identical to an uninterrupted run)")
     where.add_argument("--name", metavar="NAME", dest="run_name",
                        help="run folder name under $NNLEARN_RUNS_DIR or ./runs "
                             "(default: <timestamp>-<config name or hash>)")
     out.add_argument("--save", metavar="PATH", help="also write the trained model here (.npz)")
     out.add_argument("--metrics", metavar="PATH",
                      help="also write one JSON object per epoch to this file (JSON lines)")
+    out.add_argument("--checkpoint-every", metavar="N", type=_positive_int, default=1,
+                     help="write checkpoint.npz (atomically) every N epochs and at the end; "
+                          "Ctrl-C saves the last finished epoch (default: %(default)s)")
     out.add_argument("--no-plots", action="store_true", help="do not draw the run's plots")
     out.add_argument("--progress", choices=("auto", "tqdm", "builtin"), default="auto",
                      help="progress bar on a terminal: tqdm if installed, else built in "
@@ -108,6 +114,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from nnlearn import experiment
+    from nnlearn.cli import checkpointing
+    from nnlearn.errors import DivergenceError
     from nnlearn.runs import Run
     from nnlearn.training import Trainer
 
@@ -117,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             raw = cfgmod.load_preset(name)
             print(f"{name:24s} {raw.get('description', '')}", file=out)
         return 0
-    cfg = resolve_config(args)
+    folder, cfg = checkpointing.resume_config(args) if args.resume else (None, resolve_config(args))
     if args.print_config:
         print(cfgmod.dumps(cfg), end="", file=out)
         return 0
@@ -125,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     classes = experiment.n_classes(train, validation, test)
     net = experiment.build_network(cfg, train[0].shape[1:], classes)
     options = experiment.trainer_options(cfg)
-    folder = Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
+    folder = folder or Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
     monitor = [m for m in experiment.MONITOR if validation is not None or m.startswith("training")]
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     say(f"nnlearn train: {len(train[1])} training images, "
@@ -153,13 +161,19 @@ def run(args: argparse.Namespace) -> int:
 
     trainer = Trainer(net, *train, validation_data=validation, monitor=monitor,
                       callbacks=[on_epoch], on_batch=bar, **options)
-    # Checkpointing attaches here: ``trainer.on_epoch_end`` hooks run at every epoch end
-    # with a consistent ``trainer.state_dict()``; the run's file is ``folder.checkpoint_path``.
+    saver = checkpointing.attach(trainer, folder, cfg, args, say)
+    if metrics_file is not None and args.resume:
+        checkpointing.write_history(metrics_file, trainer.history)
     if bar is not None:
-        bar.reset("Epoch 1")
+        bar.reset(f"Epoch {trainer.epoch + 1}")
     start = time.perf_counter()
     try:
         trainer.run()
+    except KeyboardInterrupt:
+        checkpointing.interrupted(saver, folder, out)
+        raise
+    except DivergenceError as exc:
+        raise checkpointing.diverged(exc, saver, folder) from None
     finally:
         if bar is not None:
             bar.close()
