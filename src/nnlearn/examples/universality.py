@@ -52,10 +52,11 @@ def logit(p):
 def build(pairs: int, *, sharpness: float = 200.0):
     r"""The hand-built network with ``pairs`` bumps on ``[0, 1]``.
 
-    Hidden neuron ``2j`` steps up at ``s_j = j/n`` and neuron ``2j + 1`` at
-    ``s_{j+1}`` (the outermost two moved half a piece outside [0, 1]), both with weight ``w = sharpness · n`` (so each step is about
-    ``10/w = 1/(20 n)`` wide, a twentieth of a piece) and bias ``−w s``; their output
-    weights are ``+h_j`` and ``−h_j`` with ``h_j = σ⁻¹(f(m_j))``; the output bias is 0.
+    Hidden neuron ``2j`` steps up at ``s_j = j/n`` and neuron ``2j + 1`` at ``s_{j+1}``
+    (the outermost two moved half a piece outside [0, 1]), both with weight
+    ``w = sharpness · n`` (by default each step is about ``10/w = 1/(20 n)`` wide, a
+    twentieth of a piece) and bias ``−w s``; their output weights are ``+h_j`` and
+    ``−h_j`` with ``h_j = σ⁻¹(f(m_j))``; the output bias is 0.
     """
     from nnlearn import Dense, Network, Sigmoid
     from nnlearn.errors import ConfigError
@@ -72,7 +73,7 @@ def build(pairs: int, *, sharpness: float = 200.0):
     # the outermost steps sit half a piece outside [0, 1], so that x = 0 and x = 1
     # get the full first and last bump instead of half of it (σ(0) = ½ at a step)
     edges[0], edges[-1] = -0.5 / n, 1.0 + 0.5 / n
-    steps = numpy.stack([edges[:-1], edges[1:]], axis=1).ravel()  # s_0, s_1, s_1, s_2, ...
+    steps = numpy.stack([edges[:-1], edges[1:]], axis=1).ravel()  # s_0, s_1, s_1, s_2, …
     hidden, out = Dense(1, 2 * n), Dense(2 * n, 1)
     net = Network([hidden, Sigmoid(), out, Sigmoid()], cost="quadratic", dtype="float64")
     hidden.params["W"][...] = w
