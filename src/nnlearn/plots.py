@@ -69,7 +69,8 @@ def learning_curves(records: Sequence[dict[str, Any]], path: str | Path,
             key = f"{prefix}_{metric}"
             points = [(e, scale * r[key]) for e, r in zip(epochs, records) if key in r]
             if points:
-                ax.plot(*zip(*points), style, marker="o", markersize=3, label=name)
+                ax.plot(*zip(*points), style, marker="o" if len(points) <= 60 else None,
+                        markersize=3, label=name)
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(label)
