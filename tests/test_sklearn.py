@@ -29,9 +29,17 @@ def iris_data():
 if HAVE_SKLEARN:
     from sklearn.utils.estimator_checks import parametrize_with_checks
 
+    import inspect
+
+    # scikit-learn ≥ 1.6 takes the known failures here (none at present); older ones read
+    # them from the estimators' _xfail_checks tag
+    _xfail = ({"expected_failed_checks": lambda est: EXPECTED_FAILED_CHECKS}
+              if "expected_failed_checks" in inspect.signature(parametrize_with_checks).parameters
+              else {})
+
     # small epoch counts keep the ~110 checks to about a second in all
     @parametrize_with_checks([NNClassifier(seed=0, epochs=20), NNRegressor(seed=0, epochs=20)],
-                             expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+                             **_xfail)
     def test_sklearn_estimator_checks(estimator, check):
         check(estimator)
 

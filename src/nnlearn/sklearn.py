@@ -206,6 +206,16 @@ class _NNBase(BaseEstimator):
         self.network_ = net
         return self
 
+    # Tags. scikit-learn < 1.6 reads _more_tags (with the known failures as
+    # "_xfail_checks"); ≥ 1.6 reads __sklearn_tags__ and takes the failures from
+    # parametrize_with_checks(expected_failed_checks=...); a class defining one must
+    # define both.
+    def _more_tags(self) -> dict[str, Any]:
+        return {"_xfail_checks": EXPECTED_FAILED_CHECKS}
+
+    def __sklearn_tags__(self):
+        return super().__sklearn_tags__()
+
     def _outputs(self, X):
         _require_fitted(self)
         X = _validate(self, X, reset=False)
@@ -277,7 +287,7 @@ class NNRegressor(RegressorMixin, _NNBase):
         return self._build_and_fit(X, Y, Y.shape[1], "linear")
 
     def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
-        return {"multioutput": True}
+        return {**super()._more_tags(), "multioutput": True}
 
     def __sklearn_tags__(self):  # scikit-learn ≥ 1.6
         tags = super().__sklearn_tags__()
