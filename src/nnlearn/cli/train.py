@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
     def on_epoch(record: dict[str, Any]) -> None:
         if bar is not None:
+            bar.close()  # erase the bar before the epoch's line
             bar.reset(f"Epoch {record['epoch'] + 1}")
         folder.append_metrics(record)
         if metrics_file is not None:
