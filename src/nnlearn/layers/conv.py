@@ -119,6 +119,25 @@ def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[i
     return out
 
 
+def im2col_batch_last(Xt, kernel: tuple[int, int], stride: tuple[int, int],
+                      out_hw: tuple[int, int], out=None):
+    r"""Receptive fields with the batch axis last: ``Xt (C, Hp, Wp, N) → (C·kh·kw, OH·OW·N)``.
+
+    ``cols_t[(c·kh + i)·kw + j, (y·OW + x)·N + n] = Xt[c, y·sh + i, x·sw + j, n]``, copied
+    as one strided slice per kernel offset; with stride 1 each slice is made of
+    contiguous runs of ``OW·N`` values. ``out``: optional C-contiguous destination.
+    """
+    xp = backend.xp
+    (kh, kw), (OH, OW) = kernel, out_hw
+    C, N = Xt.shape[0], Xt.shape[3]
+    if out is None:
+        out = xp.empty((C * kh * kw, OH * OW * N), dtype=Xt.dtype)
+    cols = out.reshape(C, kh, kw, OH, OW, N)
+    for i, j in window_offsets(kh, kw):
+        xp.copyto(cols[:, i, j], Xt[window_slice(i, j, out_hw, stride)[1:]])
+    return out
+
+
 def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int],
            stride: tuple[int, int], out_hw: tuple[int, int], work=None):
     r"""Adjoint of :func:`im2col`: sum every column entry back onto its input pixel.
@@ -144,7 +163,7 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int],
         dXt.fill(0)
     D = dcols_t.reshape(C, kh, kw, OH, OW, N)
     for i, j in window_offsets(kh, kw):
-        dXt[window_slice(i, j, out_hw, stride)[1:] + (slice(None),)] += D[:, i, j]
+        dXt[window_slice(i, j, out_hw, stride)[1:]] += D[:, i, j]
     return dXt.transpose(3, 0, 1, 2)
 
 
@@ -200,7 +219,8 @@ class Conv2D(Layer):
                 raise ConfigError(str(exc)) from None
         self.initialize(backend.default_rng(seed), dtype)
         self._cols = None
-        self._in_shape = None
+        self._batch_last_cols = False
+        self._in_shape: tuple[tuple[int, ...], tuple[int, ...]] | None = None
         self._work: dict[str, Any] = {}
 
     # -- configuration ----------------------------------------------------------
@@ -267,46 +287,71 @@ class Conv2D(Layer):
         return cfg
 
     # -- the passes ---------------------------------------------------------------
+    _layout: str = "auto"
+    """``"auto"``, ``"batch"`` or ``"batch_last"``: which im2col layout to use (tests force one)."""
+
+    def _batch_last(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
+        """Pick the layout: batch-last pays two transposes (of X and of Y) to make the
+        im2col copy and col2im run over long rows and ∂C/∂W one big product, which wins
+        when the column matrix is much larger than X and Y (e.g. 20→40 maps, 5×5)."""
+        if self._layout != "auto":
+            return self._layout == "batch_last"
+        (kh, kw), (C, H, W), P = self.kernel_size, x_shape[1:], out_hw[0] * out_hw[1]
+        return C * kh * kw * P >= 2 * (C * H * W + self.out_channels * P)
+
     def _pad(self, X):
         top, bottom, left, right = self.pads
         if not (top or bottom or left or right):
             return X
         return backend.xp.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype, reuse: bool = True):
+        """A work array, kept between minibatches when ``reuse`` (same shape: no new
+        allocation, no page faults); its content is overwritten by whoever asks for it."""
+        xp = backend.xp
+        if not reuse:
+            return xp.empty(shape, dtype=dtype)
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._work[name] = xp.empty(shape, dtype=dtype)
+        return buf
+
     def forward(self, X, training: bool = False):
         r"""``Y = Wm @ im2col(Xp) + b`` (see the module docstring); caches ``cols``."""
         xp = backend.xp
         check_batch(self, X)
         F, OH, OW = self.output_shape(X.shape[1:])
-        N = X.shape[0]
-        Xp = self._pad(X)
-        Wm = self.params["W"].reshape(F, -1)
-        cols_shape = (N, Wm.shape[1], OH * OW)
-        if not training and N > 1 and math.prod(cols_shape) * X.itemsize > _INFERENCE_COLS_BYTES:
+        N, C, H, W = X.shape
+        (kh, kw), (top, bottom, left, right) = self.kernel_size, self.pads
+        padded = (N, C, H + top + bottom, W + left + right)
+        per_example = C * kh * kw * OH * OW * X.itemsize
+        if not training and N > 1 and N * per_example > _INFERENCE_COLS_BYTES:
             # inference on a large batch: bounded memory, nothing cached for backward
-            self._cols, self._in_shape = None, None
-            step = max(1, _INFERENCE_COLS_BYTES // (math.prod(cols_shape[1:]) * X.itemsize))
-            return xp.concatenate([self._forward_cols(Xp[k:k + step], Wm, (OH, OW))[1]
-                                   for k in range(0, N, step)])
-        # in training the column matrix lives in a buffer reused from batch to batch
-        out = self._scratch("cols", cols_shape, Xp.dtype) if training else None
-        self._cols, Y = self._forward_cols(Xp, Wm, (OH, OW), out)
-        self._in_shape = (X.shape, Xp.shape)
+            step = max(1, _INFERENCE_COLS_BYTES // per_example)
+            Y = xp.concatenate([self.forward(X[k:k + step]) for k in range(0, N, step)])
+            self._cols = None
+            return Y
+        Wm, b = self.params["W"].reshape(F, -1), self.params["b"]
+        batch_last = self._batch_last(X.shape, (OH, OW))
+        if batch_last:
+            Xt = self._scratch("X_t", padded[1:] + (N,), X.dtype, training)
+            if padded != X.shape:
+                Xt.fill(0)
+            xp.copyto(Xt[:, top:top + H, left:left + W], X.transpose(1, 2, 3, 0))
+            cols = im2col_batch_last(Xt, self.kernel_size, self.stride, (OH, OW),
+                                     self._scratch("cols", (C * kh * kw, OH * OW * N),
+                                                   X.dtype, training))
+            Yt = xp.matmul(Wm, cols)  # (F, OH·OW·N)
+            Yt += b[:, None]
+            Y = xp.ascontiguousarray(Yt.reshape(F, OH, OW, N).transpose(3, 0, 1, 2))
+        else:
+            cols = im2col(self._pad(X), self.kernel_size, self.stride, (OH, OW),
+                          self._scratch("cols", (N, C * kh * kw, OH * OW), X.dtype, training))
+            Y = xp.matmul(Wm, cols)  # (N, F, OH·OW), already NCHW-ordered
+            Y += b[:, None]
+            Y = Y.reshape(N, F, OH, OW)
+        self._cols, self._batch_last_cols, self._in_shape = cols, batch_last, (X.shape, padded)
         return Y
-
-    def _forward_cols(self, Xp, Wm, out_hw, out=None):
-        cols = im2col(Xp, self.kernel_size, self.stride, out_hw, out)
-        Y = backend.xp.matmul(Wm, cols)  # (N, F, OH·OW), already NCHW-ordered
-        Y += self.params["b"][:, None]
-        return cols, Y.reshape(Xp.shape[0], Wm.shape[0], *out_hw)
-
-    def _scratch(self, name: str, shape: tuple[int, ...], dtype):
-        """A work array kept between minibatches (same shape: no new allocation, no page
-        faults); its content is overwritten by whoever asks for it."""
-        buf = self._work.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._work[name] = backend.xp.empty(shape, dtype=dtype)
-        return buf
 
     def backward(self, dY, need_dx: bool = True):
         r"""Gradients from ``δ = dY (N, F, OH, OW)`` (shared-weight BP2–BP4)::
@@ -321,25 +366,30 @@ class Conv2D(Layer):
         if cols is None:
             raise RuntimeError("Conv2D.backward called before forward "
                                "(or after a chunked inference forward of a large batch)")
-        (x_shape, padded_shape) = self._in_shape
-        N, F = dY.shape[:2]
-        out_hw = dY.shape[2:]
-        D = dY.reshape(N, F, -1)
-        dtype = D.dtype
-        CKK = cols.shape[1]
-        terms = xp.matmul(D, cols.transpose(0, 2, 1), out=self._scratch("dW_terms", (N, F, CKK), dtype))
-        xp.sum(terms, axis=0, out=self.grads["W"].reshape(F, CKK))
-        xp.sum(D, axis=(0, 2), out=self.grads["b"])
+        x_shape, padded = self._in_shape
+        (N, F, OH, OW), dtype = dY.shape, dY.dtype
+        Wm = self.params["W"].reshape(F, -1)
+        gW = self.grads["W"].reshape(F, -1)
+        Dt = None
+        if self._batch_last_cols or need_dx:
+            # δ batch-last, (F, OH·OW·N): one product gives all of dcols (and ∂C/∂W)
+            Dt = self._scratch("dY_t", (F, OH, OW, N), dtype)
+            xp.copyto(Dt, dY.transpose(1, 2, 3, 0))
+            Dt = Dt.reshape(F, -1)
+        if self._batch_last_cols:
+            xp.matmul(Dt, cols.T, out=gW)
+            xp.sum(Dt, axis=1, out=self.grads["b"])
+        else:
+            D = dY.reshape(N, F, -1)
+            terms = xp.matmul(D, cols.transpose(0, 2, 1),
+                              out=self._scratch("dW_terms", (N,) + gW.shape, dtype))
+            xp.sum(terms, axis=0, out=gW)
+            xp.sum(D, axis=(0, 2), out=self.grads["b"])
         if not need_dx:
             return None
-        # dcols in batch-last layout, one matrix product: (C·kh·kw, F) @ (F, OH·OW·N)
-        Dt = self._scratch("dY_t", (F, *out_hw, N), dtype)
-        xp.copyto(Dt, dY.transpose(1, 2, 3, 0))
-        dcols_t = xp.matmul(self.params["W"].reshape(F, CKK).T, Dt.reshape(F, -1),
-                            out=self._scratch("dcols_t", (CKK, Dt.size // F), dtype))
-        C, Hp, Wp = padded_shape[1:]
-        dXp = col2im(dcols_t, padded_shape, self.kernel_size, self.stride, out_hw,
-                     work=self._scratch("dX_t", (C, Hp, Wp, N), dtype))
+        dcols_t = xp.matmul(Wm.T, Dt, out=self._scratch("dcols_t", (Wm.shape[1], Dt.shape[1]), dtype))
+        dXp = col2im(dcols_t, padded, self.kernel_size, self.stride, (OH, OW),
+                     work=self._scratch("dX_t", padded[1:] + (N,), dtype))
         top, _, left, _ = self.pads
         H, W = x_shape[2:]
         return xp.ascontiguousarray(dXp[:, :, top:top + H, left:left + W])
