@@ -124,7 +124,8 @@ class CrossEntropy(Cost):
         return float(-loss.sum() / A.shape[0])
 
     def gradient(self, A, Y):
-        return (A - Y) / (A * (1.0 - A)) * (1.0 / A.shape[0])
+        xp = backend.xp  # a saturated sigmoid gives A = 0 or 1 exactly: floor as in value()
+        return (A - Y) / xp.maximum(A * (1.0 - A), _TINY) * (1.0 / A.shape[0])
 
 
 class LogLikelihood(Cost):
@@ -145,7 +146,7 @@ class LogLikelihood(Cost):
         return float(-(Y * xp.log(xp.maximum(A, _TINY))).sum() / A.shape[0])
 
     def gradient(self, A, Y):
-        return -Y / A * (1.0 / A.shape[0])
+        return -Y / backend.xp.maximum(A, _TINY) * (1.0 / A.shape[0])  # softmax may underflow to 0
 
 
 class Hinge(Cost):

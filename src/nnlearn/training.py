@@ -24,6 +24,8 @@ import math
 import time
 from typing import Any, Callable, Iterable, Sequence
 
+import numpy
+
 from nnlearn import backend
 from nnlearn.callbacks import EarlyStopping, get_early_stopping
 from nnlearn.costs import is_one_hot
@@ -219,13 +221,14 @@ class Trainer:
         last = self.end_epoch if epochs is None else \
             min(self.end_epoch, self.epoch + _positive_int("epochs", epochs))
         while not self.finished and self.epoch < last:
-            self._run_epoch(self.epoch + 1)
+            with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._run_epoch(self.epoch + 1)  # NaN/inf is detected and raised, not warned about
         return self.history
 
     def _run_epoch(self, epoch: int) -> None:
         network, optimizer, n, m = self.network, self.optimizer, self.n, self.mini_batch_size
         X, Y, on_batch = self.X, self.Y, self.on_batch
-        take = backend.xp.take
+        take, isfinite = backend.xp.take, backend.xp.isfinite
         forward, backward, step = network.forward, network.backward, optimizer.step
         pairs, decay = network.parameters(), decay_pairs(network)
         weights = [w for w, _ in decay]
@@ -244,7 +247,11 @@ class Trainer:
         refresh = False
         for b in range(n_batches):
             batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
-            backward(forward(take(X, batch, axis=0), True), take(Y, batch, axis=0))
+            A = forward(take(X, batch, axis=0), True)
+            if not bool(isfinite(A).all()):  # cheap (m × K): stop at the first bad minibatch
+                raise DivergenceError(f"the network's outputs became NaN or inf in minibatch "
+                                      f"{b + 1} of epoch {epoch}: training diverged. {_FIXES}")
+            backward(A, take(Y, batch, axis=0))
             if refresh or b == 0:  # a layer that rebinds its grads arrays is followed per batch
                 fresh = network.parameters()
                 if not _same_arrays(pairs, fresh):
@@ -379,6 +386,10 @@ def _add_metrics(record: dict[str, Any], prefix: str, metrics: dict[str, float],
         record[f"{prefix}_total"] = metrics["total"]
 
 
+_FIXES = ("Try a smaller eta, the normal_fan_in initialisation, or the cross-entropy cost "
+          "instead of the quadratic one")
+
+
 def _check_finite(network, epoch: int) -> None:
     xp = backend.xp
     for i, layer in enumerate(network.layers):
@@ -386,6 +397,4 @@ def _check_finite(network, epoch: int) -> None:
             if not bool(xp.isfinite(value).all()):
                 raise DivergenceError(
                     f"layer {i} ({type(layer).__name__}) parameter {key!r} became NaN or inf "
-                    f"during epoch {epoch}: training diverged. Try a smaller eta, the "
-                    "normal_fan_in initialisation, or the cross-entropy cost instead of the "
-                    "quadratic one")
+                    f"during epoch {epoch}: training diverged. {_FIXES}")

@@ -94,7 +94,10 @@ class Softmax(Activation):
 
     def forward(self, Z, training: bool = False):
         xp = backend.xp
-        E = xp.exp(Z - Z.max(axis=1, keepdims=True))
+        # Z − max Z, computed as 2·(Z/2 − max/2) so that it cannot overflow even when a row
+        # spans ±3e38 (halving is exact); below −800 exp is 0 in float32 and float64 alike.
+        M = Z.max(axis=1, keepdims=True)
+        E = xp.exp(xp.maximum(Z * 0.5 - M * 0.5, -400.0) * 2.0)
         E /= E.sum(axis=1, keepdims=True)
         self._A = E
         return E
