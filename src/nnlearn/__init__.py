@@ -28,6 +28,8 @@ from nnlearn.schedules import SCHEDULES, BookSchedule, ExponentialDecay, StepDec
 from nnlearn.classic import Adaline, Perceptron
 from nnlearn.costs import Hinge, SigmoidBinaryCrossEntropy
 from nnlearn.layers import LeakyReLU, Linear, ReLU, Step, Tanh
+from nnlearn.ensemble import Ensemble
+from nnlearn.layers import AvgPool2D, Conv2D, Flatten, L2Pool2D, MaxPool2D
 
 __version__ = "0.1.0"
 
@@ -43,3 +45,4 @@ __all__ += ["Adaline", "Hinge", "LeakyReLU", "Linear", "Perceptron", "ReLU",
 __all__ += ["Adagrad", "Adam", "BookSchedule", "Dropout", "EarlyStopping", "ExponentialDecay", "L1",
             "L2", "MaxNorm", "Momentum", "Nesterov", "OPTIMIZERS", "RMSprop", "SCHEDULES",
             "StepDecay", "Trainer"]
+__all__ += ["AvgPool2D", "Conv2D", "Ensemble", "Flatten", "L2Pool2D", "MaxPool2D"]
