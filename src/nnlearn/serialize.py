@@ -15,6 +15,7 @@ existing file is never left half-written.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -38,7 +39,11 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     If anything fails, the temp file is removed and an existing ``path`` is untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: the folder {path.parent} "
+                                "does not exist", str(path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
