@@ -11,38 +11,43 @@ Quick start::
 """
 
 from nnlearn import augment, backend, datasets, preprocessing
-from nnlearn.costs import COSTS, Cost, CrossEntropy, LogLikelihood, Quadratic, get_cost
+from nnlearn.callbacks import EarlyStopping
+from nnlearn.classic import Adaline, Perceptron
+from nnlearn.costs import (COSTS, Cost, CrossEntropy, Hinge, LogLikelihood, Quadratic,
+                           SigmoidBinaryCrossEntropy, get_cost)
+from nnlearn.ensemble import Ensemble
 from nnlearn.errors import (ConfigError, DataError, DivergenceError, IDXFormatError,
                             ModelFileError, NNLearnError)
 from nnlearn.gradcheck import GradCheckResult, gradcheck
-from nnlearn.layers import BatchNorm, Dense, Layer, Sigmoid, Softmax
+from nnlearn.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, L2Pool2D, Layer,
+                            LeakyReLU, Linear, MaxPool2D, ReLU, Sigmoid, Softmax, Step, Tanh)
 from nnlearn.network import Network
-from nnlearn.optim import SGD, Optimizer
-from nnlearn.serialize import load, save
-from nnlearn.training import History, Trainer
-from nnlearn.callbacks import EarlyStopping
-from nnlearn.layers import Dropout
-from nnlearn.optim import OPTIMIZERS, Adagrad, Adam, Momentum, Nesterov, RMSprop
+from nnlearn.optim import OPTIMIZERS, SGD, Adagrad, Adam, Momentum, Nesterov, Optimizer, RMSprop
 from nnlearn.regularizers import L1, L2, MaxNorm
 from nnlearn.schedules import SCHEDULES, BookSchedule, ExponentialDecay, StepDecay
-from nnlearn.classic import Adaline, Perceptron
-from nnlearn.costs import Hinge, SigmoidBinaryCrossEntropy
-from nnlearn.layers import LeakyReLU, Linear, ReLU, Step, Tanh
-from nnlearn.ensemble import Ensemble
-from nnlearn.layers import AvgPool2D, Conv2D, Flatten, L2Pool2D, MaxPool2D
+from nnlearn.serialize import load, save
+from nnlearn.training import History, Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "COSTS", "ConfigError", "Cost", "CrossEntropy", "DataError", "Dense", "DivergenceError",
-    "GradCheckResult", "History", "IDXFormatError", "Layer", "LogLikelihood", "ModelFileError",
-    "NNLearnError", "Network", "Optimizer", "Quadratic", "SGD", "Sigmoid", "Softmax", "backend",
-    "datasets", "get_cost", "gradcheck", "load", "save", "__version__",
+    # model and training
+    "Network", "Trainer", "History", "load", "save", "gradcheck", "GradCheckResult", "Ensemble",
+    # layers
+    "Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "L2Pool2D", "Flatten", "Dropout",
+    "BatchNorm", "Sigmoid", "Softmax", "Tanh", "ReLU", "LeakyReLU", "Linear", "Step",
+    # costs
+    "COSTS", "Cost", "Quadratic", "CrossEntropy", "SigmoidBinaryCrossEntropy", "LogLikelihood",
+    "Hinge", "get_cost",
+    # optimisation and regularisation
+    "OPTIMIZERS", "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam",
+    "SCHEDULES", "BookSchedule", "StepDecay", "ExponentialDecay", "EarlyStopping", "L1", "L2",
+    "MaxNorm",
+    # classic single neurons
+    "Perceptron", "Adaline",
+    # errors
+    "NNLearnError", "ConfigError", "DataError", "DivergenceError", "IDXFormatError",
+    "ModelFileError",
+    # sub-modules
+    "augment", "backend", "datasets", "preprocessing", "__version__",
 ]
-__all__ += ["BatchNorm", "augment", "preprocessing"]
-__all__ += ["Adaline", "Hinge", "LeakyReLU", "Linear", "Perceptron", "ReLU",
-            "SigmoidBinaryCrossEntropy", "Step", "Tanh"]
-__all__ += ["Adagrad", "Adam", "BookSchedule", "Dropout", "EarlyStopping", "ExponentialDecay", "L1",
-            "L2", "MaxNorm", "Momentum", "Nesterov", "OPTIMIZERS", "RMSprop", "SCHEDULES",
-            "StepDecay", "Trainer"]
-__all__ += ["AvgPool2D", "Conv2D", "Ensemble", "Flatten", "L2Pool2D", "MaxPool2D"]
