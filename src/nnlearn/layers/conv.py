@@ -212,8 +212,8 @@ class Conv2D(Layer):
         get_initializer(weight_init), get_initializer(bias_init)  # validate names now
         self.input_shape = None
         if input_shape is not None:
-            self.input_shape = image_shape("Conv2D input_shape", input_shape)
             try:
+                self.input_shape = image_shape("Conv2D input_shape", input_shape)
                 self.output_shape(self.input_shape)
             except DataError as exc:
                 raise ConfigError(str(exc)) from None
