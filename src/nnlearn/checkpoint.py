@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 
 from nnlearn import serialize
 from nnlearn.errors import ConfigError, ModelFileError
-from nnlearn.optim import Optimizer  # noqa: F401  (documentation cross-reference)
 from nnlearn.state import join_arrays, split_arrays
 
 FORMAT = "nnlearn.checkpoint"

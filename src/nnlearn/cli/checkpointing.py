@@ -20,8 +20,6 @@ from nnlearn import config as cfgmod
 from nnlearn.checkpoint import Checkpointer, load_checkpoint, restore
 from nnlearn.errors import ConfigError, DivergenceError
 
-_OUTPUT_ONLY = ("quiet", "no_plots", "progress", "save", "metrics", "checkpoint_every")
-
 
 def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(run folder, config)`` of ``--resume DIR``; flags that would change the run are refused."""
