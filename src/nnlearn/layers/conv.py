@@ -35,7 +35,7 @@ neural networks for document processing" (2006) for im2col; Y. LeCun et al.,
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, Sequence
 
 from nnlearn import backend
@@ -76,12 +76,19 @@ def image_shape(layer: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(d) for d in shape)  # type: ignore[return-value]
 
 
-def check_batch(layer: Layer, X) -> None:
-    """Check a minibatch is 4-D and fits ``layer.output_shape`` (clear errors, no cost)."""
+def check_batch(layer: Layer, X) -> tuple[int, ...]:
+    """Check a minibatch is 4-D and fits ``layer``; return one example's output shape."""
     if getattr(X, "ndim", None) != 4:
         raise DataError(f"{type(layer).__name__} expects a 4-D batch (N, C, H, W), "
                         f"got shape {getattr(X, 'shape', None)}")
-    layer.output_shape(X.shape[1:])
+    return layer.output_shape(X.shape[1:])
+
+
+@functools.lru_cache(maxsize=256)
+def window_slices(kernel: tuple[int, int], stride: tuple[int, int],
+                  out_hw: tuple[int, int]) -> tuple[tuple[slice, ...], ...]:
+    """:func:`window_slice` for every offset of :func:`window_offsets`, in that order (cached)."""
+    return tuple(window_slice(i, j, out_hw, stride) for i, j in window_offsets(*kernel))
 
 
 def window_offsets(kh: int, kw: int):
@@ -133,8 +140,8 @@ def im2col_batch_last(Xt, kernel: tuple[int, int], stride: tuple[int, int],
     if out is None:
         out = xp.empty((C * kh * kw, OH * OW * N), dtype=Xt.dtype)
     cols = out.reshape(C, kh, kw, OH, OW, N)
-    for i, j in window_offsets(kh, kw):
-        xp.copyto(cols[:, i, j], Xt[window_slice(i, j, out_hw, stride)[1:]])
+    for (i, j), index in zip(window_offsets(kh, kw), window_slices(kernel, stride, out_hw)):
+        xp.copyto(cols[:, i, j], Xt[index[1:]])
     return out
 
 
@@ -162,8 +169,8 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int],
         dXt = work
         dXt.fill(0)
     D = dcols_t.reshape(C, kh, kw, OH, OW, N)
-    for i, j in window_offsets(kh, kw):
-        dXt[window_slice(i, j, out_hw, stride)[1:]] += D[:, i, j]
+    for (i, j), index in zip(window_offsets(kh, kw), window_slices(kernel, stride, out_hw)):
+        dXt[index[1:]] += D[:, i, j]
     return dXt.transpose(3, 0, 1, 2)
 
 
@@ -319,8 +326,7 @@ class Conv2D(Layer):
     def forward(self, X, training: bool = False):
         r"""``Y = Wm @ im2col(Xp) + b`` (see the module docstring); caches ``cols``."""
         xp = backend.xp
-        check_batch(self, X)
-        F, OH, OW = self.output_shape(X.shape[1:])
+        F, OH, OW = check_batch(self, X)
         N, C, H, W = X.shape
         (kh, kw), (top, bottom, left, right) = self.kernel_size, self.pads
         padded = (N, C, H + top + bottom, W + left + right)

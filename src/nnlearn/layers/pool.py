@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from nnlearn import backend
 from nnlearn.errors import DataError
 from nnlearn.layers.base import Layer, register_layer
-from nnlearn.layers.conv import check_batch, image_shape, pair, window_offsets, window_slice
+from nnlearn.layers.conv import check_batch, image_shape, pair, window_slices
 
 
 class Pool2D(Layer):
@@ -57,14 +57,12 @@ class Pool2D(Layer):
 
     def _windows(self, X):
         """Check ``X`` and yield ``(k, index)`` per window offset, ``X[index]`` (N, C, OH, OW)."""
-        check_batch(self, X)
-        _, OH, OW = self.output_shape(X.shape[1:])
+        _, OH, OW = check_batch(self, X)
         self._out_hw = (OH, OW)
         return self._offsets()
 
     def _offsets(self):
-        return [(k, window_slice(i, j, self._out_hw, self.stride))
-                for k, (i, j) in enumerate(window_offsets(*self.pool_size))]
+        return list(enumerate(window_slices(self.pool_size, self.stride, self._out_hw)))
 
     def _grad_buffer(self, X, dtype):
         """A buffer for ``∂C/∂X``: zeros unless the windows tile ``X`` exactly."""
@@ -74,14 +72,12 @@ class Pool2D(Layer):
         tiles = (sh, sw) == (ph, pw) and OH * ph == H and OW * pw == W
         return (xp.empty if tiles else xp.zeros)(X.shape, dtype=dtype)
 
-    def _scatter(self, dX, index, a, b):
-        """``dX[index] += a * b`` (written in place when windows cannot overlap); returns ``a * b``."""
-        xp = backend.xp
+    def _accumulate(self, dX, index, value) -> None:
+        """``dX[index] += value``; a plain store when windows cannot overlap."""
         if self.stride[0] >= self.pool_size[0] and self.stride[1] >= self.pool_size[1]:
-            return xp.multiply(a, b, out=dX[index])
-        product = a * b
-        dX[index] += product
-        return product
+            dX[index] = value
+        else:
+            dX[index] += value
 
     def _cached_input(self):
         if self._X is None:
@@ -110,10 +106,13 @@ class MaxPool2D(Pool2D):
     def forward(self, X, training: bool = False):
         xp = backend.xp
         windows = self._windows(X)
-        Y = X[windows[0][1]].copy()
-        for _, index in windows[1:]:
-            xp.maximum(Y, X[index], out=Y)
-        self._X, self._Y = X, Y
+        # the windows' pixels offset-major, Xw[k] = X[offset k] (N, C, OH, OW): one strided
+        # copy per offset, after which every op below runs on contiguous arrays
+        Xw = xp.empty((len(windows), X.shape[0], X.shape[1]) + self._out_hw, dtype=X.dtype)
+        for k, index in windows:
+            Xw[k] = X[index]
+        Y = Xw.max(axis=0)
+        self._X, self._Xw, self._Y = X, Xw, Y
         return Y
 
     def backward(self, dY, need_dx: bool = True):
@@ -122,18 +121,20 @@ class MaxPool2D(Pool2D):
         Offsets are visited in row-major order; ``rest`` holds the gradient not yet
         routed, so a later pixel equal to the max gets nothing once an earlier one did.
         """
+        xp = backend.xp
         X = self._cached_input()
         if not need_dx:
             return None
-        Y = self._Y
-        dX = self._grad_buffer(X, dY.dtype)
+        Xw, Y = self._Xw, self._Y
+        dXw = xp.empty(Xw.shape, dtype=dY.dtype)
         rest = dY
-        windows = self._offsets()
-        for k, index in windows:
-            routed = self._scatter(dX, index, rest, X[index] == Y)
-            if k < len(windows) - 1:
-                rest = rest - routed  # = rest·(1 − at_max) exactly; np.where is far slower
-
+        for k in range(len(Xw)):
+            xp.multiply(rest, Xw[k] == Y, out=dXw[k])
+            if k < len(Xw) - 1:
+                rest = rest - dXw[k]  # = rest·(1 − at_max), exactly; np.where is far slower
+        dX = self._grad_buffer(X, dY.dtype)
+        for k, index in self._offsets():
+            self._accumulate(dX, index, dXw[k])
         return dX
 
 
@@ -156,14 +157,13 @@ class AvgPool2D(Pool2D):
         return Y
 
     def backward(self, dY, need_dx: bool = True):
-        xp = backend.xp
         X = self._cached_input()
         if not need_dx:
             return None
         dX = self._grad_buffer(X, dY.dtype)
-        share = 1.0 / (self.pool_size[0] * self.pool_size[1])
+        share = dY * (1.0 / (self.pool_size[0] * self.pool_size[1]))
         for _, index in self._offsets():
-            self._scatter(dX, index, dY, share)
+            self._accumulate(dX, index, share)
         return dX
 
 
@@ -201,5 +201,5 @@ class L2Pool2D(Pool2D):
         ratio = xp.divide(dY, Y, out=xp.zeros(Y.shape, dtype=dY.dtype), where=Y > 0)
         dX = self._grad_buffer(X, dY.dtype)
         for _, index in self._offsets():
-            self._scatter(dX, index, ratio, X[index])
+            self._accumulate(dX, index, ratio * X[index])
         return dX
