@@ -17,6 +17,11 @@ settings explicitly: ``SVC(kernel="rbf", C=1.0, gamma=1/784)`` (``--gamma auto``
 ``--gamma scale`` gives today's default. The pixels here are ``x/255``, the book's
 pickle had ``x/256``, a 0.4% rescaling that moves γ's effect slightly.
 
+Measured with ``python -m nnlearn.examples.baselines`` (scikit-learn 1.9.1, NumPy
+float32 pixels): average darkness 2,225 / 10,000 = 22.25%, as the book; the SVM
+9,434 / 10,000 = 94.34% (book: 94.35%), fit 539 s and predict 104 s wall time on a
+shared 2-core machine.
+
 Training the SVM on all 50,000 images takes many minutes on one core (libsvm is
 single-threaded, and its cost grows faster than linearly with the number of
 training examples); ``--subset N`` trains on the first N only.
