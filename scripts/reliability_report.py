@@ -38,13 +38,20 @@ def run_tests() -> tuple[dict[str, dict], dict]:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NNLEARN_KILL_REPORT=str(kill_file))
     for path in FILES:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               path], cwd=ROOT, env=env, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "-p",
+                               "no:cacheprovider", path], cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
         tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
         counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|error)", tail)}
-        out[path] = {"counts": counts, "seconds": round(wall, 1), "ok": proc.returncode == 0}
+        failed = [line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        out[path] = {"counts": counts, "seconds": round(wall, 1), "ok": proc.returncode == 0,
+                     "failed": failed}
         print(f"{path}: {tail}", flush=True)
+        if failed:  # keep the evidence: the whole pytest output next to the results
+            log = RESULTS / f"failed-{Path(path).stem}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(proc.stdout + proc.stderr)
+            print(f"  failures logged in {log.relative_to(ROOT)}", flush=True)
     kill = json.loads(kill_file.read_text()) if kill_file.exists() else {}
     return out, kill
 
@@ -62,6 +69,9 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict) -> str:
         c = r["counts"]
         lines.append(f"| `{path}` | {what} | {c.get('passed', 0)} | {c.get('failed', 0) + c.get('error', 0)} "
                      f"| {c.get('skipped', 0)} | {r['seconds']} s |")
+    failures = [f for r in tests.values() for f in r["failed"]]
+    if failures:
+        lines += ["", "Failures in this run:", ""] + [f"- `{f}`" for f in failures]
     lines += ["", "The skipped test (if any) is the real read-only-folder test, which cannot fail "
               "when the tests run as root; the same failure is simulated by making the OS "
               "calls fail.", "",
