@@ -9,6 +9,7 @@ import nnlearn
 from nnlearn import ConfigError, DataError, gradcheck
 from nnlearn.layers import conv as conv_module
 from nnlearn.layers.conv import Conv2D
+from nnlearn.layers.windows import col2im, im2col, im2col_batch_last
 
 
 # -- naive reference (loops over everything; tiny inputs only) ----------------------
@@ -96,6 +97,20 @@ def test_matches_naive_reference_forward_and_backward(shape, F, kernel, stride, 
     np.testing.assert_allclose(layer.grads["b"], db_ref, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("shape,kernel,stride,out_hw", [
+    ((2, 3, 6, 5), (3, 2), (1, 1), (4, 4)), ((3, 2, 7, 8), (2, 3), (2, 3), (3, 2))])
+def test_im2col_layouts_agree_and_col2im_is_their_adjoint(shape, kernel, stride, out_hw):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal(shape)
+    cols = im2col(X, kernel, stride, out_hw)                      # (N, C·kh·kw, OH·OW)
+    cols_t = im2col_batch_last(np.ascontiguousarray(X.transpose(1, 2, 3, 0)), kernel, stride,
+                               out_hw)                            # (C·kh·kw, OH·OW·N)
+    np.testing.assert_array_equal(cols_t, cols.transpose(1, 2, 0).reshape(cols_t.shape))
+    D = rng.standard_normal(cols_t.shape)
+    # <col2im(D), X> = <D, im2col(X)>: col2im is the transpose of the im2col copy
+    assert np.vdot(col2im(D, shape, kernel, stride, out_hw), X) == pytest.approx(np.vdot(D, cols_t))
+
+
 def test_same_padding_keeps_size_and_matches_explicit_padding():
     X = np.random.default_rng(1).standard_normal((2, 2, 6, 7))
     same = Conv2D(2, 3, 3, padding="same", dtype="float64", seed=0)
@@ -118,7 +133,8 @@ def test_need_dx_false_returns_none_and_still_fills_grads():
 
 @pytest.mark.parametrize("layout", ["batch", "batch_last"])
 @pytest.mark.parametrize("kwargs,shape", [
-    (dict(in_channels=3, out_channels=2, kernel_size=(3, 2), stride=(2, 1), padding=1), (2, 3, 7, 5)),
+    (dict(in_channels=3, out_channels=2, kernel_size=(3, 2), stride=(2, 1), padding=1),
+     (2, 3, 7, 5)),
     (dict(in_channels=2, out_channels=3, kernel_size=3, padding="same"), (3, 2, 5, 4)),
     (dict(in_channels=1, out_channels=2, kernel_size=(2, 3), stride=3), (2, 1, 8, 7)),
 ])

@@ -73,7 +73,8 @@ def test_matches_naive_reference(kind, shape, pool, stride):
 
 
 @pytest.mark.parametrize("kind", sorted(LAYERS))
-@pytest.mark.parametrize("shape,pool,stride", [((2, 3, 5, 7), 2, None), ((1, 2, 7, 6), (3, 2), (2, 1))])
+@pytest.mark.parametrize("shape,pool,stride", [((2, 3, 5, 7), 2, None),
+                                               ((1, 2, 7, 6), (3, 2), (2, 1))])
 def test_gradcheck(kind, shape, pool, stride):
     X = np.random.default_rng(1).standard_normal(shape)
     result = gradcheck(LAYERS[kind](pool, stride), X)
@@ -191,7 +192,8 @@ def test_flatten_forward_backward():
     assert dX.shape == X.shape
     np.testing.assert_array_equal(dX[1, 2, 1], dY[1, 2 * 8 + 4:2 * 8 + 8])
     assert layer.backward(dY, need_dx=False) is None
-    assert gradcheck(Flatten(), np.random.default_rng(1).standard_normal((3, 2, 3, 5))).max_error < 1e-6
+    X = np.random.default_rng(1).standard_normal((3, 2, 3, 5))
+    assert gradcheck(Flatten(), X).max_error < 1e-6
 
 
 def test_flatten_shapes_and_errors():

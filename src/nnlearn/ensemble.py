@@ -73,7 +73,7 @@ class Ensemble:
         return _mean(probas)
 
     def predict(self, X, method: str = "mean", batch_size: int = 5000):
-        """Predicted class per example, by ``method`` ``"mean"`` or ``"vote"`` (module docstring)."""
+        """Predicted class per example by ``method`` ``"mean"`` or ``"vote"`` (see the module)."""
         method = _check_method(method)
         probas = self._member_probas(X, batch_size)
         return _combine(probas, method)

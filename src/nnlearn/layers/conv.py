@@ -21,12 +21,24 @@ Backward, with ``δ = dY = ∂C/∂Y`` (the shared-weight form of BP3/BP4 and BP
     ∂C/∂Xp[n,c,h,w] = Σ_{f,i,j,y,x : h = y·sh+i, w = x·sw+j} Wt[f,c,i,j] · δ[n,f,y,x]
 
 Implementation ("im2col"): every receptive field of the whole minibatch is copied
-once into a matrix ``cols (N, C·kh·kw, OH·OW)`` (a strided window view, one copy),
-so that the forward pass is one batched matrix product ``Y = Wm @ cols + b`` with
-``Wm = Wt.reshape(F, C·kh·kw)``. The backward pass is two more products,
-``∂C/∂Wm = Σ_n δ_n colsₙᵀ`` and ``dcols = Wmᵀ δ``, and "col2im" scatters ``dcols``
-back onto the input with one strided add per kernel offset (kh·kw adds, each over
-the whole minibatch). No Python loop runs over examples, pixels or channels.
+once into a column matrix, so that the forward pass is one matrix product
+``Y = Wm @ cols + b`` with ``Wm = Wt.reshape(F, C·kh·kw)``; the backward pass is two
+more products, ``∂C/∂Wm = δ colsᵀ`` and ``dcols = Wmᵀ δ``, and "col2im" adds ``dcols``
+back onto the input with one strided add per kernel offset (kh·kw adds, each over the
+whole minibatch). No Python loop runs over examples, pixels or channels.
+
+Two layouts of ``cols``, chosen per layer by size (same results, different speed):
+
+* batch-first ``(N, C·kh·kw, OH·OW)`` (a window view copied once): ``Y`` comes out
+  in NCHW order directly. Best when the column matrix is not much bigger than the
+  output, e.g. the first layer of a convnet (one input channel).
+* batch-last ``(C·kh·kw, OH·OW·N)``: the input and ``δ`` are transposed once, after
+  which the im2col copies and col2im adds run over long contiguous rows and
+  ``∂C/∂Wm`` is one large product. Best for many input channels (20→40 maps, 5×5).
+
+In training, the large work arrays (``cols``, ``dcols``, transposes) are kept and
+reused from one minibatch to the next; layer outputs and ``∂C/∂X`` are always new
+arrays.
 
 References: K. Chellapilla, S. Puri, P. Simard, "High performance convolutional
 neural networks for document processing" (2006) for im2col; Y. LeCun et al.,
@@ -35,143 +47,17 @@ neural networks for document processing" (2006) for im2col; Y. LeCun et al.,
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Sequence
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.init import get_initializer
 from nnlearn.layers.base import Layer, register_layer
+from nnlearn.layers.windows import (check_batch, col2im, im2col, im2col_batch_last,
+                                    image_shape, pair, positive_int, scratch)
 
 _INFERENCE_COLS_BYTES = 64 * 2**20
 """In inference, minibatches whose ``cols`` would exceed this are convolved in chunks."""
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def pair(name: str, value: Any) -> tuple[int, int]:
-    """``value`` (an int or a pair of ints, all > 0) as a ``(rows, cols)`` tuple."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise ConfigError(f"{name} must be a positive int or a pair of them, got {value!r}")
-        return (_positive_int(f"{name}[0]", value[0]), _positive_int(f"{name}[1]", value[1]))
-    try:
-        v = _positive_int(name, value)
-    except ConfigError:
-        raise ConfigError(f"{name} must be a positive int or a pair of them, got {value!r}") from None
-    return (v, v)
-
-
-def image_shape(layer: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
-    """Check that one example's shape is ``(C, H, W)``; return it as ints."""
-    shape = tuple(input_shape)
-    if len(shape) != 3:
-        raise DataError(f"{layer} expects images of shape (C, H, W) per example (NCHW batches), "
-                        f"got per-example shape {shape}; reshape flat inputs with "
-                        "X.reshape(N, C, H, W) or load MNIST with flatten=False")
-    return tuple(int(d) for d in shape)  # type: ignore[return-value]
-
-
-def check_batch(layer: Layer, X) -> tuple[int, ...]:
-    """Check a minibatch is 4-D and fits ``layer``; return one example's output shape."""
-    if getattr(X, "ndim", None) != 4:
-        raise DataError(f"{type(layer).__name__} expects a 4-D batch (N, C, H, W), "
-                        f"got shape {getattr(X, 'shape', None)}")
-    return layer.output_shape(X.shape[1:])
-
-
-@functools.lru_cache(maxsize=256)
-def window_slices(kernel: tuple[int, int], stride: tuple[int, int],
-                  out_hw: tuple[int, int]) -> tuple[tuple[slice, ...], ...]:
-    """:func:`window_slice` for every offset of :func:`window_offsets`, in that order (cached)."""
-    return tuple(window_slice(i, j, out_hw, stride) for i, j in window_offsets(*kernel))
-
-
-def window_offsets(kh: int, kw: int):
-    """All offsets ``(i, j)`` inside a kh×kw window, row-major: the order of ``Wt[f, c, i, j]``."""
-    return [(i, j) for i in range(kh) for j in range(kw)]
-
-
-def window_slice(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int]):
-    """Index selecting, for offset ``(i, j)``, the input pixel of every output position.
-
-    ``X[window_slice(...)]`` has shape ``(N, C, OH, OW)`` and element ``[n, c, y, x]`` is
-    ``X[n, c, y·sh + i, x·sw + j]``: a strided view, not a copy.
-    """
-    (OH, OW), (sh, sw) = out_hw, stride
-    return (slice(None), slice(None), slice(i, i + sh * (OH - 1) + 1, sh),
-            slice(j, j + sw * (OW - 1) + 1, sw))
-
-
-def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int],
-           out=None):
-    r"""Receptive fields of a padded batch as ``cols (N, C·kh·kw, OH·OW)`` (one copy).
-
-    ``cols[n, (c·kh + i)·kw + j, y·OW + x] = Xp[n, c, y·sh + i, x·sw + j]``. ``out``: an
-    optional C-contiguous array of that shape to write into.
-    """
-    xp = backend.xp
-    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
-    N, C = Xp.shape[:2]
-    V = xp.lib.stride_tricks.sliding_window_view(Xp, (kh, kw), axis=(2, 3))
-    V = V[:, :, :sh * (OH - 1) + 1:sh, :sw * (OW - 1) + 1:sw]  # (N, C, OH, OW, kh, kw)
-    V = V.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
-    if out is None:
-        return V.reshape(N, C * kh * kw, OH * OW)
-    xp.copyto(out.reshape(V.shape), V)
-    return out
-
-
-def im2col_batch_last(Xt, kernel: tuple[int, int], stride: tuple[int, int],
-                      out_hw: tuple[int, int], out=None):
-    r"""Receptive fields with the batch axis last: ``Xt (C, Hp, Wp, N) → (C·kh·kw, OH·OW·N)``.
-
-    ``cols_t[(c·kh + i)·kw + j, (y·OW + x)·N + n] = Xt[c, y·sh + i, x·sw + j, n]``, copied
-    as one strided slice per kernel offset; with stride 1 each slice is made of
-    contiguous runs of ``OW·N`` values. ``out``: optional C-contiguous destination.
-    """
-    xp = backend.xp
-    (kh, kw), (OH, OW) = kernel, out_hw
-    C, N = Xt.shape[0], Xt.shape[3]
-    if out is None:
-        out = xp.empty((C * kh * kw, OH * OW * N), dtype=Xt.dtype)
-    cols = out.reshape(C, kh, kw, OH, OW, N)
-    for (i, j), index in zip(window_offsets(kh, kw), window_slices(kernel, stride, out_hw)):
-        xp.copyto(cols[:, i, j], Xt[index[1:]])
-    return out
-
-
-def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int],
-           stride: tuple[int, int], out_hw: tuple[int, int], work=None):
-    r"""Adjoint of :func:`im2col`: sum every column entry back onto its input pixel.
-
-    Takes the columns' gradient batch-last, ``dcols_t (C·kh·kw, OH·OW·N)`` with
-    ``dcols_t[(c·kh + i)·kw + j, (y·OW + x)·N + n] = ∂C/∂cols[n, (c·kh + i)·kw + j, y·OW + x]``,
-    and returns ``dXp (N, C, Hp, Wp)`` with::
-
-        dXp[n, c, y·sh + i, x·sw + j] += dcols_t[(c·kh + i)·kw + j, (y·OW + x)·N + n]
-
-    as one strided add per kernel offset ``(i, j)`` over the whole batch. Keeping the
-    batch axis innermost makes each add run over long contiguous rows (``OW·N``
-    values) instead of rows of ``OW``, several times faster for small feature maps.
-    ``work``: an optional ``(C, Hp, Wp, N)`` array to accumulate in (it is zeroed).
-    """
-    xp = backend.xp
-    (kh, kw), (OH, OW) = kernel, out_hw
-    N, C, Hp, Wp = padded_shape
-    if work is None:
-        dXt = xp.zeros((C, Hp, Wp, N), dtype=dcols_t.dtype)  # batch-last accumulator
-    else:
-        dXt = work
-        dXt.fill(0)
-    D = dcols_t.reshape(C, kh, kw, OH, OW, N)
-    for (i, j), index in zip(window_offsets(kh, kw), window_slices(kernel, stride, out_hw)):
-        dXt[index[1:]] += D[:, i, j]
-    return dXt.transpose(3, 0, 1, 2)
 
 
 @register_layer
@@ -201,6 +87,8 @@ class Conv2D(Layer):
     """
 
     decay_keys = ("W",)
+    _layout: str = "auto"
+    """``"auto"``, ``"batch"`` or ``"batch_last"``: the im2col layout (tests force each)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
                  stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = "valid",
@@ -208,8 +96,8 @@ class Conv2D(Layer):
                  dtype: str = "float32", seed: int | None = None,
                  input_shape: Sequence[int] | None = None):
         super().__init__()
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.out_channels = _positive_int("out_channels", out_channels)
+        self.in_channels = positive_int("in_channels", in_channels)
+        self.out_channels = positive_int("out_channels", out_channels)
         self.kernel_size = pair("kernel_size", kernel_size)
         self.stride = pair("stride", stride)
         self.padding = self._check_padding(padding)
@@ -294,8 +182,6 @@ class Conv2D(Layer):
         return cfg
 
     # -- the passes ---------------------------------------------------------------
-    _layout: str = "auto"
-    """``"auto"``, ``"batch"`` or ``"batch_last"``: which im2col layout to use (tests force one)."""
 
     def _batch_last(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
         """Pick the layout: batch-last pays two transposes (of X and of Y) to make the
@@ -313,15 +199,7 @@ class Conv2D(Layer):
         return backend.xp.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
     def _scratch(self, name: str, shape: tuple[int, ...], dtype, reuse: bool = True):
-        """A work array, kept between minibatches when ``reuse`` (same shape: no new
-        allocation, no page faults); its content is overwritten by whoever asks for it."""
-        xp = backend.xp
-        if not reuse:
-            return xp.empty(shape, dtype=dtype)
-        buf = self._work.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._work[name] = xp.empty(shape, dtype=dtype)
-        return buf
+        return scratch(self._work, name, shape, dtype, reuse)
 
     def forward(self, X, training: bool = False):
         r"""``Y = Wm @ im2col(Xp) + b`` (see the module docstring); caches ``cols``."""
@@ -393,7 +271,8 @@ class Conv2D(Layer):
             xp.sum(D, axis=(0, 2), out=self.grads["b"])
         if not need_dx:
             return None
-        dcols_t = xp.matmul(Wm.T, Dt, out=self._scratch("dcols_t", (Wm.shape[1], Dt.shape[1]), dtype))
+        dcols_t = xp.matmul(Wm.T, Dt,
+                            out=self._scratch("dcols_t", (Wm.shape[1], Dt.shape[1]), dtype))
         dXp = col2im(dcols_t, padded, self.kernel_size, self.stride, (OH, OW),
                      work=self._scratch("dX_t", padded[1:] + (N,), dtype))
         top, _, left, _ = self.pads

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from nnlearn import backend
 from nnlearn.errors import DataError
 from nnlearn.layers.base import Layer, register_layer
-from nnlearn.layers.conv import check_batch, image_shape, pair, window_slices
+from nnlearn.layers.windows import check_batch, image_shape, pair, scratch, window_slices
 
 
 class Pool2D(Layer):
@@ -41,9 +41,10 @@ class Pool2D(Layer):
         self.stride = self.pool_size if stride is None else pair("stride", stride)
         self._X = None
         self._out_hw: tuple[int, int] = (0, 0)
+        self._work: dict[str, Any] = {}
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
-        """``(C, OH, OW)`` for one example ``(C, H, W)``; ``DataError`` if the window does not fit."""
+        """``(C, OH, OW)`` for one example ``(C, H, W)``; ``DataError`` if a window can't fit."""
         name = type(self).__name__
         C, H, W = image_shape(name, input_shape)
         (ph, pw), (sh, sw) = self.pool_size, self.stride
@@ -104,11 +105,11 @@ class MaxPool2D(Pool2D):
     """
 
     def forward(self, X, training: bool = False):
-        xp = backend.xp
         windows = self._windows(X)
         # the windows' pixels offset-major, Xw[k] = X[offset k] (N, C, OH, OW): one strided
         # copy per offset, after which every op below runs on contiguous arrays
-        Xw = xp.empty((len(windows), X.shape[0], X.shape[1]) + self._out_hw, dtype=X.dtype)
+        Xw = scratch(self._work, "X_w", (len(windows), X.shape[0], X.shape[1]) + self._out_hw,
+                     X.dtype, reuse=training)
         for k, index in windows:
             Xw[k] = X[index]
         Y = Xw.max(axis=0)
@@ -126,7 +127,7 @@ class MaxPool2D(Pool2D):
         if not need_dx:
             return None
         Xw, Y = self._Xw, self._Y
-        dXw = xp.empty(Xw.shape, dtype=dY.dtype)
+        dXw = scratch(self._work, "dX_w", Xw.shape, dY.dtype)
         rest = dY
         for k in range(len(Xw)):
             xp.multiply(rest, Xw[k] == Y, out=dXw[k])
