@@ -261,7 +261,9 @@ class Conv2D(Layer):
             xp.copyto(Dt, dY.transpose(1, 2, 3, 0))
             Dt = Dt.reshape(F, -1)
         if self._batch_last_cols:
-            xp.matmul(Dt, cols.T, out=gW)
+            # (∂C/∂Wm)ᵀ = cols δᵀ: this orientation of the product is the faster one in BLAS
+            gWt = xp.matmul(cols, Dt.T, out=self._scratch("dW_t", gW.shape[::-1], dtype))
+            xp.copyto(gW, gWt.T)
             xp.sum(Dt, axis=1, out=self.grads["b"])
         else:
             D = dY.reshape(N, F, -1)
