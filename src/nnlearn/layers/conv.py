@@ -225,7 +225,8 @@ class Conv2D(Layer):
             cols = im2col_batch_last(Xt, self.kernel_size, self.stride, (OH, OW),
                                      self._scratch("cols", (C * kh * kw, OH * OW * N),
                                                    X.dtype, training))
-            Yt = xp.matmul(Wm, cols)  # (F, OH·OW·N)
+            Yt = xp.matmul(Wm, cols, out=self._scratch("Y_t", (F, cols.shape[1]), X.dtype,
+                                                        training))  # (F, OH·OW·N)
             Yt += b[:, None]
             Y = xp.ascontiguousarray(Yt.reshape(F, OH, OW, N).transpose(3, 0, 1, 2))
         else:

@@ -128,11 +128,14 @@ class MaxPool2D(Pool2D):
             return None
         Xw, Y = self._Xw, self._Y
         dXw = scratch(self._work, "dX_w", Xw.shape, dY.dtype)
-        rest = dY
+        at_max = scratch(self._work, "at_max", Y.shape, bool)
+        rest = scratch(self._work, "rest", Y.shape, dY.dtype)
+        xp.copyto(rest, dY)
         for k in range(len(Xw)):
-            xp.multiply(rest, Xw[k] == Y, out=dXw[k])
+            xp.equal(Xw[k], Y, out=at_max)
+            xp.multiply(rest, at_max, out=dXw[k])
             if k < len(Xw) - 1:
-                rest = rest - dXw[k]  # = rest·(1 − at_max), exactly; np.where is far slower
+                rest -= dXw[k]  # = rest·(1 − at_max), exactly; np.where is far slower
         dX = self._grad_buffer(X, dY.dtype)
         for k, index in self._offsets():
             self._accumulate(dX, index, dXw[k])
