@@ -12,8 +12,10 @@ size (the book's non-overlapping 2×2 max-pooling).
 Every pass loops only over the ``ph·pw`` offsets ``(i, j)`` inside a window; each
 step is one vectorised operation on a strided view ``X[:, :, i::sh, j::sw]`` that
 covers the whole minibatch, so no Python loop runs over examples, channels or pixels.
-The backward passes add into ``dX`` offset by offset, which handles overlapping
-windows (an input pixel in several windows gets the sum of their gradients).
+(Max-pooling first copies those views into one contiguous offset-major array, so that
+its max and its gradient routing run on contiguous rows.) The backward passes add
+into ``dX`` offset by offset, which handles overlapping windows (an input pixel in
+several windows gets the sum of their gradients).
 """
 
 from __future__ import annotations
