@@ -4,7 +4,30 @@ from __future__ import annotations
 
 import argparse
 
-from nnlearn.reproduce import CHAPTERS
+from nnlearn.reproduce import CHAPTERS, DEFAULT_SEEDS
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _epochs(text: str) -> int | dict[str, int]:
+    """``15`` (every experiment) or ``b=15,c=20`` (per experiment key)."""
+    if "=" not in text:
+        return _positive_int(text)
+    out = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        if not key.strip():
+            raise argparse.ArgumentTypeError(f"expected KEY=EPOCHS pairs, got {item!r}")
+        out[key.strip()] = _positive_int(value)
+    return out
 
 
 def add_parser(sub) -> None:
@@ -13,9 +36,14 @@ def add_parser(sub) -> None:
                                    "docs/results/<chapter>.md with the book's figures beside ours.")
     p.add_argument("chapter", choices=(*CHAPTERS, "all"),
                    help="which chapter's table to reproduce ('all': every chapter in turn)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per experiment (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="override the book's epoch count (quick checks only)")
+    p.add_argument("--seeds", type=_positive_int, default=None,
+                   help="seeds per experiment (default: " +
+                        ", ".join(f"{k}: {v}" for k, v in DEFAULT_SEEDS.items()) + ")")
+    p.add_argument("--epochs", type=_epochs, default=None, metavar="E|KEY=E,...",
+                   help="override every experiment's epoch count, or some: --epochs b=15,c=15 "
+                        "(time-limited runs; the table records what was run)")
+    p.add_argument("--only", default=None, metavar="KEYS",
+                   help="comma-separated experiment keys to run, e.g. --only a,b,c,d for ch6")
     p.add_argument("--out", default="docs/results", help="output folder (default: %(default)s)")
     p.set_defaults(func=run)
 
@@ -23,9 +51,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from nnlearn.reproduce import reproduce
 
-    if args.seeds < 1:
-        from nnlearn.errors import ConfigError
-        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
-        reproduce(chapter, seeds=args.seeds, epochs=args.epochs, out_dir=args.out)
+        reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only, out_dir=args.out)
     return 0

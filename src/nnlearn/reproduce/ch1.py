@@ -11,10 +11,10 @@ from typing import Any
 TITLE = "Chapter 1 reproduction: sigmoid networks with the quadratic cost"
 
 
-def specs(epochs: int = 30) -> list[dict[str, Any]]:
+def specs(epochs: int | None = None) -> list[dict[str, Any]]:
     common = {"activation": "sigmoid", "cost": "quadratic", "weight_init": "normal",
               "bias_init": "normal"}
-    fit = {"epochs": epochs, "mini_batch_size": 10, "eta": 3.0}
+    fit = {"epochs": epochs or 30, "mini_batch_size": 10, "eta": 3.0}
     return [
         {"label": "[784,30,10] sigmoid, quadratic, η=3.0, m=10, N(0,1)", "book": 95.42,
          "network": {"sizes": [784, 30, 10], **common}, "fit": fit, "min_best_mean": 95.0},

@@ -23,21 +23,40 @@ import numpy
 
 
 def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train one network of ``spec`` with ``seed`` on ``data`` (train, test pairs)."""
+    """Train one network of ``spec`` with ``seed``; ``data`` is ``(train, test)`` pairs.
+
+    A spec with ``"preset"`` names a shipped experiment config (its own data,
+    architecture and training options; ``"overrides"`` are dotted config keys) and
+    ignores ``data``; otherwise ``"network"`` holds ``Network.from_sizes`` kwargs.
+    """
     from nnlearn.network import Network
 
-    (X, y), (X_test, y_test) = data
-    net = spec["build"](seed) if "build" in spec else Network.from_sizes(seed=seed, **spec["network"])
+    if "preset" in spec:
+        net, (X, y), (X_test, y_test), options = build_preset(spec, seed)
+    else:
+        (X, y), (X_test, y_test) = data
+        net, options = Network.from_sizes(seed=seed, **spec["network"]), spec["fit"]
     start = time.perf_counter()
     history = net.fit(X, y, validation_data=(X_test, y_test), monitor=("evaluation_accuracy",),
-                      **spec["fit"])
+                      **options)
     wall = time.perf_counter() - start
     acc = [100 * a for a in history["evaluation_accuracy"]]
     result = {"seed": seed, "best": max(acc), "best_epoch": acc.index(max(acc)) + 1,
-              "final": acc[-1], "epochs": len(acc), "seconds": wall}
+              "final": acc[-1], "epochs": len(acc), "seconds": wall, "network": net}
     log(f"  {spec['label']} seed {seed}: best {result['best']:.2f}% (epoch {result['best_epoch']}), "
         f"final {result['final']:.2f}%, {wall:.1f} s")
     return result
+
+
+def build_preset(spec: dict[str, Any], seed: int):
+    """``(network, train, test, trainer options)`` for a spec naming a shipped preset."""
+    from nnlearn import config, experiment
+
+    overrides = {"training.seed": seed, **spec.get("overrides", {})}
+    cfg = config.resolve(config.load_preset(spec["preset"]), overrides=overrides)
+    train, _, test = experiment.load_data(cfg)
+    net = experiment.build_network(cfg, train[0].shape[1:], experiment.n_classes(train, test))
+    return net, train, test, experiment.trainer_options(cfg)
 
 
 def mean_std(values: Sequence[float]) -> str:
@@ -53,7 +72,8 @@ def summarise(spec: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any
             "best_mean": statistics.fmean(best), "best": mean_std(best),
             "final": mean_std([r["final"] for r in runs]),
             "seconds": mean_std([r["seconds"] for r in runs]),
-            "epochs": runs[0]["epochs"], "runs": runs}
+            "epochs": runs[0]["epochs"],
+            "runs": [{k: v for k, v in r.items() if k != "network"} for r in runs]}
 
 
 def write_table(path: str | Path, title: str, intro: str, rows: list[dict[str, Any]],
