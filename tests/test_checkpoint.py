@@ -155,12 +155,29 @@ def _start_and_wait_for_checkpoint(folder):
     return proc
 
 
+def _wait_for_epochs(proc, path, epochs: int) -> float:
+    """Watch ``path`` being replaced (one atomic rename per epoch) ``epochs`` more times;
+    return the mean seconds between replacements."""
+    inode, changes, start = os.stat(path).st_ino, 0, time.monotonic()
+    while changes < epochs and proc.poll() is None:
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:  # between unlink and rename on some filesystems
+            continue
+        if current != inode:
+            inode, changes = current, changes + 1
+        time.sleep(0.0005)
+    return (time.monotonic() - start) / max(changes, 1)
+
+
 def test_sigkill_at_a_random_point_then_resume_is_bit_identical(tmp_path, uninterrupted):
     reference, _ = uninterrupted
-    delay = random.Random().uniform(0.0, 0.6)
+    rng = random.Random()
     folder = tmp_path / "killed"
     proc = _start_and_wait_for_checkpoint(folder)
-    time.sleep(delay)
+    # a random epoch, then a random moment inside the next one: never past the end of the run
+    per_epoch = _wait_for_epochs(proc, folder / "checkpoint.npz", rng.randint(1, EPOCHS - 4))
+    time.sleep(rng.uniform(0.0, 0.9 * per_epoch))
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
@@ -191,7 +208,8 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path, uninterrupted):
     reference, _ = uninterrupted
     folder = tmp_path / "interrupted"
     proc = _start_and_wait_for_checkpoint(folder)
-    time.sleep(0.1)
+    per_epoch = _wait_for_epochs(proc, folder / "checkpoint.npz", 2)
+    time.sleep(0.5 * per_epoch)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

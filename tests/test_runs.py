@@ -154,7 +154,7 @@ def test_reproduce_all_runs_every_chapter(monkeypatch, tmp_path):
     monkeypatch.setattr(rep, "reproduce", lambda chapter, **kw: calls.append((chapter, kw)))
     assert main(["reproduce", "all", "--seeds", "1", "--epochs", "1", "--out", str(tmp_path)]) == 0
     assert [c for c, _ in calls] == list(rep.CHAPTERS)
-    assert all(kw == {"seeds": 1, "epochs": 1, "out_dir": str(tmp_path)} for _, kw in calls)
+    assert all(kw == {"seeds": 1, "epochs": 1, "only": None, "out_dir": str(tmp_path)} for _, kw in calls)
     calls.clear()
     assert main(["reproduce", rep.CHAPTERS[0], "--seeds", "2"]) == 0
     assert [c for c, _ in calls] == [rep.CHAPTERS[0]]
