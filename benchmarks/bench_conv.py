@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from common import alternate, environment, summary, write_result
+from common import alternate, native_blas, environment, summary, write_result
 
 ETA = 0.03
 
@@ -61,8 +61,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batches", type=int, nargs="+", default=[10, 64])
+    parser.add_argument("--keep-blas-env", action="store_true",
+                        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     parser.add_argument("--tag", default="default")
     args = parser.parse_args()
+    native_blas(args.keep_blas_env)
     from nnlearn.datasets import load_mnist
 
     X, y = load_mnist(flatten=False).train

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from common import alternate, environment, summary, write_result
+from common import alternate, native_blas, environment, summary, write_result
 
 
 def nnlearn_epoch(sizes, X, y, seed=0):
@@ -58,8 +58,11 @@ def torch_epoch(sizes, X, y, seed=0):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--keep-blas-env", action="store_true",
+                        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     parser.add_argument("--tag", default="default", help="suffix of the results file")
     args = parser.parse_args()
+    native_blas(args.keep_blas_env)
     from nnlearn.datasets import load_mnist
 
     X, y = load_mnist().train

@@ -5,12 +5,32 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+FORCED_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def native_blas(keep_env: bool) -> None:
+    """Re-run this script without the variables that force an old OpenBLAS kernel.
+
+    Some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE as a workaround for old
+    OpenBLAS builds; they slow a current NumPy (and not PyTorch, which brings its own
+    kernels), so a fair comparison unsets both for the benchmark process only. The
+    kernel actually used is recorded via threadpoolctl. ``keep_env=True`` measures
+    with the forced kernel instead.
+    """
+    if keep_env or not any(v in os.environ for v in FORCED_BLAS_VARS):
+        return
+    env = {k: v for k, v in os.environ.items() if k not in FORCED_BLAS_VARS}
+    env["NNLEARN_BENCH_UNSET"] = ",".join(v for v in FORCED_BLAS_VARS if v in os.environ)
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -39,6 +59,7 @@ def environment() -> dict[str, Any]:
         "numpy": numpy.__version__, "cpus": len(os.sched_getaffinity(0)),
         "cpu_model": _cpu_model(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "unset_for_benchmark": os.environ.get("NNLEARN_BENCH_UNSET", ""),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     try:

@@ -22,7 +22,9 @@ def _env_line(env: dict) -> str:
                          f"{b.get('num_threads')} threads)" for b in blas)
     return (f"{env['date']}; {env['cpu_model']}, {env['cpus']} cores; Python {env['python']}, "
             f"NumPy {env['numpy']}, PyTorch {env.get('torch')} ({env.get('torch_threads')} threads); "
-            f"BLAS: {blas}; OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}")
+            f"BLAS: {blas}; OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}"
+            + (f" (the machine's {env['unset_for_benchmark']} unset for this benchmark)"
+               if env.get("unset_for_benchmark") else ""))
 
 
 def _speed_table(result: dict, key: str, goals) -> list[str]:

@@ -65,7 +65,9 @@ class Sigmoid(Activation):
 
     def forward(self, Z, training: bool = False):
         xp = backend.xp
-        E = xp.exp(xp.minimum(-Z, _EXP_CAP))
+        E = xp.negative(Z)  # one new array, then everything in place: −z, capped, e^·, 1 + ·, 1/·
+        xp.minimum(E, _EXP_CAP, out=E)
+        xp.exp(E, out=E)
         E += 1.0
         A = xp.reciprocal(E, out=E)
         self._A = A
@@ -74,7 +76,10 @@ class Sigmoid(Activation):
     def backward(self, dA, need_dx: bool = True):
         r"""``∂C/∂Z = ∂C/∂A ⊙ A ⊙ (1 − A)``  (σ' = σ(1 − σ))."""
         A = self._cached_output()
-        return dA * A * (1.0 - A)
+        dZ = 1.0 - A
+        dZ *= A
+        dZ *= dA
+        return dZ
 
 
 @register_layer

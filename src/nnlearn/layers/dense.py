@@ -56,7 +56,9 @@ class Dense(Layer):
     def forward(self, X, training: bool = False):
         """``Y = X @ W + b``; caches ``X`` for ``backward``."""
         self._X = X
-        return X @ self.params["W"] + self.params["b"]
+        Z = X @ self.params["W"]
+        Z += self.params["b"]
+        return Z
 
     def backward(self, dY, need_dx: bool = True):
         r"""Backprop through the affine map (book BP2–BP4 in matrix form).
