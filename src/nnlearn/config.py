@@ -130,6 +130,8 @@ OPTIMIZER_NAMES = _registry("nnlearn.optim", "OPTIMIZERS")
 SCHEDULE_NAMES = _registry("nnlearn.schedules", "SCHEDULES")
 EXPANSIONS = ("none", "shifts")
 """``data.expand``: none, or the book's four one-pixel shifts (N → 5N, ``augment.expand_shifts``)."""
+AUGMENTATIONS = ("none", "random_shift")
+"""``data.augment``: on-the-fly expansion each epoch (``augment.RandomShift``)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,11 @@ SCHEMA: dict[str, Field] = {
                              "images only", "--train-size"),
     "data.expand": Field(choice(lambda: EXPANSIONS), "none", "data expansion: 'shifts' adds the "
                          "book's four one-pixel shifts (N → 5N)", "--expand"),
+    "data.augment": Field(choice(lambda: AUGMENTATIONS), "none", "on-the-fly expansion, fresh "
+                          "every epoch: 'random_shift' moves each image by up to data.max_shift "
+                          "pixels in x and y", "--augment"),
+    "data.max_shift": Field(integer(1), 1, "largest shift of data.augment = 'random_shift', "
+                            "in pixels", "--max-shift"),
     "model.hidden": Field(int_list, [100], "hidden layer widths of an MLP", "--hidden"),
     "model.activation": Field(choice(ACTIVATION_NAMES), "sigmoid", "hidden activation",
                               "--activation"),

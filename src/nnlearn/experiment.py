@@ -142,7 +142,12 @@ def trainer_options(cfg: dict[str, Any]) -> dict[str, Any]:
     opt = {k: v for k, v in cfg["optimizer"].items() if k != "name"}
     sched = {k: v for k, v in cfg["schedule"].items() if k != "name"}
     regs = [cls(reg[key]) for key, cls in (("lmbda", L2), ("l1", L1)) if reg[key] > 0]
+    augment = None
+    if cfg["data"]["augment"] == "random_shift":
+        from nnlearn.augment import RandomShift
+        augment = RandomShift(cfg["data"]["max_shift"])
     return {"epochs": t["epochs"], "mini_batch_size": t["mini_batch_size"], "eta": t["eta"],
+            "augment": augment,
             "optimizer": cfg["optimizer"]["name"], "optimizer_options": opt,
             "schedule": get_schedule(cfg["schedule"]["name"], **sched),
             "regularizers": regs, "max_norm": reg["max_norm"] or None,
