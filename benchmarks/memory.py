@@ -1,21 +1,23 @@
 """Peak memory (max RSS) of a full ``nnlearn train`` run, measured from a child process.
 
 Usage: python benchmarks/memory.py [--tag mlp] -- [nnlearn train arguments]
-Default arguments: a 30-epoch run of the chapter-1 network [784,30,10].
+Default arguments: the main job, `nnlearn train` with its default 30-epoch recipe
+(run folder, plots and all), seeded.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 from common import environment, write_result
 
-DEFAULT = ["--hidden", "30", "--activation", "sigmoid", "--cost", "quadratic", "--init", "normal",
-           "--eta", "3.0", "--epochs", "30", "--mini-batch-size", "10", "--seed", "1", "--quiet"]
+DEFAULT = ["--seed", "1", "--quiet"]
 
 
 def main() -> None:
@@ -25,7 +27,8 @@ def main() -> None:
     args = parser.parse_args()
     command = [sys.executable, "-m", "nnlearn.cli", "train", *args.train_args]
     start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ, NNLEARN_RUNS_DIR=tempfile.mkdtemp(prefix="nnlearn-memory-"))
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"training failed:\n{proc.stderr}")
