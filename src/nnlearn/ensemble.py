@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError
+from nnlearn.network import EVAL_BATCH_SIZE
 
 METHODS = ("mean", "vote")
 
@@ -67,18 +68,18 @@ class Ensemble:
     def _member_probas(self, X, batch_size: int) -> list:
         return [net.predict_proba(X, batch_size) for net in self.networks]
 
-    def predict_proba(self, X, batch_size: int = 5000):
+    def predict_proba(self, X, batch_size: int = EVAL_BATCH_SIZE):
         r"""Mean of the members' output probabilities, ``(1/K) Σ_k Pₖ(X)``, shape (N, classes)."""
         probas = self._member_probas(X, batch_size)
         return _mean(probas)
 
-    def predict(self, X, method: str = "mean", batch_size: int = 5000):
+    def predict(self, X, method: str = "mean", batch_size: int = EVAL_BATCH_SIZE):
         """Predicted class per example by ``method`` ``"mean"`` or ``"vote"`` (see the module)."""
         method = _check_method(method)
         probas = self._member_probas(X, batch_size)
         return _combine(probas, method)
 
-    def evaluate(self, X, y, method: str = "mean", batch_size: int = 5000) -> dict[str, float]:
+    def evaluate(self, X, y, method: str = "mean", batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
         """Accuracy of the ensemble on ``(X, y)``: ``{"accuracy", "correct", "total"}``,
         plus ``"cost"`` (the members' cost of the mean probabilities) for ``method="mean"``
         when all members share one cost.

@@ -23,6 +23,10 @@ from nnlearn.layers.dense import Dense
 
 _DTYPES = ("float32", "float64")
 
+EVAL_BATCH_SIZE = 1000
+"""Examples per forward pass in inference (predict, evaluate, monitors): large enough for
+efficient matrix products, small enough that a convnet's activations stay in a few hundred MB."""
+
 
 def check_dtype(dtype: Any) -> str:
     """Normalise a dtype argument to ``"float32"`` or ``"float64"``."""
@@ -156,17 +160,17 @@ class Network:
             raise DataError(f"{name} contains NaN or inf; clean or impute the data first")
         return X
 
-    def predict_proba(self, X, batch_size: int = 5000):
+    def predict_proba(self, X, batch_size: int = EVAL_BATCH_SIZE):
         """Output activations for ``X`` (N, ...), computed in batches in inference mode."""
         X = self.check_inputs(X)
         return self._forward_batches(X, batch_size)
 
-    def _forward_batches(self, X, batch_size: int = 5000):
+    def _forward_batches(self, X, batch_size: int = EVAL_BATCH_SIZE):
         xp = backend.xp
         parts = [self.forward(X[k:k + batch_size]) for k in range(0, X.shape[0], batch_size)]
         return parts[0] if len(parts) == 1 else xp.concatenate(parts)
 
-    def predict(self, X, batch_size: int = 5000):
+    def predict(self, X, batch_size: int = EVAL_BATCH_SIZE):
         """The predicted class (argmax of the outputs) for each example."""
         return self.predict_proba(X, batch_size).argmax(axis=1)
 
@@ -206,7 +210,7 @@ class Network:
         self.cost.check_targets(Y, name)
         return Y
 
-    def evaluate(self, X, y, batch_size: int = 5000) -> dict[str, float]:
+    def evaluate(self, X, y, batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
         """Cost and accuracy on ``(X, y)``: ``{"cost", "accuracy", "correct", "total"}``.
 
         Accuracy (argmax of outputs = target class) is reported only when the targets
@@ -217,7 +221,7 @@ class Network:
         Y = self.targets(y, X.shape[0])
         return self._evaluate(X, Y, batch_size)
 
-    def _evaluate(self, X, Y, batch_size: int = 5000) -> dict[str, float]:
+    def _evaluate(self, X, Y, batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
         A = self._forward_batches(X, batch_size)
         total = int(X.shape[0])
         metrics = {"cost": self.cost.value(A, Y), "total": total}
