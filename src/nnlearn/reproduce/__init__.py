@@ -70,6 +70,12 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
             final = statistics.fmean(run["final"] for run in r["runs"])
             notes.append(f"Bar for {s['label']}: mean final accuracy ≥ {s['min_final_mean']:.2f}%; "
                          f"ours {final:.2f}%: {'met' if final >= s['min_final_mean'] else 'NOT met'}.")
+        if "stuck_below" in s:  # the book's chapter-1 recipe sometimes never escapes saturation
+            best = [run["best"] for run in r["runs"]]
+            free = [b for b in best if b >= s["stuck_below"]]
+            notes.append(f"{s['label']}: {len(best) - len(free)} of {len(best)} runs stayed below "
+                         f"{s['stuck_below']:.2f}% (stuck); the mean best of the other {len(free)} is "
+                         + (f"{statistics.fmean(free):.2f}%." if free else "undefined."))
         bar = s.get("min_best_mean", s["book"] - s["within"] if "within" in s else None)
         if bar is not None:
             notes.append(f"Bar for {s['label']}: mean best ≥ {bar:.2f}%; ours {r['best_mean']:.2f}%: "
