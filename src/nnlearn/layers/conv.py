@@ -230,10 +230,14 @@ class Conv2D(Layer):
             Yt += b[:, None]
             Y = xp.ascontiguousarray(Yt.reshape(F, OH, OW, N).transpose(3, 0, 1, 2))
         else:
-            cols = im2col(self._pad(X), self.kernel_size, self.stride, (OH, OW),
-                          self._scratch("cols", (N, C * kh * kw, OH * OW), X.dtype, training))
-            Y = xp.matmul(Wm, cols)  # (N, F, OH·OW), already NCHW-ordered
-            Y += b[:, None]
+            # cols gets an extra row of ones so that the bias rides in the product,
+            # Y = [Wm | b] @ [cols; 1], and backward gets ∂C/∂b from the same product as ∂C/∂Wm
+            K = C * kh * kw
+            cols = self._scratch("cols", (N, K + 1, OH * OW), X.dtype, training)
+            im2col(self._pad(X), self.kernel_size, self.stride, (OH, OW), cols[:, :K])
+            cols[:, K] = 1
+            Wb = xp.concatenate([Wm, b[:, None]], axis=1)  # (F, K + 1)
+            Y = xp.matmul(Wb, cols)  # (N, F, OH·OW), already NCHW-ordered
             Y = Y.reshape(N, F, OH, OW)
         self._cols, self._batch_last_cols, self._in_shape = cols, batch_last, (X.shape, padded)
         return Y
@@ -267,11 +271,13 @@ class Conv2D(Layer):
             xp.copyto(gW, gWt.T)
             xp.sum(Dt, axis=1, out=self.grads["b"])
         else:
+            # [∂C/∂Wm | ∂C/∂b] = Σ_n δₙ [colsₙ; 1]ᵀ (the forward pass's row of ones gives ∂C/∂b)
             D = dY.reshape(N, F, -1)
             terms = xp.matmul(D, cols.transpose(0, 2, 1),
-                              out=self._scratch("dW_terms", (N,) + gW.shape, dtype))
-            xp.sum(terms, axis=0, out=gW)
-            xp.sum(D, axis=(0, 2), out=self.grads["b"])
+                              out=self._scratch("dW_terms", (N, F, cols.shape[1]), dtype))
+            gWb = xp.sum(terms, axis=0, out=self._scratch("dWb", (F, cols.shape[1]), dtype))
+            xp.copyto(gW, gWb[:, :-1])
+            xp.copyto(self.grads["b"], gWb[:, -1])
         if not need_dx:
             return None
         dcols_t = xp.matmul(Wm.T, Dt,

@@ -101,7 +101,8 @@ def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[i
     r"""Receptive fields of a padded batch as ``cols (N, C·kh·kw, OH·OW)`` (one copy).
 
     ``cols[n, (c·kh + i)·kw + j, y·OW + x] = Xp[n, c, y·sh + i, x·sw + j]``. ``out``: an
-    optional C-contiguous array of that shape to write into.
+    optional array of that shape to write into, with unit stride along its last axis
+    (e.g. a slice ``big[:, :K]`` of a larger column matrix).
     """
     xp = backend.xp
     (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
@@ -111,7 +112,7 @@ def im2col(Xp, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[i
     V = V.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, OH, OW)
     if out is None:
         return V.reshape(N, C * kh * kw, OH * OW)
-    xp.copyto(out.reshape(V.shape), V)
+    xp.copyto(xp.reshape(out, V.shape, copy=False), V)  # a view: splitting axes never copies
     return out
 
 
