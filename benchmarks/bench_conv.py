@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from common import alternate, native_blas, environment, summary, write_result
+from common import alternate, native_blas, torch_sgd_epoch, environment, summary, write_result
 
 ETA = 0.03
 
@@ -41,20 +41,9 @@ def torch_epoch(X, y, m, seed=0):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 40, 5), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=ETA)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-
-    def epoch():
-        order = torch.randperm(Xt.shape[0])
-        for k in range(0, Xt.shape[0], m):
-            idx = order[k:k + m]
-            xb, yb = Xt.index_select(0, idx), yt.index_select(0, idx)
-            opt.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(xb), yb)  # softmax + log-likelihood, batch mean
-            loss.backward()
-            opt.step()
-
-    return epoch
+    # cross_entropy = softmax + log-likelihood, batch mean
+    return torch_sgd_epoch(model, nn.functional.cross_entropy, torch.from_numpy(X),
+                           torch.from_numpy(y), m=m, lr=ETA)
 
 
 def main() -> None:

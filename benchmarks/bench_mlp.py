@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from common import alternate, native_blas, environment, summary, write_result
+from common import alternate, native_blas, torch_sgd_epoch, environment, summary, write_result
 
 
 def nnlearn_epoch(sizes, X, y, seed=0):
@@ -36,23 +36,13 @@ def torch_epoch(sizes, X, y, seed=0):
         torch.nn.init.normal_(lin.bias)
         layers += [lin, torch.nn.Sigmoid()]
     model = torch.nn.Sequential(*layers)
-    opt = torch.optim.SGD(model.parameters(), lr=3.0)
     Xt = torch.from_numpy(X)
     Yt = torch.nn.functional.one_hot(torch.from_numpy(y), sizes[-1]).to(torch.float32)
-    m = 10
 
-    def epoch():
-        order = torch.randperm(Xt.shape[0])
-        for k in range(0, Xt.shape[0], m):
-            idx = order[k:k + m]
-            xb, yb = Xt.index_select(0, idx), Yt.index_select(0, idx)
-            opt.zero_grad(set_to_none=True)
-            a = model(xb)
-            loss = 0.5 * ((a - yb) ** 2).sum() / xb.shape[0]  # the book's quadratic cost, batch mean
-            loss.backward()
-            opt.step()
+    def quadratic(a, yb):  # the book's quadratic cost, batch mean
+        return 0.5 * ((a - yb) ** 2).sum() / a.shape[0]
 
-    return epoch
+    return torch_sgd_epoch(model, quadratic, Xt, Yt, m=10, lr=3.0)
 
 
 def main() -> None:

@@ -33,6 +33,26 @@ def native_blas(keep_env: bool) -> None:
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
+def torch_sgd_epoch(model, loss_fn, X, Y, m: int, lr: float) -> Callable[[], None]:
+    """One PyTorch epoch as the book trains: shuffle, minibatches of ``m``, plain SGD step.
+
+    ``loss_fn(outputs, targets)`` must be the batch mean, like nnlearn's costs.
+    """
+    import torch
+
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def epoch() -> None:
+        order = torch.randperm(X.shape[0])
+        for k in range(0, X.shape[0], m):
+            idx = order[k:k + m]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(X.index_select(0, idx)), Y.index_select(0, idx)).backward()
+            opt.step()
+
+    return epoch
+
+
 def timed(fn: Callable[[], Any]) -> float:
     """Wall-clock seconds of one call of ``fn``."""
     start = time.perf_counter()
