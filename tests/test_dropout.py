@@ -1,4 +1,4 @@
-"""Inverted dropout: gradient check with a frozen mask, scaling, inference identity, bad input."""
+"""Dropout, inverted and classic: gradient checks with a frozen mask, scaling, inference, bad input."""
 
 import numpy as np
 import pytest
@@ -91,6 +91,63 @@ def test_network_training_with_dropout_is_reproducible_and_saves(tmp_path):
     loaded = nnlearn.load(tmp_path / "m.npz")
     assert isinstance(loaded.layers[2], Dropout) and loaded.layers[2].p == 0.3
     np.testing.assert_array_equal(loaded.predict_proba(X), n1.predict_proba(X))
+
+
+@pytest.mark.parametrize("shape,p", [((4, 7), 0.5), ((3, 2, 5, 5), 0.2)])
+def test_classic_gradcheck_and_scaling(shape, p):
+    rng = np.random.default_rng(5)
+    layer = Dropout(p, scale_at="test")
+    keep = (rng.random(shape) >= p).astype(np.float64)
+    layer.fix_mask(keep)
+    X = rng.normal(size=shape)
+    assert gradcheck(layer, X).ok(1e-6)
+    # training: the bare mask, no 1/(1-p); inference: (1-p) X, and its backward the same factor
+    np.testing.assert_array_equal(layer.forward(X, training=True), X * keep)
+    np.testing.assert_allclose(layer.forward(X), (1 - p) * X, rtol=1e-15)
+    dY = rng.normal(size=shape)
+    np.testing.assert_allclose(layer.backward(dY), (1 - p) * dY, rtol=1e-15)
+    assert layer.forward(X.astype(np.float32)).dtype == np.float32
+
+
+def test_classic_and_inverted_predict_alike_but_train_differently():
+    """Same masks and weights, W_classic = W_inverted / (1 − p) after dropout: identical
+    training forward; inference equal; but one SGD step differs by the 1/(1 − p)² factor."""
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+
+    def make(scale_at):
+        return Network([Dense(4, 5), nnlearn.Sigmoid(), Dropout(0.5, scale_at=scale_at),
+                        Dense(5, 3), nnlearn.Softmax()], "log_likelihood", seed=1, dtype="float64")
+
+    inv, cla = make("train"), make("test")
+    cla.layers[3].params["W"][...] = inv.layers[3].params["W"] * 2.0  # ×1/(1−p)
+    np.testing.assert_allclose(cla.predict_proba(X), inv.predict_proba(X), rtol=1e-12)
+    keep = rng.random((8, 5)) >= 0.5
+    for net in (inv, cla):
+        net.layers[2].fix_mask(keep)
+    np.testing.assert_allclose(cla.forward(X, training=True), inv.forward(X, training=True),
+                               rtol=1e-12)
+    Y = np.eye(3)[y]
+    for net in (inv, cla):
+        net.backward(net.forward(X, training=True), Y)
+    # ∂C/∂W after the dropout layer: inverted = 2 × classic, and it sits on weights half as large
+    np.testing.assert_allclose(inv.layers[3].grads["W"], 2.0 * cla.layers[3].grads["W"], rtol=1e-12)
+
+
+def test_classic_mode_saves_and_loads(tmp_path):
+    net = Network([Dense(3, 4), nnlearn.ReLU(), Dropout(0.25, scale_at="test"), Dense(4, 2),
+                   nnlearn.Softmax()], "log_likelihood", seed=0)
+    net.save(tmp_path / "m.npz")
+    loaded = nnlearn.load(tmp_path / "m.npz")
+    assert loaded.layers[2].scale_at == "test" and loaded.layers[2].p == 0.25
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+
+
+@pytest.mark.parametrize("scale_at", ["inverted", "Test", None, 1])
+def test_bad_scale_at(scale_at):
+    with pytest.raises(ConfigError, match=r"scale_at must be one of 'train', 'test'"):
+        Dropout(0.5, scale_at=scale_at)
 
 
 @pytest.mark.parametrize("p", [1.0, -0.1, 1.5, True, "0.5", float("nan")])

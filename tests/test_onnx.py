@@ -66,7 +66,8 @@ def test_every_activation_in_an_mlp(activation):
 
 def test_mlp_with_batchnorm_dropout_and_leaky_alpha():
     rng = np.random.default_rng(3)
-    net = Network([Dense(5, 9), BatchNorm(9), LeakyReLU(0.2), Dropout(0.5), Dense(9, 3), Sigmoid()],
+    net = Network([Dense(5, 9), BatchNorm(9), LeakyReLU(0.2), Dropout(0.5), Dense(9, 7), Tanh(),
+                   Dropout(0.25, scale_at="test"), Dense(7, 3), Sigmoid()],
                   cost="cross_entropy", seed=4)
     randomise_batchnorm(net, rng)
     X = rng.normal(size=(11, 5)).astype(np.float32)

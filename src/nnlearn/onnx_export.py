@@ -15,7 +15,7 @@ batch tensor ``input (N, *input_shape)``; the last one writes ``output (N, K)``:
     AvgPool2D            AveragePool(kernel_shape, strides)  windows (floor, no padding)
     L2Pool2D             LpPool(p=2, kernel_shape, strides)  Y = (Σ |x|²)^(1/2) = √(Σ x²)
     Flatten              Flatten(axis=1)            row-major, as nnlearn's
-    Dropout              Identity                   (inverted dropout: inference is the identity)
+    Dropout              Identity (inverted), Mul(X, 1 − p) (classic, scale_at="test")
     BatchNorm            BatchNormalization(γ, β, running mean, running var, ε)
                          for (N, C, H, W); for (N, D) the same inference map as
                          Mul(X, γ/√(var + ε)) then Add(β − mean·γ/√(var + ε))
@@ -121,6 +121,13 @@ def _flatten(g: _Graph, layer, x: str, p: str, shape) -> str:
     return g.node("Flatten", [x], f"{p}.out", p, axis=1)
 
 
+def _dropout(g: _Graph, layer, x: str, p: str, shape) -> str:
+    if layer.scale_at == "train":  # inverted dropout: inference is the identity
+        return g.node("Identity", [x], f"{p}.out", p)
+    keep = g.const(f"{p}.keep", numpy.asarray(1.0 - layer.p))
+    return g.node("Mul", [x, keep], f"{p}.out", p)
+
+
 def _batchnorm(g: _Graph, layer, x: str, p: str, shape) -> str:
     gamma, beta = _np(layer.params["gamma"]), _np(layer.params["beta"])
     mean, var = _np(layer.buffers["running_mean"]), _np(layer.buffers["running_var"])
@@ -147,7 +154,7 @@ def _translators() -> dict[type, Callable[..., str]]:
             ReLU: _simple("Relu"), LeakyReLU: _leaky_relu, Linear: _simple("Identity"),
             Step: _step, Softmax: _softmax, Conv2D: _conv, MaxPool2D: _pool("MaxPool"),
             AvgPool2D: _pool("AveragePool"), L2Pool2D: _pool("LpPool", p=2),
-            Flatten: _flatten, Dropout: _simple("Identity"), BatchNorm: _batchnorm}
+            Flatten: _flatten, Dropout: _dropout, BatchNorm: _batchnorm}
 
 
 SUPPORTED_LAYERS = ("AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "L2Pool2D",
