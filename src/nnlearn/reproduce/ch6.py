@@ -23,6 +23,14 @@ LADDER = [  # (key, label, book %, preset)
 ]
 REQUIRED = ("a", "b", "c", "d")
 
+NOTES = [
+    "(g) and (h) use classic dropout (scale_at = \"test\": the bare mask while training, (1 − p) "
+    "at inference), as network3.py does. Inverted dropout at the same η moves the layers after "
+    "each dropout layer 1/(1 − p)² = 4 times as far per step; in an earlier run with it, two of "
+    "the five (h) members (seeds 3 and 4) died in their first epoch (dead ReLUs, constant "
+    "predictions).",
+]
+
 
 def specs(epochs: int | None = None) -> list[dict[str, Any]]:
     out = []
