@@ -8,7 +8,8 @@ A config is a nested dict of six tables plus two top-level strings::
     [data]            source = "mnist" | "path/to/idx-folder", validation_size, train_size, expand
     [model]           hidden = [100], activation, output_activation, cost, init, bias_init, dtype
                       -- or -- [[model.layers]] tables: type = "Conv2D", out_channels = 20, ...
-    [training]        epochs, mini_batch_size, eta, seed, early_stopping (patience, 0 = off)
+    [training]        epochs, mini_batch_size, eta, seed, early_stopping (patience, 0 = off),
+                      threads ("auto" or k CPU threads per minibatch)
     [optimizer]       name = "sgd" | "momentum" | ... plus that optimiser's options (mu = 0.9, ...)
     [schedule]        name = "constant" | "step" | "exponential" | "book" plus its options
     [regularization]  lmbda (L2 λ), l1 (L1 λ), dropout (p), max_norm (c, 0 = off)
@@ -94,6 +95,22 @@ def choice(names: Callable[[], Sequence[str]], optional: bool = False) -> Check:
     check.kind = str  # type: ignore[attr-defined]
     check.choices = names  # type: ignore[attr-defined]
     return check
+
+
+def _auto_or_int_text(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def threads_count(v: Any) -> int | str:
+    """``"auto"`` or a positive integer (``training.threads``)."""
+    if v == "auto":
+        return v
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"expected 'auto' or a positive integer, got {v!r}")
+    return v
+
+
+threads_count.kind = _auto_or_int_text  # type: ignore[attr-defined]
 
 
 def text(v: Any) -> str:
@@ -183,6 +200,9 @@ SCHEMA: dict[str, Field] = {
     "training.early_stopping": Field(integer(0), 0, "stop after N epochs without a new best "
                                      "validation accuracy, restoring the best weights (0 = off)",
                                      "--early-stopping"),
+    "training.threads": Field(threads_count, "auto", "CPU threads sharing each minibatch: 'auto' "
+                              "splits large convnet minibatches over the cores, 1 never "
+                              "(nnlearn.parallel)", "--threads"),
     "optimizer.name": Field(choice(OPTIMIZER_NAMES), "sgd", "optimiser", "--optimizer"),
     "schedule.name": Field(choice(SCHEDULE_NAMES), "constant", "learning-rate schedule",
                            "--schedule"),

@@ -151,7 +151,7 @@ def trainer_options(cfg: dict[str, Any]) -> dict[str, Any]:
             "optimizer": cfg["optimizer"]["name"], "optimizer_options": opt,
             "schedule": get_schedule(cfg["schedule"]["name"], **sched),
             "regularizers": regs, "max_norm": reg["max_norm"] or None,
-            "early_stopping": t["early_stopping"] or None}
+            "early_stopping": t["early_stopping"] or None, "threads": t["threads"]}
 
 
 def describe(cfg: dict[str, Any], sizes: str | None = None) -> str:

@@ -19,7 +19,9 @@ with bit-identical results. :func:`fit` is a thin wrapper.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
 import time
 from typing import Any, Callable, Iterable, Sequence
@@ -31,6 +33,7 @@ from nnlearn.callbacks import EarlyStopping, get_early_stopping
 from nnlearn.costs import is_one_hot
 from nnlearn.errors import ConfigError, DivergenceError
 from nnlearn.optim import Optimizer, check_positive, get_optimizer
+from nnlearn.parallel import ThreadedGradient, forward_backward, plan_threads
 from nnlearn.regularizers import L2, MaxNorm, Regularizer, decay_pairs, get_regularizer
 from nnlearn.schedules import Schedule, get_schedule
 
@@ -135,6 +138,11 @@ class Trainer:
             the whole training set at the start of every epoch with the network's
             generator (e.g. ``nnlearn.augment.RandomShift(1)``); monitors use the
             original data.
+        threads: how many CPU threads share each minibatch (:mod:`nnlearn.parallel`):
+            ``"auto"`` (default) splits only networks and minibatches big enough to
+            gain (a convnet at mini-batch 64, not the book's MLPs at 10) and only
+            when threadpoolctl is installed; 1 never splits; an int k > 1 always
+            splits in k. Results depend (in the last bits) on the number used.
 
     Attributes:
         epoch: epochs completed so far (numbering includes a passed-in history).
@@ -163,13 +171,15 @@ class Trainer:
                  callbacks: Iterable[Callable[[dict], None]] = (),
                  on_batch: Callable[[int, int], None] | None = None,
                  history: History | None = None,
-                 augment: Callable[[Any, Any], Any] | None = None):
+                 augment: Callable[[Any, Any], Any] | None = None,
+                 threads: int | str = "auto"):
         self.network = network
         if augment is not None and not callable(augment):
             raise ConfigError(f"augment must be a callable (X, rng) -> X, got {augment!r}")
         self.augment = augment
         epochs = _positive_int("epochs", epochs)
         self.mini_batch_size = _positive_int("mini_batch_size", mini_batch_size)
+        self.threads = plan_threads(network, self.mini_batch_size, threads)
         if not isinstance(optimizer, Optimizer):
             optimizer = get_optimizer(optimizer, check_positive("eta (learning rate η)", eta),
                                       **(optimizer_options or {}))
@@ -229,7 +239,7 @@ class Trainer:
         network, optimizer, n, m = self.network, self.optimizer, self.n, self.mini_batch_size
         X, Y, on_batch = self.X, self.Y, self.on_batch
         take, isfinite = backend.xp.take, backend.xp.isfinite
-        forward, backward, step = network.forward, network.backward, optimizer.step
+        step = optimizer.step
         pairs, decay = network.parameters(), decay_pairs(network)
         weights = [w for w, _ in decay]
         regs = self.regularizers
@@ -245,26 +255,26 @@ class Trainer:
             X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
         refresh = False
-        for b in range(n_batches):
-            batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
-            A = forward(take(X, batch, axis=0), True)
-            # NaN/inf never heal, so looking ~100 times an epoch stops a diverged run at once
-            # while keeping the check off most minibatches of the hot loop.
-            if b % report_every == 0 and not bool(isfinite(A).all()):
-                raise DivergenceError(f"the network's outputs became NaN or inf by minibatch "
-                                      f"{b + 1} of epoch {epoch}: training diverged. {_FIXES}")
-            backward(A, take(Y, batch, axis=0))
-            if refresh or b == 0:  # a layer that rebinds its grads arrays is followed per batch
-                fresh = network.parameters()
-                if not _same_arrays(pairs, fresh):
-                    refresh, pairs, decay = True, fresh, decay_pairs(network)
-            for reg in regs:
-                reg.add_gradient(decay, n, scratch)
-            step(pairs)
-            if constraint is not None:
-                constraint(targets)
-            if on_batch is not None and (b % report_every == 0 or b == n_batches - 1):
-                on_batch(b + 1, n_batches)
+        with self._gradient() as gradient:
+            for b in range(n_batches):
+                batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
+                outputs = gradient(take(X, batch, axis=0), take(Y, batch, axis=0))
+                # NaN/inf never heal, so looking ~100 times an epoch stops a diverged run at
+                # once while keeping the check off most minibatches of the hot loop.
+                if b % report_every == 0 and not all(bool(isfinite(A).all()) for A in outputs):
+                    raise DivergenceError(f"the network's outputs became NaN or inf by minibatch "
+                                          f"{b + 1} of epoch {epoch}: training diverged. {_FIXES}")
+                if refresh or b == 0:  # a layer that rebinds its grads arrays is followed per batch
+                    fresh = network.parameters()
+                    if not _same_arrays(pairs, fresh):
+                        refresh, pairs, decay = True, fresh, decay_pairs(network)
+                for reg in regs:
+                    reg.add_gradient(decay, n, scratch)
+                step(pairs)
+                if constraint is not None:
+                    constraint(targets)
+                if on_batch is not None and (b % report_every == 0 or b == n_batches - 1):
+                    on_batch(b + 1, n_batches)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta,
                                   "train_seconds": time.perf_counter() - start}
         _check_finite(network, epoch)
@@ -276,6 +286,13 @@ class Trainer:
                                             or "evaluation_accuracy" in monitor):
             _add_metrics(record, "evaluation", network._evaluate(*self.evaluation), monitor, penalty)
         self._end_epoch(epoch, record)
+
+    def _gradient(self):
+        """Context giving ``gradient(X, Y) → outputs``, which fills the network's grads
+        for one minibatch: on this thread, or split over ``self.threads`` threads."""
+        if self.threads > 1:
+            return ThreadedGradient(self.network, self.threads)
+        return contextlib.nullcontext(functools.partial(forward_backward, self.network))
 
     def _end_epoch(self, epoch: int, record: dict[str, Any]) -> None:
         self.schedule(record, self.optimizer)

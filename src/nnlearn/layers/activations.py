@@ -42,6 +42,7 @@ class Activation(Layer):
     """Base class of parameter-free element-wise activations."""
 
     name: ClassVar[str] = ""
+    per_example = True
 
     def __init__(self) -> None:
         super().__init__()

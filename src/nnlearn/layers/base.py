@@ -14,6 +14,7 @@ book's ``w a + b`` is our ``X @ W + b``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from nnlearn import backend
@@ -36,6 +37,10 @@ class Layer:
     """
 
     decay_keys: ClassVar[tuple[str, ...]] = ()
+    per_example: ClassVar[bool] = False
+    """True when, in training, each example's output depends only on that example and
+    the params (no random draws, no statistics over the batch, no buffers updated), so
+    that a minibatch may be cut into parts computed separately (:mod:`nnlearn.parallel`)."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
@@ -75,6 +80,19 @@ class Layer:
             for key, value in store.items():
                 store[key] = value.astype(dtype, copy=False)
         return self
+
+    def replica(self) -> "Layer":
+        """A copy that shares this layer's ``params`` and ``buffers`` (the very arrays)
+        and its ``rng``, but has its own ``grads``, caches and work arrays: one per
+        thread of :mod:`nnlearn.parallel`."""
+        shared: dict[int, Any] = {}
+        for store in (self.params, self.buffers):
+            shared[id(store)] = store
+            shared.update((id(value), value) for value in store.values())
+        rng = getattr(self, "rng", None)
+        if rng is not None:
+            shared[id(rng)] = rng
+        return copy.deepcopy(self, shared)
 
     def _allocate_grads(self) -> None:
         xp = backend.xp

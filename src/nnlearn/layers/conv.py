@@ -87,6 +87,7 @@ class Conv2D(Layer):
     """
 
     decay_keys = ("W",)
+    per_example = True
     _layout: str = "auto"
     """``"auto"``, ``"batch"`` or ``"batch_last"``: the im2col layout (tests force each)."""
 
@@ -208,10 +209,10 @@ class Conv2D(Layer):
         N, C, H, W = X.shape
         (kh, kw), (top, bottom, left, right) = self.kernel_size, self.pads
         padded = (N, C, H + top + bottom, W + left + right)
-        per_example = C * kh * kw * OH * OW * X.itemsize
-        if not training and N > 1 and N * per_example > _INFERENCE_COLS_BYTES:
+        cols_bytes = C * kh * kw * OH * OW * X.itemsize  # per example
+        if not training and N > 1 and N * cols_bytes > _INFERENCE_COLS_BYTES:
             # inference on a large batch: bounded memory, nothing cached for backward
-            step = max(1, _INFERENCE_COLS_BYTES // per_example)
+            step = max(1, _INFERENCE_COLS_BYTES // cols_bytes)
             Y = xp.concatenate([self.forward(X[k:k + step]) for k in range(0, N, step)])
             self._cols = None
             return Y

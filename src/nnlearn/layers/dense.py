@@ -34,6 +34,7 @@ class Dense(Layer):
     """
 
     decay_keys = ("W",)
+    per_example = True
 
     def __init__(self, n_in: int, n_out: int, *, weight_init: str = "normal_fan_in",
                  bias_init: str = "normal", dtype: str = "float32", seed: int | None = None):

@@ -36,6 +36,8 @@ class Pool2D(Layer):
         stride: ``s`` or ``(sh, sw)``; default: ``pool_size`` (non-overlapping windows).
     """
 
+    per_example = True
+
     def __init__(self, pool_size: int | Sequence[int] = 2,
                  stride: int | Sequence[int] | None = None):
         super().__init__()

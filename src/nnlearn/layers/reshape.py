@@ -18,6 +18,8 @@ class Flatten(Layer):
     gradient only changes shape. Both are views when the arrays are contiguous.
     """
 
+    per_example = True
+
     def __init__(self) -> None:
         super().__init__()
         self._shape: tuple[int, ...] | None = None

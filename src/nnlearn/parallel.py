@@ -1,0 +1,202 @@
+r"""One minibatch's gradient computed on several CPU threads (data parallelism).
+
+The minibatch of m examples is cut into k contiguous parts of mᵢ examples. Part i
+runs ``forward`` and ``backward`` on its own *replica* of the network (the same
+parameter arrays; its own gradients, caches and work arrays) in its own thread.
+Every cost is a mean over the minibatch, so the minibatch gradient is the
+example-weighted mean of the parts' gradients::
+
+    ∂C/∂w = Σᵢ (mᵢ / m) ∂Cᵢ/∂w          Cᵢ = the mean cost over part i
+
+This is the one-thread gradient up to float rounding (the sums run in another
+order), provided every layer maps each example on its own (``Layer.per_example``:
+no dropout masks, no batch statistics). NumPy releases the GIL inside its array
+loops and BLAS calls, so the parts really run on separate cores; meanwhile BLAS is
+held to one thread (with threadpoolctl), so that k threads use k cores rather
+than k × the BLAS threads.
+
+It pays when a minibatch carries a lot of arithmetic (a convnet at mini-batch
+64: each thread then also runs its share of the memory-bound passes — im2col,
+pooling, ReLU — that NumPy would otherwise run on one core). For small networks
+or minibatches, handing work to a thread costs more than it saves, so
+``threads="auto"`` (the default of ``fit``) splits only above
+:data:`MIN_MACS_PER_THREAD` multiply-adds per thread.
+
+Results are bit-reproducible for a given number of threads; a different number
+of threads (or 1) changes the last bits of the gradients, hence of a long run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+from nnlearn import backend
+from nnlearn.errors import ConfigError
+
+MIN_MACS_PER_THREAD = 20_000_000
+"""``threads="auto"`` gives each thread at least this many multiply-adds of the forward
+pass (about 3× as many in forward + backward). Measured on the chapter-6 convnet (d)
+with 2 cores: splitting starts to pay between mini-batch 16 (26 M multiply-adds)
+and 32."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def forward_macs(network) -> int:
+    """Multiply-adds of one example's forward pass through the weight layers:
+    each weight array's size times the number of output positions it is applied at
+    (1 for ``Dense``; OH·OW for ``Conv2D``)."""
+    shape, total = network.input_shape, 0
+    for layer in network.layers:
+        shape = layer.output_shape(shape)
+        weights = layer.params.get("W")
+        if weights is not None:
+            total += int(weights.size) * math.prod(shape[1:])
+    return total
+
+
+def _blas_controller():
+    """threadpoolctl's controller, or None when threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def serial_layers(network) -> list[str]:
+    """Names of the layers that stop a minibatch from being split (not ``per_example``)."""
+    return [f"{i} ({type(layer).__name__})" for i, layer in enumerate(network.layers)
+            if not layer.per_example]
+
+
+def plan_threads(network, mini_batch_size: int, threads: int | str = "auto") -> int:
+    """How many threads share each minibatch: ``threads`` itself when it is an int
+    (checked), else (``"auto"``) 1 or as many as the cores and the arithmetic of a
+    minibatch justify (see :data:`MIN_MACS_PER_THREAD`).
+
+    An explicit ``threads > 1`` raises :class:`~nnlearn.errors.ConfigError` when the
+    network cannot be split (dropout, batch norm), the backend is not NumPy, or
+    threadpoolctl is missing; ``"auto"`` quietly falls back to 1 in those cases.
+    """
+    if threads == "auto":
+        if serial_layers(network) or backend.xp.__name__ != "numpy":
+            return 1
+        by_work = (mini_batch_size * forward_macs(network)) // MIN_MACS_PER_THREAD
+        count = max(1, min(available_cores(), by_work, mini_batch_size))
+        if count > 1 and not _controls_blas():
+            return 1
+        return count
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be 'auto' or a positive integer, got {threads!r}")
+    if threads == 1:
+        return 1
+    blockers = serial_layers(network)
+    if blockers:
+        raise ConfigError(f"threads={threads} needs every layer to treat examples separately, "
+                          f"but layer {', '.join(blockers)} does not (dropout masks and batch "
+                          "statistics are drawn over the whole minibatch); use threads=1")
+    if backend.xp.__name__ != "numpy":
+        raise ConfigError(f"threads={threads} is for the NumPy backend (CPU); the "
+                          f"{backend.xp.__name__} backend runs on its own device: use threads=1")
+    if _blas_controller() is None:
+        raise ConfigError(f"threads={threads} needs threadpoolctl (to hold BLAS to one thread "
+                          "per part): pip install 'nnlearn[threads]', or use threads=1")
+    return threads
+
+
+def _controls_blas() -> bool:
+    controller = _blas_controller()
+    return controller is not None and bool(controller.select(user_api="blas").lib_controllers)
+
+
+def _forward_backward(network, X, Y):
+    A = network.forward(X, True)
+    network.backward(A, Y)
+    return A
+
+
+def forward_backward(network, X, Y) -> list[Any]:
+    """One thread: ``forward`` then ``backward`` of the whole minibatch; returns ``[A]``."""
+    return [_forward_backward(network, X, Y)]
+
+
+class ThreadedGradient:
+    """Callable ``(X, Y) → outputs``: fills ``network``'s grads with the minibatch
+    gradient computed by ``threads`` threads (see the module docstring); returns the
+    parts' output arrays. Use it as a context manager: entering starts the worker
+    threads and holds BLAS to one thread; leaving undoes both.
+
+    Example::
+
+        with ThreadedGradient(net, 2) as gradient:
+            for X, Y in batches:
+                gradient(X, Y)
+                optimizer.step(net.parameters())
+    """
+
+    def __init__(self, network, threads: int):
+        if threads < 2:
+            raise ConfigError(f"ThreadedGradient needs at least 2 threads, got {threads}")
+        self.network = network
+        self.threads = threads
+        self.replicas = [network] + [_replica(network) for _ in range(threads - 1)]
+        self._pool: ThreadPoolExecutor | None = None
+        self._stack = ExitStack()
+        self._errstate: dict[str, str] = {}
+
+    def __enter__(self) -> "ThreadedGradient":
+        self._errstate = backend.xp.geterr()  # thread-local in NumPy: handed to the workers
+        controller = _blas_controller()
+        if controller is not None:
+            self._stack.enter_context(controller.limit(limits=1, user_api="blas"))
+        self._pool = self._stack.enter_context(
+            ThreadPoolExecutor(self.threads - 1, thread_name_prefix="nnlearn-gradient"))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool = None
+        self._stack.close()
+
+    def __call__(self, X, Y) -> list[Any]:
+        if self._pool is None:
+            raise RuntimeError("use ThreadedGradient inside a 'with' block")
+        m = X.shape[0]
+        k = min(self.threads, m)
+        cut = [m * i // k for i in range(k + 1)]
+        parts = [(X[cut[i]:cut[i + 1]], Y[cut[i]:cut[i + 1]]) for i in range(k)]
+        futures = [self._pool.submit(self._worker, self.replicas[i], *parts[i])
+                   for i in range(1, k)]
+        outputs = [_forward_backward(self.network, *parts[0])]
+        outputs += [future.result() for future in futures]  # waits for all; re-raises
+        grads = [[g for _, g in replica.parameters()] for replica in self.replicas[:k]]
+        for j, total in enumerate(grads[0]):  # Σᵢ (mᵢ/m) ∂Cᵢ/∂w, into the network's grads
+            total *= (cut[1] - cut[0]) / m
+            for i in range(1, k):
+                part = grads[i][j]
+                part *= (cut[i + 1] - cut[i]) / m
+                total += part
+        return outputs
+
+
+    def _worker(self, network, X, Y):
+        with backend.xp.errstate(**self._errstate):
+            return _forward_backward(network, X, Y)
+
+
+def _replica(network):
+    """A network object over replicas of ``network``'s layers (shared params)."""
+    clone = object.__new__(type(network))
+    clone.__dict__.update(network.__dict__)
+    clone.layers = [layer.replica() for layer in network.layers]
+    return clone

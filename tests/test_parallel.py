@@ -1,0 +1,189 @@
+"""Data-parallel minibatch gradients (nnlearn.parallel): same gradients as one thread,
+reproducible, BLAS threads restored, clear errors where a minibatch cannot be split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnlearn
+from nnlearn import parallel
+from nnlearn.errors import ConfigError, DivergenceError
+from nnlearn.layers import Conv2D, Dropout, Flatten, MaxPool2D, ReLU
+from nnlearn.layers.base import Layer
+from nnlearn.training import Trainer
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def small_convnet(dtype="float64", seed=0, extra=()):
+    layers = [Conv2D(1, 3, 3, input_shape=(1, 9, 8)), ReLU(), MaxPool2D(2), Flatten(),
+              nnlearn.Dense(3 * 3 * 3, 6), *extra, nnlearn.Tanh(), nnlearn.Dense(6, 4),
+              nnlearn.Softmax()]
+    return nnlearn.Network(layers, "log_likelihood", seed=seed, dtype=dtype)
+
+
+def data(n=37, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 9, 8)), rng.integers(0, 4, n)
+
+
+def grads(net):
+    return [g.copy() for _, g in net.parameters()]
+
+
+@pytest.mark.parametrize("threads, m", [(2, 10), (3, 7), (4, 3), (5, 3)])
+def test_threaded_gradient_equals_one_thread(threads, m):
+    X, y = data(m)
+    net = small_convnet()
+    Y = net.targets(y, m)
+    parallel.forward_backward(net, X, Y)
+    expected = grads(net)
+    with parallel.ThreadedGradient(net, threads) as gradient:
+        outputs = gradient(X, Y)
+    assert sum(A.shape[0] for A in outputs) == m  # parts of unequal sizes; fewer parts than threads when m < threads
+    for got, want in zip(grads(net), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.concatenate(outputs), net.forward(X), rtol=1e-13)
+
+
+def test_threaded_training_matches_one_thread_and_is_bit_reproducible():
+    X, y = data(60)
+    runs = {}
+    for threads in (1, 2, 2):
+        net = small_convnet(seed=3)
+        Trainer(net, X, y, epochs=3, mini_batch_size=12, eta=0.5, monitor=(),
+                threads=threads).run()
+        runs.setdefault(threads, []).append([p.copy() for p, _ in net.parameters()])
+    for a, b in zip(runs[2][0], runs[2][1]):
+        assert np.array_equal(a, b)  # same threads, same seed: identical bits
+    for a, b in zip(runs[2][0], runs[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert not np.array_equal(runs[1][0][0], small_convnet(seed=3).layers[0].params["W"])  # it trained
+
+
+def test_blas_threads_are_restored_after_training():
+    before = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+              if lib["user_api"] == "blas"]
+    X, y = data(40)
+    Trainer(small_convnet(), X, y, epochs=1, mini_batch_size=20, eta=0.1, monitor=(),
+            threads=2).run()
+    after = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+             if lib["user_api"] == "blas"]
+    assert after == before
+
+
+def test_replica_shares_params_not_grads_or_work_arrays():
+    conv = Conv2D(2, 3, 3)
+    X = np.random.default_rng(0).random((4, 2, 6, 6)).astype(np.float32)
+    conv.forward(X, training=True)
+    twin = conv.replica()
+    assert twin.params["W"] is conv.params["W"] and twin.params["b"] is conv.params["b"]
+    assert twin.grads["W"] is not conv.grads["W"]
+    assert all(twin._work[k] is not v for k, v in conv._work.items())
+    conv.params["W"] += 1.0  # an optimiser step on the original is seen by the replica
+    np.testing.assert_array_equal(twin.forward(X), conv.forward(X))
+
+
+def test_plan_threads_auto(monkeypatch):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_controls_blas", lambda: True)
+    convnet = nnlearn.Network([Conv2D(1, 20, 5, input_shape=(1, 28, 28)), ReLU(), MaxPool2D(2),
+                               Conv2D(20, 40, 5), ReLU(), MaxPool2D(2), Flatten(),
+                               nnlearn.Dense(640, 100), ReLU(), nnlearn.Dense(100, 10),
+                               nnlearn.Softmax()], "log_likelihood")
+    assert parallel.forward_macs(convnet) == 20 * 25 * 576 + 40 * 500 * 64 + 640 * 100 + 1000
+    assert parallel.plan_threads(convnet, 64) == 2
+    assert parallel.plan_threads(convnet, 10) == 1  # too little work per thread
+    mlp = nnlearn.Network.from_sizes([784, 30, 10])
+    assert parallel.plan_threads(mlp, 10) == 1
+    assert parallel.plan_threads(mlp, 100) == 1
+    monkeypatch.setattr(parallel, "available_cores", lambda: 1)
+    assert parallel.plan_threads(convnet, 64) == 1
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_controls_blas", lambda: False)
+    assert parallel.plan_threads(convnet, 64) == 1  # BLAS threads cannot be held to one
+
+
+def test_auto_leaves_dropout_networks_on_one_thread_and_explicit_threads_explain(monkeypatch):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 8)
+    net = small_convnet(extra=(Dropout(0.5),))
+    assert parallel.plan_threads(net, 1000) == 1
+    with pytest.raises(ConfigError, match=r"layer 5 \(Dropout\).*threads=1"):
+        parallel.plan_threads(net, 1000, 2)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.0, "two", None])
+def test_bad_threads_values(bad):
+    X, y = data(10)
+    with pytest.raises(ConfigError, match="threads must be 'auto' or a positive integer"):
+        Trainer(small_convnet(), X, y, epochs=1, threads=bad)
+
+
+def test_explicit_threads_without_threadpoolctl(monkeypatch):
+    monkeypatch.setattr(parallel, "_blas_controller", lambda: None)
+    net = small_convnet()
+    with pytest.raises(ConfigError, match=r"threadpoolctl.*nnlearn\[threads\]"):
+        parallel.plan_threads(net, 64, 2)
+    assert parallel.plan_threads(net, 64) == 1
+
+
+class _MarkerLayer(Layer):
+    """A per-example identity layer that raises, or outputs inf, where it sees a marker
+    value: placed in the last part of a minibatch, that happens in a worker thread."""
+
+    per_example = True
+
+    def __init__(self, action="raise"):
+        super().__init__()
+        self.action = action
+
+    def forward(self, X, training=False):
+        if (X == 999.0).any():
+            if self.action == "raise":
+                raise ValueError("marker seen")
+            return X * np.inf
+        return X
+
+    def backward(self, dY, need_dx=True):
+        return dY
+
+
+def marker_network(action):
+    return nnlearn.Network([_MarkerLayer(action), nnlearn.Dense(3, 2), nnlearn.Softmax()],
+                           "log_likelihood", input_shape=(3,), dtype="float64")
+
+
+def test_an_error_in_a_worker_thread_reaches_the_caller():
+    net = marker_network("raise")
+    X = np.zeros((8, 3))
+    X[-1, 0] = 999.0
+    with parallel.ThreadedGradient(net, 2) as gradient:
+        with pytest.raises(ValueError, match="marker seen"):
+            gradient(X, net.targets(np.zeros(8, dtype=int), 8))
+
+
+def test_threaded_gradient_needs_a_with_block_and_two_threads():
+    net = small_convnet()
+    with pytest.raises(ConfigError, match="at least 2 threads"):
+        parallel.ThreadedGradient(net, 1)
+    X, y = data(4)
+    with pytest.raises(RuntimeError, match="with"):
+        parallel.ThreadedGradient(net, 2)(X, net.targets(y, 4))
+
+
+def test_divergence_in_a_worker_thread_is_detected():
+    X = np.zeros((8, 3))
+    X[-1, 0] = 999.0  # the worker's part goes to inf, then NaN
+    with pytest.raises(DivergenceError, match="NaN or inf"):
+        Trainer(marker_network("inf"), X, np.zeros(8, dtype=int), epochs=1, mini_batch_size=8,
+                eta=0.1, monitor=(), threads=2).run()
+
+
+def test_threads_is_a_config_key_and_a_cli_flag(tmp_path):
+    from nnlearn import config as cfgmod
+    cfg = cfgmod.resolve(overrides={"training.threads": 2})
+    assert cfg["training"]["threads"] == 2
+    assert cfgmod.resolve()["training"]["threads"] == "auto"
+    with pytest.raises(ConfigError, match="training.threads.*'auto' or a positive integer"):
+        cfgmod.resolve(overrides={"training.threads": "many"})
