@@ -4,6 +4,8 @@ Architecture (d): conv 20×5×5 → ReLU → max-pool 2 → conv 40×5×5 → Re
 → FC 100 ReLU → softmax, log-likelihood cost, plain SGD η = 0.03, on the same
 50,000 MNIST images (N, 1, 28, 28), evaluation excluded; mini-batch 10 and 64,
 alternating the two libraries, medians and ratios to benchmarks/results/conv*.json.
+nnlearn trains with its default ``threads="auto"`` (nnlearn.parallel: the minibatch is
+split over the cores when it carries enough work; the JSON records how many threads).
 
 Usage: python benchmarks/bench_conv.py [--repeats 3] [--batches 10 64] [--tag default]
 """
@@ -56,6 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
     from nnlearn.datasets import load_mnist
+    from nnlearn.parallel import plan_threads
 
     X, y = load_mnist(flatten=False).train
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -66,6 +69,7 @@ def main() -> None:
         print(f"mini-batch {m}: one epoch of {len(y)} images")
         times = alternate({"nnlearn": nnlearn_epoch(X, y, m), "pytorch": torch_epoch(X, y, m)}, args.repeats)
         s = summary(times)
+        s["nnlearn_threads"] = plan_threads(nnlearn_network(), m)  # what fit's threads="auto" used
         results["batches"][f"mini-batch {m}"] = s
         print(f"  median nnlearn {s['median']['nnlearn']:.2f} s, pytorch {s['median']['pytorch']:.2f} s, "
               f"ratio {s['ratio']:.3f}")

@@ -38,6 +38,14 @@ def _speed_table(result: dict, key: str, goals) -> list[str]:
     return rows
 
 
+def _threads_line(result: dict) -> list[str]:
+    used = {name: s["nnlearn_threads"] for name, s in result["batches"].items() if "nnlearn_threads" in s}
+    if not used:
+        return []
+    return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.parallel`): "
+            + ", ".join(f"{name}: {n}" for name, n in used.items()) + ".", ""]
+
+
 def main() -> None:
     lines = ["# Benchmarks", "",
              "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
@@ -55,7 +63,8 @@ def main() -> None:
         elif kind == "conv":
             lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
                       f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
-                      *_speed_table(r, "batches", GOALS["conv"]), "", f"Environment: {_env_line(r['env'])}", ""]
+                      *_speed_table(r, "batches", GOALS["conv"]), "", *_threads_line(r),
+                      f"Environment: {_env_line(r['env'])}", ""]
         elif kind == "memory":
             lines += [f"## Peak memory (`{path.name}`)", "",
                       f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
