@@ -51,6 +51,8 @@ def test_seeded_cli_runs_are_identical(tmp_path, capsys):
     (["train", "--no-such-flag"], "unrecognized arguments"),
     (["frobnicate"], "invalid choice"),
     (["reproduce", "ch99"], "invalid choice"),
+    (["train", "--threads", "two"], "expected 'auto' or a positive integer, got 'two'"),
+    (["train", "--threads", "0"], "expected 'auto' or a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2_with_the_valid_choices(argv, phrase, capsys):
     with pytest.raises(SystemExit) as info:
@@ -62,6 +64,29 @@ def test_usage_errors_exit_2_with_the_valid_choices(argv, phrase, capsys):
 def test_train_size_too_large_is_a_usage_error(capsys):
     assert main(["train", "--train-size", "999999", "--epochs", "1"]) == 2
     assert "exceeds the 50000 training images" in capsys.readouterr().err
+
+
+def test_threads_that_cannot_split_fail_before_a_run_folder_is_made(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", "--hidden", "10", "--dropout", "0.5", "--threads", "2", "--epochs", "1",
+                 "--train-size", "500", "--run-dir", str(runs / "r")]) == 2
+    assert "layer 2 (Dropout) does not" in capsys.readouterr().err
+    assert not runs.exists()
+
+
+def test_train_with_two_threads_matches_one_thread(tmp_path, capsys):
+    models = {}
+    for threads in ("1", "2"):
+        models[threads] = tmp_path / f"{threads}.npz"
+        assert main(["train", "--preset", "ch6-conv2-relu", "--epochs", "1", "--train-size", "600",
+                     "--validation-size", "500",
+                     "--mini-batch-size", "20", "--eta", "0.1", "--dtype", "float64",
+                     "--threads", threads, "--seed", "2", "--quiet", "--no-plots",
+                     "--run-dir", str(tmp_path / threads), "--save", str(models[threads])]) == 0
+    assert "threads = 2" in (tmp_path / "2" / "config.toml").read_text()
+    one, two = (nnlearn.load(models[t]) for t in ("1", "2"))
+    for (p1, _), (p2, _) in zip(one.parameters(), two.parameters()):
+        np.testing.assert_allclose(p2, p1, rtol=1e-9, atol=1e-12)
 
 
 def test_evaluate_rejects_a_file_that_is_not_a_model(tmp_path, capsys):

@@ -103,9 +103,10 @@ def plan_threads(network, mini_batch_size: int, threads: int | str = "auto") -> 
         return 1
     blockers = serial_layers(network)
     if blockers:
+        which = f"layers {', '.join(blockers)} do" if len(blockers) > 1 else f"layer {blockers[0]} does"
         raise ConfigError(f"threads={threads} needs every layer to treat examples separately, "
-                          f"but layer {', '.join(blockers)} does not (dropout masks and batch "
-                          "statistics are drawn over the whole minibatch); use threads=1")
+                          f"but {which} not (dropout masks and batch statistics are drawn over "
+                          "the whole minibatch); use threads=1")
     if backend.xp.__name__ != "numpy":
         raise ConfigError(f"threads={threads} is for the NumPy backend (CPU); the "
                           f"{backend.xp.__name__} backend runs on its own device: use threads=1")

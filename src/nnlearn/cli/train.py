@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from nnlearn import experiment
     from nnlearn.cli import checkpointing
     from nnlearn.errors import DivergenceError
+    from nnlearn.parallel import plan_threads
     from nnlearn.runs import Run
     from nnlearn.training import Trainer
 
@@ -133,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     classes = experiment.n_classes(train, validation, test)
     net = experiment.build_network(cfg, train[0].shape[1:], classes)
     options = experiment.trainer_options(cfg)
+    plan_threads(net, options["mini_batch_size"], options["threads"])  # fail before making a folder
     folder = folder or Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
     monitor = [m for m in experiment.MONITOR if validation is not None or m.startswith("training")]
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
