@@ -48,6 +48,19 @@ def test_forward_values_match_formulas():
     assert get_activation("leaky_relu", alpha=0.3).alpha == 0.3
 
 
+def test_relu_one_layer_across_batch_shapes_and_dtypes():
+    # ReLU keeps a zeros array of one example's shape between calls (a speed detail);
+    # a new batch size, example shape or dtype must still give max(0, z) in that dtype
+    relu, rng = ReLU(), np.random.default_rng(0)
+    for shape, dtype in [((4, 3, 5, 5), np.float32), ((7, 3, 5, 5), np.float32),
+                         ((2, 6), np.float64), ((3, 3, 5, 5), np.float64), ((1, 6), np.float32)]:
+        Z = rng.standard_normal(shape).astype(dtype)
+        A = relu.forward(Z)
+        assert A.dtype == dtype and A.shape == shape
+        np.testing.assert_array_equal(A, np.where(Z > 0, Z, 0))
+    assert np.isnan(relu.forward(np.array([[np.nan, -1.0]])))[0, 0]  # NaN propagates, as max(0, NaN)
+
+
 @pytest.mark.parametrize("name", SMOOTH)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_gradcheck(name, shape):
