@@ -143,7 +143,8 @@ class ReLU(Activation):
 
     Backward: ``δ = dA ⊙ 1[z > 0]``. The derivative at exactly z = 0 is taken as 0
     (any value in [0, 1] is a valid subgradient). Since ``A > 0 ⇔ Z > 0`` the mask is
-    read from the cached output, so nothing else is kept.
+    read from the cached output; besides ``A`` the layer keeps only a zeros array of one
+    example's shape, which ``forward`` compares against (see there).
     """
 
     name = "relu"
