@@ -4,7 +4,7 @@ Architecture (d): conv 20×5×5 → ReLU → max-pool 2 → conv 40×5×5 → Re
 → FC 100 ReLU → softmax, log-likelihood cost, plain SGD η = 0.03, on the same
 50,000 MNIST images (N, 1, 28, 28), evaluation excluded; mini-batch 10 and 64,
 alternating the two libraries, medians and ratios to benchmarks/results/conv*.json.
-nnlearn trains with its default ``threads="auto"`` (nnlearn.parallel: the minibatch is
+nnlearn trains with its default ``threads="auto"`` (nnlearn.train.parallel: the minibatch is
 split over the cores when it carries enough work; the JSON records how many threads).
 
 Usage: python benchmarks/bench_conv.py [--repeats 3] [--batches 10 64] [--tag default]
@@ -24,7 +24,7 @@ ETA = 0.03
 
 def nnlearn_network(seed=0):
     import nnlearn
-    from nnlearn.layers import Conv2D, Flatten, MaxPool2D, ReLU
+    from nnlearn.nn.layers import Conv2D, Flatten, MaxPool2D, ReLU
 
     layers = [Conv2D(1, 20, 5), ReLU(), MaxPool2D(2), Conv2D(20, 40, 5), ReLU(), MaxPool2D(2),
               Flatten(), nnlearn.Dense(640, 100), ReLU(), nnlearn.Dense(100, 10), nnlearn.Softmax()]
@@ -57,8 +57,8 @@ def main() -> None:
     parser.add_argument("--tag", default="default")
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
-    from nnlearn.datasets import load_mnist
-    from nnlearn.parallel import plan_threads
+    from nnlearn.data import load_mnist
+    from nnlearn.train.parallel import plan_threads
 
     X, y = load_mnist(flatten=False).train
     X = np.ascontiguousarray(X, dtype=np.float32)

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--tag", default="default", help="suffix of the results file")
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
-    from nnlearn.datasets import load_mnist
+    from nnlearn.data import load_mnist
 
     X, y = load_mnist().train
     X = np.ascontiguousarray(X, dtype=np.float32)

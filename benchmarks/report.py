@@ -42,7 +42,7 @@ def _threads_line(result: dict) -> list[str]:
     used = {name: s["nnlearn_threads"] for name, s in result["batches"].items() if "nnlearn_threads" in s}
     if not used:
         return []
-    return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.parallel`): "
+    return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.train.parallel`): "
             + ", ".join(f"{name}: {n}" for name, n in used.items()) + ".", ""]
 
 

@@ -76,7 +76,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict) -> str:
               "when the tests run as root; the same failure is simulated by making the OS "
               "calls fail.", "",
               "## Hostile files (fuzzing)", "",
-              "`nnlearn.datasets.read_idx` and `nnlearn.load` are fed generated files; the only "
+              "`nnlearn.data.read_idx` and `nnlearn.load` are fed generated files; the only "
               "allowed outcome is a result or nnlearn's own error (`IDXFormatError`/`DataError`, "
               "`ModelFileError`, `FileNotFoundError`), with warnings turned into errors. The "
               "strategies (tests/fuzz/harness.py): random bytes; IDX headers built from edge "

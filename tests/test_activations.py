@@ -7,7 +7,7 @@ import pytest
 
 import nnlearn
 from nnlearn import ConfigError, Network, gradcheck
-from nnlearn.layers import (ACTIVATIONS, LAYER_TYPES, Dense, LeakyReLU, Linear, ReLU, Sigmoid,
+from nnlearn.nn.layers import (ACTIVATIONS, LAYER_TYPES, Dense, LeakyReLU, Linear, ReLU, Sigmoid,
                             Softmax, Step, Tanh, get_activation)
 
 SHAPES = [(1, 1), (4, 3), (7, 10)]

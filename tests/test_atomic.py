@@ -3,20 +3,25 @@
 A failed save — the rename refused, the disk full half-way through, Ctrl-C during
 the write, a folder we may not write to — leaves the previous file byte for byte
 and no temporary file behind. Tests run as root in CI, where ``chmod`` does not stop
-writes, so the failures are also simulated by making the OS calls fail.
+writes, so the failures are injected by making the OS calls fail and, for real, by a
+file-size limit (``RLIMIT_FSIZE``), which binds root too.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 
 import nnlearn
-from nnlearn import Network, serialize
-from nnlearn.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
+from nnlearn import Network, files
+from nnlearn.io import model_file
+from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 
 
 def _net(seed):
@@ -61,7 +66,7 @@ def test_write_failing_half_way_keeps_the_old_model(saved, monkeypatch, failure)
         f.truncate(f.tell() // 2)  # the disk fills up (or Ctrl-C) after half the bytes
         raise failure
 
-    monkeypatch.setattr(serialize.numpy, "savez", half_then_fail)
+    monkeypatch.setattr(model_file.numpy, "savez", half_then_fail)
     with pytest.raises(type(failure)):
         _net(2).save(path)
     monkeypatch.undo()
@@ -74,23 +79,33 @@ def test_unwritable_folder_keeps_the_old_model(saved, monkeypatch):
     def denied(*args, **kwargs):  # what mkstemp does in a read-only folder (non-root)
         raise PermissionError(errno.EACCES, "Permission denied", str(path.parent))
 
-    monkeypatch.setattr(serialize.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)
     with pytest.raises(PermissionError):
         _net(2).save(path)
     monkeypatch.undo()
     _intact(path, before)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores directory permissions; simulated above")
-def test_read_only_folder_for_real(saved):
+def test_a_real_write_limit_keeps_the_old_model(saved):
+    """A real OS failure, not a simulated one, that root cannot bypass: the process's
+    file-size limit (RLIMIT_FSIZE) makes the write fail half-way with EFBIG."""
     path, before = saved
-    os.chmod(path.parent, 0o500)
-    try:
-        with pytest.raises(PermissionError):
-            _net(2).save(path)
-    finally:
-        os.chmod(path.parent, 0o700)
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        import nnlearn
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # fail the write with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+        net = nnlearn.Network.from_sizes([5, 4, 3], cost="log_likelihood", seed=2)
+        try:
+            net.save({str(path)!r})
+        except OSError as exc:
+            print("refused:", exc.errno)
+            sys.exit(0)
+        sys.exit("the save went through despite the 200-byte file-size limit")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"refused: {errno.EFBIG}"
     _intact(path, before)
 
 

@@ -1,11 +1,11 @@
-"""Tests for nnlearn.augment: shifts, rotations, elastic distortions, expansion."""
+"""Tests for nnlearn.data.augment: shifts, rotations, elastic distortions, expansion."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnlearn.augment import (Augmenter, ElasticDistortion, RandomRotation, RandomShift,
+from nnlearn.data.augment import (Augmenter, ElasticDistortion, RandomRotation, RandomShift,
                              elastic_distort, expand, expand_shifts, gaussian_smooth, rotate,
                              shift)
 from nnlearn.errors import ConfigError, DataError

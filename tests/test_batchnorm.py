@@ -1,4 +1,4 @@
-"""Tests for nnlearn.layers.BatchNorm: gradients, train/inference modes, running stats, save/load."""
+"""Tests for nnlearn.nn.layers.BatchNorm: gradients, train/inference modes, running stats, save/load."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import nnlearn
 from nnlearn import BatchNorm, Dense, Network, gradcheck
 from nnlearn.errors import ConfigError, DataError
-from nnlearn.layers.base import LAYER_TYPES
+from nnlearn.nn.layers.base import LAYER_TYPES
 
 
 def _bn(num_features: int, seed: int = 0, **kw) -> BatchNorm:

@@ -22,7 +22,7 @@ import pytest
 
 import nnlearn
 from nnlearn import Network, Trainer
-from nnlearn.checkpoint import Checkpointer, load_checkpoint, restore, save_checkpoint
+from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, restore, save_checkpoint
 from nnlearn.errors import ModelFileError
 
 EPOCHS = 15
@@ -85,7 +85,7 @@ def test_resume_through_a_file_is_bit_identical(tmp_path):
 
 def test_checkpointer_saves_every_n_epochs_and_at_the_end(tmp_path, monkeypatch):
     saved = []
-    monkeypatch.setattr("nnlearn.checkpoint.save_checkpoint",
+    monkeypatch.setattr("nnlearn.io.checkpoint.save_checkpoint",
                         lambda path, state, extra=None: saved.append(state["epoch"]))
     t = _trainer(epochs=5)
     t.on_epoch_end.append(Checkpointer(tmp_path / "c.npz", every=2))

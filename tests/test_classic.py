@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlearn import ConfigError, DataError, DivergenceError
-from nnlearn.classic import Adaline, Perceptron
+from nnlearn.nn.classic import Adaline, Perceptron
 
 GATE_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 NAND = np.array([1, 1, 1, 0])

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from nnlearn import config as cfgmod
-from nnlearn import experiment
+from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments import builder as experiment
 from nnlearn.cli import main
 from nnlearn.errors import ConfigError
 
@@ -42,7 +42,7 @@ def test_every_preset_resolves_builds_and_round_trips():
 
 
 def test_configs_folder_holds_the_same_files_as_the_packaged_presets():
-    packaged = REPO / "src" / "nnlearn" / "presets"
+    packaged = REPO / "src" / "nnlearn" / "experiments" / "presets"
     shipped = sorted(p.name for p in (REPO / "configs").glob("*.toml"))
     assert shipped == sorted(p.name for p in packaged.glob("*.toml")) == \
         sorted(f"{n}.toml" for n in cfgmod.list_presets())
@@ -188,8 +188,8 @@ def test_mlp_dropout_goes_after_each_hidden_activation():
 
 
 def test_trainer_options_from_a_config():
-    from nnlearn.regularizers import L1, L2
-    from nnlearn.schedules import BookSchedule
+    from nnlearn.nn.regularizers import L1, L2
+    from nnlearn.optim.schedules import BookSchedule
 
     cfg = cfgmod.resolve({"optimizer": {"name": "adam", "beta1": 0.8},
                           "schedule": {"name": "book", "patience": 3},

@@ -7,9 +7,9 @@ import pytest
 
 import nnlearn
 from nnlearn import ConfigError, DataError, gradcheck
-from nnlearn.layers import conv as conv_module
-from nnlearn.layers.conv import Conv2D
-from nnlearn.layers.windows import col2im, im2col, im2col_batch_last
+from nnlearn.nn.layers import conv as conv_module
+from nnlearn.nn.layers.conv import Conv2D
+from nnlearn.nn.layers.windows import col2im, im2col, im2col_batch_last
 
 
 # -- naive reference (loops over everything; tiny inputs only) ----------------------
@@ -280,7 +280,7 @@ def test_save_load_round_trip(tmp_path):
 def test_small_convnet_learns_mnist_subset():
     """10k training images, 5 epochs: measured 96.15–96.45% on these 2k test images for
     seeds 0–3 (about 6 s each here); the bar sits a point below the worst seed."""
-    data = nnlearn.datasets.load_mnist(flatten=False)
+    data = nnlearn.data.load_mnist(flatten=False)
     X, y = data.train
     X_test, y_test = data.test
     net = nnlearn.Network(

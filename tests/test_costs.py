@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from nnlearn import ConfigError, DataError, Network, gradcheck
-from nnlearn.costs import (COSTS, CrossEntropy, Hinge, LogLikelihood, Quadratic,
+from nnlearn.nn.costs import (COSTS, CrossEntropy, Hinge, LogLikelihood, Quadratic,
                            SigmoidBinaryCrossEntropy, get_cost, is_one_hot)
-from nnlearn.layers import Dense, Linear, Sigmoid, Softmax
+from nnlearn.nn.layers import Dense, Linear, Sigmoid, Softmax
 
 SHAPES = [(1, 1), (4, 3), (7, 10)]
 

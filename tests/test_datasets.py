@@ -1,4 +1,4 @@
-"""Tests for nnlearn.datasets: the IDX reader/writer, MNIST and iris loaders."""
+"""Tests for nnlearn.data: the IDX reader/writer, MNIST and iris loaders."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlearn.datasets import idx as idx_module
-from nnlearn.datasets import (
+from nnlearn.data import idx as idx_module
+from nnlearn.data import (
     load_idx_dataset,
     load_iris,
     load_mnist,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from nnlearn import Network, Trainer
-from nnlearn.checkpoint import Checkpointer, load_checkpoint
-from nnlearn.costs import COSTS, get_cost
+from nnlearn.io.checkpoint import Checkpointer, load_checkpoint
+from nnlearn.nn.costs import COSTS, get_cost
 from nnlearn.errors import DivergenceError
-from nnlearn.layers.activations import ACTIVATIONS, get_activation
+from nnlearn.nn.layers.activations import ACTIVATIONS, get_activation
 
 EXTREMES = [("float32", 1e30), ("float32", 3e38), ("float64", 1e30), ("float64", 1e308)]
 

@@ -55,7 +55,7 @@ def test_single_member_ensemble_is_the_member():
 
 
 def trained_members(k=3):
-    X, y, _ = nnlearn.datasets.load_iris()
+    X, y, _ = nnlearn.data.load_iris()
     order = np.random.default_rng(0).permutation(len(y))
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     train, test = order[:100], order[100:]

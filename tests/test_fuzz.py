@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import harness  # noqa: E402
 
 import nnlearn  # noqa: E402
-from nnlearn.datasets import read_idx, write_idx  # noqa: E402
-from nnlearn.datasets.idx import MAX_PAYLOAD_BYTES  # noqa: E402
+from nnlearn.data import read_idx, write_idx  # noqa: E402
+from nnlearn.data.idx import MAX_PAYLOAD_BYTES  # noqa: E402
 from nnlearn.errors import IDXFormatError, ModelFileError  # noqa: E402
 
 SHORT = settings(max_examples=150, deadline=None, database=None,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from nnlearn import ConfigError, Network
-from nnlearn.init import INITIALIZERS, fans, get_initializer, he, normal_fan_in, xavier
-from nnlearn.layers import Dense
+from nnlearn.nn.init import INITIALIZERS, fans, get_initializer, he, normal_fan_in, xavier
+from nnlearn.nn.layers import Dense
 
 
 def rel_tol(n_samples):

@@ -49,7 +49,7 @@ def test_one_sgd_step_by_hand():
     eta = 2.0
     w_expected = 0.5 - eta / 2 * np.sum(delta * X[:, 0])  # w → w − (η/m) Σ δ x
     b_expected = -0.25 - eta / 2 * np.sum(delta)
-    from nnlearn.optim import SGD
+    from nnlearn.optim.optimizers import SGD
 
     net.backward(net.forward(X, True), Y)
     SGD(eta).step(net.parameters())

@@ -7,16 +7,16 @@ import pytest
 
 from nnlearn import Dense, Network
 from nnlearn.errors import ConfigError
-from nnlearn.layers import BatchNorm, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from nnlearn.layers.base import Layer
-from nnlearn.layers.conv import Conv2D
-from nnlearn.layers.pool import AvgPool2D, L2Pool2D, MaxPool2D
-from nnlearn.layers.reshape import Flatten
+from nnlearn.nn.layers import BatchNorm, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from nnlearn.nn.layers.base import Layer
+from nnlearn.nn.layers.conv import Conv2D
+from nnlearn.nn.layers.pool import AvgPool2D, L2Pool2D, MaxPool2D
+from nnlearn.nn.layers.reshape import Flatten
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from nnlearn.onnx_export import export_onnx, to_onnx  # noqa: E402
+from nnlearn.io.onnx import export_onnx, to_onnx  # noqa: E402
 
 
 def run_onnx(model_or_path, X):

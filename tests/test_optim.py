@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlearn.errors import ConfigError
-from nnlearn.optim import OPTIMIZERS, Adagrad, Adam, Momentum, Nesterov, RMSprop, SGD, get_optimizer
+from nnlearn.optim.optimizers import OPTIMIZERS, Adagrad, Adam, Momentum, Nesterov, RMSprop, SGD, get_optimizer
 
 A = np.array([[3.0, 0.5, 0.0], [0.5, 2.0, 0.3], [0.0, 0.3, 1.0]])
 W0 = np.array([1.0, -2.0, 0.5])

@@ -1,4 +1,4 @@
-"""Data-parallel minibatch gradients (nnlearn.parallel): same gradients as one thread,
+"""Data-parallel minibatch gradients (nnlearn.train.parallel): same gradients as one thread,
 reproducible, BLAS threads restored, clear errors where a minibatch cannot be split."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import nnlearn
-from nnlearn import parallel
+from nnlearn.train import parallel
 from nnlearn.errors import ConfigError, DivergenceError
-from nnlearn.layers import Conv2D, Dropout, Flatten, MaxPool2D, ReLU
-from nnlearn.layers.base import Layer
-from nnlearn.training import Trainer
+from nnlearn.nn.layers import Conv2D, Dropout, Flatten, MaxPool2D, ReLU
+from nnlearn.nn.layers.base import Layer
+from nnlearn.train.trainer import Trainer
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -181,7 +181,7 @@ def test_divergence_in_a_worker_thread_is_detected():
 
 
 def test_threads_is_a_config_key_and_a_cli_flag(tmp_path):
-    from nnlearn import config as cfgmod
+    from nnlearn.experiments import config as cfgmod
     cfg = cfgmod.resolve(overrides={"training.threads": 2})
     assert cfg["training"]["threads"] == 2
     assert cfgmod.resolve()["training"]["threads"] == "auto"

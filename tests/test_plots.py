@@ -8,10 +8,10 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import nnlearn
-from nnlearn import plots
+from nnlearn.experiments import plots
 from nnlearn.cli import main
-from nnlearn.png import read_png
-from nnlearn.runs import Run
+from nnlearn.data.png import read_png
+from nnlearn.experiments.runs import Run
 
 NAMES = {"learning_curves.png": "learning_curves", "confusion_matrix.png": "confusion_matrix",
          "misclassified.png": "misclassified", "first_layer.png": "first_layer"}
@@ -68,7 +68,7 @@ def test_confusion_matrix_counts():
 
 def test_confusion_matrix_of_the_run_matches_its_test_accuracy(run_dir):
     net = nnlearn.load(Run(run_dir).model_path)
-    X, y = nnlearn.datasets.load_mnist().test
+    X, y = nnlearn.data.load_mnist().test
     cm = plots.confusion_matrix(y, net.predict(X), 10)
     assert np.trace(cm) / cm.sum() == Run(run_dir).summary()["test_accuracy"]
     np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(y, minlength=10))
@@ -79,7 +79,7 @@ def test_first_layer_images_are_the_weight_columns_and_conv_kernels():
     images, caption = plots.first_layer_images(net)
     assert images.shape == (12, 28, 28) and "Dense" in caption
     np.testing.assert_array_equal(images[5], net.layers[0].params["W"][:, 5].reshape(28, 28))
-    from nnlearn.layers import Conv2D, Flatten, MaxPool2D
+    from nnlearn.nn.layers import Conv2D, Flatten, MaxPool2D
 
     conv = nnlearn.Network([Conv2D(2, 6, 3, input_shape=(2, 8, 8)), nnlearn.ReLU(),
                             MaxPool2D(2), Flatten(), nnlearn.Dense(54, 3), nnlearn.Softmax()],
@@ -90,7 +90,7 @@ def test_first_layer_images_are_the_weight_columns_and_conv_kernels():
 
 
 def test_convnet_filters_figure(tmp_path):
-    from nnlearn.layers import Conv2D, Flatten
+    from nnlearn.nn.layers import Conv2D, Flatten
 
     net = nnlearn.Network([Conv2D(1, 8, 5, input_shape=(1, 28, 28)), nnlearn.ReLU(), Flatten(),
                            nnlearn.Dense(8 * 24 * 24, 10), nnlearn.Softmax()], "log_likelihood",

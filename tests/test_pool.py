@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from nnlearn import ConfigError, DataError, gradcheck
-from nnlearn.layers import LAYER_TYPES
-from nnlearn.layers.pool import AvgPool2D, L2Pool2D, MaxPool2D
-from nnlearn.layers.reshape import Flatten
+from nnlearn.nn.layers import LAYER_TYPES
+from nnlearn.nn.layers.pool import AvgPool2D, L2Pool2D, MaxPool2D
+from nnlearn.nn.layers.reshape import Flatten
 
 
 # -- naive references: one window at a time ----------------------------------------

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import nnlearn
-from nnlearn import digits
+from nnlearn.data import digits
 from nnlearn.cli import main
-from nnlearn.png import SIGNATURE, read_png, write_png
+from nnlearn.data.png import SIGNATURE, read_png, write_png
 
 
 # -- a reference encoder that applies a chosen filter to each row (PNG spec §9) ------------
@@ -209,8 +209,8 @@ def test_predict_classifies_re_rendered_test_digits_as_well_as_the_originals(tmp
 
 
 def test_predict_text_output_run_folder_and_preprocessed_images(tmp_path, capsys):
-    from nnlearn.runs import Run
-    from nnlearn import config as cfgmod
+    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments import config as cfgmod
 
     run = Run.create(cfgmod.resolve(), run_dir=tmp_path / "run")
     net = nnlearn.Network.from_sizes([784, 10, 10], seed=0)

@@ -1,4 +1,4 @@
-"""Tests for nnlearn.preprocessing: centring, standardisation, PCA, PCA/ZCA whitening."""
+"""Tests for nnlearn.data.preprocessing: centring, standardisation, PCA, PCA/ZCA whitening."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlearn.errors import ConfigError, DataError, ModelFileError
-from nnlearn.preprocessing import (PCA, PREPROCESSORS, MeanSubtraction, NotFittedError,
+from nnlearn.data.preprocessing import (PCA, PREPROCESSORS, MeanSubtraction, NotFittedError,
                                    PCAWhitening, Preprocessor, Standardize, ZCAWhitening,
                                    load_preprocessor, save_preprocessor)
 

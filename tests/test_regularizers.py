@@ -5,9 +5,9 @@ import pytest
 
 from nnlearn import Network
 from nnlearn.errors import ConfigError
-from nnlearn.gradcheck import numerical_gradient
-from nnlearn.regularizers import L1, L2, MaxNorm, decay_pairs, get_regularizer, neuron_axis
-from nnlearn.training import Trainer, fit
+from nnlearn.nn.gradcheck import numerical_gradient
+from nnlearn.nn.regularizers import L1, L2, MaxNorm, decay_pairs, get_regularizer, neuron_axis
+from nnlearn.train.trainer import Trainer, fit
 
 
 def blobs(n=120, d=6, k=3, seed=0):

@@ -4,8 +4,8 @@ import pytest
 
 from nnlearn import ConfigError
 from nnlearn.cli import main
-from nnlearn.reproduce import reproduce
-from nnlearn.reproduce.common import mean_std
+from nnlearn.experiments.reproduce import reproduce
+from nnlearn.experiments.reproduce.common import mean_std
 
 
 def test_ch6_rung_a_one_epoch_writes_its_table(tmp_path):

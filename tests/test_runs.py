@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import nnlearn
-from nnlearn import config as cfgmod
+from nnlearn.experiments import config as cfgmod
 from nnlearn.cli import main
 from nnlearn.cli.progress import ProgressBar, make_progress
-from nnlearn.runs import RUNS_ENV, Run
+from nnlearn.experiments.runs import RUNS_ENV, Run
 
 QUICK = ["--hidden", "16", "--epochs", "2", "--train-size", "2000", "--seed", "3", "--no-plots"]
 
@@ -31,7 +31,7 @@ def test_a_run_folder_holds_config_metrics_model_and_summary(tmp_path, capsys):
     assert records[-1]["evaluation_total"] == 10000 and records[-1]["training_total"] == 2000
     net = nnlearn.load(run.model_path)
     summary = run.summary()
-    data = nnlearn.datasets.load_mnist()
+    data = nnlearn.data.load_mnist()
     assert net.evaluate(*data.test)["accuracy"] == summary["test_accuracy"] > 0.8
     assert net.metadata["config"] == cfg
     assert f"Test accuracy: {100 * summary['test_accuracy']:.2f}%" in out
@@ -148,7 +148,7 @@ def test_tqdm_bar_when_installed():
 
 
 def test_reproduce_all_runs_every_chapter(monkeypatch, tmp_path):
-    import nnlearn.reproduce as rep
+    import nnlearn.experiments.reproduce as rep
 
     calls = []
     monkeypatch.setattr(rep, "reproduce", lambda chapter, **kw: calls.append((chapter, kw)))

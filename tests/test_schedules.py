@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from nnlearn import Network
-from nnlearn.callbacks import EarlyStopping, get_early_stopping
+from nnlearn.train.callbacks import EarlyStopping, get_early_stopping
 from nnlearn.errors import ConfigError
-from nnlearn.schedules import (BookSchedule, Constant, ExponentialDecay, StepDecay, SCHEDULES,
+from nnlearn.optim.schedules import (BookSchedule, Constant, ExponentialDecay, StepDecay, SCHEDULES,
                                get_schedule)
 
 

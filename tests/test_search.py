@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlearn.errors import ConfigError
-from nnlearn.search import format_table, grid, run_trial, sample, search
+from nnlearn.experiments.search import format_table, grid, run_trial, sample, search
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""nnlearn.sklearn: scikit-learn's estimator checks, model selection, labels, and the no-sklearn fallback."""
+"""nnlearn.io.sklearn: scikit-learn's estimator checks, model selection, labels, and the no-sklearn fallback."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from nnlearn.errors import ConfigError
-from nnlearn.sklearn import EXPECTED_FAILED_CHECKS, NNClassifier, NNRegressor
+from nnlearn.io.sklearn import EXPECTED_FAILED_CHECKS, NNClassifier, NNRegressor
 
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
 needs_sklearn = pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn not installed")
 
 
 def iris_data():
-    from nnlearn.datasets import load_iris
+    from nnlearn.data import load_iris
 
     X, y, names = load_iris(dtype="float64")
     X = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -177,7 +177,7 @@ def test_works_without_sklearn():
         sys.modules["sklearn"] = None  # any 'import sklearn...' now raises ImportError
         import numpy as np
         from nnlearn.errors import ConfigError, DataError
-        from nnlearn.sklearn import HAVE_SKLEARN, NNClassifier, NNRegressor
+        from nnlearn.io.sklearn import HAVE_SKLEARN, NNClassifier, NNRegressor
         assert not HAVE_SKLEARN
         rng = np.random.default_rng(0)
         X = rng.normal(size=(200, 2)); y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")

@@ -7,11 +7,11 @@ import pytest
 
 import nnlearn
 from nnlearn import Dense, Dropout, Network
-from nnlearn.callbacks import EarlyStopping
+from nnlearn.train.callbacks import EarlyStopping
 from nnlearn.errors import ConfigError
-from nnlearn.schedules import BookSchedule
-from nnlearn.state import join_arrays, split_arrays
-from nnlearn.training import Trainer, fit
+from nnlearn.optim.schedules import BookSchedule
+from nnlearn.io.state import join_arrays, split_arrays
+from nnlearn.train.trainer import Trainer, fit
 
 
 @pytest.fixture(scope="module")

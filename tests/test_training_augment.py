@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nnlearn import ConfigError, Network
-from nnlearn.augment import RandomShift
+from nnlearn.data.augment import RandomShift
 
 
 def test_augment_runs_once_per_epoch_and_feeds_the_batches():

@@ -15,9 +15,9 @@ import nnlearn
 from nnlearn import (L1, L2, Adam, BatchNorm, ConfigError, DataError, Dense, Dropout,
                      EarlyStopping, IDXFormatError, LeakyReLU, MaxNorm, ModelFileError, Momentum,
                      Network, SGD, StepDecay, Trainer, augment, preprocessing)
-from nnlearn.costs import get_cost
-from nnlearn.datasets import read_idx, write_idx
-from nnlearn.layers.activations import get_activation
+from nnlearn.nn.costs import get_cost
+from nnlearn.data import read_idx, write_idx
+from nnlearn.nn.layers.activations import get_activation
 
 rng = np.random.default_rng(0)
 X = rng.random((12, 4))
@@ -109,7 +109,7 @@ API = [
     ("write_idx bool", lambda t: write_idx(t / "c.idx", np.ones(3, bool)), DataError,
      "cannot write dtype bool"),
     ("load_idx_dataset missing folder",
-     lambda t: nnlearn.datasets.load_idx_dataset(t / "nowhere"), DataError,
+     lambda t: nnlearn.data.load_idx_dataset(t / "nowhere"), DataError,
      "nowhere: not a directory"),
     ("load not a model", lambda t: nnlearn.load(_bad_file(t, "m.npz", b"hello")),
      ModelFileError, "not an nnlearn model file"),

@@ -3,30 +3,32 @@ r"""nnlearn: neural networks with the backprop equations in plain sight.
 Quick start::
 
     import nnlearn
-    data = nnlearn.datasets.load_mnist()
+    data = nnlearn.data.load_mnist()
     net = nnlearn.Network.from_sizes([784, 30, 10], cost="quadratic", seed=1)
     net.fit(*data.train, epochs=30, mini_batch_size=10, eta=3.0,
             validation_data=data.test)
     net.save("mnist.npz"); net2 = nnlearn.load("mnist.npz")
 """
 
-from nnlearn import augment, backend, datasets, preprocessing
-from nnlearn.callbacks import EarlyStopping
-from nnlearn.classic import Adaline, Perceptron
-from nnlearn.costs import (COSTS, Cost, CrossEntropy, Hinge, LogLikelihood, Quadratic,
-                           SigmoidBinaryCrossEntropy, get_cost)
-from nnlearn.ensemble import Ensemble
+from nnlearn import backend, data, datasets
+from nnlearn.data import augment, preprocessing
 from nnlearn.errors import (ConfigError, DataError, DivergenceError, IDXFormatError,
                             ModelFileError, NNLearnError)
-from nnlearn.gradcheck import GradCheckResult, gradcheck
-from nnlearn.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, L2Pool2D, Layer,
-                            LeakyReLU, Linear, MaxPool2D, ReLU, Sigmoid, Softmax, Step, Tanh)
-from nnlearn.network import Network
-from nnlearn.optim import OPTIMIZERS, SGD, Adagrad, Adam, Momentum, Nesterov, Optimizer, RMSprop
-from nnlearn.regularizers import L1, L2, MaxNorm
-from nnlearn.schedules import SCHEDULES, BookSchedule, ExponentialDecay, StepDecay
-from nnlearn.serialize import load, save
-from nnlearn.training import History, Trainer
+from nnlearn.io.model_file import load, save
+from nnlearn.nn.classic import Adaline, Perceptron
+from nnlearn.nn.costs import (COSTS, Cost, CrossEntropy, Hinge, LogLikelihood, Quadratic,
+                              SigmoidBinaryCrossEntropy, get_cost)
+from nnlearn.nn.ensemble import Ensemble
+from nnlearn.nn.gradcheck import GradCheckResult, gradcheck
+from nnlearn.nn.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, L2Pool2D,
+                               Layer, LeakyReLU, Linear, MaxPool2D, ReLU, Sigmoid, Softmax, Step,
+                               Tanh)
+from nnlearn.nn.network import Network
+from nnlearn.nn.regularizers import L1, L2, MaxNorm
+from nnlearn.optim import (OPTIMIZERS, SCHEDULES, SGD, Adagrad, Adam, BookSchedule,
+                           ExponentialDecay, Momentum, Nesterov, Optimizer, RMSprop, StepDecay)
+from nnlearn.train.callbacks import EarlyStopping
+from nnlearn.train.trainer import History, Trainer
 
 __version__ = "0.1.0"
 
@@ -49,5 +51,5 @@ __all__ = [
     "NNLearnError", "ConfigError", "DataError", "DivergenceError", "IDXFormatError",
     "ModelFileError",
     # sub-modules
-    "augment", "backend", "datasets", "preprocessing", "__version__",
+    "augment", "backend", "data", "datasets", "preprocessing", "__version__",
 ]

@@ -36,7 +36,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import nnlearn
-from nnlearn.datasets import read_idx
+from nnlearn.data import read_idx
 from nnlearn.errors import DataError, IDXFormatError, ModelFileError
 
 COUNTS: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""Checkpoints and resume for ``nnlearn train`` (the mechanics live in :mod:`nnlearn.checkpoint`).
+"""Checkpoints and resume for ``nnlearn train`` (the mechanics live in :mod:`nnlearn.io.checkpoint`).
 
 * ``--checkpoint-every N`` (default 1): write ``<run folder>/checkpoint.npz``
   atomically every N epochs and after the last one.
@@ -16,14 +16,14 @@ import argparse
 import json
 from typing import Any
 
-from nnlearn import config as cfgmod
-from nnlearn.checkpoint import Checkpointer, load_checkpoint, restore
+from nnlearn.experiments import config as cfgmod
+from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, restore
 from nnlearn.errors import ConfigError, DivergenceError
 
 
 def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(run folder, config)`` of ``--resume DIR``; flags that would change the run are refused."""
-    from nnlearn.runs import Run
+    from nnlearn.experiments.runs import Run
 
     changed = [k for k in vars(args) if k in cfgmod.SCHEMA]
     changed += [f"--{k}" for k in ("config", "preset") if getattr(args, k, None)]

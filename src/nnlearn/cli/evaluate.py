@@ -16,8 +16,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn import datasets
-    from nnlearn.serialize import load
+    from nnlearn import data as datasets
+    from nnlearn.io.model_file import load
 
     net = load(args.model)
     flatten = len(net.input_shape) == 1

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_parser(sub) -> None:
-    from nnlearn.onnx_export import DEFAULT_OPSET
+    from nnlearn.io.onnx import DEFAULT_OPSET
 
     p = sub.add_parser("export", help="export a saved model to ONNX",
                        description="Translate a model saved by nnlearn (.npz) into an ONNX file "
@@ -23,8 +23,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.onnx_export import export_onnx
-    from nnlearn.serialize import load
+    from nnlearn.io.onnx import export_onnx
+    from nnlearn.io.model_file import load
 
     net = load(args.model)
     export_onnx(net, args.out, opset=args.opset, dtype=args.dtype)

@@ -26,9 +26,10 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn import backend, digits
-    from nnlearn.runs import Run
-    from nnlearn.serialize import load
+    from nnlearn import backend
+    from nnlearn.data import digits
+    from nnlearn.experiments.runs import Run
+    from nnlearn.io.model_file import load
 
     model = Path(args.model)
     net = load(Run(model).model_path if model.is_dir() else model)
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                                  for p in args.images])
     probs = backend.to_numpy(digits.class_probabilities(net, digits.network_inputs(net, prepared)))
     if args.save_preprocessed:
-        from nnlearn.png import write_png
+        from nnlearn.data.png import write_png
         out = Path(args.save_preprocessed)
         out.mkdir(parents=True, exist_ok=True)
         for path, image in zip(args.images, backend.to_numpy(prepared)):

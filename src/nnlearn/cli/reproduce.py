@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from nnlearn.reproduce import CHAPTERS, DEFAULT_SEEDS
+from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
 
 
 def _positive_int(text: str) -> int:
@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.reproduce import reproduce
+    from nnlearn.experiments.reproduce import reproduce
 
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):

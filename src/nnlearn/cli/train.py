@@ -2,7 +2,7 @@
 
 Priority, lowest first: the default recipe, ``--preset NAME`` or ``--config FILE``,
 then the hyper-parameter flags and ``--set KEY=VALUE``. Each hyper-parameter flag
-sets one config key (see ``nnlearn.config.SCHEMA``); output options (``--run-dir``,
+sets one config key (see ``nnlearn.experiments.config.SCHEMA``); output options (``--run-dir``,
 ``--name``, ``--save``, ``--metrics``, ``--quiet``, ``--no-plots``, ``--progress``)
 are not part of the experiment and have no config key.
 """
@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from nnlearn import config as cfgmod
+from nnlearn.experiments import config as cfgmod
 from nnlearn.cli.progress import make_progress
 from nnlearn.errors import ConfigError
 
@@ -113,12 +113,12 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn import experiment
+    from nnlearn.experiments import builder as experiment
     from nnlearn.cli import checkpointing
     from nnlearn.errors import DivergenceError
-    from nnlearn.parallel import plan_threads
-    from nnlearn.runs import Run
-    from nnlearn.training import Trainer
+    from nnlearn.train.parallel import plan_threads
+    from nnlearn.experiments.runs import Run
+    from nnlearn.train.trainer import Trainer
 
     out = sys.stdout
     if args.list_presets:
@@ -207,7 +207,7 @@ def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
         print(f"saved model to {args.save}", file=out)
     if not args.no_plots:
         try:
-            from nnlearn import plots
+            from nnlearn.experiments import plots
             paths = plots.plot_run(folder, network=net, test=test)
         except ImportError:
             if not args.quiet:

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--gamma must be 'auto', 'scale' or a number, got {args.gamma!r}")
 
-    from nnlearn.datasets import load_mnist
+    from nnlearn.data import load_mnist
 
     data = load_mnist()
     dark = average_darkness(data.train, data.test)

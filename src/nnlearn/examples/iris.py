@@ -1,9 +1,9 @@
 r"""Iris: four measurements → a hidden layer → three species.
 
-Fisher's 150 flowers (50 per species; ``nnlearn.datasets.load_iris``) are split
+Fisher's 150 flowers (50 per species; ``nnlearn.data.load_iris``) are split
 80/20 *stratified*: each species contributes 40 training and 10 test flowers, drawn
 by a generator seeded with ``seed``. The four features are standardised with the
-training set's mean and standard deviation (``nnlearn.preprocessing.Standardize``;
+training set's mean and standard deviation (``nnlearn.data.preprocessing.Standardize``;
 never the test set's). The net::
 
     4 → Dense(4, hidden) → Sigmoid → Dense(hidden, 3) → Sigmoid
@@ -40,8 +40,8 @@ def train_iris(seed: int = 1, *, hidden: int = 8, epochs: int = 1000, eta: float
     "train_accuracy", "correct", "total", "confusion" (3, 3: rows true, columns
     predicted), "class_names", "train_index", "test_index"}``."""
     from nnlearn import Network
-    from nnlearn.datasets import load_iris
-    from nnlearn.preprocessing import Standardize
+    from nnlearn.data import load_iris
+    from nnlearn.data.preprocessing import Standardize
 
     X, y, class_names = load_iris(dtype="float64")
     train, test = stratified_split(y, test_fraction, seed)

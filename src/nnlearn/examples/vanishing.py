@@ -34,7 +34,7 @@ def bias_gradient_norms(net, X, Y) -> list[float]:
     One full-batch ``forward``/``backward``; ``Y`` are the cost's targets (N, K).
     """
     from nnlearn import backend
-    from nnlearn.layers.dense import Dense
+    from nnlearn.nn.layers.dense import Dense
 
     xp = backend.xp
     net.backward(net.forward(X, True), Y)
@@ -54,7 +54,7 @@ def measure(*, n: int = 1000, epochs: int = 30, sizes: Sequence[int] = SIZES, et
     from nnlearn import Network
 
     if data is None:
-        from nnlearn.datasets import load_mnist
+        from nnlearn.data import load_mnist
         data = load_mnist().train
     X, y = data[0][:n], data[1][:n]
     net = Network.from_sizes(list(sizes), activation="sigmoid", cost="cross_entropy",

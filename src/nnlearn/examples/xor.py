@@ -8,7 +8,7 @@ ch. 1; Minsky & Papert 1969). One hidden layer suffices. The net here is::
 trained by full-batch gradient descent (all four examples per step) on the
 cross-entropy cost ``C = −(1/N) Σ [y ln a + (1 − y) ln(1 − a)]``, whose output delta
 with a sigmoid output is simply ``δᴸ = (a − y)/N`` (book ch. 3; fused in
-``nnlearn.costs.CrossEntropy``).
+``nnlearn.nn.costs.CrossEntropy``).
 
 Run: ``python -m nnlearn.examples.xor`` (or ``nnlearn example xor``).
 """

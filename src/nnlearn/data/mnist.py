@@ -1,0 +1,199 @@
+r"""MNIST (shipped with the package) and any folder of MNIST-style IDX files.
+
+The default split follows Nielsen's "Neural Networks and Deep Learning": the first
+50,000 of the 60,000 training images for training, the last 10,000 for
+validation, and the 10,000 ``t10k`` images for test.
+
+Shapes (batch-first)::
+
+    X  (N, 784)          flatten=True,  float in [0, 1]  (pixel / 255)
+    X  (N, 1, 28, 28)    flatten=False, images (N, C, H, W)
+    y  (N,)              int64 class labels 0..9
+
+The book uses column vectors ``x`` of shape (784, 1) and one-hot ``y``; here
+each example is a row of ``X`` and labels are integers.
+
+MNIST: Y. LeCun, C. Cortes, C. J. C. Burges, available under the Creative Commons
+Attribution-Share Alike 3.0 license (see ``data/mnist/README.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from nnlearn.data._common import DATA_DIR, float_dtype
+from nnlearn.data.idx import PathLike, read_idx
+from nnlearn.errors import ConfigError, DataError
+
+__all__ = ["Dataset", "Split", "load_idx_dataset", "load_mnist", "mnist_path"]
+
+Split = tuple[np.ndarray, np.ndarray]
+"""An ``(X, y)`` pair: inputs and int64 labels, one example per row."""
+
+_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_BOOK_VALIDATION = 10_000
+
+
+class Dataset(NamedTuple):
+    r"""A dataset split three ways; each part is an ``(X, y)`` pair.
+
+    ``validation`` is ``None`` when no validation set was split off. Being a
+    NamedTuple it unpacks like the book's loader:
+    ``train, validation, test = load_mnist()``.
+    """
+
+    train: Split
+    validation: Split | None
+    test: Split
+
+
+def mnist_path() -> Path:
+    r"""Return the folder holding the MNIST IDX files shipped with nnlearn."""
+    return DATA_DIR / "mnist"
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cached(path: str, mtime_ns: int) -> np.ndarray:
+    r"""Decode an IDX file once per (path, mtime); the cached array is read-only."""
+    arr = read_idx(path)
+    arr.flags.writeable = False
+    return arr
+
+
+def _read(path: Path) -> np.ndarray:
+    return _read_cached(str(path), path.stat().st_mtime_ns)
+
+
+def _find_files(directory: Path) -> dict[str, Path]:
+    if not directory.is_dir():
+        raise DataError(f"{directory}: not a directory; expected a folder of IDX files")
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    for key, stem in _FILES.items():
+        for candidate in (directory / stem, directory / f"{stem}.gz"):
+            if candidate.is_file():
+                found[key] = candidate
+                break
+        else:
+            missing.append(f"{stem}[.gz]")
+    if missing:
+        raise DataError(
+            f"{directory}: missing IDX file(s): {', '.join(missing)}; expected the four files "
+            + ", ".join(f"{s}[.gz]" for s in _FILES.values())
+        )
+    return found
+
+
+def _pair(images: np.ndarray, labels: np.ndarray, img_path: Path, lbl_path: Path) -> None:
+    r"""Check that an images file and a labels file describe the same examples."""
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise DataError(
+            f"{img_path}: expected uint8 images of shape (N, rows, cols), "
+            f"got {images.dtype} of shape {images.shape}"
+        )
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(
+            f"{lbl_path}: expected integer labels of shape (N,), "
+            f"got {labels.dtype} of shape {labels.shape}"
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{img_path} holds {len(images)} images but {lbl_path} holds {len(labels)} labels; "
+            "expected the same number"
+        )
+    if labels.size and labels.min() < 0:
+        raise DataError(f"{lbl_path}: labels must be non-negative, found {labels.min()}")
+
+
+def _convert(images: np.ndarray, labels: np.ndarray, dtype: np.dtype, flatten: bool) -> Split:
+    r"""Scale uint8 pixels to [0, 1] in ``dtype`` and reshape; always returns new arrays."""
+    n, rows, cols = images.shape
+    X = images.astype(dtype)
+    X /= 255
+    X = X.reshape(n, rows * cols) if flatten else X.reshape(n, 1, rows, cols)
+    return X, labels.astype(np.int64)
+
+
+def load_idx_dataset(
+    directory: PathLike,
+    *,
+    validation_size: int = 0,
+    dtype: Any = "float32",
+    flatten: bool = True,
+) -> Dataset:
+    r"""Load a folder holding the four standard MNIST-style IDX files.
+
+    The folder must contain ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each optionally
+    gzip-compressed with a ``.gz`` suffix (e.g. MNIST or Fashion-MNIST). Images must
+    be uint8 ``(N, rows, cols)``, labels integers ``(N,)``.
+
+    The last ``validation_size`` training examples become ``validation`` (``None``
+    when 0); the ``t10k`` files are ``test``. ``X`` is ``dtype`` (float32 or
+    float64) in [0, 1], shaped ``(N, rows*cols)`` if ``flatten`` else
+    ``(N, 1, rows, cols)``; ``y`` is int64 ``(N,)``. Decoded files are cached in
+    memory, but every call returns fresh arrays.
+
+    Raises :class:`~nnlearn.errors.DataError` naming any missing file or on
+    mismatched counts/shapes, :class:`~nnlearn.errors.ConfigError` on a bad
+    ``dtype`` or ``validation_size``.
+    """
+    dt = float_dtype(dtype)
+    if not isinstance(flatten, bool):
+        raise TypeError(f"flatten must be a bool, got {type(flatten).__name__}")
+    if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
+        raise TypeError(f"validation_size must be an int, got {type(validation_size).__name__}")
+    directory = Path(os.fspath(directory))
+    paths = _find_files(directory)
+    arrays = {key: _read(p) for key, p in paths.items()}
+    tr_img, tr_lbl = arrays["train_images"], arrays["train_labels"]
+    te_img, te_lbl = arrays["test_images"], arrays["test_labels"]
+    _pair(tr_img, tr_lbl, paths["train_images"], paths["train_labels"])
+    _pair(te_img, te_lbl, paths["test_images"], paths["test_labels"])
+    if tr_img.shape[1:] != te_img.shape[1:]:
+        raise DataError(
+            f"{paths['test_images']}: test images are {te_img.shape[1:]}, "
+            f"expected {tr_img.shape[1:]} like the training images"
+        )
+    v = operator.index(validation_size)
+    if not 0 <= v < len(tr_img):
+        raise ConfigError(
+            f"validation_size must be in [0, {len(tr_img)}) for {len(tr_img)} training "
+            f"examples, got {v}"
+        )
+    n = len(tr_img) - v
+    train = _convert(tr_img[:n], tr_lbl[:n], dt, flatten)
+    validation = _convert(tr_img[n:], tr_lbl[n:], dt, flatten) if v else None
+    test = _convert(te_img, te_lbl, dt, flatten)
+    return Dataset(train, validation, test)
+
+
+def load_mnist(*, split: str = "book", dtype: Any = "float32", flatten: bool = True) -> Dataset:
+    r"""Load the MNIST digits shipped with nnlearn.
+
+    ``split="book"`` (default): train = first 50,000 training images, validation =
+    the last 10,000, test = the 10,000 ``t10k`` images, as in Nielsen's book.
+    ``split="full"``: train = all 60,000, ``validation`` is ``None``.
+
+    ``X`` is ``dtype`` (``"float32"`` or ``"float64"``) with pixels in [0, 1],
+    shaped ``(N, 784)`` if ``flatten`` else ``(N, 1, 28, 28)``; ``y`` is int64
+    ``(N,)`` in 0..9. The first call decodes the files (about a second); later
+    calls reuse the decoded bytes and return fresh arrays.
+    """
+    sizes = {"book": _BOOK_VALIDATION, "full": 0}
+    if split not in sizes:
+        raise ConfigError(f"split must be 'book' or 'full', got {split!r}")
+    return load_idx_dataset(
+        mnist_path(), validation_size=sizes[split], dtype=dtype, flatten=flatten
+    )

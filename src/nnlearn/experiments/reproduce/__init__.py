@@ -1,0 +1,91 @@
+"""Reproductions of the book's accuracy tables; each writes ``docs/results/<chapter>.md``.
+
+Run ``nnlearn reproduce ch1`` (or ``python -m nnlearn.experiments.reproduce ch1``). Each chapter
+module defines ``TITLE`` and ``specs(epochs=None)`` (see :mod:`nnlearn.experiments.reproduce.common`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from importlib import import_module
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from nnlearn.errors import ConfigError
+
+CHAPTERS = ("ch1", "ch3", "ch6", "best")
+DEFAULT_SEEDS = {"ch1": 3, "ch3": 3, "ch6": 1, "best": 3}
+"""Seeds per experiment when none are asked for: the issues' protocol (ch6: one seed each)."""
+
+
+def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str, int] | None = None,
+              only: Sequence[str] | None = None, out_dir: str | Path = "docs/results",
+              command: str | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Train the specs of ``chapter`` (all, or the keys in ``only``) for ``seeds`` seeds each
+    and write its results table. ``epochs`` overrides every experiment's epoch count, or,
+    as ``{"b": 15, ...}``, those of the named preset experiments."""
+    from nnlearn import data as datasets
+    from nnlearn.experiments.reproduce.common import run_spec, summarise, write_table
+
+    if chapter not in CHAPTERS:
+        raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
+    seeds = DEFAULT_SEEDS[chapter] if seeds is None else seeds
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
+    module = import_module(f"nnlearn.experiments.reproduce.{chapter}")
+    per_key = epochs if isinstance(epochs, dict) else {}
+    specs = module.specs(epochs=None if per_key else epochs)
+    for spec in specs:
+        if spec.get("key") in per_key:
+            if "preset" not in spec:
+                raise ConfigError(f"per-experiment epochs apply to preset experiments, not "
+                                  f"{spec['key']!r}")
+            spec["overrides"] = {**spec.get("overrides", {}), "training.epochs": per_key[spec["key"]]}
+    if only:
+        keys = [s.get("key") for s in specs]
+        unknown = sorted(set(only) - set(keys))
+        if unknown:
+            raise ConfigError(f"unknown experiment(s) {', '.join(unknown)} for {chapter}; "
+                              f"expected some of {', '.join(k for k in keys if k)}")
+        specs = [s for s in specs if s.get("key") in only]
+    data = None
+    rows = []
+    for spec in specs:
+        log(f"{spec['label']}: {seeds} seed(s)")
+        if "run" in spec:
+            runs = [spec["run"](seed, log) for seed in range(1, seeds + 1)]
+        else:
+            if data is None and "preset" not in spec:
+                mnist = datasets.load_mnist()
+                data = (mnist.train, mnist.test)
+            runs = [run_spec(spec, seed, data, log) for seed in range(1, seeds + 1)]
+        rows.append(summarise(spec, runs))
+    command = command or " ".join(
+        ["nnlearn reproduce", chapter, f"--seeds {seeds}"]
+        + ([f"--epochs {_epochs_text(epochs)}"] if epochs else [])
+        + ([f"--only {','.join(only)}"] if only else []))
+    notes = []
+    for s, r in zip(specs, rows):
+        if "min_final_mean" in s:
+            final = statistics.fmean(run["final"] for run in r["runs"])
+            notes.append(f"Bar for {s['label']}: mean final accuracy ≥ {s['min_final_mean']:.2f}%; "
+                         f"ours {final:.2f}%: {'met' if final >= s['min_final_mean'] else 'NOT met'}.")
+        if "stuck_below" in s:  # the book's chapter-1 recipe sometimes never escapes saturation
+            best = [run["best"] for run in r["runs"]]
+            free = [b for b in best if b >= s["stuck_below"]]
+            notes.append(f"{s['label']}: {len(best) - len(free)} of {len(best)} runs stayed below "
+                         f"{s['stuck_below']:.2f}% (stuck); the mean best of the other {len(free)} is "
+                         + (f"{statistics.fmean(free):.2f}%." if free else "undefined."))
+        bar = s.get("min_best_mean", s["book"] - s["within"] if "within" in s else None)
+        if bar is not None:
+            notes.append(f"Bar for {s['label']}: mean best ≥ {bar:.2f}%; ours {r['best_mean']:.2f}%: "
+                         f"{'met' if r['best_mean'] >= bar else 'NOT met'}.")
+    notes += getattr(module, "NOTES", [])
+    write_table(Path(out_dir) / f"{chapter}.md", module.TITLE,
+                "Accuracy on the 10,000 test images after every epoch; best = the highest over the "
+                "epochs, as in the book.", rows, command, notes)
+    return rows
+
+
+def _epochs_text(epochs: int | dict[str, int]) -> str:
+    return ",".join(f"{k}={v}" for k, v in epochs.items()) if isinstance(epochs, dict) else str(epochs)

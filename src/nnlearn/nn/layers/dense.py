@@ -1,0 +1,101 @@
+r"""Fully connected layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnlearn import backend
+from nnlearn.errors import ConfigError, DataError
+from nnlearn.nn.init import get_initializer
+from nnlearn.nn.layers.base import Layer, register_layer
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+@register_layer
+class Dense(Layer):
+    r"""Fully connected (affine) layer: ``Y = X @ W + b``.
+
+    Shapes: ``X (N, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``, ``Y (N, n_out)``.
+    This is the book's ``z = w a + b`` for a whole minibatch at once (``W = w.T``).
+
+    Args:
+        n_in, n_out: input and output widths.
+        weight_init: ``"normal_fan_in"`` (N(0, 1/n_in), book ch. 3, default),
+            ``"normal"`` (N(0, 1), ch. 1), or any name in ``nnlearn.nn.init.INITIALIZERS``.
+        bias_init: ``"normal"`` (N(0, 1), the book's, default) or ``"zeros"``.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+        seed: seed of the initial draw when the layer is used alone; a ``Network``
+            re-initialises its layers from its own seed.
+    """
+
+    decay_keys = ("W",)
+    per_example = True
+
+    def __init__(self, n_in: int, n_out: int, *, weight_init: str = "normal_fan_in",
+                 bias_init: str = "normal", dtype: str = "float32", seed: int | None = None):
+        super().__init__()
+        self.n_in = _positive_int("n_in", n_in)
+        self.n_out = _positive_int("n_out", n_out)
+        self.weight_init = weight_init
+        self.bias_init = bias_init
+        get_initializer(weight_init), get_initializer(bias_init)  # validate names now
+        self.initialize(backend.default_rng(seed), dtype)
+        self._X = None
+
+    def initialize(self, rng, dtype: str = "float32") -> None:
+        """Draw fresh ``W`` and ``b`` from ``rng`` (weights first, then biases)."""
+        W = get_initializer(self.weight_init)(rng, (self.n_in, self.n_out), self.n_in, self.n_out)
+        b = get_initializer(self.bias_init)(rng, (self.n_out,), self.n_in, self.n_out)
+        self.params = {"W": W.astype(dtype), "b": b.astype(dtype)}
+        self._allocate_grads()
+
+    def forward(self, X, training: bool = False):
+        """``Y = X @ W + b``; caches ``X`` for ``backward``."""
+        self._X = X
+        Z = X @ self.params["W"]
+        Z += self.params["b"]
+        return Z
+
+    def backward(self, dY, need_dx: bool = True):
+        r"""Backprop through the affine map (book BP2–BP4 in matrix form).
+
+        With ``δ = dY = ∂C/∂Z`` for the minibatch (rows are examples)::
+
+            ∂C/∂W = Xᵀ δ                 (BP4: ∂C/∂w_jk = a_k δ_j, summed over the batch)
+            ∂C/∂b = Σ_rows δ             (BP3: ∂C/∂b_j = δ_j, summed over the batch)
+            ∂C/∂X = δ Wᵀ                 (BP2 without the σ'(z) factor, which the
+                                          activation layer below applies)
+
+        The cost already divides by the batch size N, so these are the minibatch
+        means of the per-example gradients that the book's update uses.
+        """
+        xp = backend.xp
+        X = self._X
+        if X is None:
+            raise RuntimeError("Dense.backward called before forward")
+        xp.matmul(X.T, dY, out=self.grads["W"])
+        xp.sum(dY, axis=0, out=self.grads["b"])
+        if need_dx:
+            return dY @ self.params["W"].T
+        return None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if tuple(input_shape) != (self.n_in,):
+            raise DataError(
+                f"Dense({self.n_in}, {self.n_out}) expects inputs of width {self.n_in}, "
+                f"got shape {tuple(input_shape)}; flatten images first or fix n_in"
+            )
+        return (self.n_out,)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.n_in,)
+
+    def config(self) -> dict[str, Any]:
+        return {"n_in": self.n_in, "n_out": self.n_out,
+                "weight_init": self.weight_init, "bias_init": self.bias_init}

@@ -1,0 +1,213 @@
+r"""Pooling over NCHW feature maps: max, average and L2 (book ch. 6).
+
+Each output pixel summarises one ``ph×pw`` window of its own channel::
+
+    window(n,c,y,x) = { X[n, c, y·sh + i, x·sw + j] : 0 ≤ i < ph, 0 ≤ j < pw }
+    OH = ⌊(H − ph) / sh⌋ + 1,  OW = ⌊(W − pw) / sw⌋ + 1
+
+so windows that do not fit at the bottom/right edge are dropped (floor), and
+``stride < pool_size`` gives overlapping windows. The default stride is the pool
+size (the book's non-overlapping 2×2 max-pooling).
+
+Every pass loops only over the ``ph·pw`` offsets ``(i, j)`` inside a window; each
+step is one vectorised operation on a strided view ``X[:, :, i::sh, j::sw]`` that
+covers the whole minibatch, so no Python loop runs over examples, channels or pixels.
+(Max-pooling first copies those views into one contiguous offset-major array, so that
+its max and its gradient routing run on contiguous rows.) The backward passes add
+into ``dX`` offset by offset, which handles overlapping windows (an input pixel in
+several windows gets the sum of their gradients).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from nnlearn import backend
+from nnlearn.errors import DataError
+from nnlearn.nn.layers.base import Layer, register_layer
+from nnlearn.nn.layers.windows import check_batch, image_shape, pair, scratch, window_slices
+
+
+class Pool2D(Layer):
+    """Base of the pooling layers: window geometry, shapes and config (no parameters).
+
+    Args:
+        pool_size: ``p`` or ``(ph, pw)``.
+        stride: ``s`` or ``(sh, sw)``; default: ``pool_size`` (non-overlapping windows).
+    """
+
+    per_example = True
+
+    def __init__(self, pool_size: int | Sequence[int] = 2,
+                 stride: int | Sequence[int] | None = None):
+        super().__init__()
+        self.pool_size = pair("pool_size", pool_size)
+        self.stride = self.pool_size if stride is None else pair("stride", stride)
+        self._X = None
+        self._out_hw: tuple[int, int] = (0, 0)
+        self._work: dict[str, Any] = {}
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
+        """``(C, OH, OW)`` for one example ``(C, H, W)``; ``DataError`` if a window can't fit."""
+        name = type(self).__name__
+        C, H, W = image_shape(name, input_shape)
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        if ph > H or pw > W:
+            raise DataError(f"{name} window {ph}×{pw} is larger than its input {H}×{W}; use a "
+                            "smaller pool_size or fewer layers that shrink the maps before")
+        return (C, (H - ph) // sh + 1, (W - pw) // sw + 1)
+
+    def config(self) -> dict[str, Any]:
+        return {"pool_size": list(self.pool_size), "stride": list(self.stride)}
+
+    def _windows(self, X):
+        """Check ``X`` and yield ``(k, index)`` per window offset, ``X[index]`` (N, C, OH, OW)."""
+        _, OH, OW = check_batch(self, X)
+        self._out_hw = (OH, OW)
+        return self._offsets()
+
+    def _offsets(self):
+        return list(enumerate(window_slices(self.pool_size, self.stride, self._out_hw)))
+
+    def _grad_buffer(self, X, dtype):
+        """A buffer for ``∂C/∂X``: zeros unless the windows tile ``X`` exactly."""
+        xp = backend.xp
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        (OH, OW), (H, W) = self._out_hw, X.shape[2:]
+        tiles = (sh, sw) == (ph, pw) and OH * ph == H and OW * pw == W
+        return (xp.empty if tiles else xp.zeros)(X.shape, dtype=dtype)
+
+    def _accumulate(self, dX, index, value) -> None:
+        """``dX[index] += value``; a plain store when windows cannot overlap."""
+        if self.stride[0] >= self.pool_size[0] and self.stride[1] >= self.pool_size[1]:
+            dX[index] = value
+        else:
+            dX[index] += value
+
+    def _cached_input(self):
+        if self._X is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._X
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(pool_size={self.pool_size}, stride={self.stride})"
+
+
+@register_layer
+class MaxPool2D(Pool2D):
+    r"""Max-pooling: ``Y[n,c,y,x] = max window(n,c,y,x)``.
+
+    Backward: the whole gradient of an output goes to the input pixel that attained
+    the maximum (the max is locally the identity on that pixel, constant in the others)::
+
+        ∂C/∂X[n, c, y·sh + i*, x·sw + j*] += δ[n,c,y,x],   (i*, j*) = argmax of the window
+
+    Ties: when several pixels of a window share the maximum, the gradient goes to the
+    *first* of them in row-major order (smallest i, then smallest j), like
+    ``numpy.argmax``; the others get 0. (Any convex combination is a valid
+    subgradient; this one is deterministic.)
+    """
+
+    def forward(self, X, training: bool = False):
+        windows = self._windows(X)
+        # the windows' pixels offset-major, Xw[k] = X[offset k] (N, C, OH, OW): one strided
+        # copy per offset, after which every op below runs on contiguous arrays
+        Xw = scratch(self._work, "X_w", (len(windows), X.shape[0], X.shape[1]) + self._out_hw,
+                     X.dtype, reuse=training)
+        for k, index in windows:
+            Xw[k] = X[index]
+        Y = Xw.max(axis=0)
+        self._X, self._Xw, self._Y = X, Xw, Y
+        return Y
+
+    def backward(self, dY, need_dx: bool = True):
+        r"""``∂C/∂X`` routes each ``δ[n,c,y,x]`` to its window's first maximum.
+
+        Offsets are visited in row-major order; ``rest`` holds the gradient not yet
+        routed, so a later pixel equal to the max gets nothing once an earlier one did.
+        """
+        xp = backend.xp
+        X = self._cached_input()
+        if not need_dx:
+            return None
+        Xw, Y = self._Xw, self._Y
+        dXw = scratch(self._work, "dX_w", Xw.shape, dY.dtype)
+        at_max = scratch(self._work, "at_max", Y.shape, bool)
+        rest = scratch(self._work, "rest", Y.shape, dY.dtype)
+        xp.copyto(rest, dY)
+        for k in range(len(Xw)):
+            xp.equal(Xw[k], Y, out=at_max)
+            xp.multiply(rest, at_max, out=dXw[k])
+            if k < len(Xw) - 1:
+                rest -= dXw[k]  # = rest·(1 − at_max), exactly; np.where is far slower
+        dX = self._grad_buffer(X, dY.dtype)
+        for k, index in self._offsets():
+            self._accumulate(dX, index, dXw[k])
+        return dX
+
+
+@register_layer
+class AvgPool2D(Pool2D):
+    r"""Average pooling: ``Y = (1 / ph·pw) Σ window``.
+
+    Backward: every pixel of a window receives ``δ / (ph·pw)``::
+
+        ∂C/∂X[n, c, y·sh + i, x·sw + j] += δ[n,c,y,x] / (ph·pw)
+    """
+
+    def forward(self, X, training: bool = False):
+        windows = self._windows(X)
+        Y = X[windows[0][1]].copy()
+        for _, index in windows[1:]:
+            Y += X[index]
+        Y *= 1.0 / len(windows)
+        self._X = X
+        return Y
+
+    def backward(self, dY, need_dx: bool = True):
+        X = self._cached_input()
+        if not need_dx:
+            return None
+        dX = self._grad_buffer(X, dY.dtype)
+        share = dY * (1.0 / (self.pool_size[0] * self.pool_size[1]))
+        for _, index in self._offsets():
+            self._accumulate(dX, index, share)
+        return dX
+
+
+@register_layer
+class L2Pool2D(Pool2D):
+    r"""L2 pooling, the book's "square root of the sum of the squares" of each window.
+
+    Forward and backward (``∂√(Σx²)/∂x = x / √(Σx²)``)::
+
+        Y[n,c,y,x] = √( Σ_{i,j} X[n, c, y·sh + i, x·sw + j]² )
+        ∂C/∂X[n, c, y·sh + i, x·sw + j] += δ[n,c,y,x] · X[n, c, y·sh + i, x·sw + j] / Y[n,c,y,x]
+
+    Where a window is all zeros (``Y = 0``) the norm is not differentiable; the
+    gradient used there is 0, a valid subgradient.
+    """
+
+    def forward(self, X, training: bool = False):
+        xp = backend.xp
+        windows = self._windows(X)
+        Y = xp.square(X[windows[0][1]])
+        for _, index in windows[1:]:
+            S = X[index]
+            Y += S * S
+        xp.sqrt(Y, out=Y)
+        self._X, self._Y = X, Y
+        return Y
+
+    def backward(self, dY, need_dx: bool = True):
+        xp = backend.xp
+        X = self._cached_input()
+        if not need_dx:
+            return None
+        Y = self._Y
+        # δ / Y, with 0 where the window is all zeros
+        ratio = xp.divide(dY, Y, out=xp.zeros(Y.shape, dtype=dY.dtype), where=Y > 0)
+        dX = self._grad_buffer(X, dY.dtype)
+        for _, index in self._offsets():
+            self._accumulate(dX, index, ratio * X[index])
+        return dX

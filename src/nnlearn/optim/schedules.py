@@ -1,0 +1,195 @@
+r"""Learning-rate schedules, called once per epoch (book ch. 3; CS231n "annealing").
+
+A schedule is an object the training loop calls after every epoch as
+``schedule(record, optimizer)``, where ``record`` is that epoch's dict of metrics
+(``"epoch"`` counts from 1). It sets ``optimizer.eta`` for the *next* epoch and may
+set ``schedule.stop = True`` to ask the loop to end training. ``η₀`` is the
+optimiser's learning rate when the schedule is first called (or ``eta0=``).
+
+========================  =====================================================
+``"constant"``            η = η₀
+``"step"``                η = η₀ γ^⌊e / step_size⌋ after epoch e (γ = ``gamma``)
+``"exponential"``         η = η₀ γᵉ after epoch e
+``"book"``                halve η each time ``metric`` (validation accuracy) has not
+                          improved for ``patience`` epochs; stop once η < η₀/128
+========================  =====================================================
+
+``state_dict()``/``load_state_dict()`` capture everything the schedule remembers,
+so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from nnlearn.errors import ConfigError
+from nnlearn.optim.optimizers import check_positive, check_unit
+
+
+def check_patience(value: Any, name: str = "patience") -> int:
+    """``value`` if it is an integer ≥ 1, else a ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be an integer >= 1 (epochs), got {value!r}")
+    return value
+
+
+class Schedule:
+    """Base class: per-epoch learning-rate control (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    metric: str | None = None
+    """The record key the schedule reads, if any (the loop checks it is monitored)."""
+
+    def __init__(self, eta0: float | None = None):
+        self.eta0 = None if eta0 is None else check_positive("eta0 (initial learning rate η₀)", eta0)
+        self.stop = False
+
+    def __call__(self, record: dict[str, Any], optimizer) -> None:
+        if self.eta0 is None:
+            self.eta0 = float(optimizer.eta)
+        optimizer.eta = self.eta_after(int(record["epoch"]), record, optimizer.eta)
+
+    def eta_after(self, epoch: int, record: dict[str, Any], eta: float) -> float:
+        """The learning rate for epoch ``epoch + 1``."""
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "eta0": self.eta0, "stop": self.stop, **self._extra_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("name") != self.name:
+            raise ConfigError(f"cannot load {state.get('name')!r} schedule state into a "
+                              f"{self.name!r} schedule")
+        self.eta0 = None if state["eta0"] is None else float(state["eta0"])
+        self.stop = bool(state["stop"])
+        for key in self._extra_state():
+            setattr(self, key, state[key])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Constant(Schedule):
+    """η stays η₀."""
+
+    name = "constant"
+
+    def eta_after(self, epoch, record, eta) -> float:
+        return eta
+
+
+class StepDecay(Schedule):
+    r"""``η = η₀ γ^⌊e / step_size⌋`` after epoch e: multiply by γ every ``step_size`` epochs."""
+
+    name = "step"
+
+    def __init__(self, step_size: int = 10, gamma: float = 0.5, eta0: float | None = None):
+        super().__init__(eta0)
+        self.step_size = check_patience(step_size, "step_size")
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
+            raise ConfigError(f"gamma (decay factor γ) must be a number in (0, 1], got {gamma!r}")
+        self.gamma = float(gamma)
+
+    def eta_after(self, epoch, record, eta) -> float:
+        return self.eta0 * self.gamma ** (epoch // self.step_size)
+
+    def __repr__(self) -> str:
+        return f"StepDecay(step_size={self.step_size}, gamma={self.gamma})"
+
+
+class ExponentialDecay(Schedule):
+    r"""``η = η₀ γᵉ`` after epoch e (CS231n's ``η₀ e^{−k t}`` with γ = e^{−k})."""
+
+    name = "exponential"
+
+    def __init__(self, gamma: float = 0.95, eta0: float | None = None):
+        super().__init__(eta0)
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
+            raise ConfigError(f"gamma (decay factor γ) must be a number in (0, 1], got {gamma!r}")
+        self.gamma = float(gamma)
+
+    def eta_after(self, epoch, record, eta) -> float:
+        return self.eta0 * self.gamma ** epoch
+
+    def __repr__(self) -> str:
+        return f"ExponentialDecay(gamma={self.gamma})"
+
+
+class BookSchedule(Schedule):
+    r"""The book's learning-rate rule (ch. 3, "How to choose a neural network's hyper-parameters").
+
+    Track the best value of ``metric`` so far (``"evaluation_accuracy"``, i.e. the
+    validation accuracy). Each time it has not improved for ``patience``
+    consecutive epochs, multiply η by ``factor`` (½) and start counting again. Once
+    η < η₀ · ``min_ratio`` (1/128), set ``stop``. With the defaults that is after
+    the 8th halving (η₀/256 < η₀/128); the book's looser wording "until η has
+    dropped to 1/128 of its original value" is ``min_ratio=1/64`` here.
+
+    Args:
+        patience: n, the epochs without improvement before halving (book: 10).
+        factor: the multiplier applied to η (½).
+        min_ratio: stop when η < η₀ · min_ratio.
+        metric: the record key to watch; larger is better.
+    """
+
+    name = "book"
+
+    def __init__(self, patience: int = 10, factor: float = 0.5, min_ratio: float = 1 / 128,
+                 metric: str = "evaluation_accuracy", eta0: float | None = None):
+        super().__init__(eta0)
+        self.patience = check_patience(patience)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
+            raise ConfigError(f"factor must be a number in (0, 1), got {factor!r}")
+        self.factor = float(factor)
+        self.min_ratio = check_unit("min_ratio", min_ratio)
+        self.metric = metric
+        self.best: float | None = None
+        self.wait = 0
+
+    def eta_after(self, epoch, record, eta) -> float:
+        if self.metric not in record:
+            raise ConfigError(f"the book schedule watches {self.metric!r}, which epoch {epoch} "
+                              "did not record; pass validation_data and monitor it")
+        value = float(record[self.metric])
+        if self.best is None or value > self.best:
+            self.best, self.wait = value, 0
+            return eta
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.wait = 0
+            eta *= self.factor
+            if eta < self.eta0 * self.min_ratio:
+                self.stop = True
+        return eta
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait}
+
+    def __repr__(self) -> str:
+        return (f"BookSchedule(patience={self.patience}, factor={self.factor}, "
+                f"min_ratio={self.min_ratio}, metric={self.metric!r})")
+
+
+SCHEDULES: dict[str, type[Schedule]] = {
+    cls.name: cls for cls in (Constant, StepDecay, ExponentialDecay, BookSchedule)}
+"""Schedule classes by name: constant, step, exponential, book."""
+
+
+def get_schedule(spec: str | Schedule | None, **options: Any) -> Schedule:
+    """A schedule from an instance, ``None`` (constant) or a name plus its options."""
+    if spec is None:
+        spec = "constant"
+    if isinstance(spec, Schedule):
+        return spec
+    try:
+        cls = SCHEDULES[spec]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown learning-rate schedule {spec!r}; expected one of "
+                          f"{', '.join(SCHEDULES)}") from None
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ConfigError(f"bad options for the {spec!r} schedule: {exc}") from None

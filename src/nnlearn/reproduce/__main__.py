@@ -1,5 +1,0 @@
-import sys
-
-from nnlearn.cli import main
-
-sys.exit(main(["reproduce", *sys.argv[1:]]))
