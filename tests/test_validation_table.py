@@ -60,7 +60,7 @@ API = [
     ("from_sizes one width", lambda t: Network.from_sizes([5]), ConfigError,
      "at least an input and an output width"),
     ("dtype float16", lambda t: Network.from_sizes([3, 2], dtype="float16"), ConfigError,
-     "dtype must be one of"),
+     "dtype must be .float32. or .float64."),
     ("unknown cost", lambda t: Network.from_sizes([3, 2], cost="hinge2"), ConfigError,
      "unknown cost 'hinge2'"),
     ("layer widths disagree", lambda t: Network([Dense(3, 4), Dense(5, 2)]), ConfigError,

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlearn.data._common import DATA_DIR, float_dtype
+from nnlearn.checks import float_dtype
+from nnlearn.data._common import DATA_DIR
 from nnlearn.errors import DataError
 
 __all__ = ["load_iris"]
@@ -33,7 +34,7 @@ def load_iris(*, dtype: Any = "float32") -> tuple[np.ndarray, np.ndarray, tuple[
     appearance (setosa, versicolor, virginica). Rows keep the file's order (sorted
     by species), so shuffle before splitting.
     """
-    dt = float_dtype(dtype)
+    dt = np.dtype(float_dtype(dtype))
     path = DATA_DIR / "iris.csv"
     rows: list[list[float]] = []
     species: list[str] = []

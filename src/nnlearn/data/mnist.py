@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nnlearn.data._common import DATA_DIR, float_dtype
+from nnlearn.checks import float_dtype
+from nnlearn.data._common import DATA_DIR
 from nnlearn.data.idx import PathLike, read_idx
 from nnlearn.errors import ConfigError, DataError
 
@@ -149,7 +150,7 @@ def load_idx_dataset(
     mismatched counts/shapes, :class:`~nnlearn.errors.ConfigError` on a bad
     ``dtype`` or ``validation_size``.
     """
-    dt = float_dtype(dtype)
+    dt = np.dtype(float_dtype(dtype))
     if not isinstance(flatten, bool):
         raise TypeError(f"flatten must be a bool, got {type(flatten).__name__}")
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):

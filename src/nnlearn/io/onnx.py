@@ -179,12 +179,12 @@ def to_onnx(network, *, opset: int = DEFAULT_OPSET, dtype: str = "float32",
     Raises ``ConfigError`` for a layer type with no ONNX translation and
     ``ImportError`` without the onnx package.
     """
-    from nnlearn.nn.network import check_dtype
+    from nnlearn.checks import float_dtype
 
     onnx, helper, _ = _onnx()
     if isinstance(opset, bool) or not isinstance(opset, int) or opset < 13:
         raise ConfigError(f"opset must be an integer ≥ 13, got {opset!r}")
-    dt = numpy.dtype(check_dtype(dtype))
+    dt = numpy.dtype(float_dtype(dtype))
     translators = _translators()
     for i, layer in enumerate(network.layers):
         if type(layer) not in translators:

@@ -38,15 +38,9 @@ import numpy
 from nnlearn import backend
 from nnlearn.errors import ConfigError, DataError, DivergenceError
 from nnlearn.nn.layers.activations import step
-from nnlearn.optim.optimizers import check_positive
+from nnlearn.checks import positive_int, positive_number
 
 _MODES = ("batch", "online")
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _check_X(X, d: int | None = None):
@@ -146,8 +140,8 @@ class Perceptron(_ThresholdNeuron):
     def __init__(self, eta: float = 1.0, max_epochs: int = 100, *, shuffle: bool = False,
                  seed: int | None = None) -> None:
         super().__init__()
-        self.eta = check_positive("eta (learning rate η)", eta)
-        self.max_epochs = _positive_int("max_epochs", max_epochs)
+        self.eta = positive_number("eta (learning rate η)", eta)
+        self.max_epochs = positive_int("max_epochs", max_epochs)
         self.shuffle = bool(shuffle)
         self.seed = seed
         self.n_updates_ = 0
@@ -206,8 +200,8 @@ class Adaline(_ThresholdNeuron):
     def __init__(self, eta: float = 0.01, epochs: int = 50, *, mode: str = "batch",
                  shuffle: bool = True, seed: int | None = None) -> None:
         super().__init__()
-        self.eta = check_positive("eta (learning rate η)", eta)
-        self.epochs = _positive_int("epochs", epochs)
+        self.eta = positive_number("eta (learning rate η)", eta)
+        self.epochs = positive_int("epochs", epochs)
         if mode not in _MODES:
             raise ConfigError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
         self.mode = mode

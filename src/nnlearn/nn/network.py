@@ -16,24 +16,15 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.nn.costs import Cost, get_cost, is_one_hot
+from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.layers.activations import get_activation
 from nnlearn.nn.layers.base import Layer
 from nnlearn.nn.layers.dense import Dense
 
-_DTYPES = ("float32", "float64")
-
 EVAL_BATCH_SIZE = 1000
 """Examples per forward pass in inference (predict, evaluate, monitors): large enough for
 efficient matrix products, small enough that a convnet's activations stay in a few hundred MB."""
-
-
-def check_dtype(dtype: Any) -> str:
-    """Normalise a dtype argument to ``"float32"`` or ``"float64"``."""
-    name = numpy.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    if name not in _DTYPES:
-        raise ConfigError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
-    return name
 
 
 class Network:
@@ -66,7 +57,7 @@ class Network:
                 raise ConfigError(f"layer {i} is {layer!r}, not an nnlearn Layer")
         self.layers = layers
         self.cost = get_cost(cost)
-        self.dtype = check_dtype(dtype)
+        self.dtype = float_dtype(dtype)
         self.seed = seed
         if input_shape is None:
             input_shape = getattr(layers[0], "input_shape", None)

@@ -38,14 +38,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from nnlearn import backend
+from nnlearn.checks import non_negative_number
 from nnlearn.errors import ConfigError
-
-
-def check_lmbda(value: Any, name: str = "lmbda (regularisation strength λ)") -> float:
-    """``value`` as a float if it is a finite number ≥ 0, else a ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def decay_pairs(network) -> list[tuple[Any, Any]]:
@@ -64,7 +58,7 @@ class Regularizer:
     name: ClassVar[str] = ""
 
     def __init__(self, lmbda: float):
-        self.lmbda = check_lmbda(lmbda)
+        self.lmbda = non_negative_number("lmbda (regularisation strength λ)", lmbda)
 
     def add_gradient(self, pairs: Sequence[tuple[Any, Any]], n: int, scratch: Sequence[Any]) -> None:
         raise NotImplementedError

@@ -26,22 +26,8 @@ import math
 from typing import Any, ClassVar, Sequence
 
 from nnlearn import backend
+from nnlearn.checks import positive_number, unit_interval
 from nnlearn.errors import ConfigError
-
-
-def check_positive(name: str, value: Any) -> float:
-    """``value`` as a float if it is a finite number > 0, else a ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or value == float("inf"):
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def check_unit(name: str, value: Any) -> float:
-    """``value`` as a float if it is a number in [0, 1), else a ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
 
 
 class Optimizer:
@@ -56,7 +42,7 @@ class Optimizer:
     hyper: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, eta: float):
-        self.eta = check_positive("eta (learning rate η)", eta)
+        self.eta = positive_number("eta (learning rate η)", eta)
         self.t = 0
         self.state: dict[str, list[Any]] | None = None
         self._checked = False
@@ -104,7 +90,7 @@ class Optimizer:
         if state.get("name", self.name) != self.name:
             raise ConfigError(f"cannot load {state.get('name')!r} optimiser state into a "
                               f"{self.name!r} optimiser")
-        self.eta = check_positive("eta (learning rate η)", state["eta"])
+        self.eta = positive_number("eta (learning rate η)", state["eta"])
         self.t = int(state.get("t", 0))
         for h, value in state.get("hyper", {}).items():
             if h not in self.hyper:
@@ -153,7 +139,7 @@ class Momentum(SGD):
 
     def __init__(self, eta: float, mu: float = 0.9):
         super().__init__(eta)
-        self.mu = check_unit("mu (momentum coefficient μ)", mu)
+        self.mu = unit_interval("mu (momentum coefficient μ)", mu)
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         eta, mu = self.eta, self.mu
@@ -201,7 +187,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, eta: float, eps: float = 1e-8):
         super().__init__(eta)
-        self.eps = check_positive("eps (ε)", eps)
+        self.eps = positive_number("eps (ε)", eps)
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         xp = backend.xp
@@ -228,8 +214,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, eta: float, rho: float = 0.9, eps: float = 1e-8):
         super().__init__(eta)
-        self.rho = check_unit("rho (decay rate ρ)", rho)
-        self.eps = check_positive("eps (ε)", eps)
+        self.rho = unit_interval("rho (decay rate ρ)", rho)
+        self.eps = positive_number("eps (ε)", eps)
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         xp = backend.xp
@@ -259,9 +245,9 @@ class Adam(Optimizer):
 
     def __init__(self, eta: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(eta)
-        self.beta1 = check_unit("beta1 (β₁)", beta1)
-        self.beta2 = check_unit("beta2 (β₂)", beta2)
-        self.eps = check_positive("eps (ε)", eps)
+        self.beta1 = unit_interval("beta1 (β₁)", beta1)
+        self.beta2 = unit_interval("beta2 (β₂)", beta2)
+        self.eps = positive_number("eps (ε)", eps)
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         xp = backend.xp

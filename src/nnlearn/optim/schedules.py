@@ -23,14 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from nnlearn.errors import ConfigError
-from nnlearn.optim.optimizers import check_positive, check_unit
-
-
-def check_patience(value: Any, name: str = "patience") -> int:
-    """``value`` if it is an integer ≥ 1, else a ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1 (epochs), got {value!r}")
-    return value
+from nnlearn.checks import positive_int, positive_number, unit_interval
 
 
 class Schedule:
@@ -41,7 +34,7 @@ class Schedule:
     """The record key the schedule reads, if any (the loop checks it is monitored)."""
 
     def __init__(self, eta0: float | None = None):
-        self.eta0 = None if eta0 is None else check_positive("eta0 (initial learning rate η₀)", eta0)
+        self.eta0 = None if eta0 is None else positive_number("eta0 (initial learning rate η₀)", eta0)
         self.stop = False
 
     def __call__(self, record: dict[str, Any], optimizer) -> None:
@@ -88,7 +81,7 @@ class StepDecay(Schedule):
 
     def __init__(self, step_size: int = 10, gamma: float = 0.5, eta0: float | None = None):
         super().__init__(eta0)
-        self.step_size = check_patience(step_size, "step_size")
+        self.step_size = positive_int("step_size", step_size)
         if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
             raise ConfigError(f"gamma (decay factor γ) must be a number in (0, 1], got {gamma!r}")
         self.gamma = float(gamma)
@@ -140,11 +133,11 @@ class BookSchedule(Schedule):
     def __init__(self, patience: int = 10, factor: float = 0.5, min_ratio: float = 1 / 128,
                  metric: str = "evaluation_accuracy", eta0: float | None = None):
         super().__init__(eta0)
-        self.patience = check_patience(patience)
+        self.patience = positive_int("patience", patience)
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
             raise ConfigError(f"factor must be a number in (0, 1), got {factor!r}")
         self.factor = float(factor)
-        self.min_ratio = check_unit("min_ratio", min_ratio)
+        self.min_ratio = unit_interval("min_ratio", min_ratio)
         self.metric = metric
         self.best: float | None = None
         self.wait = 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError
-from nnlearn.optim.schedules import check_patience
+from nnlearn.checks import positive_int
 
 
 class EarlyStopping:
@@ -39,7 +39,7 @@ class EarlyStopping:
 
     def __init__(self, patience: int = 10, *, metric: str = "evaluation_accuracy",
                  mode: str = "max", min_delta: float = 0.0, restore_best: bool = True):
-        self.patience = check_patience(patience, "early_stopping patience")
+        self.patience = positive_int("early_stopping patience", patience)
         if mode not in ("max", "min"):
             raise ConfigError(f"early stopping mode must be 'max' or 'min', got {mode!r}")
         if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not min_delta >= 0:
@@ -105,4 +105,4 @@ def get_early_stopping(spec: int | EarlyStopping | None) -> EarlyStopping | None
     """``None``, an ``EarlyStopping``, or a patience (int) turned into one."""
     if spec is None or isinstance(spec, EarlyStopping):
         return spec
-    return EarlyStopping(check_patience(spec, "early_stopping (patience in epochs)"))
+    return EarlyStopping(positive_int("early_stopping (patience in epochs)", spec))

@@ -32,7 +32,8 @@ from nnlearn import backend
 from nnlearn.train.callbacks import EarlyStopping, get_early_stopping
 from nnlearn.nn.costs import is_one_hot
 from nnlearn.errors import ConfigError, DivergenceError
-from nnlearn.optim.optimizers import Optimizer, check_positive, get_optimizer
+from nnlearn.checks import positive_int, positive_number
+from nnlearn.optim.optimizers import Optimizer, get_optimizer
 from nnlearn.train.parallel import ThreadedGradient, forward_backward, plan_threads
 from nnlearn.nn.regularizers import L2, MaxNorm, Regularizer, decay_pairs, get_regularizer
 from nnlearn.optim.schedules import Schedule, get_schedule
@@ -67,12 +68,6 @@ class History:
 
     def __repr__(self) -> str:
         return f"History({len(self.records)} epochs)"
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _check_monitor(monitor: Iterable[str] | None, has_validation: bool,
@@ -177,11 +172,11 @@ class Trainer:
         if augment is not None and not callable(augment):
             raise ConfigError(f"augment must be a callable (X, rng) -> X, got {augment!r}")
         self.augment = augment
-        epochs = _positive_int("epochs", epochs)
-        self.mini_batch_size = _positive_int("mini_batch_size", mini_batch_size)
+        epochs = positive_int("epochs", epochs)
+        self.mini_batch_size = positive_int("mini_batch_size", mini_batch_size)
         self.threads = plan_threads(network, self.mini_batch_size, threads)
         if not isinstance(optimizer, Optimizer):
-            optimizer = get_optimizer(optimizer, check_positive("eta (learning rate η)", eta),
+            optimizer = get_optimizer(optimizer, positive_number("eta (learning rate η)", eta),
                                       **(optimizer_options or {}))
         self.optimizer = optimizer
         self.regularizers = _regularizers(regularizers, lmbda)
@@ -229,7 +224,7 @@ class Trainer:
         stopping restores the best weights. Returns the ``History``.
         """
         last = self.end_epoch if epochs is None else \
-            min(self.end_epoch, self.epoch + _positive_int("epochs", epochs))
+            min(self.end_epoch, self.epoch + positive_int("epochs", epochs))
         while not self.finished and self.epoch < last:
             with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._run_epoch(self.epoch + 1)  # NaN/inf is detected and raised, not warned about

@@ -5,15 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from nnlearn import backend
-from nnlearn.errors import ConfigError, DataError
+from nnlearn.checks import positive_int
+from nnlearn.errors import DataError
 from nnlearn.nn.init import get_initializer
 from nnlearn.nn.layers.base import Layer, register_layer
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 @register_layer
@@ -39,8 +34,8 @@ class Dense(Layer):
     def __init__(self, n_in: int, n_out: int, *, weight_init: str = "normal_fan_in",
                  bias_init: str = "normal", dtype: str = "float32", seed: int | None = None):
         super().__init__()
-        self.n_in = _positive_int("n_in", n_in)
-        self.n_out = _positive_int("n_out", n_out)
+        self.n_in = positive_int("n_in", n_in)
+        self.n_out = positive_int("n_out", n_out)
         self.weight_init = weight_init
         self.bias_init = bias_init
         get_initializer(weight_init), get_initializer(bias_init)  # validate names now

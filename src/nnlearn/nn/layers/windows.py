@@ -18,15 +18,9 @@ import functools
 from typing import Any, Sequence
 
 from nnlearn import backend
+from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.layers.base import Layer
-
-
-def positive_int(name: str, value: Any) -> int:
-    """``value`` if it is an int > 0 (not a bool), else a ``ConfigError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def pair(name: str, value: Any) -> tuple[int, int]:
