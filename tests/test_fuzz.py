@@ -127,7 +127,7 @@ def _set(key, value):
     (_base_file(_set("input_shape", [float("inf")])), "invalid architecture"),
     (_base_file(_set("input_shape", 4)), "invalid architecture"),
     (_base_file(_set("cost", {"name": "quadratic"})), "invalid architecture"),
-    (_base_file(_set("dtype", "object")), "dtype must be .float32. or .float64."),
+    (_base_file(_set("dtype", "object")), "dtype must be 'float32' or 'float64'"),
     (_base_file(_set("layers", [])), "non-empty list"),
     (_base_file(_set("version", 2)), "format version 2"),
     (_base_file(head_bytes=b"[" * 100_000 + b"]" * 100_000), "not valid JSON"),

@@ -60,7 +60,7 @@ API = [
     ("from_sizes one width", lambda t: Network.from_sizes([5]), ConfigError,
      "at least an input and an output width"),
     ("dtype float16", lambda t: Network.from_sizes([3, 2], dtype="float16"), ConfigError,
-     "dtype must be .float32. or .float64."),
+     "dtype must be 'float32' or 'float64'"),
     ("unknown cost", lambda t: Network.from_sizes([3, 2], cost="hinge2"), ConfigError,
      "unknown cost 'hinge2'"),
     ("layer widths disagree", lambda t: Network([Dense(3, 4), Dense(5, 2)]), ConfigError,
@@ -98,7 +98,7 @@ API = [
     ("l2 negative", lambda t: L2(-1.0), ConfigError, "lmbda (regularisation strength λ)"),
     ("l1 nan", lambda t: L1(float("nan")), ConfigError, ">= 0, got nan"),
     ("max-norm 0", lambda t: MaxNorm(0.0), ConfigError, "max-norm bound c"),
-    ("early stopping patience 0", lambda t: EarlyStopping(0), ConfigError, "patience must be an integer >= 1"),
+    ("early stopping patience 0", lambda t: EarlyStopping(0), ConfigError, "patience must be a positive integer"),
     ("step decay gamma 0", lambda t: StepDecay(gamma=0.0), ConfigError, "gamma (decay factor γ) must be a number in (0, 1]"),
     # data loaders, IDX, model files
     ("read_idx missing", lambda t: read_idx(t / "none.idx"), FileNotFoundError, "none.idx"),
