@@ -116,7 +116,7 @@ def test_checkpoint_errors(tmp_path):
         load_checkpoint(tmp_path / "junk.npz")
     t = _trainer()
     save_checkpoint(tmp_path / "c.npz", t.state_dict())
-    other = Trainer(Network.from_sizes([5, 3, 2], seed=0), *_data(), epochs=2)
+    other = Trainer(Network.from_sizes([5, 3, 2], seed=0), *_data(), epochs=4)
     with pytest.raises(ModelFileError, match="does not fit this run"):
         restore(other, load_checkpoint(tmp_path / "c.npz"), tmp_path / "c.npz")
     with pytest.raises(nnlearn.ConfigError, match="positive integer, got 0"):

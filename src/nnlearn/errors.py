@@ -30,3 +30,8 @@ class ConfigError(NNLearnError, ValueError):
 
 class DivergenceError(NNLearnError, FloatingPointError):
     """Training produced NaN or inf in the cost or the weights."""
+
+
+class ResourceError(NNLearnError, MemoryError):
+    """An input, a config or a flag would need more memory than the machine has
+    (:mod:`nnlearn.resources`), or more than nnlearn's limits allow."""

@@ -32,7 +32,6 @@ import gzip
 import io
 import math
 import os
-import stat
 import zlib
 from contextlib import ExitStack
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nnlearn.errors import DataError, IDXFormatError
+from nnlearn.files import open_regular
 
 __all__ = ["MAX_PAYLOAD_BYTES", "IDXHeader", "read_idx", "read_idx_header", "write_idx"]
 
@@ -97,8 +97,9 @@ def _read_upto(stream: io.BufferedIOBase, n: int, path: PathLike, gzipped: bool)
 
 
 def _open(path: PathLike, stack: ExitStack) -> tuple[io.BufferedIOBase, bool]:
-    r"""Open ``path`` for reading; transparently gunzip when it starts with 0x1f 0x8b."""
-    raw: io.BufferedIOBase = stack.enter_context(open(path, "rb"))  # noqa: SIM115
+    r"""Open ``path`` (a regular file) for reading; transparently gunzip when it starts
+    with 0x1f 0x8b."""
+    raw: io.BufferedIOBase = stack.enter_context(open_regular(path, "rb"))
     gzipped = raw.read(2) == _GZIP_MAGIC
     raw.seek(0)
     if not gzipped:
@@ -171,9 +172,9 @@ def read_idx(path: PathLike) -> np.ndarray:
         stream, gzipped = _open(path, stack)
         header = _parse_header(stream, path, gzipped)
         expected = header.payload_bytes
-        st = None if gzipped else os.fstat(stream.fileno())
-        if st is not None and stat.S_ISREG(st.st_mode):  # size known: reject before reading
-            _check_length(name, header, st.st_size - header.header_bytes, exact=True)
+        if not gzipped:  # a regular file: its size is known, reject before reading
+            size = os.fstat(stream.fileno()).st_size
+            _check_length(name, header, size - header.header_bytes, exact=True)
         data = _read_upto(stream, expected + 1, path, gzipped)
     _check_length(name, header, len(data), exact=False)
     be = header.dtype.newbyteorder(">")

@@ -20,6 +20,7 @@ Attribution-Share Alike 3.0 license (see ``data/mnist/README.md``).
 from __future__ import annotations
 
 import functools
+import math
 import operator
 import os
 from pathlib import Path
@@ -27,10 +28,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nnlearn.checks import float_dtype
+from nnlearn.checks import float_dtype, positive_int
 from nnlearn.data._common import DATA_DIR
-from nnlearn.data.idx import PathLike, read_idx
+from nnlearn.data.idx import IDXHeader, PathLike, read_idx, read_idx_header
 from nnlearn.errors import ConfigError, DataError
+from nnlearn.resources import require_memory
 
 __all__ = ["Dataset", "Split", "load_idx_dataset", "load_mnist", "mnist_path"]
 
@@ -64,6 +66,11 @@ def mnist_path() -> Path:
     return DATA_DIR / "mnist"
 
 
+CACHE_MAX_BYTES = 256 * 2**20
+"""Decoded IDX files up to this size are cached in memory (MNIST's largest is 47 MB);
+larger ones are read for each call and released with the arrays made from them."""
+
+
 @functools.lru_cache(maxsize=16)
 def _read_cached(path: str, mtime_ns: int) -> np.ndarray:
     r"""Decode an IDX file once per (path, mtime); the cached array is read-only."""
@@ -72,7 +79,9 @@ def _read_cached(path: str, mtime_ns: int) -> np.ndarray:
     return arr
 
 
-def _read(path: Path) -> np.ndarray:
+def _read(path: Path, header: IDXHeader) -> np.ndarray:
+    if header.payload_bytes > CACHE_MAX_BYTES:
+        return read_idx(path)
     return _read_cached(str(path), path.stat().st_mtime_ns)
 
 
@@ -96,24 +105,32 @@ def _find_files(directory: Path) -> dict[str, Path]:
     return found
 
 
-def _pair(images: np.ndarray, labels: np.ndarray, img_path: Path, lbl_path: Path) -> None:
-    r"""Check that an images file and a labels file describe the same examples."""
-    if images.dtype != np.uint8 or images.ndim != 3:
+def _pair(images: IDXHeader, labels: IDXHeader, img_path: Path, lbl_path: Path) -> int:
+    r"""Check from their headers that an images file and a labels file describe the same
+    examples; returns their number."""
+    if images.dtype != np.uint8 or len(images.shape) != 3:
         raise DataError(
             f"{img_path}: expected uint8 images of shape (N, rows, cols), "
             f"got {images.dtype} of shape {images.shape}"
         )
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+    if len(labels.shape) != 1 or labels.dtype.kind not in "iu":
         raise DataError(
             f"{lbl_path}: expected integer labels of shape (N,), "
             f"got {labels.dtype} of shape {labels.shape}"
         )
-    if len(images) != len(labels):
+    if images.shape[0] != labels.shape[0]:
         raise DataError(
-            f"{img_path} holds {len(images)} images but {lbl_path} holds {len(labels)} labels; "
-            "expected the same number"
+            f"{img_path} holds {images.shape[0]} images but {lbl_path} holds {labels.shape[0]} "
+            "labels; expected the same number"
         )
-    if labels.size and labels.min() < 0:
+    if images.shape[0] == 0:
+        raise DataError(f"{img_path} holds no images; expected at least one (training and "
+                        "evaluation both need examples)")
+    return images.shape[0]
+
+
+def _check_labels(labels: np.ndarray, lbl_path: Path) -> None:
+    if labels.min() < 0:
         raise DataError(f"{lbl_path}: labels must be non-negative, found {labels.min()}")
 
 
@@ -126,29 +143,51 @@ def _convert(images: np.ndarray, labels: np.ndarray, dtype: np.dtype, flatten: b
     return X, labels.astype(np.int64)
 
 
+def _check_memory(directory: Path, headers: dict[str, IDXHeader], examples: int,
+                  itemsize: int) -> None:
+    r"""Refuse before reading when the files as their headers declare them, plus the
+    ``examples`` converted to floats, need more than the available memory."""
+    raw = sum(h.payload_bytes * (2 if h.dtype.itemsize > 1 else 1) for h in headers.values())
+    pixels = math.prod(headers["train_images"].shape[1:])
+    converted = examples * (pixels * itemsize + 8)
+    counts = {key: h.shape[0] for key, h in headers.items() if key.endswith("images")}
+    require_memory(raw + converted, f"loading {directory} (whose headers declare "
+                   f"{counts['train_images']:,} training and {counts['test_images']:,} test "
+                   f"images of {pixels} pixels)", "use a smaller data set",
+                   {"the files as declared": raw, "float images": converted})
+
+
 def load_idx_dataset(
     directory: PathLike,
     *,
     validation_size: int = 0,
     dtype: Any = "float32",
     flatten: bool = True,
+    train_size: int | None = None,
 ) -> Dataset:
     r"""Load a folder holding the four standard MNIST-style IDX files.
 
     The folder must contain ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each optionally
     gzip-compressed with a ``.gz`` suffix (e.g. MNIST or Fashion-MNIST). Images must
-    be uint8 ``(N, rows, cols)``, labels integers ``(N,)``.
+    be uint8 ``(N, rows, cols)``, labels integers ``(N,)``, and neither set empty.
 
     The last ``validation_size`` training examples become ``validation`` (``None``
-    when 0); the ``t10k`` files are ``test``. ``X`` is ``dtype`` (float32 or
-    float64) in [0, 1], shaped ``(N, rows*cols)`` if ``flatten`` else
-    ``(N, 1, rows, cols)``; ``y`` is int64 ``(N,)``. Decoded files are cached in
-    memory, but every call returns fresh arrays.
+    when 0); of the others, the first ``train_size`` (default: all) are ``train``; the
+    ``t10k`` files are ``test``. ``X`` is ``dtype`` (float32 or float64) in [0, 1],
+    shaped ``(N, rows*cols)`` if ``flatten`` else ``(N, 1, rows, cols)``; ``y`` is
+    int64 ``(N,)``. Only the examples returned are converted to floats. Decoded files
+    up to :data:`CACHE_MAX_BYTES` are cached in memory, but every call returns fresh
+    arrays.
+
+    The headers are checked before any payload is read: shapes and counts, and the
+    memory the files and the converted examples need against the memory available
+    (:func:`nnlearn.resources.require_memory`), so that a small gzip file declaring
+    millions of images is refused with a ``ResourceError`` instead of exhausting memory.
 
     Raises :class:`~nnlearn.errors.DataError` naming any missing file or on
     mismatched counts/shapes, :class:`~nnlearn.errors.ConfigError` on a bad
-    ``dtype`` or ``validation_size``.
+    ``dtype``, ``validation_size`` or ``train_size``.
     """
     dt = np.dtype(float_dtype(dtype))
     if not isinstance(flatten, bool):
@@ -157,26 +196,36 @@ def load_idx_dataset(
         raise TypeError(f"validation_size must be an int, got {type(validation_size).__name__}")
     directory = Path(os.fspath(directory))
     paths = _find_files(directory)
-    arrays = {key: _read(p) for key, p in paths.items()}
-    tr_img, tr_lbl = arrays["train_images"], arrays["train_labels"]
-    te_img, te_lbl = arrays["test_images"], arrays["test_labels"]
-    _pair(tr_img, tr_lbl, paths["train_images"], paths["train_labels"])
-    _pair(te_img, te_lbl, paths["test_images"], paths["test_labels"])
-    if tr_img.shape[1:] != te_img.shape[1:]:
+    headers = {key: read_idx_header(p) for key, p in paths.items()}
+    n_all = _pair(headers["train_images"], headers["train_labels"], paths["train_images"],
+                  paths["train_labels"])
+    n_test = _pair(headers["test_images"], headers["test_labels"], paths["test_images"],
+                   paths["test_labels"])
+    if headers["train_images"].shape[1:] != headers["test_images"].shape[1:]:
         raise DataError(
-            f"{paths['test_images']}: test images are {te_img.shape[1:]}, "
-            f"expected {tr_img.shape[1:]} like the training images"
+            f"{paths['test_images']}: test images are {headers['test_images'].shape[1:]}, "
+            f"expected {headers['train_images'].shape[1:]} like the training images"
         )
     v = operator.index(validation_size)
-    if not 0 <= v < len(tr_img):
+    if not 0 <= v < n_all:
         raise ConfigError(
-            f"validation_size must be in [0, {len(tr_img)}) for {len(tr_img)} training "
+            f"validation_size must be in [0, {n_all}) for {n_all} training "
             f"examples, got {v}"
         )
-    n = len(tr_img) - v
+    n = n_all - v
+    if train_size is not None:
+        if positive_int("train_size", train_size) > n:
+            raise ConfigError(f"train_size {train_size} exceeds the {n} training images "
+                              f"(of {n_all}, less {v} for validation)")
+        n = train_size
+    _check_memory(directory, headers, n + v + n_test, dt.itemsize)
+    arrays = {key: _read(p, headers[key]) for key, p in paths.items()}
+    _check_labels(arrays["train_labels"], paths["train_labels"])
+    _check_labels(arrays["test_labels"], paths["test_labels"])
+    tr_img, tr_lbl = arrays["train_images"], arrays["train_labels"]
     train = _convert(tr_img[:n], tr_lbl[:n], dt, flatten)
-    validation = _convert(tr_img[n:], tr_lbl[n:], dt, flatten) if v else None
-    test = _convert(te_img, te_lbl, dt, flatten)
+    validation = _convert(tr_img[n_all - v:], tr_lbl[n_all - v:], dt, flatten) if v else None
+    test = _convert(arrays["test_images"], arrays["test_labels"], dt, flatten)
     return Dataset(train, validation, test)
 
 

@@ -37,14 +37,9 @@ def load_data(cfg: dict[str, Any]):
     source = data_cfg["source"]
     folder = datasets.mnist_path() if source == "mnist" else source
     data = datasets.load_idx_dataset(folder, validation_size=data_cfg["validation_size"],
-                                     dtype=cfg["model"]["dtype"], flatten=not needs_images(cfg))
+                                     dtype=cfg["model"]["dtype"], flatten=not needs_images(cfg),
+                                     train_size=data_cfg.get("train_size"))
     train = data.train
-    size = data_cfg.get("train_size")
-    if size is not None:
-        if size > len(train[1]):
-            raise ConfigError(f"data.train_size (--train-size) {size} exceeds the "
-                              f"{len(train[1])} training images")
-        train = (train[0][:size], train[1][:size])
     if data_cfg["expand"] == "shifts":
         shape = None if train[0].ndim > 2 else _square_image(train[0].shape[1])
         train = augment.expand_shifts(*train, image_shape=shape)

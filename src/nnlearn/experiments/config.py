@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from nnlearn.errors import ConfigError
+from nnlearn.files import read_regular_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -170,6 +171,10 @@ SCHEMA: dict[str, Field] = {
                                   "validation (0 = none)", "--validation-size"),
     "data.train_size": Field(optional(integer(1)), None, "train on the first N training "
                              "images only", "--train-size"),
+    "data.num_classes": Field(optional(integer(1)), None, "number of classes (default: the "
+                              "largest label + 1); state it to train on labels of which fewer "
+                              "than half the classes occur, which are otherwise refused as "
+                              "stray", "--num-classes"),
     "data.expand": Field(choice(lambda: EXPANSIONS), "none", "data expansion: 'shifts' adds the "
                          "book's four one-pixel shifts (N → 5N)", "--expand"),
     "data.augment": Field(choice(lambda: AUGMENTATIONS), "none", "on-the-fly expansion, fresh "
@@ -263,7 +268,7 @@ def loads(source: str, origin: str = "<string>") -> dict[str, Any]:
     """Parse TOML text (no validation); syntax errors become a ``ConfigError``."""
     try:
         return tomllib.loads(source)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
 
 
@@ -271,7 +276,7 @@ def load(path: str | Path) -> dict[str, Any]:
     """Read an experiment file (no validation; see :func:`resolve`)."""
     path = Path(path)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = read_regular_text(path)  # a FIFO or a folder is refused, not waited on
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -305,7 +310,7 @@ def parse_assignment(item: str) -> tuple[str, Any]:
         raise ConfigError(f"--set expects KEY=VALUE (e.g. optimizer.mu=0.95), got {item!r}")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = raw.strip()
     return key, value
 

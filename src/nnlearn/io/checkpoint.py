@@ -36,6 +36,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from nnlearn import checks
 from nnlearn.io import model_file as serialize
 from nnlearn.errors import ConfigError, ModelFileError
 from nnlearn.io.state import join_arrays, split_arrays
@@ -69,26 +70,59 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
     Raises ``FileNotFoundError`` when there is none and ``ModelFileError`` when the file
-    is damaged or not a checkpoint (the loader is the hardened one of model files).
+    is damaged or not a checkpoint. The loader is held to the model loader's rules: every
+    array must be a finite real floating-point array
+    (:func:`nnlearn.io.model_file.check_float_array`), and the counters and the history
+    must be those of a real run (``0 ≤ epoch ≤ end_epoch``, one record per epoch done).
     """
     header, arrays = serialize.read_archive(path, FORMAT, VERSION, "checkpoint", _HINT)
     tree, extra = header.get("state"), header.get("extra", {})
     if not isinstance(tree, dict) or not isinstance(extra, dict):
         raise ModelFileError(f"{path}: checkpoint header lacks the training state")
+    for name, value in arrays.items():
+        serialize.check_float_array(path, name, value, "float64")
     try:
         state = join_arrays(tree, arrays)
     except ConfigError as exc:
         raise ModelFileError(f"{path}: damaged checkpoint ({exc})") from None
-    for key in ("epoch", "rng", "network", "optimizer", "history"):
+    for key in ("epoch", "end_epoch", "rng", "network", "optimizer", "history"):
         if key not in state:
             raise ModelFileError(f"{path}: checkpoint state lacks {key!r}")
+    _check_progress(path, state)
     return Checkpoint(state, extra)
 
 
+def _check_progress(path, state: dict[str, Any]) -> None:
+    """``ModelFileError`` unless epoch, end_epoch and history describe a possible run."""
+    epoch, end, history = state["epoch"], state["end_epoch"], state["history"]
+    if not checks.is_int(epoch) or not checks.is_int(end) or not 0 <= epoch <= end:
+        raise ModelFileError(f"{path}: damaged checkpoint (epoch {epoch!r} and end_epoch "
+                             f"{end!r} must be integers with 0 <= epoch <= end_epoch)")
+    if not isinstance(history, list) or len(history) != epoch or not all(
+            isinstance(r, dict) and r.get("epoch") == i for i, r in enumerate(history, 1)):
+        raise ModelFileError(f"{path}: damaged checkpoint (the history must be a list of "
+                             f"{epoch} per-epoch records numbered 1 to {epoch}, got "
+                             f"{type(history).__name__} {str(history)[:80]})")
+    if not isinstance(state["network"], dict):
+        raise ModelFileError(f"{path}: damaged checkpoint (the network state is not a table "
+                             "of arrays)")
+
+
 def restore(trainer, checkpoint: Checkpoint, path: str | os.PathLike = "checkpoint") -> None:
-    """``trainer.load_state_dict(checkpoint.state)``, with a mismatch reported as ``ModelFileError``."""
+    """``trainer.load_state_dict(checkpoint.state)``, with a mismatch reported as ``ModelFileError``.
+
+    The checkpoint's run must end where ``trainer``'s does (its config's epochs), and its
+    weights must fit the network's dtype.
+    """
+    state = checkpoint.state
+    if state["end_epoch"] != trainer.end_epoch:
+        raise ModelFileError(f"{path}: the checkpoint's run ends at epoch {state['end_epoch']}, "
+                             f"but this run's config trains {trainer.end_epoch} epochs; resume "
+                             "with the config the checkpoint was written with")
+    for name, value in state["network"].items():
+        serialize.check_float_array(path, f"state.network.{name}", value, trainer.network.dtype)
     try:
-        trainer.load_state_dict(checkpoint.state)
+        trainer.load_state_dict(state)
     except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the checkpoint does not fit this run "
                              f"({type(exc).__name__}: {exc})") from None

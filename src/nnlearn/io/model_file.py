@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy
 
-from nnlearn import backend
-from nnlearn.errors import ModelFileError
-from nnlearn.files import atomic_write
+from nnlearn import backend, checks
+from nnlearn.errors import ConfigError, DataError, ModelFileError
+from nnlearn.files import NotARegularFileError, atomic_write, open_regular
 
 FORMAT = "nnlearn.model"
 VERSION = 1
@@ -81,11 +81,11 @@ def read_archive(path: str | os.PathLike, fmt: str, version: int, what: str,
     and ``version``; any damage raises ``ModelFileError`` ("not an nnlearn {what} file")."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path, "rb") as handle:
             _check_unpacked_size(path, handle)
             with numpy.load(handle, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
-    except (FileNotFoundError, ModelFileError):
+    except (FileNotFoundError, ModelFileError, NotARegularFileError):
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ModelFileError(f"{path} is not an nnlearn {what} file "
@@ -147,8 +147,44 @@ def _check_declared_sizes(path, specs: list, arrays: dict[str, numpy.ndarray]) -
                         "or hostile header")
 
 
+def check_float_array(path, name: str, value, dtype, shape: tuple[int, ...] | None = None) -> None:
+    """``ModelFileError`` unless ``value`` is a real floating-point array (of ``shape``, when
+    given) whose values are finite and within the range of ``dtype``: the rule for every
+    array a model file or a checkpoint stores (integer, bool and complex arrays cannot hold
+    weights; NaN, inf and float64 values beyond float32 would load as garbage)."""
+    if (shape is not None and value.shape != shape) or value.dtype.kind != "f":
+        expected = f"{shape} floating point" if shape is not None else "floating point"
+        raise ModelFileError(f"{path}: array {name} has shape {value.shape} and dtype "
+                             f"{value.dtype}, expected {expected}")
+    limit = numpy.finfo(dtype).max  # NaN fails the comparison too
+    if not bool(numpy.all(numpy.abs(value) <= limit)):
+        raise ModelFileError(f"{path}: array {name} holds NaN, inf or values beyond the "
+                             f"{numpy.dtype(dtype).name} range")
+
+
+def _plan(path, header: dict[str, Any]) -> None:
+    """Refuse, before any layer is built, an architecture beyond nnlearn's structural limits
+    (layer count, Conv2D padding, window sizes, values per example: :mod:`nnlearn.nn.memory`)."""
+    from nnlearn.nn import memory
+
+    shape = header.get("input_shape")
+    if not isinstance(shape, list) or not all(checks.is_int(d) for d in shape):
+        raise ModelFileError(f"{path}: invalid architecture in the model header (input_shape "
+                             f"must be a list of integers, got {shape!r})")
+    try:
+        memory.check_example_sizes(memory.plan_network(header["layers"], shape))
+    except (ConfigError, DataError) as exc:
+        raise ModelFileError(f"{path}: the model header describes a network nnlearn refuses to "
+                             f"build: {exc}") from None
+
+
 def load(path: str | os.PathLike):
-    """Load a network saved by :func:`save`. Raises ``ModelFileError`` on anything wrong."""
+    """Load a network saved by :func:`save`. Raises ``ModelFileError`` on anything wrong.
+
+    Before any layer is built, the header's sizes are checked against what the file
+    stores and against the structural limits of :mod:`nnlearn.nn.memory`, so that a few
+    bytes of header cannot ask for gigabytes.
+    """
     from nnlearn.nn.layers.base import LAYER_TYPES
     from nnlearn.nn.network import Network
 
@@ -158,15 +194,8 @@ def load(path: str | os.PathLike):
         if not isinstance(specs, list) or not specs:
             raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
         _check_declared_sizes(path, specs, arrays)
-        layers = []
-        for i, spec in enumerate(specs):
-            if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-                raise ModelFileError(f"{path}: layer {i} is malformed")
-            cls = LAYER_TYPES.get(spec.get("type")) if isinstance(spec.get("type"), str) else None
-            if cls is None:
-                raise ModelFileError(f"{path}: layer {i} has unknown type {spec.get('type')!r}; "
-                                     f"known types: {', '.join(sorted(LAYER_TYPES))}")
-            layers.append(cls(**spec["config"]))
+        _plan(path, header)
+        layers = [LAYER_TYPES[spec["type"]](**spec["config"]) for spec in specs]
         net = Network(layers, header["cost"], dtype=header["dtype"],
                       input_shape=header["input_shape"])
     except ModelFileError:
@@ -185,15 +214,8 @@ def load(path: str | os.PathLike):
         for kind in ("params", "buffers"):
             store = getattr(layer, kind)
             for key, current in store.items():
-                value = arrays[f"layer{i}.{kind}.{key}"]
-                if value.shape != current.shape or value.dtype.kind != "f":
-                    raise ModelFileError(f"{path}: array layer{i}.{kind}.{key} has shape "
-                                         f"{value.shape} and dtype {value.dtype}, expected "
-                                         f"{current.shape} floating point")
-                limit = numpy.finfo(net.dtype).max  # NaN fails the comparison too
-                if not bool(numpy.all(numpy.abs(value) <= limit)):
-                    raise ModelFileError(f"{path}: array layer{i}.{kind}.{key} holds NaN, inf "
-                                         f"or values beyond the {net.dtype} range")
-                store[key] = xp.asarray(value, dtype=net.dtype)
+                name = f"layer{i}.{kind}.{key}"
+                check_float_array(path, name, arrays[name], net.dtype, current.shape)
+                store[key] = xp.asarray(arrays[name], dtype=net.dtype)
     net.metadata = header.get("metadata", {})
     return net

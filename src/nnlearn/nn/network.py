@@ -21,6 +21,7 @@ from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.layers.activations import get_activation
 from nnlearn.nn.layers.base import Layer
 from nnlearn.nn.layers.dense import Dense
+from nnlearn.nn.memory import inference_batch_size
 
 EVAL_BATCH_SIZE = 1000
 """Examples per forward pass in inference (predict, evaluate, monitors): large enough for
@@ -158,6 +159,7 @@ class Network:
 
     def _forward_batches(self, X, batch_size: int = EVAL_BATCH_SIZE):
         xp = backend.xp
+        batch_size = inference_batch_size(self, batch_size)  # smaller for very large examples
         parts = [self.forward(X[k:k + batch_size]) for k in range(0, X.shape[0], batch_size)]
         return parts[0] if len(parts) == 1 else xp.concatenate(parts)
 

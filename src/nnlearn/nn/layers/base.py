@@ -18,6 +18,7 @@ import copy
 from typing import Any, ClassVar
 
 from nnlearn import backend
+from nnlearn.checks import float_dtype
 
 
 class Layer:
@@ -75,7 +76,8 @@ class Layer:
         return {}
 
     def astype(self, dtype) -> "Layer":
-        """Cast params, grads and buffers to ``dtype`` in place; returns ``self``."""
+        """Cast params, grads and buffers to ``dtype`` (float32 or float64) in place; returns ``self``."""
+        dtype = float_dtype(dtype)
         for store in (self.params, self.grads, self.buffers):
             for key, value in store.items():
                 store[key] = value.astype(dtype, copy=False)

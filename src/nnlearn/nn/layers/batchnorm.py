@@ -24,8 +24,18 @@ from __future__ import annotations
 from typing import Any
 
 from nnlearn import backend
+from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.layers.base import Layer, register_layer
+
+
+def batchnorm_output_shape(num_features: int, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``input_shape`` if its first axis has ``num_features`` features; ``DataError`` otherwise."""
+    input_shape = tuple(input_shape)
+    if not input_shape or input_shape[0] != num_features:
+        raise DataError(f"BatchNorm({num_features}) expects examples of shape ({num_features},) "
+                        f"or ({num_features}, H, W), got {input_shape}")
+    return input_shape
 
 
 @register_layer
@@ -82,6 +92,7 @@ class BatchNorm(Layer):
 
     def initialize(self, rng, dtype: str = "float32") -> None:
         """γ = 1, β = 0, running mean 0, running variance 1 (nothing random)."""
+        dtype = float_dtype(dtype)
         xp = backend.xp
         F = self.num_features
         self.params = {"gamma": xp.ones(F, dtype=dtype), "beta": xp.zeros(F, dtype=dtype)}
@@ -142,12 +153,7 @@ class BatchNorm(Layer):
         return (scale / M) * (M * dY - sum_g.reshape(shape) - X_hat * sum_gx.reshape(shape))
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        input_shape = tuple(input_shape)
-        if not input_shape or input_shape[0] != self.num_features:
-            raise DataError(f"BatchNorm({self.num_features}) expects examples of shape "
-                            f"({self.num_features},) or ({self.num_features}, H, W), "
-                            f"got {input_shape}")
-        return input_shape
+        return batchnorm_output_shape(self.num_features, input_shape)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

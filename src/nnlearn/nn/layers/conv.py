@@ -50,14 +50,76 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from nnlearn import backend
+from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
 from nnlearn.nn.layers.base import Layer, register_layer
 from nnlearn.nn.layers.windows import (check_batch, col2im, im2col, im2col_batch_last,
-                                    image_shape, pair, positive_int, scratch)
+                                    image_shape, pair, positive_int, scratch, window_pair)
 
 _INFERENCE_COLS_BYTES = 64 * 2**20
 """In inference, minibatches whose ``cols`` would exceed this are convolved in chunks."""
+
+
+def conv_padding(padding: Any, kernel: tuple[int, int],
+                 stride: tuple[int, int]) -> str | tuple[int, int]:
+    """Check a Conv2D ``padding``: ``"valid"``, ``"same"`` (stride 1 only) or ``(ph, pw)``
+    with ``0 ≤ ph ≤ kh − 1`` and ``0 ≤ pw ≤ kw − 1``.
+
+    More padding than ``k − 1`` would only add output pixels whose windows see nothing
+    but zeros (their value is the bias), and lets a few bytes of config or model file
+    ask for gigabytes of activations (``padding=20000``), so it is refused.
+    """
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ConfigError(f"padding must be 'valid', 'same', an int or a pair of ints, "
+                              f"got {padding!r}")
+        if padding == "same" and stride != (1, 1):
+            raise ConfigError(f"padding='same' needs stride 1 (got stride={stride}): "
+                              "with a larger stride no padding keeps the output size; "
+                              "pass an explicit int padding instead")
+        return padding
+    values = tuple(padding) if isinstance(padding, (list, tuple)) else (padding, padding)
+    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
+                               for v in values):
+        raise ConfigError(f"padding must be 'valid', 'same', an int ≥ 0 or a pair of them, "
+                          f"got {padding!r}")
+    if values[0] > kernel[0] - 1 or values[1] > kernel[1] - 1:
+        raise ConfigError(f"padding {padding!r} exceeds kernel_size − 1 = "
+                          f"{(kernel[0] - 1, kernel[1] - 1)}: the extra rows and columns would "
+                          "only add outputs that see zeros; use at most kernel_size − 1 "
+                          "(or padding='same')")
+    return values  # type: ignore[return-value]
+
+
+def conv_pads(padding: str | tuple[int, int], kernel: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` zero rows/columns of a checked ``padding``."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    (kh, kw) = kernel
+    if padding == "same":
+        return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
+    ph, pw = padding
+    return (ph, ph, pw, pw)
+
+
+def conv_output_shape(input_shape: Sequence[int], in_channels: int, out_channels: int,
+                      kernel: tuple[int, int], stride: tuple[int, int],
+                      pads: tuple[int, int, int, int], padding: Any = None) -> tuple[int, int, int]:
+    """``(F, OH, OW)`` of a convolution for one example ``(C, H, W)``; ``DataError`` if impossible."""
+    C, H, W = image_shape("Conv2D", input_shape)
+    if C != in_channels:
+        raise DataError(f"Conv2D(in_channels={in_channels}) got inputs with {C} "
+                        f"channels (per-example shape {(C, H, W)}); set in_channels={C} "
+                        "or fix the layer before")
+    (kh, kw), (sh, sw) = kernel, stride
+    top, bottom, left, right = pads
+    Hp, Wp = H + top + bottom, W + left + right
+    if kh > Hp or kw > Wp:
+        raise DataError(f"Conv2D kernel {kh}×{kw} is larger than its input {H}×{W} "
+                        f"(padded to {Hp}×{Wp} by padding={padding!r}); use a smaller "
+                        "kernel, more padding, or fewer pooling layers before")
+    return (out_channels, (Hp - kh) // sh + 1, (Wp - kw) // sw + 1)
 
 
 @register_layer
@@ -99,10 +161,10 @@ class Conv2D(Layer):
         super().__init__()
         self.in_channels = positive_int("in_channels", in_channels)
         self.out_channels = positive_int("out_channels", out_channels)
-        self.kernel_size = pair("kernel_size", kernel_size)
+        self.kernel_size = window_pair("kernel_size", kernel_size)
         self.stride = pair("stride", stride)
-        self.padding = self._check_padding(padding)
-        self.pads = self._pads()  # (top, bottom, left, right)
+        self.padding = conv_padding(padding, self.kernel_size, self.stride)
+        self.pads = conv_pads(self.padding, self.kernel_size)  # (top, bottom, left, right)
         self.weight_init = weight_init
         self.bias_init = bias_init
         get_initializer(weight_init), get_initializer(bias_init)  # validate names now
@@ -119,36 +181,9 @@ class Conv2D(Layer):
         self._in_shape: tuple[tuple[int, ...], tuple[int, ...]] | None = None
         self._work: dict[str, Any] = {}
 
-    # -- configuration ----------------------------------------------------------
-    def _check_padding(self, padding: Any) -> str | tuple[int, int]:
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ConfigError(f"padding must be 'valid', 'same', an int or a pair of ints, "
-                                  f"got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ConfigError(f"padding='same' needs stride 1 (got stride={self.stride}): "
-                                  "with a larger stride no padding keeps the output size; "
-                                  "pass an explicit int padding instead")
-            return padding
-        bad = ConfigError(f"padding must be 'valid', 'same', an int ≥ 0 or a pair of them, "
-                          f"got {padding!r}")
-        values = tuple(padding) if isinstance(padding, (list, tuple)) else (padding, padding)
-        if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
-                                   for v in values):
-            raise bad
-        return values  # type: ignore[return-value]
-
-    def _pads(self) -> tuple[int, int, int, int]:
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            (kh, kw) = self.kernel_size
-            return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
-        ph, pw = self.padding
-        return (ph, ph, pw, pw)
-
     def initialize(self, rng, dtype: str = "float32") -> None:
         """Draw ``W`` then ``b`` from ``rng`` with ``fan_in = C·kh·kw``."""
+        dtype = float_dtype(dtype)
         (kh, kw), C, F = self.kernel_size, self.in_channels, self.out_channels
         fan_in, fan_out = C * kh * kw, F * kh * kw
         W = get_initializer(self.weight_init)(rng, (F, C, kh, kw), fan_in, fan_out)
@@ -158,19 +193,8 @@ class Conv2D(Layer):
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
         """``(F, OH, OW)`` for one example of shape ``(C, H, W)``; ``DataError`` if impossible."""
-        C, H, W = image_shape("Conv2D", input_shape)
-        if C != self.in_channels:
-            raise DataError(f"Conv2D(in_channels={self.in_channels}) got inputs with {C} "
-                            f"channels (per-example shape {(C, H, W)}); set in_channels={C} "
-                            "or fix the layer before")
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        top, bottom, left, right = self.pads
-        Hp, Wp = H + top + bottom, W + left + right
-        if kh > Hp or kw > Wp:
-            raise DataError(f"Conv2D kernel {kh}×{kw} is larger than its input {H}×{W} "
-                            f"(padded to {Hp}×{Wp} by padding={self.padding!r}); use a smaller "
-                            "kernel, more padding, or fewer pooling layers before")
-        return (self.out_channels, (Hp - kh) // sh + 1, (Wp - kw) // sw + 1)
+        return conv_output_shape(input_shape, self.in_channels, self.out_channels,
+                                 self.kernel_size, self.stride, self.pads, self.padding)
 
     def config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {

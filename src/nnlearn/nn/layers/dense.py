@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from nnlearn import backend
-from nnlearn.checks import positive_int
+from nnlearn.checks import float_dtype, positive_int
 from nnlearn.errors import DataError
 from nnlearn.nn.init import get_initializer
 from nnlearn.nn.layers.base import Layer, register_layer
+
+
+def dense_output_shape(n_in: int, n_out: int, input_shape: tuple[int, ...]) -> tuple[int]:
+    """``(n_out,)`` for one example of shape ``(n_in,)``; ``DataError`` otherwise."""
+    if tuple(input_shape) != (n_in,):
+        raise DataError(f"Dense({n_in}, {n_out}) expects inputs of width {n_in}, got shape "
+                        f"{tuple(input_shape)}; flatten images first or fix n_in")
+    return (n_out,)
 
 
 @register_layer
@@ -44,6 +52,7 @@ class Dense(Layer):
 
     def initialize(self, rng, dtype: str = "float32") -> None:
         """Draw fresh ``W`` and ``b`` from ``rng`` (weights first, then biases)."""
+        dtype = float_dtype(dtype)
         W = get_initializer(self.weight_init)(rng, (self.n_in, self.n_out), self.n_in, self.n_out)
         b = get_initializer(self.bias_init)(rng, (self.n_out,), self.n_in, self.n_out)
         self.params = {"W": W.astype(dtype), "b": b.astype(dtype)}
@@ -80,12 +89,7 @@ class Dense(Layer):
         return None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if tuple(input_shape) != (self.n_in,):
-            raise DataError(
-                f"Dense({self.n_in}, {self.n_out}) expects inputs of width {self.n_in}, "
-                f"got shape {tuple(input_shape)}; flatten images first or fix n_in"
-            )
-        return (self.n_out,)
+        return dense_output_shape(self.n_in, self.n_out, input_shape)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -25,7 +25,19 @@ from typing import Any, Sequence
 from nnlearn import backend
 from nnlearn.errors import DataError
 from nnlearn.nn.layers.base import Layer, register_layer
-from nnlearn.nn.layers.windows import check_batch, image_shape, pair, scratch, window_slices
+from nnlearn.nn.layers.windows import (check_batch, image_shape, pair, scratch, window_pair,
+                                       window_slices)
+
+
+def pool_output_shape(name: str, input_shape: Sequence[int], pool_size: tuple[int, int],
+                      stride: tuple[int, int]) -> tuple[int, int, int]:
+    """``(C, OH, OW)`` of pooling one example ``(C, H, W)``; ``DataError`` if a window can't fit."""
+    C, H, W = image_shape(name, input_shape)
+    (ph, pw), (sh, sw) = pool_size, stride
+    if ph > H or pw > W:
+        raise DataError(f"{name} window {ph}×{pw} is larger than its input {H}×{W}; use a "
+                        "smaller pool_size or fewer layers that shrink the maps before")
+    return (C, (H - ph) // sh + 1, (W - pw) // sw + 1)
 
 
 class Pool2D(Layer):
@@ -41,7 +53,7 @@ class Pool2D(Layer):
     def __init__(self, pool_size: int | Sequence[int] = 2,
                  stride: int | Sequence[int] | None = None):
         super().__init__()
-        self.pool_size = pair("pool_size", pool_size)
+        self.pool_size = window_pair("pool_size", pool_size)
         self.stride = self.pool_size if stride is None else pair("stride", stride)
         self._X = None
         self._out_hw: tuple[int, int] = (0, 0)
@@ -49,13 +61,7 @@ class Pool2D(Layer):
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
         """``(C, OH, OW)`` for one example ``(C, H, W)``; ``DataError`` if a window can't fit."""
-        name = type(self).__name__
-        C, H, W = image_shape(name, input_shape)
-        (ph, pw), (sh, sw) = self.pool_size, self.stride
-        if ph > H or pw > W:
-            raise DataError(f"{name} window {ph}×{pw} is larger than its input {H}×{W}; use a "
-                            "smaller pool_size or fewer layers that shrink the maps before")
-        return (C, (H - ph) // sh + 1, (W - pw) // sw + 1)
+        return pool_output_shape(type(self).__name__, input_shape, self.pool_size, self.stride)
 
     def config(self) -> dict[str, Any]:
         return {"pool_size": list(self.pool_size), "stride": list(self.stride)}

@@ -37,6 +37,22 @@ def pair(name: str, value: Any) -> tuple[int, int]:
     return (v, v)
 
 
+MAX_WINDOW_PIXELS = 4096
+"""Most pixels in one convolution kernel or pooling window (64×64). Every pass loops
+once per window offset, so this bounds the Python-level work of a layer; the book's
+kernels are 5×5 and its pools 2×2."""
+
+
+def window_pair(name: str, value: Any) -> tuple[int, int]:
+    """:func:`pair` for a kernel or pooling window, at most :data:`MAX_WINDOW_PIXELS` pixels."""
+    rows, cols = pair(name, value)
+    if rows * cols > MAX_WINDOW_PIXELS:
+        raise ConfigError(f"{name} {rows}×{cols} has {rows * cols} pixels; windows of more than "
+                          f"{MAX_WINDOW_PIXELS} pixels (64×64) are refused, since each pass "
+                          "loops over every window offset; use a smaller window")
+    return rows, cols
+
+
 def image_shape(layer: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
     """Check that one example's shape is ``(C, H, W)``; return it as ints."""
     shape = tuple(input_shape)
