@@ -2,8 +2,10 @@
 
 Every sub-command lives in its own module exposing ``add_parser(subparsers)``,
 which registers the parser and sets ``func`` to the function that runs it.
-Exit codes: 0 success, 1 a runtime failure (bad data file, divergence),
-2 a usage error (unknown option or value, invalid hyper-parameter).
+Exit codes: 0 success, 1 a runtime failure (bad data file, divergence, not enough
+memory: sizes are checked before allocating, and a ``MemoryError`` that still happens
+is reported like any other error), 2 a usage error (unknown option or value, invalid
+hyper-parameter).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (NNLearnError, OSError, ImportError) as exc:  # ImportError: a missing optional extra
         print(f"nnlearn {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:  # what the estimates before allocating (nnlearn.resources) missed
+        print(f"nnlearn {args.command}: error: out of memory ({exc or 'MemoryError'}); use a "
+              "smaller network, mini-batch or data set, or give the process more memory",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"nnlearn {args.command}: interrupted", file=sys.stderr)

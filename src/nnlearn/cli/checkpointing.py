@@ -5,7 +5,11 @@
 * ``--resume DIR``: rebuild the run of folder DIR from its ``config.toml``, load
   ``checkpoint.npz`` (weights, optimiser, generator, schedule, early stopping,
   history) and train the remaining epochs; the result is bit-identical to the run
-  that was never interrupted.
+  that was never interrupted. The rule for edits: a resumed run continues exactly as
+  it was checkpointed, so a ``config.toml`` that differs from the config stored in the
+  checkpoint is refused, naming the changed keys (applying an edit half-way would make
+  the banner, the metrics and the model's metadata disagree about the run). Temporary
+  files left by a kill during a write are removed first.
 * Ctrl-C saves the state of the last completed epoch and exits with status 130;
   divergence keeps the last good checkpoint and exits with status 1.
 """
@@ -19,6 +23,7 @@ from typing import Any
 from nnlearn.experiments import config as cfgmod
 from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, restore
 from nnlearn.errors import ConfigError, DivergenceError
+from nnlearn.files import remove_stale_temporaries
 
 
 def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -35,7 +40,39 @@ def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if not folder.checkpoint_path.is_file():
         raise ConfigError(f"--resume {args.resume!r}: the run folder has no {folder.CHECKPOINT} "
                           "(the run was stopped before its first checkpoint); start it again")
-    return folder, folder.config()
+    for stale in (folder.checkpoint_path, folder.model_path):  # writes cut short by a kill
+        remove_stale_temporaries(stale)
+    cfg = folder.config()
+    saved = load_checkpoint(folder.checkpoint_path).extra.get("config")
+    if not isinstance(saved, dict):
+        raise ConfigError(f"--resume {args.resume!r}: {folder.CHECKPOINT} does not record the "
+                          "config it was written with, so edits to config.toml cannot be ruled "
+                          "out; start the run again")
+    edited = changed_keys(cfgmod.resolve(saved), cfg)
+    if edited:
+        raise ConfigError(f"--resume {args.resume!r}: {folder.CONFIG} was edited after the "
+                          f"checkpoint was written ({'; '.join(edited)}). A resumed run "
+                          f"continues exactly as it was checkpointed: undo the edit, or start a "
+                          f"new run with the edited config (nnlearn train --config "
+                          f"{folder.config_path})")
+    return folder, cfg
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """``["training.eta: 0.5 → 0.05", ...]``: the dotted keys whose values differ."""
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {_shown(a)} → {_shown(b)}")
+    return out
+
+
+def _shown(value: Any) -> str:
+    text = "(unset)" if value is None else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def attach(trainer, folder, cfg: dict[str, Any], args: argparse.Namespace,

@@ -18,12 +18,16 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from nnlearn import data as datasets
     from nnlearn.io.model_file import load
+    from nnlearn.nn import memory
 
     net = load(args.model)
     flatten = len(net.input_shape) == 1
-    data = (datasets.load_mnist(flatten=flatten) if args.data is None
-            else datasets.load_idx_dataset(args.data, flatten=flatten))
-    result = net.evaluate(*data.test)
+    folder = datasets.mnist_path() if args.data is None else args.data
+    test = datasets.load_idx_dataset(folder, flatten=flatten, dtype=net.dtype,
+                                     train_size=1).test  # only the test set is converted
+    memory.require_inference(memory.network_plans(net), net.dtype, examples=len(test[1]),
+                             classes=net.output_shape[0])
+    result = net.evaluate(*test)
     print(f"{args.model}: accuracy {100 * result['accuracy']:.2f}% "
           f"({result['correct']} / {result['total']}), cost {result['cost']:.4f}")
     return 0

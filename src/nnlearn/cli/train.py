@@ -115,6 +115,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from nnlearn.experiments import builder as experiment
     from nnlearn.cli import checkpointing
+    from nnlearn.data.labels import count_classes
+    from nnlearn.files import check_writable
     from nnlearn.errors import DivergenceError
     from nnlearn.train.parallel import plan_threads
     from nnlearn.experiments.runs import Run
@@ -130,22 +132,20 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(cfgmod.dumps(cfg), end="", file=out)
         return 0
+    for path, what in ((args.save, "model file (--save)"), (args.metrics, "metrics file (--metrics)")):
+        if path:
+            check_writable(path, what)  # now, not after the training
     train, validation, test = experiment.load_data(cfg)
-    classes = experiment.n_classes(train, validation, test)
-    net = experiment.build_network(cfg, train[0].shape[1:], classes)
+    classes, class_note = count_classes({"training": train[1], "test": test[1], "validation":
+                                         validation[1] if validation else None},
+                                        cfg["data"].get("num_classes"))
+    net = experiment.build_network(cfg, train[0].shape[1:], classes,
+                                   [len(s[1]) for s in (train, validation, test) if s])
     options = experiment.trainer_options(cfg)
     plan_threads(net, options["mini_batch_size"], options["threads"])  # fail before making a folder
-    folder = folder or Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
     monitor = [m for m in experiment.MONITOR if validation is not None or m.startswith("training")]
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
-    say(f"nnlearn train: {len(train[1])} training images, "
-        f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test")
-    say(experiment.describe(cfg))
-    say(f"run folder: {folder.path}")
-    if validation is not None:
-        say("per epoch: accuracy on the validation set")
     bar = make_progress(out, args.quiet, args.progress)
-    metrics_file = open(args.metrics, "w", encoding="utf-8") if args.metrics else None
 
     def on_epoch(record: dict[str, Any]) -> None:
         if bar is not None:
@@ -163,7 +163,17 @@ def run(args: argparse.Namespace) -> int:
             say(f"Epoch {record['epoch']} complete")
 
     trainer = Trainer(net, *train, validation_data=validation, monitor=monitor,
-                      callbacks=[on_epoch], on_batch=bar, **options)
+                      callbacks=[on_epoch], on_batch=bar, **options)  # checks the data first
+    folder = folder or Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
+    metrics_file = open(args.metrics, "w", encoding="utf-8") if args.metrics else None
+    say(f"nnlearn train: {len(train[1])} training images, "
+        f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test")
+    say(experiment.describe(cfg))
+    if class_note:
+        say(class_note)
+    say(f"run folder: {folder.path}")
+    if validation is not None:
+        say("per epoch: accuracy on the validation set")
     saver = checkpointing.attach(trainer, folder, cfg, args, say)
     if metrics_file is not None and args.resume:
         checkpointing.write_history(metrics_file, trainer.history)

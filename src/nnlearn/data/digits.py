@@ -22,54 +22,86 @@ turns a network's outputs into probabilities.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy
 
 from nnlearn import backend
 from nnlearn.errors import DataError
+from nnlearn.files import open_regular
+from nnlearn.resources import require_memory
 
 BOX = 20
 FIELD = 28
 INK_THRESHOLD = 0.1
 
 
-def load_image(path: str | os.PathLike):
+MAX_IMAGE_PIXELS = 1 << 24
+"""Largest image ``predict`` reads: 16,777,216 pixels (4096×4096; a 12-megapixel phone
+photo fits). A digit needs 20×20; larger images are refused from their header, before
+any pixel is decoded, so a small file declaring a huge image cannot exhaust memory."""
+
+_GREY_BYTES_PER_PIXEL = 96
+"""Peak bytes per pixel of :func:`to_grey` on RGBA (float64 copies of the channels)."""
+
+
+def load_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS):
     """A greyscale ``float64`` image in [0, 1] (0 = black), shape ``(H, W)``.
 
     PNG files are decoded by :func:`nnlearn.data.png.read_png`; other formats (JPEG, ...)
     and PNGs it cannot decode (interlaced) need Pillow. Alpha is composited over
-    white, so transparent backgrounds read as paper.
+    white, so transparent backgrounds read as paper. Images of more than ``max_pixels``
+    pixels are refused from their header (``DataError``), and the memory the conversion
+    needs is checked before decoding (``ResourceError``).
     """
     from nnlearn.data.png import SIGNATURE, read_png
 
     path = Path(path)
-    with open(path, "rb") as f:
+    with open_regular(path, "rb") as f:
         is_png = f.read(len(SIGNATURE)) == SIGNATURE
     pixels = None
     if is_png:
         try:
-            pixels = read_png(path)
+            pixels = read_png(path, max_pixels)
         except DataError as exc:
             if "interlaced" not in str(exc):
                 raise
-            pixels = _read_with_pillow(path, str(exc))
+            pixels = _read_with_pillow(path, str(exc), max_pixels)
     else:
-        pixels = _read_with_pillow(path, f"{path} is not a PNG file")
+        pixels = _read_with_pillow(path, f"{path} is not a PNG file", max_pixels)
+    _check_size(path, pixels.shape[1], pixels.shape[0], max_pixels)
     return to_grey(pixels)
 
 
-def _read_with_pillow(path: Path, why: str):
+def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
+    """Refuse an image of more than ``max_pixels`` pixels, or whose conversion to grey
+    needs more memory than is available."""
+    if width * height > max_pixels:
+        raise DataError(f"{path}: an image of {width}×{height} = {width * height:,} pixels is "
+                        f"larger than the limit of {max_pixels:,} pixels; scale it down first "
+                        "(a digit needs only 20×20)")
+    require_memory(width * height * _GREY_BYTES_PER_PIXEL,
+                   f"converting {path} ({width}×{height} pixels) to grey", "scale it down first")
+
+
+def _read_with_pillow(path: Path, why: str, max_pixels: int = MAX_IMAGE_PIXELS):
     try:
         from PIL import Image
     except ImportError:
         raise ImportError(f"{why}; reading it needs Pillow: pip install 'nnlearn[images]' "
                           "(or save the image as PNG)") from None
     try:
-        with Image.open(path) as image:
-            image.load()
-            mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
-            return numpy.asarray(image.convert(mode))
+        with warnings.catch_warnings():  # sizes are checked here, below Pillow's own limits
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with open_regular(path, "rb") as handle, Image.open(handle) as image:  # the header
+                _check_size(path, *image.size, max_pixels)
+                image.load()
+                mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
+                return numpy.asarray(image.convert(mode))
+    except Image.DecompressionBombError as exc:  # beyond Pillow's own limit, at open
+        raise DataError(f"{path}: {exc} The limit here is {max_pixels:,} pixels; scale the "
+                        "image down first") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read the image ({exc})") from None
 

@@ -20,6 +20,7 @@ import numpy as np
 from nnlearn.checks import float_dtype
 from nnlearn.data._common import DATA_DIR
 from nnlearn.errors import DataError
+from nnlearn.files import open_regular
 
 __all__ = ["load_iris"]
 
@@ -38,7 +39,7 @@ def load_iris(*, dtype: Any = "float32") -> tuple[np.ndarray, np.ndarray, tuple[
     path = DATA_DIR / "iris.csv"
     rows: list[list[float]] = []
     species: list[str] = []
-    with open(path, newline="", encoding="utf-8") as f:
+    with open_regular(path, "r", newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = tuple(next(reader, ()))
         if header != _COLUMNS:

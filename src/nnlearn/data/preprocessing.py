@@ -41,7 +41,7 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError, DataError, ModelFileError
-from nnlearn.files import atomic_write
+from nnlearn.files import NotARegularFileError, atomic_write, open_regular
 
 __all__ = ["MeanSubtraction", "NotFittedError", "PCA", "PCAWhitening", "PREPROCESSORS",
            "Preprocessor", "Standardize", "ZCAWhitening", "load_preprocessor",
@@ -394,9 +394,9 @@ def save_preprocessor(preprocessor: Preprocessor, path: str | os.PathLike) -> No
 def load_preprocessor(path: str | os.PathLike) -> Preprocessor:
     """Read a preprocessor written by :func:`save_preprocessor` (``allow_pickle=False``)."""
     try:
-        with numpy.load(path, allow_pickle=False) as archive:
+        with open_regular(path, "rb") as handle, numpy.load(handle, allow_pickle=False) as archive:
             state = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
+    except (FileNotFoundError, NotARegularFileError):
         raise
     except Exception as exc:  # numpy/zipfile raise many types on damaged files
         raise ModelFileError(f"{path} is not a saved preprocessor ({type(exc).__name__}: {exc})") from None

@@ -8,8 +8,9 @@ one-line summary for logs.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from nnlearn.errors import ConfigError, DataError
 
@@ -58,14 +59,23 @@ def n_classes(*splits) -> int:
     return int(max(int(s[1].max()) for s in splits if s is not None)) + 1
 
 
-def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int):
-    """The network the ``[model]`` table describes, with ``training.seed``."""
+def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int,
+                  examples: Sequence[int] = ()):
+    """The network the ``[model]`` table describes, with ``training.seed``.
+
+    Before any layer is built, the memory that training it needs (``examples``: the
+    sizes of the training, validation and test sets, for their one-hot targets) is
+    compared with the memory available (:func:`nnlearn.nn.memory.require_training`).
+    """
+    from nnlearn.nn import memory
     from nnlearn.nn.network import Network
 
     model = cfg["model"]
     seed = cfg["training"].get("seed")
     if model.get("layers") is None:
         sizes = [int(math.prod(input_shape)), *model["hidden"], classes]
+        specs = memory.mlp_specs(sizes, cfg["regularization"]["dropout"])
+        _require_memory(cfg, memory.plan_network(specs, sizes[:1]), classes, examples)
         net = Network.from_sizes(sizes, activation=model["activation"],
                                  output_activation=model.get("output_activation"),
                                  cost=model["cost"], weight_init=model["init"],
@@ -81,24 +91,52 @@ def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int)
             net = Network(layers, net.cost, seed=seed, dtype=model["dtype"],
                           input_shape=net.input_shape)
         return net
-    layers = build_layers(model["layers"], tuple(input_shape), classes, model)
+    layers = build_layers(model["layers"], tuple(input_shape), classes, model,
+                          check=lambda plans: _require_memory(cfg, plans, classes, examples))
     return Network(layers, model["cost"], seed=seed, dtype=model["dtype"],
                    input_shape=tuple(input_shape))
 
 
+def _require_memory(cfg: dict[str, Any], plans: list, classes: int,
+                    examples: Sequence[int]) -> None:
+    """:func:`nnlearn.nn.memory.require_training` with the options of ``cfg``."""
+    from nnlearn.nn import memory
+    from nnlearn.optim.optimizers import OPTIMIZERS
+
+    t, reg = cfg["training"], cfg["regularization"]
+    memory.require_training(plans, cfg["model"]["dtype"], mini_batch_size=t["mini_batch_size"],
+                            optimizer_slots=len(OPTIMIZERS[cfg["optimizer"]["name"]].slots),
+                            examples=examples, classes=classes,
+                            weight_decay=reg["lmbda"] > 0 or reg["l1"] > 0,
+                            early_stopping=t["early_stopping"] > 0,
+                            augment=cfg["data"]["augment"] != "none")
+
+
+@contextlib.contextmanager
+def _named(key: str, kind: str):
+    """Re-raise a layer's ``TypeError``/``ValueError`` as a ``ConfigError`` naming its table."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:  # ConfigError and DataError are ValueErrors
+        raise ConfigError(f"{key} ({kind}): {exc}") from None
+
+
 def build_layers(specs: list[dict[str, Any]], input_shape: tuple[int, ...], classes: int,
-                 model: dict[str, Any]) -> list:
+                 model: dict[str, Any], check: Callable[[list], None] | None = None) -> list:
     """Layer objects from ``model.layers`` tables, inferring input widths along the way.
 
     ``Dense`` gets ``n_in`` from the previous output (and ``n_out`` = ``classes`` if it
     is the last Dense and omits it); ``Conv2D`` gets ``in_channels``. Both default to
     ``model.init`` / ``model.bias_init``. Errors name the layer: ``model.layers[2]``.
+    Shapes are found from the layers' plans (:mod:`nnlearn.nn.memory`), and ``check`` is
+    called with the plans before any layer is built.
     """
     from nnlearn.experiments.config import layer_types
+    from nnlearn.nn import memory
 
     LAYER_TYPES = layer_types()
     last_dense = max((i for i, s in enumerate(specs) if s["type"] == "Dense"), default=-1)
-    shape, layers = input_shape, []
+    shape, planned, plans = input_shape, [], []
     for i, spec in enumerate(specs):
         key, kind = f"model.layers[{i}]", spec["type"]
         options = {k: v for k, v in spec.items() if k != "type"}
@@ -114,18 +152,20 @@ def build_layers(specs: list[dict[str, Any]], input_shape: tuple[int, ...], clas
                 options.setdefault("n_out", classes)
         elif kind == "Conv2D" and len(shape) == 3:
             options.setdefault("in_channels", shape[0])
-        try:
-            layer = LAYER_TYPES[kind](**options)
-            shape = tuple(layer.output_shape(shape))
-        except TypeError as exc:
-            raise ConfigError(f"{key} ({kind}): {exc}") from None
-        except ValueError as exc:  # ConfigError and DataError are ValueErrors
-            raise ConfigError(f"{key} ({kind}): {exc}") from None
-        layers.append(layer)
+        with _named(key, kind):
+            plans.append(memory.plan_layer(kind, options, shape))
+        shape = plans[-1].output_shape
+        planned.append((key, kind, options))
     if shape != (classes,):
         raise ConfigError(f"model.layers: the network's output shape is {shape}, but the data "
                           f"has {classes} classes; end with a Dense layer of {classes} units "
                           "and an activation")
+    if check is not None:
+        check(plans)
+    layers = []
+    for key, kind, options in planned:
+        with _named(key, kind):
+            layers.append(LAYER_TYPES[kind](**options))
     return layers
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nnlearn.errors import ConfigError, DataError
+from nnlearn.files import open_regular, read_regular_text
 
 RUNS_ENV = "NNLEARN_RUNS_DIR"
 """Environment variable naming the folder that holds run folders (default ``./runs``)."""
@@ -116,7 +117,7 @@ class Run:
     def iter_metrics(self) -> Iterator[dict[str, Any]]:
         if not self.metrics_path.is_file():
             return
-        with open(self.metrics_path, encoding="utf-8") as f:
+        with open_regular(self.metrics_path, "r", encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
                 if line.strip():
                     try:
@@ -125,7 +126,7 @@ class Run:
                         raise DataError(f"{self.metrics_path}:{n}: not JSON ({exc})") from None
 
     def summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_path.read_text(encoding="utf-8")) \
+        return json.loads(read_regular_text(self.summary_path)) \
             if self.summary_path.is_file() else {}
 
     def __repr__(self) -> str:

@@ -172,7 +172,7 @@ def _plan(path, header: dict[str, Any]) -> None:
         raise ModelFileError(f"{path}: invalid architecture in the model header (input_shape "
                              f"must be a list of integers, got {shape!r})")
     try:
-        memory.check_example_sizes(memory.plan_network(header["layers"], shape))
+        memory.check_limits(memory.plan_network(header["layers"], shape))
     except (ConfigError, DataError) as exc:
         raise ModelFileError(f"{path}: the model header describes a network nnlearn refuses to "
                              f"build: {exc}") from None

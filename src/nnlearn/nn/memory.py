@@ -14,7 +14,7 @@ Structural limits that hold for configs and model files alike, whatever the mach
 * at most :data:`MAX_LAYERS` layers (:func:`plan_network`);
 * at most :data:`MAX_EXAMPLE_VALUES` values in any one array per example (input,
   activation or work array), so that one example can never ask for gigabytes
-  (:func:`check_example_sizes`; a model file is checked before anything is built, a
+  (:func:`check_limits`; a model file is checked before anything is built, a
   config after the memory check, so that ``--hidden 100000000`` gets its figure);
 * and, in the layers themselves, Conv2D padding of at most ``kernel_size − 1`` and
   windows of at most ``MAX_WINDOW_PIXELS`` (``nnlearn.nn.layers.windows``).
@@ -170,10 +170,8 @@ def _layer_types() -> dict[str, type]:
 
 def plan_network(specs: Sequence[dict[str, Any]], input_shape: Sequence[int]) -> list[LayerPlan]:
     """Plans of a list of layer specs (at most :data:`MAX_LAYERS`); errors name the layer
-    (``layer 3 (Conv2D): ...``). See :func:`check_example_sizes` for the size limits."""
-    if len(specs) > MAX_LAYERS:
-        raise ConfigError(f"the network has {len(specs):,} layers, more than the limit of "
-                          f"{MAX_LAYERS} (nnlearn.nn.memory.MAX_LAYERS)")
+    (``layer 3 (Conv2D): ...``). See :func:`check_limits` for the size limits."""
+    _check_layer_count(len(specs))
     shape = tuple(int(d) for d in input_shape)
     if not shape or min(shape) < 1:
         raise ConfigError(f"input shape {shape} must be non-empty with positive sizes")
@@ -192,9 +190,10 @@ def plan_network(specs: Sequence[dict[str, Any]], input_shape: Sequence[int]) ->
     return plans
 
 
-def check_example_sizes(plans: Sequence[LayerPlan]) -> None:
-    """``ConfigError`` if the input, an output or a work array of one example has more
-    than :data:`MAX_EXAMPLE_VALUES` values."""
+def check_limits(plans: Sequence[LayerPlan]) -> None:
+    """``ConfigError`` if there are more than :data:`MAX_LAYERS` layers, or the input, an
+    output or a work array of one example has more than :data:`MAX_EXAMPLE_VALUES` values."""
+    _check_layer_count(len(plans))
     if plans and math.prod(plans[0].input_shape) > MAX_EXAMPLE_VALUES:
         _too_many(f"the input shape {plans[0].input_shape}", math.prod(plans[0].input_shape))
     for i, plan in enumerate(plans):
@@ -202,6 +201,12 @@ def check_example_sizes(plans: Sequence[LayerPlan]) -> None:
                              ("its work array", plan.work)):
             if values > MAX_EXAMPLE_VALUES:
                 _too_many(f"layer {i} ({plan.kind}): {what}", values)
+
+
+def _check_layer_count(n: int) -> None:
+    if n > MAX_LAYERS:
+        raise ConfigError(f"the network has {n:,} layers, more than the limit of {MAX_LAYERS} "
+                          "(nnlearn.nn.memory.MAX_LAYERS)")
 
 
 def _too_many(what: str, values: int) -> None:
@@ -308,10 +313,10 @@ def _require(parts: dict[str, int], what: str) -> None:
 def require_training(plans: Sequence[LayerPlan], dtype: str, **options: Any) -> dict[str, int]:
     """:func:`training_bytes`, refused with a ``ResourceError`` (the figure, the parts and the
     fix for the largest) when more than the available memory, then
-    :func:`check_example_sizes`; returns the parts."""
+    :func:`check_limits`; returns the parts."""
     parts = training_bytes(plans, dtype, **options)
     _require(parts, "training this network")
-    check_example_sizes(plans)
+    check_limits(plans)
     return parts
 
 
