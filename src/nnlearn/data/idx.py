@@ -35,7 +35,7 @@ import os
 import zlib
 from contextlib import ExitStack
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import NamedTuple, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,8 @@ import numpy.typing as npt
 from nnlearn.errors import DataError, IDXFormatError
 from nnlearn.files import open_regular
 
-__all__ = ["MAX_PAYLOAD_BYTES", "IDXHeader", "read_idx", "read_idx_header", "write_idx"]
+__all__ = ["MAX_PAYLOAD_BYTES", "IDXHeader", "read_idx", "read_idx_header", "read_idx_rows",
+           "write_idx"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -80,19 +81,27 @@ class IDXHeader(NamedTuple):
     gzipped: bool
 
 
-def _read_upto(stream: io.BufferedIOBase, n: int, path: PathLike, gzipped: bool) -> bytearray:
-    r"""Read at most ``n`` bytes, in chunks, so memory grows only with real data."""
-    buf = bytearray()
+def _chunks(stream: io.BufferedIOBase, n: int, path: PathLike, gzipped: bool):
+    r"""Yield the next (at most) ``n`` bytes in chunks of at most 1 MiB."""
+    left = n
     try:
-        while len(buf) < n:
-            chunk = stream.read(min(_CHUNK, n - len(buf)))
+        while left > 0:
+            chunk = stream.read(min(_CHUNK, left))
             if not chunk:
-                break
-            buf += chunk
+                return
+            left -= len(chunk)
+            yield chunk
     except _GZIP_ERRORS as exc:
         if not gzipped:
             raise
         raise IDXFormatError(f"{os.fspath(path)}: corrupt or truncated gzip data ({exc})") from exc
+
+
+def _read_upto(stream: io.BufferedIOBase, n: int, path: PathLike, gzipped: bool) -> bytearray:
+    r"""Read at most ``n`` bytes, in chunks, so memory grows only with real data."""
+    buf = bytearray()
+    for chunk in _chunks(stream, n, path, gzipped):
+        buf += chunk
     return buf
 
 
@@ -169,23 +178,69 @@ def read_idx(path: PathLike) -> np.ndarray:
     """
     name = os.fspath(path)
     with ExitStack() as stack:
-        stream, gzipped = _open(path, stack)
-        header = _parse_header(stream, path, gzipped)
-        expected = header.payload_bytes
-        if not gzipped:  # a regular file: its size is known, reject before reading
-            size = os.fstat(stream.fileno()).st_size
-            _check_length(name, header, size - header.header_bytes, exact=True)
-        data = _read_upto(stream, expected + 1, path, gzipped)
+        stream, header = _open_checked(path, stack)
+        data = _read_upto(stream, header.payload_bytes + 1, path, header.gzipped)
     _check_length(name, header, len(data), exact=False)
+    return _to_array(name, data, header, header.shape)
+
+
+def read_idx_rows(path: PathLike, ranges: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    r"""Only the rows ``[start, stop)`` (along the first axis) of each of ``ranges`` of the
+    IDX file at ``path``, one array per range; ranges must be ascending and disjoint.
+
+    The rest of the payload is read and discarded in chunks, so the file is checked
+    exactly as by :func:`read_idx` (length, gzip integrity) while memory grows only with
+    the rows kept: a small gzip file declaring millions of images costs the time to
+    decompress it, not the memory to hold it.
+    """
+    name = os.fspath(path)
+    with ExitStack() as stack:
+        stream, header = _open_checked(path, stack)
+        n, row_shape = (header.shape[0], header.shape[1:]) if header.shape else (0, ())
+        row = math.prod(row_shape) * header.dtype.itemsize
+        done, consumed, out = 0, 0, []
+        for start, stop in ranges:
+            if not done <= start <= stop <= n:
+                raise ValueError(f"row ranges must be ascending and disjoint within [0, {n}], "
+                                 f"got {list(ranges)}")
+            consumed += _skip(stream, (start - done) * row, path, header.gzipped)
+            data = _read_upto(stream, (stop - start) * row, path, header.gzipped)
+            consumed += len(data)
+            if len(data) < (stop - start) * row:
+                _check_length(name, header, consumed, exact=False)  # truncated: raises
+            out.append(_to_array(name, data, header, (stop - start,) + row_shape))
+            done = stop
+        consumed += _skip(stream, (n - done) * row + 1, path, header.gzipped)
+    _check_length(name, header, consumed, exact=False)
+    return out
+
+
+def _open_checked(path: PathLike, stack: ExitStack) -> tuple[io.BufferedIOBase, IDXHeader]:
+    """Open ``path``, parse its header and, for a raw file, check its length from ``fstat``."""
+    stream, gzipped = _open(path, stack)
+    header = _parse_header(stream, path, gzipped)
+    if not gzipped:  # a regular file: its size is known, reject before reading
+        size = os.fstat(stream.fileno()).st_size
+        _check_length(os.fspath(path), header, size - header.header_bytes, exact=True)
+    return stream, header
+
+
+def _skip(stream: io.BufferedIOBase, n: int, path: PathLike, gzipped: bool) -> int:
+    """Read and discard up to ``n`` bytes in chunks; returns how many there were."""
+    return sum(len(chunk) for chunk in _chunks(stream, n, path, gzipped))
+
+
+def _to_array(name: str, data: bytearray, header: IDXHeader, shape: tuple[int, ...]) -> np.ndarray:
+    """``data`` (big-endian payload bytes) as a writable native-endian array of ``shape``."""
     be = header.dtype.newbyteorder(">")
     try:  # numpy refuses > 64 (NumPy 1.x: 32) dimensions, and an empty shape whose other
         # dimensions multiply past the address space ("array is too big")
-        if expected == 0:
-            return np.empty(header.shape, dtype=header.dtype)
+        if not data:
+            return np.empty(shape, dtype=header.dtype)
         arr = np.frombuffer(data, dtype=be)  # bytearray-backed: writable
         if be.itemsize > 1:
             arr = arr.astype(header.dtype)
-        return arr.reshape(header.shape)
+        return arr.reshape(shape)
     except ValueError as exc:
         raise IDXFormatError(f"{name}: the header's shape {header.shape} cannot be an array "
                              f"in NumPy ({exc}); expected at most 32 dimensions") from None

@@ -30,7 +30,7 @@ import numpy as np
 
 from nnlearn.checks import float_dtype, positive_int
 from nnlearn.data._common import DATA_DIR
-from nnlearn.data.idx import IDXHeader, PathLike, read_idx, read_idx_header
+from nnlearn.data.idx import IDXHeader, PathLike, read_idx, read_idx_header, read_idx_rows
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.resources import require_memory
 
@@ -79,10 +79,14 @@ def _read_cached(path: str, mtime_ns: int) -> np.ndarray:
     return arr
 
 
-def _read(path: Path, header: IDXHeader) -> np.ndarray:
+def _read_rows(path: Path, header: IDXHeader, ranges: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The row ``ranges`` of an IDX file: sliced from the cached whole file when it is
+    small, else read alone (:func:`~nnlearn.data.idx.read_idx_rows`: memory for those
+    rows only)."""
     if header.payload_bytes > CACHE_MAX_BYTES:
-        return read_idx(path)
-    return _read_cached(str(path), path.stat().st_mtime_ns)
+        return read_idx_rows(path, ranges)
+    whole = _read_cached(str(path), path.stat().st_mtime_ns)
+    return [whole[start:stop] for start, stop in ranges]
 
 
 def _find_files(directory: Path) -> dict[str, Path]:
@@ -143,18 +147,22 @@ def _convert(images: np.ndarray, labels: np.ndarray, dtype: np.dtype, flatten: b
     return X, labels.astype(np.int64)
 
 
-def _check_memory(directory: Path, headers: dict[str, IDXHeader], examples: int,
+def _check_memory(directory: Path, headers: dict[str, IDXHeader], kept: dict[str, int],
                   itemsize: int) -> None:
-    r"""Refuse before reading when the files as their headers declare them, plus the
-    ``examples`` converted to floats, need more than the available memory."""
-    raw = sum(h.payload_bytes * (2 if h.dtype.itemsize > 1 else 1) for h in headers.values())
+    r"""Refuse before reading when the rows to be read (``kept``: rows per file; a small
+    file is read whole) and their conversion to floats need more than the available memory."""
+    raw = 0
+    for key, h in headers.items():
+        rows = h.shape[0] if h.payload_bytes <= CACHE_MAX_BYTES else kept[key]
+        raw += h.payload_bytes // max(h.shape[0], 1) * rows * (2 if h.dtype.itemsize > 1 else 1)
     pixels = math.prod(headers["train_images"].shape[1:])
-    converted = examples * (pixels * itemsize + 8)
+    converted = (kept["train_images"] + kept["test_images"]) * (pixels * itemsize + 8)
     counts = {key: h.shape[0] for key, h in headers.items() if key.endswith("images")}
     require_memory(raw + converted, f"loading {directory} (whose headers declare "
                    f"{counts['train_images']:,} training and {counts['test_images']:,} test "
-                   f"images of {pixels} pixels)", "use a smaller data set",
-                   {"the files as declared": raw, "float images": converted})
+                   f"images of {pixels} pixels)", "use fewer examples (train_size, --train-size) "
+                   "or a smaller data set",
+                   {"images and labels read": raw, "float images": converted})
 
 
 def load_idx_dataset(
@@ -178,7 +186,7 @@ def load_idx_dataset(
     shaped ``(N, rows*cols)`` if ``flatten`` else ``(N, 1, rows, cols)``; ``y`` is
     int64 ``(N,)``. Only the examples returned are converted to floats. Decoded files
     up to :data:`CACHE_MAX_BYTES` are cached in memory, but every call returns fresh
-    arrays.
+    arrays; of larger files only the rows returned are kept while reading.
 
     The headers are checked before any payload is read: shapes and counts, and the
     memory the files and the converted examples need against the memory available
@@ -218,14 +226,17 @@ def load_idx_dataset(
             raise ConfigError(f"train_size {train_size} exceeds the {n} training images "
                               f"(of {n_all}, less {v} for validation)")
         n = train_size
-    _check_memory(directory, headers, n + v + n_test, dt.itemsize)
-    arrays = {key: _read(p, headers[key]) for key, p in paths.items()}
-    _check_labels(arrays["train_labels"], paths["train_labels"])
-    _check_labels(arrays["test_labels"], paths["test_labels"])
-    tr_img, tr_lbl = arrays["train_images"], arrays["train_labels"]
-    train = _convert(tr_img[:n], tr_lbl[:n], dt, flatten)
-    validation = _convert(tr_img[n_all - v:], tr_lbl[n_all - v:], dt, flatten) if v else None
-    test = _convert(arrays["test_images"], arrays["test_labels"], dt, flatten)
+    ranges = {"train": [(0, n), (n_all - v, n_all)], "test": [(0, n_test)]}
+    _check_memory(directory, headers, {"train_images": n + v, "train_labels": n + v,
+                                       "test_images": n_test, "test_labels": n_test}, dt.itemsize)
+    parts = {key: _read_rows(p, headers[key], ranges[key.split("_")[0]])
+             for key, p in paths.items()}
+    for key in ("train_labels", "test_labels"):
+        _check_labels(np.concatenate(parts[key]), paths[key])
+    (tr_img, va_img), (tr_lbl, va_lbl) = parts["train_images"], parts["train_labels"]
+    train = _convert(tr_img, tr_lbl, dt, flatten)
+    validation = _convert(va_img, va_lbl, dt, flatten) if v else None
+    test = _convert(parts["test_images"][0], parts["test_labels"][0], dt, flatten)
     return Dataset(train, validation, test)
 
 

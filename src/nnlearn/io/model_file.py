@@ -51,6 +51,10 @@ def write_archive(path: str | os.PathLike, header: dict[str, Any],
     atomic_write(path, lambda f: numpy.savez(f, **{_META_KEY: blob}, **arrays))
 
 
+MAX_HEADER_BYTES = 16 * 2**20
+"""Largest JSON header a model file or checkpoint may have; parsing is refused above it
+(a million-layer header of 35 MB would build millions of Python objects first)."""
+
 MAX_EXPANSION = 64
 """A model file may unpack to at most this many times its size (plus 16 MiB): our own
 files are stored uncompressed, so only a zip bomb comes near the limit."""
@@ -100,6 +104,10 @@ def read_archive(path: str | os.PathLike, fmt: str, version: int, what: str,
     if raw.dtype != numpy.uint8 or raw.ndim != 1:
         raise ModelFileError(f"{path}: the {what} header is an array of dtype {raw.dtype} and "
                              f"shape {raw.shape}, expected 1-D uint8 (UTF-8 JSON bytes)")
+    if raw.size > MAX_HEADER_BYTES:
+        raise ModelFileError(f"{path}: the {what} header is {raw.size:,} bytes of JSON, more than "
+                             f"the limit of {MAX_HEADER_BYTES:,} (a network of "
+                             "nnlearn.nn.memory.MAX_LAYERS layers needs well under 1 MB)")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
