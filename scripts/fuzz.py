@@ -1,9 +1,11 @@
 """Run the long fuzz job and record how many cases ran: ``python scripts/fuzz.py [--examples N]``.
 
 Runs ``pytest tests/fuzz -m fuzz`` (hypothesis; ``--examples`` per test, default
-2,500 for five tests) and writes ``docs/results/fuzz.json`` with the cases run per
-target, the total, the wall time and whether every case passed. Then regenerates
-docs/reliability.md (``scripts/reliability_report.py``). Exit status: pytest's.
+2,500 for the five file-format tests; ``--bomb-examples`` per valid-but-huge target,
+default 60 for three, each case a subprocess under a 2 GiB address space) and writes
+``docs/results/fuzz.json`` with the cases run per target, the total, the wall time and
+whether every case passed. Then regenerates docs/reliability.md
+(``scripts/reliability_report.py``). Exit status: pytest's.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ RESULT = ROOT / "docs" / "results" / "fuzz.json"
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=2500, help="examples per fuzz test")
+    parser.add_argument("--bomb-examples", type=int, default=60,
+                        help="examples per valid-but-huge target (each a subprocess)")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite docs/reliability.md")
     args = parser.parse_args(argv)
     counts_file = RESULT.with_suffix(".counts.tmp")
     env = dict(os.environ, NNLEARN_FUZZ_EXAMPLES=str(args.examples),
+               NNLEARN_FUZZ_BOMB_EXAMPLES=str(args.bomb_examples),
                NNLEARN_FUZZ_COUNTS=str(counts_file), OPENBLAS_NUM_THREADS="1")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", "tests/fuzz", "-m", "fuzz", "-q",
@@ -37,8 +42,10 @@ def main(argv=None) -> int:
     import hypothesis
     import numpy
 
-    result = {"command": f"python scripts/fuzz.py --examples {args.examples}",
-              "examples_per_test": args.examples, "counts": counts,
+    result = {"command": f"python scripts/fuzz.py --examples {args.examples} "
+                         f"--bomb-examples {args.bomb_examples}",
+              "examples_per_test": args.examples, "bomb_examples_per_test": args.bomb_examples,
+              "counts": counts,
               "total_cases": sum(counts.values()), "passed": proc.returncode == 0,
               "wall_seconds": round(wall, 1), "date": time.strftime("%Y-%m-%d"),
               "hypothesis": hypothesis.__version__, "numpy": numpy.__version__,

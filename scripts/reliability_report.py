@@ -1,11 +1,14 @@
 """Write docs/reliability.md from actual runs: ``python scripts/reliability_report.py``.
 
 Runs the reliability test files (fuzz short profile, checkpoints with the real
-``kill -9`` and Ctrl-C, divergence, the validation table, atomic saves) and records
-their counts and wall time, the kill-and-resume observation written by
-tests/test_checkpoint.py, and the latest long fuzz job (docs/results/fuzz.json,
-written by ``python scripts/fuzz.py``; ``--fuzz`` runs it first). Every number in
-the page comes from these runs.
+``kill -9`` and Ctrl-C, divergence, the validation table, atomic saves, resource limits
+and hostile inputs) and records their counts and wall time, the kill-and-resume
+observation written by tests/test_checkpoint.py, and the latest long fuzz job
+(docs/results/fuzz.json, written by ``python scripts/fuzz.py``; ``--fuzz`` runs it
+first). Then it builds the bombs of issue 13 (inputs small on disk and huge in memory,
+tests/fuzz/bombs.py), runs each command line under ``RLIMIT_AS`` and records its exit
+status, message, peak memory (``ru_maxrss``) and wall time (docs/results/bombs.json).
+Every number in the page comes from these runs; ``--bombs-only`` reruns just the bombs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -28,7 +32,11 @@ FILES = {
     "tests/test_divergence.py": "extreme inputs to every activation and cost, divergence handling",
     "tests/test_validation_table.py": "bad inputs across the API and the CLI",
     "tests/test_atomic.py": "failed saves keep the previous model or checkpoint",
+    "tests/test_resource_limits.py": "inputs small on disk and huge in memory (bombs)",
+    "tests/test_hostile_inputs.py": "resume edits, damaged checkpoints and headers, FIFOs, modes",
 }
+BOMB_LIMIT = 4 * 2**30
+"""``RLIMIT_AS`` of every bomb run: a 4 GiB machine."""
 
 
 def run_tests() -> tuple[dict[str, dict], dict]:
@@ -56,7 +64,146 @@ def run_tests() -> tuple[dict[str, dict], dict]:
     return out, kill
 
 
-def render(tests: dict[str, dict], kill: dict, fuzz: dict) -> str:
+def _bomb_cases(tmp: Path) -> list[tuple[str, list]]:
+    """``(what, argv)`` of each bomb, its files built in ``tmp``."""
+    sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+    import bombs
+    import numpy as np
+
+    n = 2_739_000
+    idx_bomb = bombs.mnist_folder(
+        tmp / "idx", train_images=bombs.gzip_zeros(bombs.idx_header((n, 28, 28)), n * 784),
+        train_labels=bombs.gzip_zeros(bombs.idx_header((n,)), n))
+    digit, model = bombs.digit_png(tmp / "digit.png"), bombs.small_model(tmp / "small.npz")
+    labels = {}
+    for name, label in (("stray", 255), ("max", 2**31 - 1), ("3m", 3_000_000)):
+        y = np.arange(2500) % 10
+        y[17] = label
+        labels[name] = bombs.mnist_folder(tmp / f"labels-{name}", n_train=2500,
+                                          labels={"train_labels": y})
+    wide = tmp / "wide.toml"
+    conv = ('[[model.layers]]\ntype = "Conv2D"\n{}\n[[model.layers]]\ntype = "MaxPool2D"\n'
+            'pool_size = 2\n[[model.layers]]\ntype = "Flatten"\n[[model.layers]]\n'
+            'type = "Dense"\n[[model.layers]]\ntype = "Softmax"\n[model]\n'
+            'cost = "log_likelihood"\n')
+    wide.write_text(conv.format("out_channels = 20000\nkernel_size = 5"))
+    padded = tmp / "padded.toml"
+    padded.write_text(conv.format("out_channels = 20\nkernel_size = 5\npadding = 20000"))
+    deep = tmp / "deep.toml"
+    deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    fifo = tmp / "fifo.npz"
+    os.mkfifo(fifo)
+    empty = bombs.mnist_folder(tmp / "empty", n_test=0)
+    run = ["--epochs", "1", "--no-plots", "--quiet"]
+    small = ["--train-size", "2000", "--hidden", "30", "--seed", "1", *run]
+    mine = ["--validation-size", "500", *small]  # the label folders hold 2,500 training images
+    return [
+        ("baseline: start-up only", ["--version"]),
+        ("model: Conv2D padding 1000 → MaxPool2D 1000 → Dense(4, 10)",
+         ["evaluate", bombs.conv_pool_bomb(tmp / "conv.npz")]),
+        ("the same model, one digit", ["predict", tmp / "conv.npz", digit]),
+        ("model: 1,000,000 Sigmoid layers", ["evaluate", bombs.deep_model(tmp / "deep.npz", 10**6)]),
+        ("IDX: gzip declaring 2,739,000 images, --train-size 2000",
+         ["train", "--data", idx_bomb, *small, "--run-dir", tmp / "r1"]),
+        ("the same, --dtype float64",
+         ["train", "--data", idx_bomb, *small, "--dtype", "float64", "--run-dir", tmp / "r2"]),
+        ("the same, all of it", ["train", "--data", idx_bomb, *run]),
+        ("PNG: 16384² RGBA, 16 bits, zeros",
+         ["predict", model, bombs.png_file(tmp / "rgba16.png", 16384, 16384, color=6, depth=16)]),
+        ("PNG: 16384² grey, 8 bits, zeros",
+         ["predict", model, bombs.png_file(tmp / "grey8.png", 16384, 16384)]),
+        ("PNG: 8192² RGBA, every row Paeth",
+         ["predict", model, bombs.png_file(tmp / "paeth8k.png", 8192, 8192, color=6,
+                                            row_filter=4, fill=1)]),
+        ("PNG: 4096² grey, every row Paeth (decoded)",
+         ["predict", model, bombs.png_file(tmp / "paeth4k.png", 4096, 4096, row_filter=4,
+                                            fill=1)]),
+        ("BMP header: 30000² (Pillow)", ["predict", model, bombs.bmp_header(tmp / "b.bmp", 30000,
+                                                                          30000)]),
+        ("--hidden 100000000", ["train", "--hidden", "100000000", *small[:2], *run]),
+        ("--hidden 1000000", ["train", "--hidden", "1000000", *small[:2], *run]),
+        ("config: Conv2D with 20,000 maps", ["train", "--config", wide, *small[:2], *run]),
+        ("config: Conv2D padding 20000", ["train", "--config", padded, *small[:2], *run]),
+        ("labels: one 255 among 0–9", ["train", "--data", labels["stray"], *mine]),
+        ("the same, --num-classes 256",
+         ["train", "--data", labels["stray"], *mine, "--num-classes", "256"]),
+        ("labels: one 2³¹−1 (int32)", ["train", "--data", labels["max"], *mine]),
+        ("the same, --num-classes 2147483648",
+         ["train", "--data", labels["max"], *mine, "--num-classes", "2147483648"]),
+        ("labels: one 3,000,000, --num-classes 3000001",
+         ["train", "--data", labels["3m"], *mine, "--num-classes", "3000001"]),
+        ("IDX: empty t10k set", ["train", "--data", empty, *small]),
+        ("TOML nested 100,000 deep", ["train", "--config", deep]),
+        ("a FIFO as the model", ["evaluate", fifo]),
+    ]
+
+
+def measure_bombs() -> list[dict]:
+    """Run every bomb under :data:`BOMB_LIMIT`; one record per bomb."""
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+    import bombs
+
+    tmp = Path(tempfile.mkdtemp(prefix="nnlearn-bombs-"))
+    records = []
+    try:
+        for what, argv in _bomb_cases(tmp):
+            inputs = [a for a in argv if isinstance(a, Path) and a.exists()]
+            size = sum(f.stat().st_size for a in inputs if not stat.S_ISFIFO(a.stat().st_mode)
+                       for f in ([a] if a.is_file() else a.iterdir()))
+            outcome = bombs.nnlearn(*argv, limit=BOMB_LIMIT, timeout=600)
+            shown = " ".join(a.name if isinstance(a, Path) else str(a) for a in argv)
+            error = bombs.first_error(outcome).split(": error: ", 1)[-1]
+            said = (outcome.stdout.strip().splitlines() or [""])[-1 if "train" in argv else 0]
+            records.append({"what": what, "command": f"nnlearn {shown}", "file_bytes": size or None,
+                            "exit": outcome.returncode, "clean": bombs.clean_failure(outcome) is None,
+                            "message": (error or said).replace(str(tmp) + "/", ""),
+                            "peak_rss_bytes": outcome.peak_rss,
+                            "seconds": round(outcome.seconds, 2)})
+            print(f"bomb: {what}: exit {outcome.returncode}, {outcome.peak_rss >> 20} MiB, "
+                  f"{outcome.seconds:.1f} s", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return records
+
+
+def _limits() -> list[tuple[str, str]]:
+    """The limits, read from the code."""
+    from nnlearn import resources
+    from nnlearn.data import digits, idx, mnist, png
+    from nnlearn.io import model_file
+    from nnlearn.nn import memory
+    from nnlearn.nn.layers import windows
+
+    return [
+        ("memory", "every size computable before allocating (network, data set from its IDX "
+         "headers, image from its PNG header) is compared with the memory available: the least "
+         "of MemAvailable, the headroom under RLIMIT_AS, the cgroup's headroom and "
+         f"`${resources.MEMORY_LIMIT_ENV}`; refused with the figure, its largest parts and a fix"),
+        ("layers per network", f"{memory.MAX_LAYERS:,}"),
+        ("values per example in any array", f"{memory.MAX_EXAMPLE_VALUES:,} (input, activation, "
+         "im2col columns or pooling windows)"),
+        ("Conv2D padding", "at most kernel_size − 1 per side"),
+        ("kernel or pooling window", f"{windows.MAX_WINDOW_PIXELS:,} pixels"),
+        ("inference batch", f"1,000 examples or {memory.INFERENCE_BATCH_BYTES >> 20} MiB, "
+         "whichever is fewer"),
+        ("model or checkpoint JSON header", f"{model_file.MAX_HEADER_BYTES >> 20} MiB"),
+        ("model archive expansion", f"{model_file.MAX_EXPANSION}× the file size + 16 MiB"),
+        ("IDX payload", f"{idx.MAX_PAYLOAD_BYTES:,} bytes declared; files over "
+         f"{mnist.CACHE_MAX_BYTES >> 20} MiB are read row range by row range, keeping only "
+         "the rows used"),
+        ("PNG (reader)", f"{png.MAX_PIXELS:,} pixels; thin Average/Paeth images at most "
+         f"{png.SEQUENTIAL_MAX_BYTES:,} bytes decoded one by one"),
+        ("image for `predict`", f"{digits.MAX_IMAGE_PIXELS:,} pixels (PNG header, or Pillow's "
+         "header before decoding)"),
+        ("labels", "refused as stray when fewer than half the classes 0 … max occur, unless "
+         "`--num-classes` (data.num_classes) states the count"),
+        ("files read", "regular files only (a FIFO, device or folder is refused at once)"),
+    ]
+
+
+def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]) -> str:
     lines = ["# Reliability", "",
              "Written by `python scripts/reliability_report.py` from the runs it makes; do not "
              "edit by hand.", "",
@@ -86,7 +233,17 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict) -> str:
               "mutations of valid model files: the JSON header edited as a tree (unknown layer "
               "types, wrong types and huge sizes in configs, deep nesting, invalid UTF-8) and "
               "the arrays edited (wrong shapes and dtypes, object/string/complex/structured "
-              "arrays, NaN, values beyond float32, missing and extra entries).", ""]
+              "arrays, NaN, values beyond float32, missing and extra entries). Valid-but-huge "
+              "inputs (tests/fuzz/harness.py `huge_models`, `huge_idx`, `huge_png`): model "
+              "files whose small arrays come with Conv2D padding, strides, kernels and pooling "
+              "windows up to 2³¹−1, up to 100,000 layers and inputs up to 65535² pixels; "
+              "MNIST-style folders whose IDX headers declare up to 2³¹−1 images of up to "
+              "65535² pixels (stored as gzip zeros in full, up to 256 MiB, or cut short) or "
+              "int32 labels up to 2³¹−1; PNG headers of up to 2³¹−1 pixels a side in every "
+              "colour type and depth with every row filter. Each runs the command line "
+              "(`nnlearn predict` or `nnlearn train`) in a subprocess under a 2 GiB address "
+              "space (`RLIMIT_AS`) and must succeed or fail with exit status 1 or 2 and a "
+              "message, never a traceback or a `MemoryError`.", ""]
     if fuzz:
         lines += [f"Long job, last run {fuzz['date']} (`{fuzz['command']}`): "
                   f"**{fuzz['total_cases']:,} cases** in {fuzz['wall_seconds']} s, "
@@ -135,25 +292,70 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict) -> str:
               "good checkpoint. Every activation and cost is run on ±1e30 and ±3e38 (float32) "
               "and ±1e30 and ±1e308 (float64) with warnings as errors: no overflow warnings, "
               "finite outputs and gradients.", ""]
+    lines += render_limits(bomb_runs)
     return "\n".join(lines) + "\n"
+
+
+def render_limits(bomb_runs: list[dict]) -> list[str]:
+    """The "Resource limits" section: the limits, and each bomb's outcome, memory and time."""
+    lines = ["## Resource limits", "",
+             "No input file, config or flag may make nnlearn use memory or time far out of "
+             "proportion to the work it states; sizes are checked before anything is "
+             "allocated, and every failure is an error with exit status 1 or 2, never a "
+             "traceback (a `MemoryError` the checks miss is reported as an error too).", "",
+             "| limit | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in _limits()]
+    if not bomb_runs:
+        return lines + ["", "The bombs have not been run yet (`python scripts/reliability_report.py`)."]
+    lines += ["", f"Bombs tried (built by tests/fuzz/bombs.py), each command run by "
+              f"`python scripts/reliability_report.py` in a subprocess under "
+              f"`RLIMIT_AS` = {BOMB_LIMIT >> 30} GiB; peak memory is the subprocess's "
+              "`ru_maxrss` (forked from a small spawner, so that it is the command's own; "
+              "the first row is the start-up alone). The outcome is the error message, or the "
+              "last line printed on success.", "",
+              "| input | file | command | exit | outcome | peak memory | time |",
+              "|---|---|---|---|---|---|---|"]
+    for r in bomb_runs:
+        size = f"{r['file_bytes']:,} B" if r["file_bytes"] else ""
+        outcome = r["message"].replace("|", "\\|")
+        if len(outcome) > 160:
+            outcome = outcome[:157] + "..."
+        flag = "" if r["clean"] else " **(not clean)**"
+        lines.append(f"| {r['what']} | {size} | `{r['command']}` | {r['exit']}{flag} | {outcome} "
+                     f"| {r['peak_rss_bytes'] / 2**20:.0f} MiB | {r['seconds']} s |")
+    return lines
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fuzz", action="store_true", help="run the long fuzz job first")
+    parser.add_argument("--bombs-only", action="store_true",
+                        help="rerun only the bombs; reuse the saved test counts")
     args = parser.parse_args(argv)
     if args.fuzz:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "fuzz.py"), "--no-report"],
                        cwd=ROOT, check=False)
-    tests, kill = run_tests()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    saved_tests = RESULTS / "reliability_tests.json"
+    if args.bombs_only and saved_tests.exists():
+        tests = json.loads(saved_tests.read_text())
+        kill_file = RESULTS / "kill_resume.json"
+        kill = json.loads(kill_file.read_text()) if kill_file.exists() else {}
+    else:
+        tests, kill = run_tests()
+        saved_tests.write_text(json.dumps(tests, indent=1) + "\n")
     if kill:
         (RESULTS / "kill_resume.json").write_text(json.dumps(kill, indent=1) + "\n")
+    bomb_runs = measure_bombs()
+    (RESULTS / "bombs.json").write_text(json.dumps(
+        {"limit_bytes": BOMB_LIMIT, "date": time.strftime("%Y-%m-%d"), "runs": bomb_runs},
+        indent=1) + "\n")
     fuzz_file = RESULTS / "fuzz.json"
     fuzz = json.loads(fuzz_file.read_text()) if fuzz_file.exists() else {}
-    (ROOT / "docs" / "reliability.md").write_text(render(tests, kill, fuzz), encoding="utf-8")
+    (ROOT / "docs" / "reliability.md").write_text(render(tests, kill, fuzz, bomb_runs),
+                                                  encoding="utf-8")
     print("wrote docs/reliability.md")
-    return 0 if all(r["ok"] for r in tests.values()) else 1
+    return 0 if all(r["ok"] for r in tests.values()) and all(r["clean"] for r in bomb_runs) else 1
 
 
 if __name__ == "__main__":

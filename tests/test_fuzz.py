@@ -3,7 +3,9 @@
 A few hundred generated cases per target (the long job, ``pytest tests/fuzz -m fuzz``
 or ``python scripts/fuzz.py``, runs over 10,000), plus the named attacks that random
 generation reaches only rarely: decompression bombs, headers declaring giant sizes,
-deep JSON, object arrays, shapes NumPy cannot hold.
+deep JSON, object arrays, shapes NumPy cannot hold. The valid-but-huge inputs (model
+architectures, IDX and PNG headers) run the command line in a subprocess under a 2 GiB
+address space, a few cases each (``slow``).
 """
 
 from __future__ import annotations
@@ -176,3 +178,29 @@ def test_npy_member_declaring_a_giant_shape_is_refused():
             dst.writestr(name, member.getvalue() + b"\0" * 64 if name == "layer0.params.W.npy"
                          else src.read(name))
     assert "not an nnlearn model file" in _load_error(out.getvalue())
+
+
+# -- valid-but-huge inputs: the real command line under a 2 GiB address space --------------
+BOMBS = settings(max_examples=4, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.mark.slow
+@BOMBS
+@given(harness.huge_models())
+def test_huge_model_architectures_end_cleanly(case):
+    harness.check_huge_model(case)
+
+
+@pytest.mark.slow
+@BOMBS
+@given(harness.huge_idx())
+def test_huge_idx_headers_end_cleanly(case):
+    harness.check_huge_idx(case)
+
+
+@pytest.mark.slow
+@BOMBS
+@given(harness.huge_png())
+def test_huge_png_headers_end_cleanly(case):
+    harness.check_huge_png(case)

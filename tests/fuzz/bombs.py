@@ -14,22 +14,22 @@ Builders (each writes real files, valid as far as their formats go):
 * :func:`bmp_header` — a BMP header declaring any size, with no pixels.
 
 :func:`run_limited` runs a command in a subprocess under ``RLIMIT_AS`` and returns its
-exit status, stderr, peak resident memory (``ru_maxrss`` from ``wait4``) and wall time;
+exit status, stderr, peak resident memory (``ru_maxrss`` from ``wait4``, the command forked
+from a small spawner process so that it is the command's own) and wall time;
 :func:`clean_failure` is the oracle of the bomb fuzzing: exit 0, or exit 1 or 2 with
 ``nnlearn <command>: error: ...`` and no traceback.
 """
 
 from __future__ import annotations
 
+import atexit
 import gzip
+import json
 import os
-import resource
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -243,35 +243,69 @@ class Outcome(NamedTuple):
     timed_out: bool
 
 
+_SPAWNER = r"""
+import json, os, resource, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    out = os.open(job["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.open(job["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+            if job["cwd"]:
+                os.chdir(job["cwd"])
+            resource.setrlimit(resource.RLIMIT_AS, (job["limit"], job["limit"]))
+            os.execve(job["argv"][0], job["argv"], job["env"])
+        finally:
+            os._exit(127)
+    os.close(out)
+    os.close(err)
+    killed = False
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        if not killed and time.monotonic() - start > job["timeout"]:
+            os.kill(pid, 9)
+            killed = True
+        time.sleep(0.002)
+    print(json.dumps({"status": os.waitstatus_to_exitcode(status), "maxrss": usage.ru_maxrss,
+                      "seconds": time.monotonic() - start, "killed": killed}), flush=True)
+"""
+"""A tiny process (``python -S``, about 10 MB) that forks the limited commands. On Linux a
+child's ``ru_maxrss`` includes the resident memory of the process it was forked from, so
+forking from a small spawner, not from pytest or a script with NumPy loaded, keeps the
+peak memory measured that of the command itself."""
+
+_spawner: subprocess.Popen | None = None
+
+
+def _spawn(job: dict) -> dict:
+    global _spawner
+    if _spawner is None or _spawner.poll() is not None:
+        _spawner = subprocess.Popen([sys.executable, "-S", "-c", _SPAWNER], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, env={"PATH": ""})
+        atexit.register(_spawner.communicate)  # closing its stdin ends it
+    _spawner.stdin.write(json.dumps(job) + "\n")
+    _spawner.stdin.flush()
+    return json.loads(_spawner.stdout.readline())
+
+
 def run_limited(argv: list[str], limit: int = 2 * 2**30, timeout: float = 120.0,
                 cwd: Path | None = None, env: dict | None = None) -> Outcome:
     """Run ``argv`` with ``RLIMIT_AS = limit`` bytes; kill it after ``timeout`` s."""
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                cwd=cwd, env=env or ENV, preexec_fn=limit_memory)
-        killed = threading.Event()
-
-        def kill() -> None:
-            killed.set()
-            proc.kill()
-
-        killer = threading.Timer(timeout, kill)
-        killer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
-        return Outcome(proc.returncode, out.read().decode(errors="replace"),
-                       err.read().decode(errors="replace"), usage.ru_maxrss * 1024, seconds,
-                       killed.is_set())
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "out", Path(tmp) / "err"
+        done = _spawn({"argv": [str(a) for a in argv], "limit": int(limit), "timeout": timeout,
+                       "cwd": str(cwd) if cwd else None, "env": env or ENV,
+                       "stdout": str(out), "stderr": str(err)})
+        return Outcome(done["status"], out.read_text(errors="replace"),
+                       err.read_text(errors="replace"), done["maxrss"] * 1024, done["seconds"],
+                       done["killed"])
 
 
 def nnlearn(*args: str | Path, limit: int = 2 * 2**30, timeout: float = 120.0,

@@ -1,7 +1,8 @@
 """Long fuzz job (``pytest tests/fuzz -m fuzz``): the short profile's targets at volume.
 
 Every case must load or raise nnlearn's own error; see ``harness.py`` for the
-strategies and the oracle.
+strategies and the oracle. The valid-but-huge targets run ``NNLEARN_FUZZ_BOMB_EXAMPLES``
+cases each (default 60), every one a subprocess under a 2 GiB address space.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import harness
 EXAMPLES = int(os.environ.get("NNLEARN_FUZZ_EXAMPLES", "2500"))
 LONG = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BOMB_EXAMPLES = int(os.environ.get("NNLEARN_FUZZ_BOMB_EXAMPLES", "60"))
+"""Cases per valid-but-huge target: each runs the command line in a subprocess (~1 s)."""
+BOMBS = settings(max_examples=BOMB_EXAMPLES, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 pytestmark = pytest.mark.fuzz
 
@@ -48,3 +53,21 @@ def test_load_byte_mutations(data):
 @given(harness.model_files)
 def test_load_mixed(data):
     harness.check_model(data, "load (random bytes and mixed)")
+
+
+@BOMBS
+@given(harness.huge_models())
+def test_huge_model_architectures(case):
+    harness.check_huge_model(case)
+
+
+@BOMBS
+@given(harness.huge_idx())
+def test_huge_idx_headers(case):
+    harness.check_huge_idx(case)
+
+
+@BOMBS
+@given(harness.huge_png())
+def test_huge_png_headers(case):
+    harness.check_huge_png(case)

@@ -96,7 +96,7 @@ def _find_files(directory: Path) -> dict[str, Path]:
     missing: list[str] = []
     for key, stem in _FILES.items():
         for candidate in (directory / stem, directory / f"{stem}.gz"):
-            if candidate.is_file():
+            if candidate.exists():  # read with open_regular: a FIFO or folder is refused
                 found[key] = candidate
                 break
         else:
