@@ -43,16 +43,16 @@ def test_seeded_cli_runs_are_identical(tmp_path, capsys):
 @pytest.mark.parametrize("argv, phrase", [
     (["train", "--activation", "sigmud"], "invalid choice: 'sigmud' (choose from"),
     (["train", "--cost", "mse2"], "invalid choice"),
-    (["train", "--eta", "0"], "expected a finite number > 0"),
-    (["train", "--eta", "abc"], "expected a number > 0"),
-    (["train", "--mini-batch-size", "0"], "expected a positive integer"),
-    (["train", "--epochs", "-3"], "expected a positive integer"),
+    (["train", "--eta", "0"], "training.eta must be a finite number > 0, got 0.0"),
+    (["train", "--eta", "abc"], "training.eta must be a finite number > 0, got 'abc'"),
+    (["train", "--mini-batch-size", "0"], "mini_batch_size must be a positive integer"),
+    (["train", "--epochs", "-3"], "training.epochs must be a positive integer, got -3"),
     (["train", "--dtype", "float16"], "invalid choice"),
     (["train", "--no-such-flag"], "unrecognized arguments"),
     (["frobnicate"], "invalid choice"),
     (["reproduce", "ch99"], "invalid choice"),
-    (["train", "--threads", "two"], "expected 'auto' or a positive integer, got 'two'"),
-    (["train", "--threads", "0"], "expected 'auto' or a positive integer, got 0"),
+    (["train", "--threads", "two"], "must be 'auto' or a positive integer, got 'two'"),
+    (["train", "--threads", "0"], "must be 'auto' or a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2_with_the_valid_choices(argv, phrase, capsys):
     with pytest.raises(SystemExit) as info:
