@@ -170,6 +170,7 @@ def _wait_for_epochs(proc, path, epochs: int) -> float:
     return (time.monotonic() - start) / max(changes, 1)
 
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_point_then_resume_is_bit_identical(tmp_path, uninterrupted):
     reference, _ = uninterrupted
     rng = random.Random()
@@ -204,6 +205,7 @@ def test_sigkill_at_a_random_point_then_resume_is_bit_identical(tmp_path, uninte
     assert same_curves
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path, uninterrupted):
     reference, _ = uninterrupted
     folder = tmp_path / "interrupted"

@@ -157,6 +157,7 @@ def test_infinite_weights_with_finite_outputs_are_caught_at_the_epoch_end():
         net.fit(X, y, epochs=2, mini_batch_size=10, eta=0.1)
 
 
+@pytest.mark.slow
 def test_cli_divergence_exits_1_and_keeps_the_checkpoint(tmp_path, capsys):
     from nnlearn.cli import main
 
