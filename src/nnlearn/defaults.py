@@ -7,25 +7,19 @@ values serve ``nnlearn train`` with no options, an experiment config's missing k
 ``Network(...)``, ``Network.from_sizes(...)``, ``Network.fit(...)`` and ``Trainer(...)``,
 and the scikit-learn estimators.
 
-Deliberate differences (each for a reason, each stated where it applies):
+Deliberate differences (each for a reason):
 
-==============================  ============================================================
-where                           what differs, and why
-==============================  ============================================================
-``Network.fit``, ``Trainer``    no L2 by default (``lmbda=None``): a library call adds only
-                                what it is asked for; the config's ``regularization.lmbda``
-                                is 5.0 because λ is part of the recipe.
-``NNClassifier``,               ``hidden_layer_sizes=(30,)``: scikit-learn's problems are small
-``NNRegressor``                 tables (tens of features, hundreds of rows); 30 neurons fit
-                                them, and the regressor's unbounded outputs stay stable.
-``NNClassifier``                ``cost="log_likelihood"`` (softmax outputs), so that
-                                ``predict_proba`` rows are probabilities that sum to 1.
-``NNRegressor``                 ``cost="quadratic"`` with linear outputs and ``eta=0.1``:
-                                real-valued targets are unbounded, and a smaller step keeps
-                                the unsquashed outputs from overshooting.
-book presets (``ch1-*``, ...)   their own values, as the book's chapters set them (e.g. the
-                                chapter-1 network: quadratic cost, N(0, 1) weights, η = 3.0).
-==============================  ============================================================
+* ``Network.fit`` and ``Trainer`` add no L2 term unless asked (``lmbda=None``): a library
+  call adds only what it is given; the config's ``regularization.lmbda`` is 5.0 because
+  λ is part of the recipe.
+* The scikit-learn estimators default to ``hidden_layer_sizes=(30,)``: scikit-learn's
+  problems are small tables (tens of features, hundreds of rows), and 30 neurons fit them.
+* ``NNClassifier`` uses the log-likelihood (softmax outputs), so that ``predict_proba``
+  rows are probabilities that sum to 1.
+* ``NNRegressor`` uses the quadratic cost with linear outputs and η = 0.1: real-valued
+  targets are unbounded, and a smaller step keeps the unsquashed outputs from overshooting.
+* The book's presets (``ch1-*``, ``ch3-*``, ``ch6-*``) carry their chapters' own values
+  (e.g. the chapter-1 network: quadratic cost, N(0, 1) weights, η = 3.0).
 
 The output layer follows the cost (see :func:`nnlearn.nn.builder.output_activation_for`).
 """
