@@ -213,7 +213,7 @@ def test_deeply_nested_toml_is_a_config_error(tmp_path, capsys):
     assert main(["train", "--config", str(deep)]) == 2
     assert "deep.toml is not valid TOML" in capsys.readouterr().err
     assert main(["train", "--set", "training.eta=" + "[" * 100_000, *RUN]) == 2
-    assert "training.eta: expected a finite number > 0" in capsys.readouterr().err
+    assert "training.eta must be a finite number > 0" in capsys.readouterr().err
 
 
 # -- 9. files ---------------------------------------------------------------------------------------

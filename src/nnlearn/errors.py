@@ -34,4 +34,4 @@ class DivergenceError(NNLearnError, FloatingPointError):
 
 class ResourceError(NNLearnError, MemoryError):
     """An input, a config or a flag would need more memory than the machine has
-    (:mod:`nnlearn.resources`), or more than nnlearn's limits allow."""
+    (:mod:`nnlearn.backend`), or more than nnlearn's limits allow."""

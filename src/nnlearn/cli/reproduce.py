@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from nnlearn.cli.flags import positive_int
 from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _epochs(text: str) -> int | dict[str, int]:
     """``15`` (every experiment) or ``b=15,c=20`` (per experiment key)."""
     if "=" not in text:
-        return _positive_int(text)
+        return positive_int("--epochs")(text)
     out = {}
     for item in text.split(","):
         key, _, value = item.partition("=")
         if not key.strip():
             raise argparse.ArgumentTypeError(f"expected KEY=EPOCHS pairs, got {item!r}")
-        out[key.strip()] = _positive_int(value)
+        out[key.strip()] = positive_int(f"--epochs {key.strip()}")(value)
     return out
 
 
@@ -36,7 +27,7 @@ def add_parser(sub) -> None:
                                    "docs/results/<chapter>.md with the book's figures beside ours.")
     p.add_argument("chapter", choices=(*CHAPTERS, "all"),
                    help="which chapter's table to reproduce ('all': every chapter in turn)")
-    p.add_argument("--seeds", type=_positive_int, default=None,
+    p.add_argument("--seeds", type=positive_int("--seeds"), default=None,
                    help="seeds per experiment (default: " +
                         ", ".join(f"{k}: {v}" for k, v in DEFAULT_SEEDS.items()) + ")")
     p.add_argument("--epochs", type=_epochs, default=None, metavar="E|KEY=E,...",

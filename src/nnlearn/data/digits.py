@@ -30,7 +30,7 @@ import numpy
 from nnlearn import backend
 from nnlearn.errors import DataError
 from nnlearn.files import open_regular
-from nnlearn.resources import require_memory
+from nnlearn.backend import require_memory
 
 BOX = 20
 FIELD = 28

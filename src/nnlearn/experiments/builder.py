@@ -8,9 +8,8 @@ one-line summary for logs.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from nnlearn.errors import ConfigError, DataError
 
@@ -61,40 +60,19 @@ def n_classes(*splits) -> int:
 
 def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int,
                   examples: Sequence[int] = ()):
-    """The network the ``[model]`` table describes, with ``training.seed``.
+    """The network the ``[model]`` table describes, seeded with ``training.seed``
+    (built by :func:`nnlearn.nn.builder.build_network`, like every network of nnlearn).
 
     Before any layer is built, the memory that training it needs (``examples``: the
     sizes of the training, validation and test sets, for their one-hot targets) is
     compared with the memory available (:func:`nnlearn.nn.memory.require_training`).
     """
-    from nnlearn.nn import memory
-    from nnlearn.nn.network import Network
+    from nnlearn.nn import builder
 
-    model = cfg["model"]
-    seed = cfg["training"].get("seed")
-    if model.get("layers") is None:
-        sizes = [int(math.prod(input_shape)), *model["hidden"], classes]
-        specs = memory.mlp_specs(sizes, cfg["regularization"]["dropout"])
-        _require_memory(cfg, memory.plan_network(specs, sizes[:1]), classes, examples)
-        net = Network.from_sizes(sizes, activation=model["activation"],
-                                 output_activation=model.get("output_activation"),
-                                 cost=model["cost"], weight_init=model["init"],
-                                 bias_init=model["bias_init"], seed=seed, dtype=model["dtype"])
-        p = cfg["regularization"]["dropout"]
-        if p > 0:  # after every hidden activation: Dense, act, [Dropout], Dense, act, ...
-            from nnlearn.nn.layers import Dropout
-            layers = []
-            for i, layer in enumerate(net.layers):
-                layers.append(layer)
-                if i % 2 == 1 and i < len(net.layers) - 1:
-                    layers.append(Dropout(p))
-            net = Network(layers, net.cost, seed=seed, dtype=model["dtype"],
-                          input_shape=net.input_shape)
-        return net
-    layers = build_layers(model["layers"], tuple(input_shape), classes, model,
-                          check=lambda plans: _require_memory(cfg, plans, classes, examples))
-    return Network(layers, model["cost"], seed=seed, dtype=model["dtype"],
-                   input_shape=tuple(input_shape))
+    return builder.build_network(cfg["model"], input_shape, classes,
+                                 seed=cfg["training"].get("seed"),
+                                 dropout=cfg["regularization"]["dropout"],
+                                 check=lambda plans: _require_memory(cfg, plans, classes, examples))
 
 
 def _require_memory(cfg: dict[str, Any], plans: list, classes: int,
@@ -110,63 +88,6 @@ def _require_memory(cfg: dict[str, Any], plans: list, classes: int,
                             weight_decay=reg["lmbda"] > 0 or reg["l1"] > 0,
                             early_stopping=t["early_stopping"] > 0,
                             augment=cfg["data"]["augment"] != "none")
-
-
-@contextlib.contextmanager
-def _named(key: str, kind: str):
-    """Re-raise a layer's ``TypeError``/``ValueError`` as a ``ConfigError`` naming its table."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:  # ConfigError and DataError are ValueErrors
-        raise ConfigError(f"{key} ({kind}): {exc}") from None
-
-
-def build_layers(specs: list[dict[str, Any]], input_shape: tuple[int, ...], classes: int,
-                 model: dict[str, Any], check: Callable[[list], None] | None = None) -> list:
-    """Layer objects from ``model.layers`` tables, inferring input widths along the way.
-
-    ``Dense`` gets ``n_in`` from the previous output (and ``n_out`` = ``classes`` if it
-    is the last Dense and omits it); ``Conv2D`` gets ``in_channels``. Both default to
-    ``model.init`` / ``model.bias_init``. Errors name the layer: ``model.layers[2]``.
-    Shapes are found from the layers' plans (:mod:`nnlearn.nn.memory`), and ``check`` is
-    called with the plans before any layer is built.
-    """
-    from nnlearn.experiments.config import layer_types
-    from nnlearn.nn import memory
-
-    LAYER_TYPES = layer_types()
-    last_dense = max((i for i, s in enumerate(specs) if s["type"] == "Dense"), default=-1)
-    shape, planned, plans = input_shape, [], []
-    for i, spec in enumerate(specs):
-        key, kind = f"model.layers[{i}]", spec["type"]
-        options = {k: v for k, v in spec.items() if k != "type"}
-        if kind in ("Dense", "Conv2D"):
-            options.setdefault("weight_init", model["init"])
-            options.setdefault("bias_init", model["bias_init"])
-        if kind == "Dense":
-            if len(shape) != 1:
-                raise ConfigError(f"{key}: Dense needs flat inputs but gets shape {shape}; "
-                                  "add a {type = \"Flatten\"} layer before it")
-            options.setdefault("n_in", shape[0])
-            if i == last_dense:
-                options.setdefault("n_out", classes)
-        elif kind == "Conv2D" and len(shape) == 3:
-            options.setdefault("in_channels", shape[0])
-        with _named(key, kind):
-            plans.append(memory.plan_layer(kind, options, shape))
-        shape = plans[-1].output_shape
-        planned.append((key, kind, options))
-    if shape != (classes,):
-        raise ConfigError(f"model.layers: the network's output shape is {shape}, but the data "
-                          f"has {classes} classes; end with a Dense layer of {classes} units "
-                          "and an activation")
-    if check is not None:
-        check(plans)
-    layers = []
-    for key, kind, options in planned:
-        with _named(key, kind):
-            layers.append(LAYER_TYPES[kind](**options))
-    return layers
 
 
 def trainer_options(cfg: dict[str, Any]) -> dict[str, Any]:
