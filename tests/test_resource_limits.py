@@ -95,9 +95,9 @@ def test_inference_batches_shrink_for_large_examples_and_give_the_same_outputs()
     assert per_example == 4 * 811_086
     batch = memory.inference_batch_size(net, 1000)
     assert batch == memory.INFERENCE_BATCH_BYTES // per_example == 165
-    X = np.random.default_rng(0).random((200, 1, 192, 192), dtype=np.float32)
-    np.testing.assert_allclose(net.predict_proba(X), np.concatenate(
-        [net.predict_proba(X[k:k + 1]) for k in range(200)]), rtol=1e-6)
+    X = np.random.default_rng(0).random((170, 1, 192, 192), dtype=np.float32)  # 165 + 5
+    np.testing.assert_allclose(net.predict_proba(X), net.predict_proba(X, batch_size=17),
+                               rtol=1e-6)
     book = nnlearn.Network.from_sizes([784, 100, 10])
     assert memory.inference_batch_size(book, 1000) == 1000  # unchanged for the book's networks
 
@@ -351,11 +351,12 @@ def test_bombs_end_in_clean_errors_under_a_2_gib_address_space(tmp_path, digit):
 
 
 @pytest.mark.slow
-def test_the_idx_bomb_with_train_size_trains_in_little_memory(tmp_path):
-    outcome = bombs.nnlearn("train", "--data", _idx_bomb(tmp_path / "idx"), "--train-size",
+def test_an_idx_bomb_with_train_size_trains_in_little_memory(tmp_path):
+    # a million images (784 MB declared) keep the test short; the report runs the 2.1 GB one
+    outcome = bombs.nnlearn("train", "--data", _idx_bomb(tmp_path / "idx", n=10**6), "--train-size",
                             "2000", "--epochs", "1", "--hidden", "30", "--seed", "1",
                             "--no-plots", "--quiet", "--run-dir", tmp_path / "run",
                             limit=2 * GiB, timeout=120)
     assert outcome.returncode == 0, outcome.stderr
     assert "Test accuracy" in outcome.stdout
-    assert outcome.peak_rss < 400 * 2**20  # the file declares 2.1 GB of images
+    assert outcome.peak_rss < 300 * 2**20  # the files declare 785 MB
