@@ -265,7 +265,9 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "from the zip directory when it declares more than 64x the file size).", "",
               "Run the long job: `python scripts/fuzz.py` (or `python -m pytest tests/fuzz -m "
               "fuzz`; `NNLEARN_FUZZ_EXAMPLES=N` sets the examples per test, default 2,500 for "
-              "five tests). The short profile runs in the normal suite (tests/test_fuzz.py).", "",
+              "five tests, and `NNLEARN_FUZZ_BOMB_EXAMPLES=N` (`--bomb-examples`) those of the "
+              "three valid-but-huge targets, default 60). The short profile runs in the normal "
+              "suite (tests/test_fuzz.py; the valid-but-huge cases, 4 per target, are `slow`).", "",
               "## Kill and resume", ""]
     if kill:
         lines += [f"`{kill['command']}` ({kill['epochs']} epochs) was killed with "
