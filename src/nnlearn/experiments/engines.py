@@ -60,6 +60,9 @@ class Engine:
                               f"ASHA); the {self.name} engine runs every trial to its end: "
                               "use --scheduler fifo, or --engine ray")
 
+    def check(self) -> None:
+        """Fail now, before a sweep folder exists, if this engine cannot run (no-op here)."""
+
     def run(self, specs: Sequence[dict[str, Any]], sweep_dir: str | os.PathLike,
             on_result: OnResult = lambda row: None,
             scheduler: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -184,6 +187,12 @@ class RayEngine(Engine):
     def describe(self) -> str:
         where = f"the Ray cluster at {self.address}" if self.address else "a Ray started here"
         return f"ray ({where}, {self.cpus_per_trial} CPU(s) per trial)"
+
+    def check(self) -> None:
+        """Ray must be installed and an explicit ``HOST:PORT`` reachable."""
+        import_ray()
+        if self.address not in (None, "auto"):
+            check_reachable(self.address)
 
     def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
         scheduler = scheduler or {"name": "fifo"}

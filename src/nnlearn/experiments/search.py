@@ -498,6 +498,7 @@ def run_search(space: Space | str | os.PathLike, engine=None, *, trials: int | N
     specs = trial_specs(space, trials)
     settings = scheduler_settings(space, scheduler)
     engine.check_scheduler(settings)
+    engine.check()
     folder = sweep_folder(space, specs, name=name, resume=resume, root=root,
                           options={"engine": engine.name, "scheduler": settings})
     rows = finished_rows(folder, specs) if resume else []
