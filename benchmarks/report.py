@@ -46,6 +46,31 @@ def _threads_line(result: dict) -> list[str]:
             + ", ".join(f"{name}: {n}" for name, n in used.items()) + ".", ""]
 
 
+def _search_section(name: str, r: dict) -> list[str]:
+    """`nnlearn search` on Ray and on local processes with 1 and 2 CPUs; Ray's start-up."""
+    rows = ["| engine | sweep wall time, s: median | fastest round | one trial's training, s (median) |",
+            "|---|---:|---:|---:|"]
+    for engine, s in r["sweeps"].items():
+        rows.append(f"| {engine} | {s['wall_median']:.1f} | {s['wall_min']:.1f} | "
+                    f"{s['trial_median']:.2f} |")
+    up = r["ray_startup"]
+    starts = len(up["init"]["all"])
+    load, before = r.get("load_average"), r.get("load_average_before")
+    return [f"## A sweep of 8 trials, Ray and local (`{name}`)", "",
+            f"{r['description']}; {r['repeats']} rounds. Command: `{r['command']}`. Each wall "
+            "time runs `run_search` (what `nnlearn search` runs) from the call to its return; "
+            "for Ray it includes starting a local Ray with that many CPUs and shutting it down.",
+            "", *rows, "",
+            f"Ray's own start-up (median of {starts} starts): `ray.init` of a local Ray "
+            f"{up['init']['median']:.2f} s, the first remote task (a worker process starts) "
+            f"{up['first_task']['median']:.2f} s, `ray.shutdown` {up['shutdown']['median']:.2f} s.",
+            "", f"Environment: {_env_line(r['env'])}; Ray {r['env'].get('ray')}"
+            + (f"; load average (1 / 5 / 15 min) {before[0]:.1f} / {before[1]:.1f} / "
+               f"{before[2]:.1f} before the runs and {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+               "after (this machine is shared: a load above 2 means other work competed for "
+               "its 2 cores)" if load and before else ""), ""]
+
+
 def main() -> None:
     lines = ["# Benchmarks", "",
              "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
@@ -65,6 +90,8 @@ def main() -> None:
                       f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
                       *_speed_table(r, "batches", GOALS["conv"]), "", *_threads_line(r),
                       f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "search":
+            lines += _search_section(path.name, r)
         elif kind == "memory":
             lines += [f"## Peak memory (`{path.name}`)", "",
                       f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "

@@ -273,11 +273,11 @@ def test_ensemble_members_as_parallel_trials_match_the_sequential_ensemble(tmp_p
     from nnlearn.experiments.reproduce.ch6 import ensemble_run
 
     logs = []
-    sequential = ensemble_run(MEMBER, 4, 3, logs.append)
-    parallel = ensemble_run(MEMBER, 4, 3, logs.append, engine=LocalEngine())
+    sequential = ensemble_run(MEMBER, 4, 2, logs.append)
+    parallel = ensemble_run(MEMBER, 4, 2, logs.append, engine=LocalEngine())
     assert parallel["best"] == sequential["best"]
     assert 40 < parallel["best"] < 100 and parallel["epochs"] == 2
-    assert any("3 members on local" in line for line in logs)
+    assert any("2 members on local" in line for line in logs)
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ import pytest
 
 from nnlearn.cli import main
 from nnlearn.experiments.runs import Run
+from test_search import MEMBER, TINY
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +34,7 @@ RAY = str(Path(sys.executable).with_name("ray"))
 START_TIMEOUT = 120
 """Seconds the cluster may take to come up (about 10 on an idle 2-core machine)."""
 
-SPACE = """
-[data]
-train_size = 300
-validation_size = 1000
-
-[model]
-hidden = [10]
-
-[training]
-epochs = 3
-
-[search]
-"training.eta" = [3.0, 0.5, 0.05, 0.001]
-"""
+SPACE = TINY.format(epochs=3) + '[search]\n"training.eta" = [3.0, 0.5, 0.05, 0.001]\n'
 """Four tiny trials. Tune starts them in this order on the cluster's two CPUs, so the last
 (η = 0.001: chance accuracy after an epoch) reaches ASHA's first milestone after the
 others and below their median: ASHA stops it."""
@@ -184,8 +172,8 @@ def test_asha_sweep_on_the_cluster_stops_poor_trials_and_matches_local(cluster, 
 
     # The same sweep on the local engine: the same numbers, epoch by epoch, for every trial
     # (ASHA's trials stop early, so theirs are a prefix of the local ones).
-    assert main(["search", str(tmp_path / "space.toml"), "--name", "local"]) == 0
-    local = {r["trial"]: r for r in results(Path(os.environ["NNLEARN_RUNS_DIR"]) / "local")}
+    assert main(["search", str(tmp_path / "space.toml"), "--name", "twin-of-ray"]) == 0
+    local = {r["trial"]: r for r in results(Path(os.environ["NNLEARN_RUNS_DIR"]) / "twin-of-ray")}
     assert len(local) == 4
     for r in table:
         ours, theirs = curve(r["run_dir"]), curve(local[r["trial"]]["run_dir"])
@@ -208,7 +196,6 @@ def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(cluster, tmp_path
 
 
 def test_ensemble_members_train_as_parallel_trials_on_the_cluster(cluster, tmp_path):
-    from test_search import MEMBER
     from nnlearn.experiments.reproduce.ch6 import ensemble_run
 
     code = (f"import json; from nnlearn.experiments.engines import RayEngine\n"

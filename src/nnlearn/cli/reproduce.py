@@ -8,7 +8,8 @@ from nnlearn.errors import ConfigError
 from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
 
 
-def _positive_int(text: str) -> int:
+def positive_int_arg(text: str) -> int:
+    """argparse type: a positive integer, else a usage error."""
     try:
         value = int(text)
     except ValueError:
@@ -21,13 +22,13 @@ def _positive_int(text: str) -> int:
 def _epochs(text: str) -> int | dict[str, int]:
     """``15`` (every experiment) or ``b=15,c=20`` (per experiment key)."""
     if "=" not in text:
-        return _positive_int(text)
+        return positive_int_arg(text)
     out = {}
     for item in text.split(","):
         key, _, value = item.partition("=")
         if not key.strip():
             raise argparse.ArgumentTypeError(f"expected KEY=EPOCHS pairs, got {item!r}")
-        out[key.strip()] = _positive_int(value)
+        out[key.strip()] = positive_int_arg(value)
     return out
 
 
@@ -37,7 +38,7 @@ def add_parser(sub) -> None:
                                    "docs/results/<chapter>.md with the book's figures beside ours.")
     p.add_argument("chapter", choices=(*CHAPTERS, "all"),
                    help="which chapter's table to reproduce ('all': every chapter in turn)")
-    p.add_argument("--seeds", type=_positive_int, default=None,
+    p.add_argument("--seeds", type=positive_int_arg, default=None,
                    help="seeds per experiment (default: " +
                         ", ".join(f"{k}: {v}" for k, v in DEFAULT_SEEDS.items()) + ")")
     p.add_argument("--epochs", type=_epochs, default=None, metavar="E|KEY=E,...",
@@ -62,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     if args.address is not None and args.engine is None:
         raise ConfigError("--address joins a Ray cluster: it needs --engine ray")
-    engine = None if args.engine is None else get_engine(args.engine, address=args.address)
+    engine = {} if args.engine is None else \
+        {"engine": get_engine(args.engine, address=args.address)}
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
         reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only, out_dir=args.out,
-                  engine=engine)
+                  **engine)
     return 0

@@ -12,17 +12,8 @@ import argparse
 import sys
 from typing import Any
 
+from nnlearn.cli.reproduce import positive_int_arg
 from nnlearn.experiments.engines import ENGINES
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def add_parser(sub) -> None:
@@ -38,12 +29,12 @@ def add_parser(sub) -> None:
                         "'nnlearn[ray]') (default: %(default)s)")
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="join this Ray cluster (default: start a Ray on this machine)")
-    p.add_argument("--trials", type=_positive_int, metavar="N",
+    p.add_argument("--trials", type=positive_int_arg, metavar="N",
                    help="random draws of the space's ranges and choices (default: [sweep] trials)")
     p.add_argument("--scheduler", choices=("fifo", "asha"),
                    help="fifo runs every trial to its end; asha (Ray) stops the poor ones early "
                         "(default: [sweep] scheduler, else fifo)")
-    p.add_argument("--cpus-per-trial", type=_positive_int, default=1, metavar="K",
+    p.add_argument("--cpus-per-trial", type=positive_int_arg, default=1, metavar="K",
                    help="CPU cores per trial (default: %(default)s)")
     p.add_argument("--name", metavar="NAME",
                    help="sweep folder name under $NNLEARN_RUNS_DIR or ./runs "

@@ -309,14 +309,20 @@ def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
             self.finish(trial, None)
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            self.finish(trial, trial.error_msg or "the trial's Ray worker failed")
+            try:
+                error = str(trial.get_error() or "")
+            except Exception:  # the error file may be unreadable; the failure is what matters
+                error = ""
+            lines = [line for line in error.splitlines() if line.strip()]
+            self.finish(trial, "the trial's Ray worker failed" + (f": {lines[-1]}" if lines else
+                                                                   " (see Ray's logs)"))
 
         def finish(self, trial, error: str | None) -> None:
             spec = by_name[trial.config["spec"]["name"]]
             last = (trial.last_result or {}).get("row")
             row = json.loads(last) if last else new_row(spec, sweep_dir)
             if error is not None and row["status"] not in ("diverged", "failed"):
-                row.update(status="failed", error=error.strip().splitlines()[-1])
+                row.update(status="failed", error=error)
             elif row["status"] == "running":
                 row = mark_stopped(row)
             rows[spec["name"]] = row
@@ -333,6 +339,7 @@ def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
         param_space={"spec": tune.grid_search(list(specs)), "sweep_dir": str(sweep_dir),
                      "cpus": cpus, "save_every_epoch": asha},
         tune_config=tune.TuneConfig(metric="validation_accuracy", mode="max", scheduler=chosen,
+                                    reuse_actors=True,  # a worker process per slot, not per trial
                                     trial_name_creator=_trial_name,
                                     trial_dirname_creator=_trial_name),
         run_config=tune.RunConfig(name="ray", storage_path=str(sweep_dir), verbose=0,

@@ -33,7 +33,7 @@ ordinary run folder; :mod:`nnlearn.experiments.engines` runs the trials on this
 machine or on a Ray cluster. The sweep folder (``runs/<name>/``) holds::
 
     space.toml       the space file as it was run
-    sweep.json       the trials (name, settings) and the command's options
+    sweep.json       the trials (name, settings, config hash) and the command's options
     trials/<name>/   one run folder per trial (config.toml, metrics.jsonl, model.npz, summary.json)
     results.md       the results table, best validation accuracy first
     results.csv      the same, one row per trial
@@ -301,8 +301,9 @@ def sweep_folder(space: Space, specs: Sequence[dict[str, Any]], *, name: str | N
     if not name or "/" in name or name in (".", ".."):
         raise ConfigError(f"--name must be a plain folder name, got {name!r}")
     folder = (Path(root) if root is not None else runs_root()).resolve() / name
-    record = {"space": str(space.path), "trials": [[s["name"], s["settings"]] for s in specs],
-              "options": options or {}}
+    record = {"space": str(space.path), "options": options or {},
+              "trials": [[s["name"], s["settings"], cfgmod.config_hash(s["config"])]
+                         for s in specs]}
     manifest = folder / "sweep.json"
     if resume:
         if not manifest.is_file():
@@ -311,8 +312,9 @@ def sweep_folder(space: Space, specs: Sequence[dict[str, Any]], *, name: str | N
         saved = json.loads(manifest.read_text(encoding="utf-8"))
         if saved.get("trials") != json.loads(json.dumps(record["trials"])):
             raise ConfigError(f"--resume: the trials of {space.path} differ from those of the "
-                              f"sweep in {folder} (space file or --trials changed); resume with "
-                              "the same space, or start a new sweep with another --name")
+                              f"sweep in {folder} (the space file, its base or --trials changed); "
+                              "resume with the same space, or start a new sweep with another "
+                              "--name")
         return folder
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"the sweep folder {folder} already exists; continue it with --resume, "
