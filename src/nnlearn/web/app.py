@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from nnlearn import __version__
 from nnlearn.errors import NNLearnError
-from nnlearn.web import playground, predictor, runs_view
+from nnlearn.web import playground, predictor, runs_view, toy_data
 from nnlearn.web.code_export import python_code, toml_config
 from nnlearn.web.validation import FieldError, bounded_int, get, one_of
 
@@ -148,6 +148,11 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
         return JSONResponse(await to_thread.run_sync(runs_view.config_diff, runs_dir, a, b))
 
     # -- playground -----------------------------------------------------------------------
+    async def datasets(request: Request) -> Response:
+        return JSONResponse({"datasets": playground.dataset_previews(),
+                             "features": toy_data.FEATURE_LABELS,
+                             "defaults": playground.Settings().to_json()})
+
     async def create_session(request: Request) -> Response:
         body = await read_json(request)
         settings = playground.parse_settings(body.get("settings", {}))
@@ -229,7 +234,7 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
         async def events():
             sent, history, seen_version, seen_data, seen_settings = 0, None, -1, -1, None
             next_send, keepalive = time.monotonic(), time.monotonic()
-            while getattr(session, "stream_token", None) is token and \
+            while session.stream_token is token and \
                     pool.sessions.get(session.id) is session:
                 session.touch()
                 if session.playing:
@@ -303,6 +308,7 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
         Route("/api/runs/{name}/evaluation", run_evaluation),
         Route("/api/runs/{name:path}", run_detail),
         Route("/api/playground", create_session, methods=["POST"]),
+        Route("/api/playground/datasets", datasets),
         Route(S, show_session),
         Route(S, close_session, methods=["DELETE"]),
         Route(S + "/close", close_session, methods=["POST"]),

@@ -197,6 +197,22 @@ def encode_map(values: numpy.ndarray, scale: float) -> str:
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
+def feature_maps(resolution: int) -> dict[str, str]:
+    """Every input feature over the square, as heat maps (:func:`encode_map`, scale 1)."""
+    X = toy_data.input_features(toy_data.grid(resolution), list(toy_data.FEATURES))
+    return {name: encode_map(X[:, i], 1.0) for i, name in enumerate(toy_data.FEATURES)}
+
+
+def dataset_previews(n_points: int = 150) -> dict[str, dict[str, Any]]:
+    """A small noise-free sample of every data set, for the page's data set buttons."""
+    previews = {}
+    for name, problem in toy_data.DATASETS.items():
+        P, y = toy_data.make_points(name, n_points, 0.0, 1)
+        previews[name] = {"problem": problem,
+                          "points": numpy.column_stack([P, y]).round(3).tolist()}
+    return previews
+
+
 class Session:
     """One tab's experiment: settings, data, network, trainer, and the play state.
 
@@ -213,6 +229,7 @@ class Session:
         self.version = 0          # bumped on every change the page must draw
         self.data_version = 0     # bumped when the points change
         self.generation = 0       # bumped when the network starts over (history restarts)
+        self.stream_token: object | None = None  # the one stream that drives this session
         self.settings = settings
         self.custom_points = numpy.zeros((0, 2))
         self.custom_labels = numpy.zeros(0)
@@ -370,9 +387,7 @@ class Session:
             snap.update(self._accuracies())
             if with_points:
                 snap["points"] = self.points()
-                snap["feature_maps"] = {
-                    name: encode_map(toy_data.input_features(toy_data.grid(res // 2), [name])[:, 0],
-                                     1.0) for name in s.features}
+                snap["feature_maps"] = feature_maps(res // 2)
             return snap
 
     def _accuracies(self) -> dict[str, float | None]:
