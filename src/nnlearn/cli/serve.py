@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or str(runs_root())
     app = create_app(runs_dir, model=args.model, max_sessions=args.max_sessions,
                      idle_seconds=args.idle_timeout, max_updates_per_second=args.max_rate)
+    if not _is_loopback(args.host):
+        print(f"nnlearn serve: warning: listening on {args.host}, so other machines can reach "
+              "this server; it has no authentication (anyone who can connect can use it and "
+              "read the runs). Use the default --host 127.0.0.1 unless you mean it.",
+              file=sys.stderr, flush=True)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,16 +76,14 @@ def run(args: argparse.Namespace) -> int:
         raise OSError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}); choose "
                       "another --port (or 0 for any free one)") from None
     port = sock.getsockname()[1]
-    if not _is_loopback(args.host):
-        print(f"nnlearn serve: warning: listening on {args.host}, so other machines can reach "
-              "this server; it has no authentication (anyone who can connect can use it and "
-              "read the runs). Use the default --host 127.0.0.1 unless you mean it.",
-              file=sys.stderr, flush=True)
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     print(f"nnlearn serve: http://{shown}:{port}/  (runs from {runs_dir}; Ctrl-C to stop)",
           flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                            timeout_graceful_shutdown=2))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the Ctrl-C
+        pass
     print("nnlearn serve: stopped", flush=True)
     return 0

@@ -14,7 +14,7 @@ name            problem          how a point is drawn
 ``gauss``       classification   two Gaussian blobs at (2, 2) (label 1) and (−2, −2) (label 0),
                                  standard deviation 0.7 + 3·noise
 ``spiral``      classification   two interleaved spirals, one per label
-``plane``       regression       uniform; target (x₁ + x₂)/12 (after jitter)
+``plane``       regression       uniform; target (x₁ + x₂)/12 (after jitter), clipped to [−1, 1]
 ``multigauss``  regression       uniform; target Σ ±exp(−‖x − c‖²/2) over six centres c,
                                  clipped to [−1, 1]
 ``custom``      classification   empty: points are added by clicking or from a CSV file
@@ -107,7 +107,7 @@ def _spiral(rng, n: int, noise: float):
 def _plane(rng, n: int, noise: float):
     P = rng.uniform(-EXTENT, EXTENT, (n, 2))
     jittered = P + rng.uniform(-EXTENT, EXTENT, (n, 2)) * noise
-    return P, (jittered[:, 0] + jittered[:, 1]) / (2 * EXTENT)
+    return P, numpy.clip((jittered[:, 0] + jittered[:, 1]) / (2 * EXTENT), -1.0, 1.0)
 
 
 _BUMPS = numpy.array([[-4.0, 2.5, 1.0], [0.0, 2.5, -1.0], [4.0, 2.5, 1.0],

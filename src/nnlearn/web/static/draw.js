@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad"), ink = pad.getContext("2d", { willReadFrequently: true });
-const state = { drawing: false, last: null, busy: false, again: false, strokes: 0 };
+const state = { drawing: false, last: null, busy: false, again: false, strokes: 0, answer: null };
 
 function clearPad() {
   ink.fillStyle = "#fff"; ink.fillRect(0, 0, pad.width, pad.height);
@@ -68,6 +68,7 @@ function requestPrediction() {
 }
 
 function show(answer) {
+  state.answer = answer;
   NN.banner($("banner"), "");
   const p = answer.probabilities;
   $("digit").textContent = answer.digit;

@@ -3,6 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#3d6fd8", "#e8590c", "#2f9e6a", "#9c36b5", "#d6336c", "#1098ad", "#f59f00", "#5c7cfa"];
+const POLL_MS = Math.max(200, Number(new URLSearchParams(location.search).get("poll")) || 1500);
 const state = { runs: [], selected: new Set(), metrics: {}, metric: "evaluation_accuracy",
   current: null, colors: {}, firstLoad: true };
 
@@ -158,5 +159,5 @@ window.addEventListener("resize", drawCurves);
   await refreshRuns();
   const finished = state.runs.find((r) => r.status === "finished" && r.has_model);
   if (finished) showEvaluation(finished.name);
-  setInterval(refreshRuns, 1500);
+  setInterval(refreshRuns, POLL_MS);
 })();
