@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ImportError(f"nnlearn serve needs the web extra ({exc.name} is missing): "
                           "pip install 'nnlearn[web]'") from None
+    try:  # many small requests at once: one BLAS thread each beats threads fighting over 2 cores
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1, user_api="blas")
+    except ImportError:
+        pass
     runs_dir = args.runs_dir or str(runs_root())
     app = create_app(runs_dir, model=args.model, max_sessions=args.max_sessions,
                      idle_seconds=args.idle_timeout, max_updates_per_second=args.max_rate)

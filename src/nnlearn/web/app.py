@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -61,8 +62,9 @@ async def read_json(request: Request) -> dict[str, Any]:
         if size > MAX_BODY_BYTES:
             raise ApiError(413, f"the request body exceeds the limit of {MAX_BODY_BYTES} bytes (1 MiB)")
         chunks.append(chunk)
-    try:
-        body = json.loads(b"".join(chunks) or b"{}")
+    data = b"".join(chunks) or b"{}"
+    try:  # a large body is parsed in a worker thread, so the event loop keeps serving
+        body = json.loads(data) if size < 65536 else await to_thread.run_sync(json.loads, data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the request body is not valid JSON ({exc})", "body") from None
     if not isinstance(body, dict):
@@ -97,6 +99,9 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
     pool = playground.SessionPool(max_sessions, idle_seconds)
     models = predictor.DigitModels(runs_dir, model)
     evaluations = runs_view.Evaluations()
+    # Predictions share the cores first come, first served: with a few at a time each one
+    # finishes fast, instead of dozens crawling together through the interpreter lock.
+    prediction_slots = CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
 
     def session_of(request: Request) -> playground.Session:
         session = pool.get(request.path_params["session"])
@@ -117,7 +122,8 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
     # -- draw a digit ---------------------------------------------------------------------
     async def predict(request: Request) -> Response:
         body = await read_json(request)
-        return JSONResponse(await to_thread.run_sync(predictor.predict, models, body))
+        return JSONResponse(await to_thread.run_sync(predictor.predict, models, body,
+                                                     limiter=prediction_slots))
 
     async def list_models(request: Request) -> Response:
         def answer():
