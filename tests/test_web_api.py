@@ -246,7 +246,7 @@ def test_playground_session_trains_streams_and_changes(client):
     client.post(f"/api/playground/{sid}/settings", json={"hidden": [3]})
     assert client.get(f"/api/playground/{sid}").json()["epoch"] == 0  # a new network
     code = client.get(f"/api/playground/{sid}/code").json()
-    assert "Network.from_sizes([2, 3, 1]" in code["python"] and "hidden = [3]" in code["toml"]
+    assert "Network.from_sizes(\n    [2, 3, 1]," in code["python"] and "hidden = [3]" in code["toml"]
     assert client.delete(f"/api/playground/{sid}").json() == {"closed": True}
     assert client.get(f"/api/playground/{sid}").status_code == 404
 

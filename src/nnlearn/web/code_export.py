@@ -37,17 +37,20 @@ def python_code(settings: Settings, epochs: int) -> str:
 import nnlearn
 from nnlearn.web.toy_data import input_features, make_dataset
 
-data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r}, train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})
+data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r},
+                    train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})
 features = {list(s.features)!r}
 X_train, y_train = input_features(data.train_points, features), data.train_labels
 X_test, y_test = input_features(data.test_points, features), data.test_labels
 
-net = nnlearn.Network.from_sizes({s.sizes!r}, activation={s.activation!r}, output_activation={output!r},
-                                 cost={s.cost!r}, weight_init={s.init!r}, seed={s.seed}, dtype="float64")
-trainer = nnlearn.Trainer(net, X_train, y_train, epochs={epochs}, mini_batch_size={s.batch_size},
-                          optimizer={s.optimizer!r}, eta={s.learning_rate!r}, regularizers={_regularizer_code(s)},
-                          validation_data=(X_test, y_test), monitor=["training_cost", "evaluation_cost"],
-                          threads=1)
+net = nnlearn.Network.from_sizes(
+    {s.sizes!r}, activation={s.activation!r}, output_activation={output!r},
+    cost={s.cost!r}, weight_init={s.init!r}, seed={s.seed}, dtype="float64")
+trainer = nnlearn.Trainer(
+    net, X_train, y_train, epochs={epochs}, mini_batch_size={s.batch_size},
+    optimizer={s.optimizer!r}, eta={s.learning_rate!r}, regularizers={_regularizer_code(s)},
+    validation_data=(X_test, y_test), monitor=["training_cost", "evaluation_cost"],
+    threads=1)
 history = trainer.run()
 print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f}}, "
       f"test loss {{history['evaluation_cost'][-1]:.4f}}")

@@ -105,7 +105,7 @@ function formatTick(v) {
 
 /**
  * Line chart on a canvas. opts: {series: [{label, color, points: [[x, y], ...], dash}],
- * xLabel, yLabel, yMin, yMax, empty}
+ * xLabel, yLabel, yMin, yMax, yFormat (tick → text), empty}
  */
 NN.lineChart = function (canvas, opts) {
   const { ctx, w, h } = NN.fit(canvas);
@@ -134,7 +134,7 @@ NN.lineChart = function (canvas, opts) {
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   for (const t of niceTicks(y0, y1, 4)) {
     ctx.beginPath(); ctx.moveTo(pad.l, Y(t) + 0.5); ctx.lineTo(w - pad.r, Y(t) + 0.5); ctx.stroke();
-    ctx.fillText(formatTick(t), pad.l - 6, Y(t));
+    ctx.fillText((opts.yFormat || formatTick)(t), pad.l - 6, Y(t));
   }
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   for (const t of niceTicks(x0, x1, Math.max(2, Math.floor(w / 90)))) {

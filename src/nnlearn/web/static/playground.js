@@ -345,7 +345,11 @@ function scheduleBackprop(now) {
 }
 
 const ACT = { tanh: "tanh", relu: "ReLU", sigmoid: "σ", linear: "id" };
-const f4 = (v) => (v >= 0 ? "\u2007" : "") + Number(v).toFixed(4);
+/** Four decimals, or three significant digits in scientific notation for small values. */
+const f4 = (v) => {
+  const a = Math.abs(v), text = a !== 0 && a < 1e-3 ? Number(v).toExponential(2) : Number(v).toFixed(4);
+  return (v >= 0 ? "\u2007" : "") + text.replace("-", "−");
+};
 
 function renderBackprop(data) {
   const sel = state.selected;

@@ -77,7 +77,8 @@ function drawCurves() {
     series.push({ label: name, color: colorOf(name), dots: records.length < 40,
       points: records.filter((r) => r[metric] !== undefined).map((r) => [r.epoch, r[metric]]) });
   }
-  NN.lineChart($("curves"), { series, xLabel: "epoch",
+  const percent = metric.endsWith("accuracy") ? (t) => +(100 * t).toFixed(1) + "%" : undefined;
+  NN.lineChart($("curves"), { series, xLabel: "epoch", yFormat: percent,
     empty: state.selected.size ? "no epochs recorded yet" : "tick runs in the table to plot them" });
   $("legend").innerHTML = series.map((s) =>
     `<span><span class="swatch" style="background:${s.color}"></span>${NN.escape(s.label)}` +
