@@ -68,6 +68,7 @@ def test_settings_merge_onto_a_base_and_normalise_features():
     s = parse_settings({"features": ["sin_x1", "x1"], "learning_rate": 0.03}, base)
     assert s.dataset == "xor" and s.hidden == (8, 8) and s.features == ("x1", "sin_x1")
     assert s.sizes == [2, 8, 8, 1] and s.problem == "classification"
+    assert parse_settings({"dataset": "plane"}).cost == "quadratic"  # regression's only cost
 
 
 def test_xor_session_learns_and_snapshot_shapes():

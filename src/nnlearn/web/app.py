@@ -21,7 +21,7 @@ from anyio import CapacityLimiter, to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -34,8 +34,21 @@ from nnlearn.web.validation import FieldError, bounded_int, get, one_of
 MAX_BODY_BYTES = 1 << 20
 """Largest request body accepted (1 MiB); larger ones get 413."""
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/": "playground.html", "/playground": "playground.html", "/draw": "draw.html",
-         "/runs": "runs.html"}
+PAGES = {"playground": ("Playground", "every number on this page is computed by nnlearn on the server"),
+         "draw": ("Draw a digit", "prepared exactly as <code>nnlearn predict</code> prepares an image"),
+         "runs": ("Runs", "curves update while <code>nnlearn train</code> runs")}
+"""Page name → title and the hint in its top bar. ``static/<name>.html`` holds the page's
+``<main>``; ``static/layout.html`` wraps it with the head, the top bar and the scripts."""
+
+
+def render_page(name: str) -> str:
+    """The HTML of page ``name``: its ``<main>`` in the shared layout."""
+    title, hint = PAGES[name]
+    main = (STATIC / f"{name}.html").read_text(encoding="utf-8")
+    layout = (STATIC / "layout.html").read_text(encoding="utf-8")
+    for key, value in (("title", title), ("hint", hint), ("page", name), ("main", main.rstrip())):
+        layout = layout.replace("{{" + key + "}}", value)
+    return layout
 
 
 class ApiError(Exception):
@@ -112,7 +125,7 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
 
     # -- pages ----------------------------------------------------------------------------
     async def page(request: Request) -> Response:
-        return FileResponse(STATIC / PAGES[request.url.path])
+        return HTMLResponse(render_page(request.url.path.strip("/") or "playground"))
 
     # -- general --------------------------------------------------------------------------
     async def health(request: Request) -> Response:
@@ -302,7 +315,8 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
 
     S = "/api/playground/{session}"
     routes = [
-        *[Route(path, page) for path in PAGES],
+        Route("/", page),
+        *[Route(f"/{name}", page) for name in PAGES],
         Route("/favicon.ico", lambda r: RedirectResponse("/static/favicon.svg")),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Route("/api/health", health),

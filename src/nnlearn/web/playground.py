@@ -134,7 +134,8 @@ _CHECKS = {
 
 def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
     """Settings from a JSON object: ``base`` (default: the defaults) with the given fields
-    replaced, each checked. ``problem`` may be given and must match the data set."""
+    replaced, each checked. ``problem`` may be given and must match the data set; a
+    regression data set without a given cost gets the quadratic one."""
     base = base or Settings()
     if not isinstance(raw, dict):
         raise FieldError("settings", f"must be a JSON object, got {type(raw).__name__}")
@@ -144,6 +145,8 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
             raise FieldError(key, f"unknown setting; the settings are {', '.join(sorted(known))}")
     settings = replace(base, **{key: _CHECKS[key](value) for key, value in raw.items()
                                 if key != "problem"})
+    if "cost" not in raw and settings.problem == "regression":
+        settings = replace(settings, cost="quadratic")  # the only cost for real-valued targets
     problem = raw.get("problem", settings.problem)
     one_of("problem", problem, ("classification", "regression"))
     if problem != settings.problem:
