@@ -148,7 +148,8 @@ function drawBoundary(snap) {
   NN.drawMap(offscreen, snap.boundary, snap.boundary_resolution, $("discrete").checked);
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(offscreen, 0, 0, w, h);
-  const sets = [["train", "#ffffff"]];
+  const regression = state.settings.problem === "regression";  // pale targets need a dark ring
+  const sets = [["train", regression ? "rgba(29,36,51,.4)" : "#ffffff"]];
   if ($("showTest").checked) sets.push(["test", "#1d2433"]);
   for (const [split, ring] of sets) {
     state.points[split].forEach(([x, y, label], i) => {
