@@ -13,9 +13,9 @@ Everything runs on loopback (127.0.0.1) against a real ``nnlearn serve`` process
    epoch of training plus a snapshot (the output's 64×64 heat map, every neuron's 32×32 map,
    the weights, the losses). Measured at the server's default cap (``--max-rate 30``) and
    without a cap (``--max-rate 100000``), the headroom.
-2. **Load test.** ``--requests`` digit predictions (``POST /api/predict`` with a 28×28 MNIST
-   test digit as a PNG data URL, and the same digit drawn 10× larger as a 280×280 array, in
-   turn) from ``--clients`` concurrent clients; every answer must be 200 with ten
+2. **Load test.** ``--requests`` digit predictions (``POST /api/predict`` with an MNIST test
+   digit as a PNG data URL: 28×28 as in the data set, or 10× larger, dark on white, 280×280 as
+   the Draw page sends its canvas, in turn) from ``--clients`` concurrent clients; every answer must be 200 with ten
    probabilities; p50 and p99 latency and the throughput are recorded. Bounded: each request
    times out after 60 s and the run stops after ``--requests`` requests.
 """
@@ -98,13 +98,11 @@ def payloads() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for i, image in enumerate(images):
             pixels = (image * 255).round().astype(numpy.uint8)
-            if i % 2 == 0:
-                path = Path(tmp) / f"{i}.png"
-                write_png(path, pixels)
-                bodies.append({"image": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()})
-            else:  # as the Draw page sends its 280×280 canvas: rows of grey values, dark ink on white
-                big = numpy.kron(255 - pixels, numpy.ones((10, 10), dtype=numpy.uint8))
-                bodies.append({"image": big.tolist()})
+            if i % 2:  # as the Draw page sends its canvas: 280×280, dark ink on white paper
+                pixels = numpy.kron(255 - pixels, numpy.ones((10, 10), dtype=numpy.uint8))
+            path = Path(tmp) / f"{i}.png"
+            write_png(path, pixels)
+            bodies.append({"image": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()})
     return bodies
 
 

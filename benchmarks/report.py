@@ -64,9 +64,9 @@ def _web_section(r: dict, name: str) -> list[str]:
             f"| {load['errors']} | 0 | {'yes' if load['errors'] == 0 else 'no'} |",
             f"| prediction latency p50 / p99, ms | {load['p50_ms']:.0f} / {load['p99_ms']:.0f} | | |",
             f"| predictions per second | {load['requests_per_second']:.1f} | | |", "",
-            "Each prediction is `POST /api/predict` with a digit either as a 28×28 PNG data URL or as "
-            "the 280×280 array the Draw page sends; both go through the MNIST preparation of "
-            "`nnlearn predict` and the shipped [784, 100, 10] network.", "",
+            "Each prediction is `POST /api/predict` with an MNIST test digit as a PNG data URL, in turn "
+            "28×28 and 280×280 (dark on white, as the Draw page sends its canvas); both go through the "
+            "MNIST preparation of `nnlearn predict` and the shipped [784, 100, 10] network.", "",
             f"Environment: {env['date']}; {env['cpu_model']}, {env['cpus']} cores, shared: load average "
             f"{r['load_average_before'][0]:.1f} before and {r['load_average_after'][0]:.1f} after the run "
             f"(the load test's 50 clients run on the same cores); Python {env['python']}, "

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const pad = $("pad"), ink = pad.getContext("2d", { willReadFrequently: true });
+const pad = $("pad"), ink = pad.getContext("2d");
 const state = { drawing: false, last: null, busy: false, again: false, strokes: 0, answer: null };
 
 function clearPad() {
@@ -41,22 +41,11 @@ for (const type of ["pointerup", "pointercancel"]) {
   pad.addEventListener(type, () => { if (state.drawing) { state.drawing = false; requestPrediction(); } });
 }
 
-/** The canvas as rows of grey values 0–255 (the API also takes a PNG data URL). */
-function padPixels() {
-  const data = ink.getImageData(0, 0, pad.width, pad.height).data, rows = [];
-  for (let y = 0; y < pad.height; y++) {
-    const row = new Array(pad.width);
-    for (let x = 0; x < pad.width; x++) row[x] = data[4 * (y * pad.width + x)];
-    rows.push(row);
-  }
-  return rows;
-}
-
 function requestPrediction() {
   if (!state.strokes) return;
   if (state.busy) { state.again = true; return; }
   state.busy = true;
-  const body = { image: padPixels(), steps: true };
+  const body = { image: pad.toDataURL("image/png"), steps: true };  // about 7 kB
   if ($("model").value) body.model = $("model").value;
   NN.api("/api/predict", body).then(show).catch((err) => {
     if (err.field === "image") { $("confidence").textContent = "keep drawing…"; }
