@@ -28,8 +28,8 @@ from starlette.staticfiles import StaticFiles
 from nnlearn import __version__
 from nnlearn.errors import NNLearnError
 from nnlearn.web import playground, predictor, runs_view, toy_data
-from nnlearn.web.code_export import python_code, toml_config
-from nnlearn.web.validation import FieldError, bounded_int, get, one_of
+from nnlearn.web.code_export import parse_csv, python_code, toml_config
+from nnlearn.web.validation import FieldError, bounded_int, bounded_number, get, one_of
 
 MAX_BODY_BYTES = 1 << 20
 """Largest request body accepted (1 MiB); larger ones get 413."""
@@ -198,20 +198,15 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
         body = await read_json(request)
         action = one_of("action", get(body, "action"),
                         ("play", "pause", "step", "reset", "regenerate"))
-        if action in ("play", "pause"):
-            session.playing = action == "play"
-            session.version += 1
-        elif action == "step":
-            session.playing = False
+        session.set_playing(action == "play")
+        if action == "step":
             await to_thread.run_sync(session.step)
-        else:
-            session.playing = False
+        elif action in ("reset", "regenerate"):
             await to_thread.run_sync(session.reset if action == "reset" else session.regenerate)
         return JSONResponse({"version": session.version, "playing": session.playing,
                              "epoch": len(session.history)})
 
     async def add_point(request: Request) -> Response:
-        from nnlearn.web.validation import bounded_number
         session = session_of(request)
         body = await read_json(request)
         x = bounded_number("x", get(body, "x"), -6.0, 6.0)
@@ -221,10 +216,9 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
         else:
             label = bounded_number("label", get(body, "label"), -1.0, 1.0)
         await to_thread.run_sync(session.add_point, x, y, label)
-        return JSONResponse({"version": session.version, "points": len(session.trainer.Y)})
+        return JSONResponse({"version": session.version, "points": len(session.points()["train"])})
 
     async def upload_csv(request: Request) -> Response:
-        from nnlearn.web.code_export import parse_csv
         session = session_of(request)
         body = await read_json(request)
         points, labels = parse_csv(get(body, "csv"), session.settings.problem)

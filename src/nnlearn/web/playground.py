@@ -243,6 +243,13 @@ class Session:
     def touch(self) -> None:
         self.last_seen = time.monotonic()
 
+    def set_playing(self, playing: bool) -> None:
+        """Play (the stream trains one epoch per update) or pause."""
+        with self.lock:
+            if self.playing != playing:
+                self.playing = playing
+                self.version += 1
+
     def _make_data(self) -> None:
         s = self.settings
         self.data = toy_data.make_dataset(s.dataset, n_points=s.n_points, noise=s.noise / 100,

@@ -118,7 +118,9 @@ class DigitModels:
 
     def available(self) -> list[dict[str, Any]]:
         """The models to choose from: the shipped one and every run with a model.npz."""
-        found = [{"name": SHIPPED, "label": "shipped [784, 100, 10] network"}]
+        shipped = self.cache.load(shipped_model_path()).metadata
+        found = [{"name": SHIPPED, "label": "shipped [784, 100, 10] network",
+                  "test_accuracy": shipped.get("test_accuracy"), "trained_by": shipped.get("trained_by")}]
         if self.runs_dir.is_dir():
             for path in sorted(self.runs_dir.glob("*/model.npz"),
                                key=lambda p: p.stat().st_mtime_ns, reverse=True):

@@ -117,8 +117,10 @@ async function loadModels() {
       select.appendChild(option);
     }
     select.value = info.default;
+    const shipped = info.models[0];
     $("modelNote").textContent = info.default === "shipped"
-      ? "The shipped model ([784, 100, 10], 97.4% on MNIST's test set) answers until a run of yours has a model."
+      ? `The shipped model ([784, 100, 10], ${(100 * shipped.test_accuracy).toFixed(2)}% on MNIST's test set, ` +
+        `made by ${shipped.trained_by}) answers until a run of yours has a model.`
       : `Default: the newest run with a digit model (${info.default}).`;
   } catch (err) { NN.banner($("banner"), err.message); }
 }
