@@ -86,6 +86,7 @@ def test_unwritable_folder_keeps_the_old_model(saved, monkeypatch):
     _intact(path, before)
 
 
+@pytest.mark.slow
 def test_a_real_write_limit_keeps_the_old_model(saved):
     """A real OS failure, not a simulated one, that root cannot bypass: the process's
     file-size limit (RLIMIT_FSIZE) makes the write fail half-way with EFBIG."""

@@ -11,6 +11,7 @@ import nnlearn
 from nnlearn.cli import main
 
 
+@pytest.mark.slow
 def test_train_then_evaluate(tmp_path, capsys):
     model, metrics = tmp_path / "m.npz", tmp_path / "m.jsonl"
     code = main(["train", "--hidden", "20", "--epochs", "2", "--train-size", "5000", "--seed", "1",
@@ -30,6 +31,7 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert f"{test_acc:.2f}%" in evaluated
 
 
+@pytest.mark.slow
 def test_seeded_cli_runs_are_identical(tmp_path, capsys):
     paths = [tmp_path / f"{i}.npz" for i in range(2)]
     for p in paths:
@@ -43,16 +45,16 @@ def test_seeded_cli_runs_are_identical(tmp_path, capsys):
 @pytest.mark.parametrize("argv, phrase", [
     (["train", "--activation", "sigmud"], "invalid choice: 'sigmud' (choose from"),
     (["train", "--cost", "mse2"], "invalid choice"),
-    (["train", "--eta", "0"], "expected a finite number > 0"),
-    (["train", "--eta", "abc"], "expected a number > 0"),
-    (["train", "--mini-batch-size", "0"], "expected a positive integer"),
-    (["train", "--epochs", "-3"], "expected a positive integer"),
+    (["train", "--eta", "0"], "training.eta must be a finite number > 0, got 0.0"),
+    (["train", "--eta", "abc"], "training.eta must be a finite number > 0, got 'abc'"),
+    (["train", "--mini-batch-size", "0"], "mini_batch_size must be a positive integer"),
+    (["train", "--epochs", "-3"], "training.epochs must be a positive integer, got -3"),
     (["train", "--dtype", "float16"], "invalid choice"),
     (["train", "--no-such-flag"], "unrecognized arguments"),
     (["frobnicate"], "invalid choice"),
     (["reproduce", "ch99"], "invalid choice"),
-    (["train", "--threads", "two"], "expected 'auto' or a positive integer, got 'two'"),
-    (["train", "--threads", "0"], "expected 'auto' or a positive integer, got 0"),
+    (["train", "--threads", "two"], "must be 'auto' or a positive integer, got 'two'"),
+    (["train", "--threads", "0"], "must be 'auto' or a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2_with_the_valid_choices(argv, phrase, capsys):
     with pytest.raises(SystemExit) as info:
@@ -74,6 +76,7 @@ def test_threads_that_cannot_split_fail_before_a_run_folder_is_made(tmp_path, ca
     assert not runs.exists()
 
 
+@pytest.mark.slow
 def test_train_with_two_threads_matches_one_thread(tmp_path, capsys):
     models = {}
     for threads in ("1", "2"):
@@ -108,6 +111,7 @@ def test_help_everywhere():
         assert info.value.code == 0
 
 
+@pytest.mark.slow
 def test_console_script_runs_as_a_subprocess(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nnlearn.cli", "train", "--hidden", "10", "--epochs", "1",
                            "--train-size", "1000", "--seed", "0"], capture_output=True, text=True,

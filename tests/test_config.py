@@ -127,7 +127,7 @@ def test_bad_configs_exit_2_naming_the_key_and_the_choices(tmp_path, capsys, tex
     (["--config", "/no/such/file.toml"], "does not exist"),
     (["--set", "training.eta"], "--set expects KEY=VALUE"),
     (["--set", "training.speed=3"], "unknown key 'training.speed'"),
-    (["--set", "training.eta=fast"], "training.eta: expected a finite number > 0, got 'fast'"),
+    (["--set", "training.eta=fast"], "training.eta must be a finite number > 0, got 'fast'"),
     (["--hidden", "30", "--set", "model.layers=[{type='Flatten'}]"], "exclusive"),
 ])
 def test_bad_cli_configs_exit_2(argv, phrase, capsys):
@@ -137,13 +137,13 @@ def test_bad_cli_configs_exit_2(argv, phrase, capsys):
 
 @pytest.mark.parametrize("argv, phrase", [
     (["--preset", "quick", "--config", "x.toml"], "not allowed with argument"),
-    (["--lmbda", "-1"], "expected a finite number >= 0, got -1.0"),
-    (["--dropout", "1"], "expected a finite number in [0, 1), got 1.0"),
+    (["--lmbda", "-1"], "regularization.lmbda must be a finite number >= 0, got -1.0"),
+    (["--dropout", "1"], "regularization.dropout must be a number in [0, 1), got 1.0"),
     (["--optimizer", "adamw"], "invalid choice: 'adamw'"),
     (["--schedule", "cosine"], "invalid choice: 'cosine'"),
     (["--expand", "rotate"], "invalid choice: 'rotate'"),
-    (["--early-stopping", "x"], "expected an integer, got 'x'"),
-    (["--hidden", "0"], "expected a positive integer, got 0"),
+    (["--early-stopping", "x"], "training.early_stopping must be an integer >= 0, got 'x'"),
+    (["--hidden", "0"], "--hidden must be a positive integer, got 0"),
 ])
 def test_bad_flags_are_usage_errors(argv, phrase, capsys):
     with pytest.raises(SystemExit) as info:
@@ -219,3 +219,29 @@ def test_parse_assignment_reads_toml_values():
     assert cfgmod.parse_assignment("a.b = [1, 2]") == ("a.b", [1, 2])
     assert cfgmod.parse_assignment("a.b=true") == ("a.b", True)
     assert cfgmod.parse_assignment("data.source=/tmp/x") == ("data.source", "/tmp/x")
+
+
+def test_docs_config_reference_is_written_from_the_schema():
+    """docs/config.md is current: rerun `python scripts/config_reference.py` after a schema change."""
+    from nnlearn.experiments.schema import markdown_reference
+
+    assert (REPO / "docs" / "config.md").read_text(encoding="utf-8") == markdown_reference() + "\n"
+
+
+def test_every_flag_and_default_comes_from_the_schema(capsys):
+    from nnlearn.experiments.schema import SCHEMA
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    flags = [f.flag for f in SCHEMA.values() if f.flag]
+    assert len(flags) >= 25 and all(flag in help_text for flag in flags)
+    printed = cfgmod.loads(_printed_config(capsys))
+    for key, field in SCHEMA.items():
+        if field.default is not None and key != "model.layers":
+            assert cfgmod.get_key(printed, key) == field.default, key
+
+
+def _printed_config(capsys) -> str:
+    assert main(["train", "--print-config"]) == 0
+    return capsys.readouterr().out

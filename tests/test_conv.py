@@ -259,7 +259,7 @@ def test_network_infers_input_shape_from_conv():
     assert net.input_shape == (1, 10, 13) and net.output_shape == (3,)
     with pytest.raises(ConfigError, match="input shape"):
         nnlearn.Network([Conv2D(1, 2, 3), nnlearn.Flatten()])
-    assert nnlearn.Network([Conv2D(1, 2, 3), nnlearn.Flatten()],
+    assert nnlearn.Network([Conv2D(1, 2, 3), nnlearn.Flatten()], "quadratic",
                            input_shape=(1, 5, 5)).output_shape == (18,)
 
 

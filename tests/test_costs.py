@@ -262,6 +262,7 @@ def test_hinge_rejects_non_one_hot_targets():
 
 @pytest.mark.parametrize("cost", ["binary_cross_entropy", "log_likelihood"])
 def test_cross_entropies_reject_targets_outside_unit_interval(cost):
-    net = Network([Dense(2, 3), Sigmoid()], cost, seed=0)
+    output = Softmax() if cost == "log_likelihood" else Sigmoid()
+    net = Network([Dense(2, 3), output], cost, seed=0)
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         net.evaluate(np.zeros((2, 2)), np.array([[2.0, 0.0, 0.0], [0.0, -1.0, 1.0]]))

@@ -228,6 +228,7 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
+@pytest.mark.slow
 def test_shipped_mnist_raw_files(tmp_path: Path) -> None:
     folder = mnist_path()
     images = folder / "train-images-idx3-ubyte.gz"
@@ -260,6 +261,7 @@ def test_load_mnist_book_split() -> None:
     assert np.bincount(y_te, minlength=10).tolist() == TEST_COUNTS
 
 
+@pytest.mark.slow
 def test_load_mnist_full_unflattened_float64() -> None:
     data = load_mnist(split="full", flatten=False, dtype="float64")
     assert data.validation is None

@@ -141,6 +141,7 @@ def test_average_darkness_against_a_loop():
     assert r["predictions"].tolist() == expected
 
 
+@pytest.mark.slow
 def test_svm_baseline_on_a_subset(mnist):
     pytest.importorskip("sklearn")
     test = (mnist.test[0][:500], mnist.test[1][:500])
@@ -237,6 +238,7 @@ def test_vanishing_norms_match_a_direct_gradient(mnist):
     assert norms[0] == pytest.approx(np.linalg.norm(grad), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_vanishing_main_writes_plot(tmp_path, capsys):
     path = tmp_path / "v.png"
     assert vanishing.main(["-n", "200", "--epochs", "2", "--plot", str(path)]) == 0
@@ -265,6 +267,7 @@ def test_cli_example_runs_and_lists(capsys):
     assert exc.value.code == 2
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_an_example():
     proc = subprocess.run([sys.executable, "-m", "nnlearn.examples.universality", "--no-plot",
                            "--pairs", "5", "10"], capture_output=True, text=True, timeout=60)

@@ -2,6 +2,8 @@
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains on the full MNIST
+
 from nnlearn import Network
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnlearn import (ConfigError, CrossEntropy, DataError, Dense, LogLikelihood, Network,
+from nnlearn import (ConfigError, CrossEntropy, Dense, LogLikelihood, Network,
                      Quadratic, Sigmoid, Softmax, gradcheck)
 
 

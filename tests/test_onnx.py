@@ -118,7 +118,7 @@ def test_trained_mnist_convnet_matches(mnist):
 def test_lppool_p2_is_the_square_root_of_the_sum_of_squares():
     """ONNX LpPool(p=2) and nnlearn's L2Pool2D agree with √(Σ x²) written as a loop."""
     rng = np.random.default_rng(8)
-    net = Network([L2Pool2D((2, 3), stride=(1, 2))], input_shape=(2, 5, 7), seed=0,
+    net = Network([L2Pool2D((2, 3), stride=(1, 2))], "quadratic", input_shape=(2, 5, 7), seed=0,
                   dtype="float64")
     X = rng.normal(size=(3, 2, 5, 7))  # negative values too: |x|² = x²
     naive = np.zeros((3, 2, 4, 3))

@@ -35,6 +35,7 @@ def check_png(path, name):
     assert (grey < 100).mean() > 0.002, path           # some dark marks (text, lines, digits)
 
 
+@pytest.mark.slow
 def test_plot_command_writes_four_figures(run_dir, tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["plot", str(run_dir), "--out", str(out)]) == 0
@@ -44,6 +45,7 @@ def test_plot_command_writes_four_figures(run_dir, tmp_path, capsys):
         check_png(out / file, name)
 
 
+@pytest.mark.slow
 def test_train_draws_the_plots_into_the_run_folder(tmp_path, capsys):
     path = tmp_path / "withplots"
     assert main(["train", "--hidden", "10", "--epochs", "1", "--train-size", "500", "--seed", "1",

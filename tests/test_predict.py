@@ -152,7 +152,8 @@ def test_probabilities_sum_to_one():
     X = RNG.random((3, 784))
     for n in (net, soft):
         np.testing.assert_allclose(digits.class_probabilities(n, X).sum(axis=1), 1.0, rtol=1e-5)
-    lin = nnlearn.Network.from_sizes([784, 10, 10], output_activation="linear", seed=0)
+    lin = nnlearn.Network.from_sizes([784, 10, 10], output_activation="linear", cost="quadratic",
+                                     seed=0)
     p = digits.class_probabilities(lin, X)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
     assert (p.argmax(axis=1) == lin.predict(X)).all()

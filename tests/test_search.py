@@ -57,7 +57,7 @@ def metrics(run_dir) -> list[float]:
      "scale must be \"linear\" or \"log\""),
     ('[search]\n"training.eta" = {low = 0.1, hi = 1.0}\n', "unknown range key(s) ['hi']"),
     ('[search]\n"training.eta" = [0.5, -1.0]\n',
-     "[search] training.eta: -1.0 is not a valid value: training.eta: expected a finite number > 0"),
+     "[search] training.eta: -1.0 is not a valid value: training.eta must be a finite number > 0"),
     ('[search]\n"training.eta" = 0.5\n', "to fix a value, set it in the config tables instead"),
     ('[search]\n', "a space file needs a [search] table"),
     ('[search]\n"training.eta" = {low = 0.1, high = 1.0}\n',

@@ -164,12 +164,14 @@ def test_bad_hyper_parameters_and_input():
 
 
 # -- optional dependency -------------------------------------------------------------
+@pytest.mark.slow
 def test_import_nnlearn_does_not_import_sklearn():
     code = "import sys, nnlearn; assert 'sklearn' not in sys.modules, 'sklearn imported'"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow
 def test_works_without_sklearn():
     """With scikit-learn unimportable, the stand-in base classes keep the same API."""
     code = textwrap.dedent("""

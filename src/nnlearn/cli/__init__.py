@@ -1,4 +1,5 @@
-"""The ``nnlearn`` command line: ``train``, ``evaluate``, ``plot``, ``predict``, ``reproduce``, ``search``.
+"""The ``nnlearn`` command line: ``train``, ``evaluate``, ``plot``, ``predict``, ``reproduce``,
+``serve``, ``search``, ...
 
 Every sub-command lives in its own module exposing ``add_parser(subparsers)``,
 which registers the parser and sets ``func`` to the function that runs it.
@@ -16,7 +17,7 @@ from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
 
 COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example", "export",
-                   "search")
+                   "serve", "search")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from nnlearn.cli.flags import positive_int
 from nnlearn.errors import ConfigError
 from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
-
-
-def positive_int_arg(text: str) -> int:
-    """argparse type: a positive integer, else a usage error."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _epochs(text: str) -> int | dict[str, int]:
     """``15`` (every experiment) or ``b=15,c=20`` (per experiment key)."""
     if "=" not in text:
-        return positive_int_arg(text)
+        return positive_int("--epochs")(text)
     out = {}
     for item in text.split(","):
         key, _, value = item.partition("=")
         if not key.strip():
             raise argparse.ArgumentTypeError(f"expected KEY=EPOCHS pairs, got {item!r}")
-        out[key.strip()] = positive_int_arg(value)
+        out[key.strip()] = positive_int(f"--epochs {key.strip()}")(value)
     return out
 
 
@@ -38,7 +28,7 @@ def add_parser(sub) -> None:
                                    "docs/results/<chapter>.md with the book's figures beside ours.")
     p.add_argument("chapter", choices=(*CHAPTERS, "all"),
                    help="which chapter's table to reproduce ('all': every chapter in turn)")
-    p.add_argument("--seeds", type=positive_int_arg, default=None,
+    p.add_argument("--seeds", type=positive_int("--seeds"), default=None,
                    help="seeds per experiment (default: " +
                         ", ".join(f"{k}: {v}" for k, v in DEFAULT_SEEDS.items()) + ")")
     p.add_argument("--epochs", type=_epochs, default=None, metavar="E|KEY=E,...",

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from nnlearn.cli.reproduce import positive_int_arg
+from nnlearn.cli.flags import positive_int
 from nnlearn.experiments.engines import ENGINES
 
 
@@ -29,12 +29,13 @@ def add_parser(sub) -> None:
                         "'nnlearn[ray]') (default: %(default)s)")
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="join this Ray cluster (default: start a Ray on this machine)")
-    p.add_argument("--trials", type=positive_int_arg, metavar="N",
+    p.add_argument("--trials", type=positive_int("--trials"), metavar="N",
                    help="random draws of the space's ranges and choices (default: [sweep] trials)")
     p.add_argument("--scheduler", choices=("fifo", "asha"),
                    help="fifo runs every trial to its end; asha (Ray) stops the poor ones early "
                         "(default: [sweep] scheduler, else fifo)")
-    p.add_argument("--cpus-per-trial", type=positive_int_arg, default=1, metavar="K",
+    p.add_argument("--cpus-per-trial", type=positive_int("--cpus-per-trial"), default=1,
+                   metavar="K",
                    help="CPU cores per trial (default: %(default)s)")
     p.add_argument("--name", metavar="NAME",
                    help="sweep folder name under $NNLEARN_RUNS_DIR or ./runs "

@@ -14,31 +14,9 @@ import sys
 import time
 from typing import Any
 
-from nnlearn.experiments import config as cfgmod
+from nnlearn.cli.flags import flag_type, positive_int
 from nnlearn.cli.progress import make_progress
-from nnlearn.errors import ConfigError
-
-
-def _flag_type(field: cfgmod.Field):
-    """An argparse ``type`` that parses a flag's text and checks it like the config does."""
-    check = getattr(field.check, "inner", field.check)
-    kind = getattr(check, "kind", str)
-
-    def convert(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            what = "an integer" if kind is int else f"a number {getattr(check, 'bound', '')}"
-            raise argparse.ArgumentTypeError(f"expected {what.strip()}, got {text!r}") from None
-        try:
-            return check(value)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    return convert
-
-
-def _positive_int(text: str) -> int:
-    return _flag_type(cfgmod.Field(cfgmod.integer(1), None, ""))(text)
+from nnlearn.experiments import config as cfgmod
 
 
 def add_parser(sub) -> None:
@@ -65,16 +43,15 @@ def add_parser(sub) -> None:
         if field.flag is None:
             continue
         help_text = f"{field.help} [{key}; default: {field.default}]"
-        names = getattr(field.check, "choices", None)
         if key == "model.hidden":
-            hyper.add_argument(field.flag, dest=key, nargs="*", metavar="N", type=_positive_int,
-                               default=argparse.SUPPRESS, help=help_text)
-        elif names is not None:
-            valid = sorted(names()) + (["none"] if field.default is None else [])
-            hyper.add_argument(field.flag, dest=key, choices=valid, default=argparse.SUPPRESS,
+            hyper.add_argument(field.flag, dest=key, nargs="*", metavar="N",
+                               type=positive_int(field.flag), default=argparse.SUPPRESS,
                                help=help_text)
+        elif field.check.choices() is not None:
+            hyper.add_argument(field.flag, dest=key, choices=field.check.choices(),
+                               default=argparse.SUPPRESS, help=help_text)
         else:
-            hyper.add_argument(field.flag, dest=key, type=_flag_type(field),
+            hyper.add_argument(field.flag, dest=key, type=flag_type(key, field.check),
                                default=argparse.SUPPRESS, help=help_text)
     out = p.add_argument_group("output")
     where = out.add_mutually_exclusive_group()
@@ -88,7 +65,8 @@ def add_parser(sub) -> None:
     out.add_argument("--save", metavar="PATH", help="also write the trained model here (.npz)")
     out.add_argument("--metrics", metavar="PATH",
                      help="also write one JSON object per epoch to this file (JSON lines)")
-    out.add_argument("--checkpoint-every", metavar="N", type=_positive_int, default=1,
+    out.add_argument("--checkpoint-every", metavar="N", type=positive_int("--checkpoint-every"),
+                     default=1,
                      help="write checkpoint.npz (atomically) every N epochs and at the end; "
                           "Ctrl-C saves the last finished epoch (default: %(default)s)")
     out.add_argument("--no-plots", action="store_true", help="do not draw the run's plots")
@@ -104,8 +82,6 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     base = cfgmod.load_preset(args.preset) if args.preset else \
         cfgmod.load(args.config) if args.config else None
     overrides = {k: v for k, v in vars(args).items() if k in cfgmod.SCHEMA}
-    if overrides.get("model.output_activation") == "none":
-        overrides["model.output_activation"] = None
     for item in args.set:
         key, value = cfgmod.parse_assignment(item)
         overrides[key] = value

@@ -64,74 +64,13 @@ def n_classes(*splits) -> int:
 
 
 def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int):
-    """The network the ``[model]`` table describes, with ``training.seed``."""
-    from nnlearn.nn.network import Network
+    """The network the ``[model]`` table describes, seeded with ``training.seed``
+    (built by :func:`nnlearn.nn.builder.build_network`, like every network of nnlearn)."""
+    from nnlearn.nn import builder
 
-    model = cfg["model"]
-    seed = cfg["training"].get("seed")
-    if model.get("layers") is None:
-        sizes = [int(math.prod(input_shape)), *model["hidden"], classes]
-        net = Network.from_sizes(sizes, activation=model["activation"],
-                                 output_activation=model.get("output_activation"),
-                                 cost=model["cost"], weight_init=model["init"],
-                                 bias_init=model["bias_init"], seed=seed, dtype=model["dtype"])
-        p = cfg["regularization"]["dropout"]
-        if p > 0:  # after every hidden activation: Dense, act, [Dropout], Dense, act, ...
-            from nnlearn.nn.layers import Dropout
-            layers = []
-            for i, layer in enumerate(net.layers):
-                layers.append(layer)
-                if i % 2 == 1 and i < len(net.layers) - 1:
-                    layers.append(Dropout(p))
-            net = Network(layers, net.cost, seed=seed, dtype=model["dtype"],
-                          input_shape=net.input_shape)
-        return net
-    layers = build_layers(model["layers"], tuple(input_shape), classes, model)
-    return Network(layers, model["cost"], seed=seed, dtype=model["dtype"],
-                   input_shape=tuple(input_shape))
-
-
-def build_layers(specs: list[dict[str, Any]], input_shape: tuple[int, ...], classes: int,
-                 model: dict[str, Any]) -> list:
-    """Layer objects from ``model.layers`` tables, inferring input widths along the way.
-
-    ``Dense`` gets ``n_in`` from the previous output (and ``n_out`` = ``classes`` if it
-    is the last Dense and omits it); ``Conv2D`` gets ``in_channels``. Both default to
-    ``model.init`` / ``model.bias_init``. Errors name the layer: ``model.layers[2]``.
-    """
-    from nnlearn.experiments.config import layer_types
-
-    LAYER_TYPES = layer_types()
-    last_dense = max((i for i, s in enumerate(specs) if s["type"] == "Dense"), default=-1)
-    shape, layers = input_shape, []
-    for i, spec in enumerate(specs):
-        key, kind = f"model.layers[{i}]", spec["type"]
-        options = {k: v for k, v in spec.items() if k != "type"}
-        if kind in ("Dense", "Conv2D"):
-            options.setdefault("weight_init", model["init"])
-            options.setdefault("bias_init", model["bias_init"])
-        if kind == "Dense":
-            if len(shape) != 1:
-                raise ConfigError(f"{key}: Dense needs flat inputs but gets shape {shape}; "
-                                  "add a {type = \"Flatten\"} layer before it")
-            options.setdefault("n_in", shape[0])
-            if i == last_dense:
-                options.setdefault("n_out", classes)
-        elif kind == "Conv2D" and len(shape) == 3:
-            options.setdefault("in_channels", shape[0])
-        try:
-            layer = LAYER_TYPES[kind](**options)
-            shape = tuple(layer.output_shape(shape))
-        except TypeError as exc:
-            raise ConfigError(f"{key} ({kind}): {exc}") from None
-        except ValueError as exc:  # ConfigError and DataError are ValueErrors
-            raise ConfigError(f"{key} ({kind}): {exc}") from None
-        layers.append(layer)
-    if shape != (classes,):
-        raise ConfigError(f"model.layers: the network's output shape is {shape}, but the data "
-                          f"has {classes} classes; end with a Dense layer of {classes} units "
-                          "and an activation")
-    return layers
+    return builder.build_network(cfg["model"], input_shape, classes,
+                                 seed=cfg["training"].get("seed"),
+                                 dropout=cfg["regularization"]["dropout"])
 
 
 def trainer_options(cfg: dict[str, Any]) -> dict[str, Any]:

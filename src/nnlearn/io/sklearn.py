@@ -41,6 +41,7 @@ from typing import Any, Sequence
 
 import numpy
 
+from nnlearn import defaults
 from nnlearn.errors import ConfigError, DataError
 
 try:  # optional dependency; only this module imports it
@@ -149,6 +150,9 @@ class _NNBase(BaseEstimator):
 
     Args:
         hidden_layer_sizes: widths of the hidden layers, e.g. ``(30,)`` or ``(100, 100)``.
+
+    Defaults come from :mod:`nnlearn.defaults` (the classifier's cost and the
+    regressor's cost and η differ from the recipe on purpose; the reasons are there).
         activation: hidden activation (``"sigmoid"``, ``"tanh"``, ``"relu"``, ...).
         cost: cost name (``nnlearn.nn.costs.COSTS``).
         eta: learning rate η.
@@ -160,11 +164,12 @@ class _NNBase(BaseEstimator):
         dtype: ``"float32"`` or ``"float64"`` for the network's arithmetic.
     """
 
-    def __init__(self, hidden_layer_sizes: Sequence[int] = (30,), activation: str = "sigmoid",
-                 cost: str = "log_likelihood", eta: float = 0.5, epochs: int = 30,
-                 mini_batch_size: int = 10, lmbda: float = 0.0,
-                 weight_init: str = "normal_fan_in", seed: int | None = None,
-                 dtype: str = "float32"):
+    def __init__(self, hidden_layer_sizes: Sequence[int] = defaults.ESTIMATOR_HIDDEN,
+                 activation: str = defaults.ACTIVATION, cost: str = defaults.CLASSIFIER_COST,
+                 eta: float = defaults.ETA, epochs: int = defaults.EPOCHS,
+                 mini_batch_size: int = defaults.MINI_BATCH_SIZE, lmbda: float = 0.0,
+                 weight_init: str = defaults.WEIGHT_INIT, seed: int | None = None,
+                 dtype: str = defaults.DTYPE):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.cost = cost
@@ -267,11 +272,12 @@ class NNRegressor(RegressorMixin, _NNBase):
     ``sklearn.compose.TransformedTargetRegressor``) for SGD to behave.
     """
 
-    def __init__(self, hidden_layer_sizes: Sequence[int] = (30,), activation: str = "sigmoid",
-                 cost: str = "quadratic", eta: float = 0.1, epochs: int = 30,
-                 mini_batch_size: int = 10, lmbda: float = 0.0,
-                 weight_init: str = "normal_fan_in", seed: int | None = None,
-                 dtype: str = "float32"):
+    def __init__(self, hidden_layer_sizes: Sequence[int] = defaults.ESTIMATOR_HIDDEN,
+                 activation: str = defaults.ACTIVATION, cost: str = defaults.REGRESSOR_COST,
+                 eta: float = defaults.REGRESSOR_ETA, epochs: int = defaults.EPOCHS,
+                 mini_batch_size: int = defaults.MINI_BATCH_SIZE, lmbda: float = 0.0,
+                 weight_init: str = defaults.WEIGHT_INIT, seed: int | None = None,
+                 dtype: str = defaults.DTYPE):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, cost=cost,
                          eta=eta, epochs=epochs, mini_batch_size=mini_batch_size, lmbda=lmbda,
                          weight_init=weight_init, seed=seed, dtype=dtype)

@@ -13,6 +13,12 @@ Fused output deltas: for (sigmoid, cross-entropy), (softmax, log-likelihood) and
 (book eqs. 66 and 84; f' = 1 for the last). ``Network`` uses :meth:`Cost.fused_delta` whenever the last layer is the
 cost's ``fused_activation``, skipping the activation's own backward; this is both
 faster and numerically better (no division by a(1 − a) ≈ 0).
+
+Output layers that fit: each cost states the output activations it is defined for
+(``outputs``) and the one a network gets when nobody chooses (``default_output``).
+The cross-entropy needs outputs in (0, 1), the log-likelihood a probability
+distribution (softmax), the hinge loss linear scores; ``Network`` refuses any other
+pairing when it is built (:meth:`Cost.check_output`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,24 @@ class Cost:
 
     name: ClassVar[str] = ""
     fused_activation: ClassVar[type[Activation] | None] = None
+    outputs: ClassVar[tuple[str, ...] | None] = None
+    """Output activations this cost is defined for (``None``: any)."""
+    default_output: ClassVar[str | None] = None
+    """The output activation a network gets when none is chosen (``None``: see
+    :func:`nnlearn.nn.builder.output_activation_for`)."""
+    needs: ClassVar[str] = ""
+    """What the cost needs of the outputs, in words (for error messages)."""
+
+    def check_output(self, activation: str) -> None:
+        """Raise ``ConfigError`` when outputs of ``activation`` do not fit this cost,
+        naming the activations that do."""
+        if self.outputs is None or activation in self.outputs:
+            return
+        fits = " or ".join(repr(a) for a in self.outputs)
+        raise ConfigError(
+            f"the {self.name} cost needs {self.needs}, but the output layer is {activation!r}; "
+            f"end the network with a {fits} layer (output_activation={self.outputs[0]!r}), "
+            f"or choose a cost that fits {activation!r} outputs (e.g. 'quadratic')")
 
     def check_targets(self, Y, name: str = "y") -> None:
         """Raise ``DataError`` when targets ``Y`` (N, K) are outside this cost's domain.
@@ -114,6 +138,9 @@ class CrossEntropy(Cost):
 
     name = "cross_entropy"
     fused_activation = Sigmoid
+    outputs = ("sigmoid", "softmax")
+    default_output = "sigmoid"
+    needs = "outputs in (0, 1)"
 
     def check_targets(self, Y, name: str = "y") -> None:
         _check_unit_interval(self, Y, name)
@@ -137,6 +164,9 @@ class LogLikelihood(Cost):
 
     name = "log_likelihood"
     fused_activation = Softmax
+    outputs = ("softmax",)
+    default_output = "softmax"
+    needs = "a probability distribution over the classes (softmax outputs)"
 
     def check_targets(self, Y, name: str = "y") -> None:
         _check_unit_interval(self, Y, name)
@@ -167,6 +197,9 @@ class Hinge(Cost):
 
     name = "hinge"
     delta_margin: ClassVar[float] = 1.0
+    outputs = ("linear",)
+    default_output = "linear"
+    needs = "linear scores"
 
     def check_targets(self, Y, name: str = "y") -> None:
         if not is_one_hot(Y):

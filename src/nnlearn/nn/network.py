@@ -6,6 +6,14 @@ methods called in reverse order, starting from the cost's output delta::
     δᴸ = ∂C/∂Aᴸ ⊙ f'(Zᴸ)          (BP1; or the fused (Aᴸ − Y)/N, see nnlearn.nn.costs)
     δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ f'(Zˡ)      (BP2: Dense.backward, then the activation's)
     ∂C/∂bˡ = Σ_rows δˡ, ∂C/∂Wˡ = Aˡ⁻¹ᵀ δˡ   (BP3, BP4: Dense.backward)
+
+:meth:`Network.output_error` computes δᴸ and :meth:`Network.backpropagate` carries it
+down; the training step (:meth:`nnlearn.train.trainer.Trainer.train_step`) calls the two.
+
+Gradient contract: a layer's ``backward`` *writes* the gradients of the current
+minibatch into its ``grads`` arrays (in place, overwriting the previous minibatch's),
+so a layer object may appear only once in a network; ``Network`` refuses a repeated
+one, which would otherwise silently keep only the gradient of its last use.
 """
 
 from __future__ import annotations
@@ -14,13 +22,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy
 
-from nnlearn import backend
+from nnlearn import backend, defaults
 from nnlearn.nn.costs import Cost, get_cost, is_one_hot
 from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
-from nnlearn.nn.layers.activations import get_activation
+from nnlearn.nn.layers.activations import Activation
 from nnlearn.nn.layers.base import Layer
-from nnlearn.nn.layers.dense import Dense
 
 EVAL_BATCH_SIZE = 1000
 """Examples per forward pass in inference (predict, evaluate, monitors): large enough for
@@ -46,17 +53,26 @@ class Network:
                 validation_data=(X_val, y_val))
     """
 
-    def __init__(self, layers: Sequence[Layer], cost: str | Cost = "quadratic", *,
-                 seed: int | None = None, dtype: str = "float32",
+    def __init__(self, layers: Sequence[Layer], cost: str | Cost = defaults.COST, *,
+                 seed: int | None = None, dtype: str = defaults.DTYPE,
                  input_shape: Sequence[int] | None = None):
         layers = list(layers)
         if not layers:
             raise ConfigError("a Network needs at least one layer")
+        first_use: dict[int, int] = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ConfigError(f"layer {i} is {layer!r}, not an nnlearn Layer")
+            j = first_use.setdefault(id(layer), i)
+            if j != i:
+                raise ConfigError(
+                    f"layer {i} is the same {type(layer).__name__} object as layer {j}; a layer "
+                    "holds the gradients of one use per pass (backward writes them), so give each "
+                    "position its own layer object")
         self.layers = layers
         self.cost = get_cost(cost)
+        self._fused = self.cost.fused_activation is not None and \
+            type(layers[-1]) is self.cost.fused_activation
         self.dtype = float_dtype(dtype)
         self.seed = seed
         if input_shape is None:
@@ -71,33 +87,29 @@ class Network:
             except ValueError as exc:
                 raise ConfigError(f"layer {i} ({type(layer).__name__}): {exc}") from None
         self.output_shape = tuple(shape)
+        self.cost.check_output(output_activation_name(layers))
         self.rng = backend.default_rng(seed)
         for layer in layers:
             layer.rng = self.rng
             layer.initialize(self.rng, self.dtype)
 
     @classmethod
-    def from_sizes(cls, sizes: Sequence[int], *, activation: str = "sigmoid",
-                   output_activation: str | None = None, cost: str | Cost = "quadratic",
-                   weight_init: str = "normal_fan_in", bias_init: str = "normal",
-                   seed: int | None = None, dtype: str = "float32") -> "Network":
+    def from_sizes(cls, sizes: Sequence[int], *, activation: str = defaults.ACTIVATION,
+                   output_activation: str | None = None, cost: str | Cost = defaults.COST,
+                   weight_init: str = defaults.WEIGHT_INIT, bias_init: str = defaults.BIAS_INIT,
+                   dropout: float = 0.0, seed: int | None = None,
+                   dtype: str = defaults.DTYPE) -> "Network":
         """The book's ``Network(sizes)``: Dense layers of the given widths with activations.
 
-        ``output_activation`` defaults to softmax for the log-likelihood cost and to
-        ``activation`` otherwise.
+        The output activation fits the cost unless given (sigmoid for cross-entropy,
+        softmax for log-likelihood; see :func:`nnlearn.nn.builder.output_activation_for`).
         """
-        sizes = list(sizes)
-        if len(sizes) < 2:
-            raise ConfigError(f"sizes needs at least an input and an output width, got {sizes!r}")
-        cost_obj = get_cost(cost)
-        if output_activation is None:
-            output_activation = "softmax" if cost_obj.name == "log_likelihood" else activation
-        layers: list[Layer] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(Dense(n_in, n_out, weight_init=weight_init, bias_init=bias_init))
-            last = i == len(sizes) - 2
-            layers.append(get_activation(output_activation if last else activation))
-        return cls(layers, cost_obj, seed=seed, dtype=dtype)
+        from nnlearn.nn.builder import mlp_layers
+
+        layers = mlp_layers(sizes, activation=activation, output_activation=output_activation,
+                            cost=cost, weight_init=weight_init, bias_init=bias_init,
+                            dropout=dropout)
+        return cls(layers, cost, seed=seed, dtype=dtype)
 
     # -- the passes ---------------------------------------------------------
     def forward(self, X, training: bool = False):
@@ -106,23 +118,29 @@ class Network:
             X = layer.forward(X, training)
         return X
 
-    def backward(self, A, Y) -> None:
-        """Backprop from the outputs ``A`` of the last ``forward`` against targets ``Y``.
+    def output_error(self, A, Y):
+        r"""δᴸ (BP1) for outputs ``A`` of the last ``forward`` and targets ``Y``.
 
-        Fills every layer's ``grads``. Uses the cost's fused delta when the last
-        layer is its matching activation (δᴸ = (A − Y)/N, see nnlearn.nn.costs).
+        ``∂C/∂Aᴸ``, which the output activation's ``backward`` turns into ``∂C/∂Zᴸ``;
+        or, when the output activation is the cost's fused one (sigmoid with
+        cross-entropy, softmax with log-likelihood, linear with quadratic), ``∂C/∂Zᴸ``
+        directly: ``(A − Y)/N`` (see :mod:`nnlearn.nn.costs`).
         """
+        return self.cost.fused_delta(A, Y) if self._fused else self.cost.gradient(A, Y)
+
+    def backpropagate(self, delta) -> None:
+        """Carry ``delta = output_error(A, Y)`` down through the layers (BP2), each
+        ``backward`` writing its ∂C/∂b, ∂C/∂W (BP3, BP4) into its ``grads``."""
         layers = self.layers
-        cost = self.cost
-        if cost.fused_activation is not None and type(layers[-1]) is cost.fused_activation:
-            delta = cost.fused_delta(A, Y)
-            i = len(layers) - 2
-        else:
-            delta = cost.gradient(A, Y)
-            i = len(layers) - 1
+        i = len(layers) - 2 if self._fused else len(layers) - 1  # fused: δᴸ is already ∂C/∂Zᴸ
         while i >= 0:
-            delta = layers[i].backward(delta, i > 0)
+            delta = layers[i].backward(delta, i > 0)  # the first layer's ∂C/∂X is not needed
             i -= 1
+
+    def backward(self, A, Y) -> None:
+        """Backprop from the outputs ``A`` of the last ``forward`` against targets ``Y``:
+        ``backpropagate(output_error(A, Y))``, filling every layer's ``grads``."""
+        self.backpropagate(self.output_error(A, Y))
 
     def parameters(self) -> list[tuple[Any, Any]]:
         """The ``(param, grad)`` pairs of all layers, in a fixed order."""
@@ -247,7 +265,8 @@ class Network:
             store[key][...] = state[name]
 
     # -- training and persistence -------------------------------------------
-    def fit(self, X, y, *, epochs: int = 30, mini_batch_size: int = 10, eta: float = 3.0,
+    def fit(self, X, y, *, epochs: int = defaults.EPOCHS,
+            mini_batch_size: int = defaults.MINI_BATCH_SIZE, eta: float = defaults.ETA,
             validation_data: tuple[Any, Any] | None = None, monitor: Iterable[str] | None = None,
             callbacks: Iterable[Callable[[dict], None]] = (), **options: Any):
         """Train with minibatch SGD; the book's ``SGD(training_data, epochs, mini_batch_size, eta)``.
@@ -271,3 +290,10 @@ class Network:
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(l) for l in self.layers)
         return f"Network([\n  {inner}\n], cost={self.cost.name!r}, dtype={self.dtype!r})"
+
+
+def output_activation_name(layers: Sequence[Layer]) -> str:
+    """The name of the output activation: the last layer's if it is an activation,
+    ``"linear"`` when the network ends in an affine or shape layer."""
+    last = layers[-1]
+    return last.name if isinstance(last, Activation) else "linear"

@@ -61,6 +61,14 @@ class Regularizer:
         self.lmbda = non_negative_number("lmbda (regularisation strength λ)", lmbda)
 
     def add_gradient(self, pairs: Sequence[tuple[Any, Any]], n: int, scratch: Sequence[Any]) -> None:
+        """``∂C/∂w += (λ/n) ∂Ω/∂w`` for every ``(w, ∂C/∂w)`` pair, in place."""
+        c = self.lmbda / n
+        for (w, g), s in zip(pairs, scratch):
+            self.decay_term(w, c, s)
+            g += s
+
+    def decay_term(self, w, c: float, out) -> None:
+        """Write ``c · ∂Ω/∂w`` into ``out``."""
         raise NotImplementedError
 
     def penalty(self, weights: Sequence[Any], n: int) -> float:
@@ -78,12 +86,8 @@ class L2(Regularizer):
 
     name = "l2"
 
-    def add_gradient(self, pairs, n, scratch) -> None:
-        xp = backend.xp
-        c = self.lmbda / n
-        for (w, g), s in zip(pairs, scratch):
-            xp.multiply(w, c, out=s)
-            g += s
+    def decay_term(self, w, c: float, out) -> None:
+        backend.xp.multiply(w, c, out=out)  # (λ/n) w
 
     def penalty(self, weights, n) -> float:
         xp = backend.xp
@@ -95,13 +99,9 @@ class L1(Regularizer):
 
     name = "l1"
 
-    def add_gradient(self, pairs, n, scratch) -> None:
-        xp = backend.xp
-        c = self.lmbda / n
-        for (w, g), s in zip(pairs, scratch):
-            xp.sign(w, out=s)
-            s *= c
-            g += s
+    def decay_term(self, w, c: float, out) -> None:
+        backend.xp.sign(w, out=out)  # (λ/n) sgn(w)
+        out *= c
 
     def penalty(self, weights, n) -> float:
         xp = backend.xp

@@ -122,14 +122,11 @@ def _controls_blas() -> bool:
 
 
 def _forward_backward(network, X, Y):
+    """One part's share of :meth:`~nnlearn.train.trainer.Trainer.train_step`: forward, δᴸ,
+    backpropagate; fills ``network``'s grads and returns its outputs."""
     A = network.forward(X, True)
-    network.backward(A, Y)
+    network.backpropagate(network.output_error(A, Y))
     return A
-
-
-def forward_backward(network, X, Y) -> list[Any]:
-    """One thread: ``forward`` then ``backward`` of the whole minibatch; returns ``[A]``."""
-    return [_forward_backward(network, X, Y)]
 
 
 class ThreadedGradient:

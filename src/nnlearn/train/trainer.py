@@ -1,15 +1,23 @@
 r"""The training loop: minibatch stochastic gradient descent with monitoring and control.
 
-One epoch: shuffle the training set (with the network's own generator), cut it
-into minibatches of ``m`` examples, and for each one run::
+One epoch shuffles the training set (with the network's own generator), cuts it into
+minibatches of ``m`` examples and runs :meth:`Trainer.train_step` on each — the book's
+``update_mini_batch``, with the whole minibatch as one matrix::
 
-    forward → backward (fills ∂C₀/∂w) → regularisers add (λ/n) w or (λ/n) sgn w
-            → optimiser step → max-norm clamp
+    A = network.forward(X, training=True)      # feedforward
+    delta = network.output_error(A, Y)         # δᴸ                        (BP1)
+    network.backpropagate(delta)               # δˡ, ∂C/∂bˡ, ∂C/∂Wˡ         (BP2–BP4)
+    regulariser.add_gradient(...)              # + (λ/n) w  or  + (λ/n) sgn w
+    optimizer.step(pairs)                      # w → w − η ∂C/∂w
+    max_norm(...)                              # optional: clamp ‖w‖ ≤ c
 
-After the epoch the requested monitors are computed (reported costs include the
-regularisers' value terms, with n the training-set size), the learning-rate
-schedule sets η for the next epoch, early stopping takes its decision, the record
-is appended to the history, and the callbacks and ``on_epoch_end`` hooks run.
+Around the step sit hooks, not code in it: after each minibatch the *batch hooks*
+(a divergence watch that stops a run whose outputs became NaN/inf, the progress bar);
+after each epoch the monitors (reported costs include the regularisers' value terms,
+with n the training-set size), the learning-rate schedule, early stopping, then the
+``callbacks`` and ``on_epoch_end`` hooks (checkpoints go there). Data-parallel CPU
+threads (:mod:`nnlearn.train.parallel`) are an option that replaces the three
+backprop lines of the step by the same lines run on parts of the minibatch.
 
 The whole loop state lives in a :class:`Trainer`; at the end of any epoch
 ``Trainer.state_dict()`` captures it and ``Trainer.load_state_dict()`` on a fresh
@@ -21,22 +29,22 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import math
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
 import numpy
 
-from nnlearn import backend
-from nnlearn.train.callbacks import EarlyStopping, get_early_stopping
-from nnlearn.nn.costs import is_one_hot
-from nnlearn.errors import ConfigError, DivergenceError
+from nnlearn import backend, defaults
 from nnlearn.checks import positive_int, positive_number
-from nnlearn.optim.optimizers import Optimizer, get_optimizer
-from nnlearn.train.parallel import ThreadedGradient, forward_backward, plan_threads
+from nnlearn.errors import ConfigError, DivergenceError
+from nnlearn.nn.costs import is_one_hot
+from nnlearn.nn.network import output_activation_name
 from nnlearn.nn.regularizers import L2, MaxNorm, Regularizer, decay_pairs, get_regularizer
+from nnlearn.optim.optimizers import Optimizer, get_optimizer
 from nnlearn.optim.schedules import Schedule, get_schedule
+from nnlearn.train.callbacks import EarlyStopping, get_early_stopping
+from nnlearn.train.parallel import ThreadedGradient, plan_threads
 
 MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 """What can be monitored per epoch (the book's four ``monitor_*`` flags)."""
@@ -154,8 +162,9 @@ class Trainer:
         t2.load_state_dict(state); t2.run()          # bit-identical to the uninterrupted run
     """
 
-    def __init__(self, network, X, y, *, epochs: int = 30, mini_batch_size: int = 10,
-                 eta: float = 3.0, optimizer: str | Optimizer = "sgd",
+    def __init__(self, network, X, y, *, epochs: int = defaults.EPOCHS,
+                 mini_batch_size: int = defaults.MINI_BATCH_SIZE, eta: float = defaults.ETA,
+                 optimizer: str | Optimizer = "sgd",
                  optimizer_options: dict[str, Any] | None = None,
                  validation_data: tuple[Any, Any] | None = None,
                  monitor: Iterable[str] | None = None,
@@ -167,7 +176,7 @@ class Trainer:
                  on_batch: Callable[[int, int], None] | None = None,
                  history: History | None = None,
                  augment: Callable[[Any, Any], Any] | None = None,
-                 threads: int | str = "auto"):
+                 threads: int | str = defaults.THREADS):
         self.network = network
         if augment is not None and not callable(augment):
             raise ConfigError(f"augment must be a callable (X, rng) -> X, got {augment!r}")
@@ -204,11 +213,16 @@ class Trainer:
         self.monitor = monitor
         self.callbacks = list(callbacks)
         self.on_batch = on_batch
+        self.batch_hooks: list[Callable[[int, int, int, list[Any]], None]] = [
+            self._watch_outputs, self._report_progress]
+        """``hook(epoch, done, total, outputs)`` after every minibatch (``done`` of ``total``)."""
         self.on_epoch_end: list[Callable[["Trainer", dict], None]] = []
         self.history = History() if history is None else history
         self.epoch = len(self.history)
         self.end_epoch = self.epoch + epochs
         self.stopped = False
+        self._threaded: ThreadedGradient | None = None
+        self._prepare_step()
         self._interrupted_epoch: int | None = None
 
     # -- the loop -----------------------------------------------------------
@@ -230,64 +244,131 @@ class Trainer:
                 self._run_epoch(self.epoch + 1)  # NaN/inf is detected and raised, not warned about
         return self.history
 
+    def train_step(self, X, Y) -> list[Any]:
+        r"""One minibatch of SGD (the book's ``update_mini_batch``); returns the outputs.
+
+        ``X`` (m, ...) and targets ``Y`` (m, K) are the minibatch; the gradients are
+        the minibatch means, because every cost is (see :mod:`nnlearn.nn.costs`).
+        """
+        network = self.network
+        if self._threaded is not None:       # the same three lines on parts of X, one per thread
+            outputs = self._threaded(X, Y)
+        else:
+            A = network.forward(X, training=True)  # feedforward, keeping what backward needs
+            delta = network.output_error(A, Y)     # δᴸ                                (BP1)
+            network.backpropagate(delta)           # δˡ, and ∂C/∂bˡ, ∂C/∂Wˡ in grads (BP2–BP4)
+            outputs = [A]
+        for reg in self.regularizers:              # ∂C/∂w += (λ/n) w (L2) or (λ/n) sgn w (L1)
+            reg.add_gradient(self._decay, self.n, self._scratch)
+        self.optimizer.step(self._pairs)           # w → w − η ∂C/∂w (or momentum, Adam, ...)
+        if self.constraint is not None:
+            self.constraint(self._constrained)     # max-norm: rescale rows with ‖w‖ > c
+        return outputs
+
     def _run_epoch(self, epoch: int) -> None:
-        network, optimizer, n, m = self.network, self.optimizer, self.n, self.mini_batch_size
-        X, Y, on_batch = self.X, self.Y, self.on_batch
-        take, isfinite = backend.xp.take, backend.xp.isfinite
-        step = optimizer.step
-        pairs, decay = network.parameters(), decay_pairs(network)
-        weights = [w for w, _ in decay]
-        regs = self.regularizers
-        scratch = [backend.xp.empty_like(w) for w in weights] if regs else []
-        constraint = self.constraint
-        targets = constraint.targets(network) if constraint is not None else []
+        network, n, m = self.network, self.n, self.mini_batch_size
+        X, Y, take = self.X, self.Y, backend.xp.take
         n_batches = math.ceil(n / m)
-        report_every = max(1, n_batches // 100)
+        self._prepare_step()
         start = time.perf_counter()
-        eta = optimizer.eta
+        eta = self.optimizer.eta
         self._interrupted_epoch = epoch  # cleared at the epoch's end; stays set if it raises
         if self.augment is not None:  # a fresh expansion of the training set each epoch
             X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
-        refresh = False
-        with self._gradient() as gradient:
+        with self._thread_pool():
             for b in range(n_batches):
                 batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
-                outputs = gradient(take(X, batch, axis=0), take(Y, batch, axis=0))
-                # NaN/inf never heal, so looking ~100 times an epoch stops a diverged run at
-                # once while keeping the check off most minibatches of the hot loop.
-                if b % report_every == 0 and not all(bool(isfinite(A).all()) for A in outputs):
-                    raise DivergenceError(f"the network's outputs became NaN or inf by minibatch "
-                                          f"{b + 1} of epoch {epoch}: training diverged. {_FIXES}")
-                if refresh or b == 0:  # a layer that rebinds its grads arrays is followed per batch
-                    fresh = network.parameters()
-                    if not _same_arrays(pairs, fresh):
-                        refresh, pairs, decay = True, fresh, decay_pairs(network)
-                for reg in regs:
-                    reg.add_gradient(decay, n, scratch)
-                step(pairs)
-                if constraint is not None:
-                    constraint(targets)
-                if on_batch is not None and (b % report_every == 0 or b == n_batches - 1):
-                    on_batch(b + 1, n_batches)
+                outputs = self.train_step(take(X, batch, axis=0), take(Y, batch, axis=0))
+                for hook in self.batch_hooks:
+                    hook(epoch, b + 1, n_batches, outputs)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta,
                                   "train_seconds": time.perf_counter() - start}
-        _check_finite(network, epoch)
-        penalty = sum(r.penalty(weights, n) for r in regs)
+        self._check_finite(epoch)
+        penalty = sum(r.penalty(self._weights, n) for r in self.regularizers)
         monitor = self.monitor
         if "training_cost" in monitor or "training_accuracy" in monitor:
-            _add_metrics(record, "training", network._evaluate(self.X, Y), monitor, penalty)
+            self._add_metrics(record, "training", network._evaluate(self.X, Y), penalty)
         if self.evaluation is not None and ("evaluation_cost" in monitor
                                             or "evaluation_accuracy" in monitor):
-            _add_metrics(record, "evaluation", network._evaluate(*self.evaluation), monitor, penalty)
+            self._add_metrics(record, "evaluation", network._evaluate(*self.evaluation), penalty)
         self._end_epoch(epoch, record)
 
-    def _gradient(self):
-        """Context giving ``gradient(X, Y) → outputs``, which fills the network's grads
-        for one minibatch: on this thread, or split over ``self.threads`` threads."""
-        if self.threads > 1:
-            return ThreadedGradient(self.network, self.threads)
-        return contextlib.nullcontext(functools.partial(forward_backward, self.network))
+    def _prepare_step(self) -> None:
+        """The arrays ``train_step`` updates: ``(param, grad)`` pairs, the weights that
+        regularisation and max-norm act on, and scratch space for the regularisers."""
+        network = self.network
+        self._pairs = network.parameters()
+        self._decay = decay_pairs(network)
+        self._weights = [w for w, _ in self._decay]
+        self._scratch = [backend.xp.empty_like(w) for w in self._weights] if self.regularizers \
+            else []
+        self._constrained = self.constraint.targets(network) if self.constraint is not None \
+            else []
+
+    def _thread_pool(self):
+        """Context in which ``train_step`` splits minibatches over ``self.threads`` threads."""
+        if self.threads < 2:
+            return contextlib.nullcontext()
+        threaded = ThreadedGradient(self.network, self.threads)
+
+        @contextlib.contextmanager
+        def pool():
+            with threaded:
+                self._threaded = threaded
+                try:
+                    yield
+                finally:
+                    self._threaded = None
+        return pool()
+
+    def _watch_outputs(self, epoch: int, done: int, total: int, outputs: list[Any]) -> None:
+        """Batch hook: stop at once when the outputs became NaN or inf. NaN/inf never heal,
+        so looking ~100 times an epoch stops a diverged run while keeping the check off
+        most minibatches."""
+        if (done - 1) % max(1, total // 100) == 0 and \
+                not all(bool(backend.xp.isfinite(A).all()) for A in outputs):
+            raise DivergenceError(f"the network's outputs became NaN or inf by minibatch {done} "
+                                  f"of epoch {epoch}: training diverged. {self.advice()}")
+
+    def _report_progress(self, epoch: int, done: int, total: int, outputs: list[Any]) -> None:
+        """Batch hook: ``on_batch(done, total)`` about 100 times an epoch and at its end."""
+        if self.on_batch is not None and ((done - 1) % max(1, total // 100) == 0 or done == total):
+            self.on_batch(done, total)
+
+    def advice(self) -> str:
+        """What to change after a divergence: only changes that differ from this run's settings."""
+        network = self.network
+        fixes = [f"a smaller eta than {self.optimizer.eta:g}"]
+        if any(getattr(layer, "weight_init", None) == "normal" for layer in network.layers):
+            fixes.append("the normal_fan_in initialisation instead of N(0, 1) weights")
+        if network.cost.name == "quadratic" and output_activation_name(network.layers) == "sigmoid":
+            fixes.append("the cross-entropy cost instead of the quadratic one")
+        if not self.regularizers and self.constraint is None:
+            fixes.append("L2 regularisation or a max-norm bound")
+        return "Try " + ", ".join(fixes[:-1]) + (" or " if len(fixes) > 1 else "") + fixes[-1]
+
+    def _check_finite(self, epoch: int) -> None:
+        xp = backend.xp
+        for i, layer in enumerate(self.network.layers):
+            for key, value in layer.params.items():
+                if not bool(xp.isfinite(value).all()):
+                    raise DivergenceError(
+                        f"layer {i} ({type(layer).__name__}) parameter {key!r} became NaN or inf "
+                        f"during epoch {epoch}: training diverged. {self.advice()}")
+
+    def _add_metrics(self, record: dict[str, Any], prefix: str, metrics: dict[str, float],
+                     penalty: float = 0.0) -> None:
+        if f"{prefix}_cost" in self.monitor:
+            cost = metrics["cost"] + penalty
+            if not math.isfinite(cost):
+                raise DivergenceError(f"the {prefix} cost became {cost} at epoch {record['epoch']}: "
+                                      f"training diverged. {self.advice()}")
+            record[f"{prefix}_cost"] = cost
+        if f"{prefix}_accuracy" in self.monitor:
+            record[f"{prefix}_accuracy"] = metrics["accuracy"]
+            record[f"{prefix}_correct"] = metrics["correct"]
+            record[f"{prefix}_total"] = metrics["total"]
 
     def _end_epoch(self, epoch: int, record: dict[str, Any]) -> None:
         self.schedule(record, self.optimizer)
@@ -363,7 +444,8 @@ class Trainer:
         self._interrupted_epoch = None
 
 
-def fit(network, X, y, *, epochs: int = 30, mini_batch_size: int = 10, eta: float = 3.0,
+def fit(network, X, y, *, epochs: int = defaults.EPOCHS,
+        mini_batch_size: int = defaults.MINI_BATCH_SIZE, eta: float = defaults.ETA,
         validation_data: tuple[Any, Any] | None = None, monitor: Iterable[str] | None = None,
         callbacks: Iterable[Callable[[dict], None]] = (),
         on_batch: Callable[[int, int], None] | None = None, **options: Any) -> History:
@@ -378,37 +460,3 @@ def fit(network, X, y, *, epochs: int = 30, mini_batch_size: int = 10, eta: floa
     return Trainer(network, X, y, epochs=epochs, mini_batch_size=mini_batch_size, eta=eta,
                    validation_data=validation_data, monitor=monitor, callbacks=callbacks,
                    on_batch=on_batch, **options).run()
-
-
-def _same_arrays(a: Sequence[tuple[Any, Any]], b: Sequence[tuple[Any, Any]]) -> bool:
-    return len(a) == len(b) and all(p is q and g is h for (p, g), (q, h) in zip(a, b))
-
-
-def _add_metrics(record: dict[str, Any], prefix: str, metrics: dict[str, float],
-                 monitor: Sequence[str], penalty: float = 0.0) -> None:
-    if f"{prefix}_cost" in monitor:
-        cost = metrics["cost"] + penalty
-        if not math.isfinite(cost):
-            raise DivergenceError(
-                f"the {prefix} cost became {cost} at epoch {record['epoch']}: training "
-                "diverged. Try a smaller eta, the normal_fan_in initialisation, or the "
-                "cross-entropy cost instead of the quadratic one")
-        record[f"{prefix}_cost"] = cost
-    if f"{prefix}_accuracy" in monitor:
-        record[f"{prefix}_accuracy"] = metrics["accuracy"]
-        record[f"{prefix}_correct"] = metrics["correct"]
-        record[f"{prefix}_total"] = metrics["total"]
-
-
-_FIXES = ("Try a smaller eta, the normal_fan_in initialisation, or the cross-entropy cost "
-          "instead of the quadratic one")
-
-
-def _check_finite(network, epoch: int) -> None:
-    xp = backend.xp
-    for i, layer in enumerate(network.layers):
-        for key, value in layer.params.items():
-            if not bool(xp.isfinite(value).all()):
-                raise DivergenceError(
-                    f"layer {i} ({type(layer).__name__}) parameter {key!r} became NaN or inf "
-                    f"during epoch {epoch}: training diverged. {_FIXES}")
