@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     space = search.load_space(args.space)
     engine = get_engine(args.engine, address=args.address, cpus_per_trial=args.cpus_per_trial)
-    bar = make_progress(out, args.quiet, unit=("trial", "trials"))
+    # the built-in bar keeps its clock while it is erased for each trial's line
+    bar = make_progress(out, args.quiet, kind="builtin", unit=("trial", "trials"))
     count = {"done": 0, "total": 0}
 
     def on_start(specs, finished, folder) -> None:
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     top = sweep.best
     written = ", ".join(str(p) for p in sweep.paths.values())
     say(f"wrote {written}")
+    say(f"browse the trials: nnlearn serve --runs-dir {sweep.folder / 'trials'}")
     if sweep.unfinished:
         say(f"{len(sweep.unfinished)} trials did not finish (interrupted); continue with "
             f"`nnlearn search {args.space} --name {sweep.folder.name} --resume`")
