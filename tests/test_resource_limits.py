@@ -360,3 +360,22 @@ def test_an_idx_bomb_with_train_size_trains_in_little_memory(tmp_path):
     assert outcome.returncode == 0, outcome.stderr
     assert "Test accuracy" in outcome.stdout
     assert outcome.peak_rss < 300 * 2**20  # the files declare 785 MB
+
+
+def test_a_png_bomb_posted_to_the_web_predictor_is_refused_from_its_header(tmp_path):
+    pytest.importorskip("starlette")
+    import base64
+
+    from starlette.testclient import TestClient
+
+    from nnlearn.web.app import MAX_BODY_BYTES, create_app
+
+    data = bombs.png_file(tmp_path / "bomb.png", 16384, 16384).read_bytes()
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    assert len(url) < MAX_BODY_BYTES  # fits the request limit; 268 megapixels declared
+    with TestClient(create_app(tmp_path / "runs", max_sessions=1)) as client:
+        answer = client.post("/api/predict", json={"image": url})
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "image"
+    assert ("a PNG of 16384×16384 = 268,435,456 pixels is larger than the limit of 4,000,000 "
+            "pixels") in answer.json()["error"]

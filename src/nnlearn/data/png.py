@@ -221,8 +221,12 @@ def read_png(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> numpy.nda
     (:func:`nnlearn.backend.require_memory`); decompression stops at the size the
     header implies.
     """
-    path_s = str(path)
-    data = read_regular_bytes(path)
+    return decode_png(read_regular_bytes(path), str(path), max_pixels)
+
+
+def decode_png(data: bytes, name: str = "PNG data", max_pixels: int = MAX_PIXELS) -> numpy.ndarray:
+    """Decode the bytes of a PNG file (see :func:`read_png`); ``name`` labels errors."""
+    path_s = name
     if not data.startswith(SIGNATURE):
         raise DataError(f"{path_s} is not a PNG file (bad signature)")
     header, palette, alpha, idat = None, None, None, []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from nnlearn.errors import ConfigError, DataError
+from nnlearn.errors import DataError
 
 MONITOR = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 """What a CLI run records per epoch: the four curves of the book's overfitting figures."""
@@ -56,6 +56,20 @@ def _square_image(n: int) -> tuple[int, int]:
 def n_classes(*splits) -> int:
     """Number of classes: one more than the largest label in any of the splits."""
     return int(max(int(s[1].max()) for s in splits if s is not None)) + 1
+
+
+def count_classes(cfg: dict[str, Any], train, validation, test):
+    """The class count of the splits' labels under ``data.num_classes`` and the stray-label
+    rule (:func:`nnlearn.data.labels.count_classes`): ``(classes, note or None)``."""
+    from nnlearn.data.labels import count_classes as count
+
+    return count({"training": train[1], "validation": None if validation is None else
+                  validation[1], "test": test[1]}, cfg["data"].get("num_classes"))
+
+
+def split_sizes(*splits) -> list[int]:
+    """The number of examples of each split that is not ``None`` (for the memory estimate)."""
+    return [len(s[1]) for s in splits if s is not None]
 
 
 def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int,
