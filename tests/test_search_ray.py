@@ -1,10 +1,13 @@
 """`nnlearn search --engine ray` on a real Ray cluster: a head node and one worker node on
-this machine, started by the fixture (`ray start --block`, free ports, a random auth
-token, its own temp folder) and stopped after the module by signalling those two
-processes. Every sweep runs `nnlearn` as a subprocess, a Ray driver of its own.
+this machine, started by the fixture (`ray start --block`, a random auth token, its own
+temp folder) and stopped after the module by signalling those two processes. Every sweep
+runs `nnlearn` as a subprocess, a Ray driver of its own.
 
-Ray replaces 127.0.0.1 by the host's address and listens on all interfaces; the random
-token keeps this throwaway cluster to the test session.
+Ray does not keep to loopback on its own: it replaces 127.0.0.1 by the host's address,
+listens on all interfaces and probes a public resolver to find "its" address. So the
+cluster and every process that talks to it run inside a private network namespace made
+by the fixture (``unshare --net``), whose only interface is its own loopback: nothing
+leaves it, and 127.0.0.1 is the only address Ray can find.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,28 +42,50 @@ SPACE = TINY.format(epochs=3) + '[search]\n"training.eta" = [3.0, 0.5, 0.05, 0.0
 others and below their median: ASHA stops it."""
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+class Namespace:
+    """A private network namespace held open by a ``sleep`` process; ``prefix`` runs a
+    command inside it (root: ``unshare --net``; others: inside a user namespace too)."""
+
+    def __init__(self):
+        root = os.geteuid() == 0
+        self.holder = subprocess.Popen(
+            ["unshare", "--net", *([] if root else ["--user", "--map-root-user"]),
+             "sleep", "3600"], start_new_session=True)
+        self.prefix = ["nsenter", f"--target={self.holder.pid}", "--net",
+                       *([] if root else ["--user", "--preserve-credentials"]), "--"]
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{self.holder.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+            assert time.monotonic() < deadline and self.holder.poll() is None, \
+                "cannot make a network namespace (unshare --net)"
+            time.sleep(0.05)
+        subprocess.run([*self.prefix, "ip", "link", "set", "lo", "up"], check=True, timeout=30)
+
+    def run(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.prefix, *argv], capture_output=True, text=True, **kwargs)
+
+    def close(self) -> None:
+        self.holder.kill()
+        self.holder.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def netns():
+    space = Namespace()
+    yield space
+    space.close()
 
 
 class Cluster:
-    def __init__(self, address: str, env: dict[str, str]):
-        self.address, self.env = address, env
+    def __init__(self, address: str, env: dict[str, str], space: Namespace):
+        self.address, self.env, self.space = address, env, space
 
     def nnlearn(self, *argv: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
         env = {**self.env, "NNLEARN_RUNS_DIR": str(cwd / "runs")}
-        return subprocess.run([sys.executable, "-m", "nnlearn.cli", *argv], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return self.space.run([sys.executable, "-m", "nnlearn.cli", *argv], cwd=cwd, env=env,
+                              timeout=timeout)
 
     def python(self, code: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        return self.space.run([sys.executable, "-c", code], env=self.env, timeout=timeout)
 
 
 def _wait(condition, what: str, processes, logs) -> None:
@@ -77,9 +101,9 @@ def _wait(condition, what: str, processes, logs) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(netns):
     temp = tempfile.mkdtemp(prefix="nnray-")  # short: Ray's socket paths live below it
-    head_port, head_agent, worker_agent = free_ports(3)
+    head_port, head_agent, worker_agent = 6379, 52365, 52366  # the namespace's own ports
     env = {**os.environ, "RAY_TMPDIR": temp, "RAY_AUTH_MODE": "token",
            "RAY_AUTH_TOKEN": secrets.token_hex(32), "RAY_USAGE_STATS_ENABLED": "0"}
     common = ["--block", "--num-cpus", "1", "--node-ip-address", "127.0.0.1",
@@ -95,13 +119,15 @@ def cluster():
         for i, command in enumerate(commands):
             logs.append(os.path.join(temp, f"node{i}.log"))
             with open(logs[-1], "w") as log:
-                processes.append(subprocess.Popen(command, env=env, stdout=log,
-                                                  stderr=subprocess.STDOUT,
+                processes.append(subprocess.Popen([*netns.prefix, *command], env=env,
+                                                  stdout=log, stderr=subprocess.STDOUT,
                                                   start_new_session=True))
             if i == 0:
-                _wait(lambda: _listening(head_port), "the Ray head node", processes, logs)
-        _wait(lambda: _cpus(head_port, env) == 2, "two Ray nodes with a CPU each", processes, logs)
-        yield Cluster(f"127.0.0.1:{head_port}", env)
+                _wait(lambda: _cpus(netns, head_port, env) == 1, "the Ray head node",
+                      processes, logs)
+        _wait(lambda: _cpus(netns, head_port, env) == 2, "two Ray nodes with a CPU each",
+              processes, logs)
+        yield Cluster(f"127.0.0.1:{head_port}", env, netns)
     finally:
         for p in reversed(processes):  # `ray start --block` stops its node on SIGTERM
             p.send_signal(signal.SIGTERM)
@@ -114,17 +140,8 @@ def cluster():
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def _cpus(port: int, env) -> float:
-    out = subprocess.run([RAY, "status", "--address", f"127.0.0.1:{port}"], env=env,
-                         capture_output=True, text=True, timeout=60).stdout
+def _cpus(netns: Namespace, port: int, env) -> float:
+    out = netns.run([RAY, "status", "--address", f"127.0.0.1:{port}"], env=env, timeout=60).stdout
     for line in out.splitlines():
         if line.strip().endswith(" CPU") and "/" in line:
             return float(line.split("/")[1].split()[0])
@@ -209,13 +226,12 @@ def test_ensemble_members_train_as_parallel_trials_on_the_cluster(cluster, tmp_p
     assert on_ray["best"] == ensemble_run(MEMBER, 4, 2, lambda line: None)["best"]
 
 
-def test_an_unreachable_address_is_a_clear_error_not_a_hang(tmp_path):
+def test_an_unreachable_address_is_a_clear_error_not_a_hang(netns, tmp_path):
     (tmp_path / "space.toml").write_text(SPACE)
-    port = free_ports(1)[0]  # nothing listens there
+    port = 6390  # nothing listens there in the namespace
     env = {**os.environ, "NNLEARN_RUNS_DIR": str(tmp_path / "runs")}
-    done = subprocess.run([sys.executable, "-m", "nnlearn.cli", "search", "space.toml", "--engine",
-                           "ray", "--address", f"127.0.0.1:{port}"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = netns.run([sys.executable, "-m", "nnlearn.cli", "search", "space.toml", "--engine",
+                      "ray", "--address", f"127.0.0.1:{port}"], cwd=tmp_path, env=env, timeout=60)
     assert done.returncode == 1
     assert done.stderr.startswith(f"nnlearn search: error: cannot reach a Ray cluster at "
                                   f"127.0.0.1:{port} (Connection refused)")
