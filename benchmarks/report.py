@@ -1,4 +1,9 @@
-"""Render docs/benchmarks.md from the JSON files in benchmarks/results/.
+"""Render the benchmark part of docs/benchmarks.md from the JSON files in benchmarks/results/.
+
+The script owns the text between the two marker lines (:data:`BEGIN`, :data:`END`);
+everything outside them (sections other scripts or people add, e.g. web or search
+benchmarks) is kept as it is. A document without markers (the older layout, all
+written by this script) keeps its sections that this script does not write.
 
 Usage: python benchmarks/report.py
 """
@@ -6,13 +11,23 @@ Usage: python benchmarks/report.py
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from common import RESULTS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN = "<!-- benchmarks/report.py: begin (generated, do not edit by hand) -->"
+END = "<!-- benchmarks/report.py: end -->"
+OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory")
+"""Headings of the sections this script writes (used when the document has no markers)."""
 
-GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.5}, "conv": 0.8}
+GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.3},
+         "conv": {"mini-batch 10": 0.5, "mini-batch 64": 0.4}}
+"""Issue 14's goals for nnlearn / the faster peer."""
+EFFICIENCY_GOALS = {"conv": {"mini-batch 64": 0.5}}
+"""Issue 14's goal for nnlearn's efficiency (fraction of the GEMM peak)."""
+NAMES = {"nnlearn": "nnlearn", "pytorch": "PyTorch", "jax": "JAX"}
 
 
 def _env_line(env: dict) -> str:
@@ -20,22 +35,102 @@ def _env_line(env: dict) -> str:
     if isinstance(blas, list):
         blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
                          f"{b.get('num_threads')} threads)" for b in blas)
+    load = env.get("load_average_at_start")
     return (f"{env['date']}; {env['cpu_model']}, {env['cpus']} cores; Python {env['python']}, "
-            f"NumPy {env['numpy']}, PyTorch {env.get('torch')} ({env.get('torch_threads')} threads); "
+            f"NumPy {env['numpy']}, PyTorch {env.get('torch')} ({env.get('torch_threads')} threads), "
+            f"JAX {env.get('jax', '(not run)')}; "
             f"BLAS: {blas}; OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}"
             + (f" (the machine's {env['unset_for_benchmark']} unset for this benchmark)"
-               if env.get("unset_for_benchmark") else ""))
+               if env.get("unset_for_benchmark") else "")
+            + (f"; load average at the start {load[0]:.2f} (1 min), {load[1]:.2f} (5 min)"
+               if load else ""))
 
 
-def _speed_table(result: dict, key: str, goals) -> list[str]:
-    rows = ["| network | nnlearn median, s | PyTorch median, s | ratio nnlearn / PyTorch | goal | met |",
-            "|---|---:|---:|---:|---:|---|"]
-    for name, s in result[key].items():
-        goal = goals.get(name) if isinstance(goals, dict) else goals
-        met = "" if goal is None else ("yes" if s["ratio"] <= goal else "no")
-        rows.append(f"| {name} | {s['median']['nnlearn']:.3f} | {s['median']['pytorch']:.3f} | "
-                    f"{s['ratio']:.3f} | {'' if goal is None else f'≤ {goal}'} | {met} |")
+def _contenders(result: dict, key: str) -> list[str]:
+    seen = {name for s in result[key].values() for name in s["median"]}
+    return [name for name in NAMES if name in seen]
+
+
+def _speed_table(result: dict, key: str, kind: str) -> list[str]:
+    """One row per workload: medians, ratio against the faster peer, efficiency, goals."""
+    names = _contenders(result, key)
+    peers = [name for name in names if name != "nnlearn"]
+    head = (["workload"] + [f"{NAMES[n]} median, s" for n in names]
+            + ["nnlearn / faster peer", "goal", "met"]
+            + ([f"efficiency {' / '.join(NAMES[n] for n in names)}"] if _has_flops(result, key) else []))
+    rows = ["| " + " | ".join(head) + " |",
+            "|---|" + "---:|" * (len(names) + 1) + "---:|---|" + ("---:|" if _has_flops(result, key) else "")]
+    for workload, s in result[key].items():
+        goal = GOALS.get(kind, {}).get(workload)
+        best = s.get("best_peer", peers[0] if peers else "")
+        cells = [workload] + [f"{s['median'][n]:.3f}" if n in s["median"] else "—" for n in names]
+        cells += [f"{s['ratio']:.3f} (vs {NAMES.get(best, best)})",
+                  "" if goal is None else f"≤ {goal}",
+                  "" if goal is None else ("yes" if s["ratio"] <= goal else "no")]
+        if "efficiency" in s:
+            cells.append(" / ".join(f"{100 * s['efficiency'][n]:.1f}%" if n in s["efficiency"] else "—"
+                                    for n in names))
+        rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def _has_flops(result: dict, key: str) -> bool:
+    return all("efficiency" in s for s in result[key].values())
+
+
+def _efficiency_lines(result: dict, key: str, kind: str) -> list[str]:
+    """The FLOP count, the GEMM peak, JAX's compile time and the efficiency goal, in words."""
+    if not _has_flops(result, key):
+        return []
+    peak = result["gemm_peak"]
+    lines = [f"Efficiency: counted FLOPs of the epoch (weight products, forward and backward: "
+             f"`python benchmarks/flops.py` lists them per layer) ÷ median time ÷ this machine's "
+             f"float32 GEMM peak, measured in the same run: **{peak['gflops']:.1f} GFLOP/s** "
+             f"(median of {peak['repeats']} NumPy products of two {peak['n']}² matrices)."]
+    for workload, s in result[key].items():
+        goal = EFFICIENCY_GOALS.get(kind, {}).get(workload)
+        extra = []
+        if goal is not None:
+            met = "met" if s["efficiency"]["nnlearn"] >= goal else "not met"
+            extra.append(f"goal ≥ {100 * goal:.0f}% of the peak: {met}")
+        if "jax_compile_seconds" in s:
+            extra.append(f"JAX compile time {s['jax_compile_seconds']:.2f} s (paid once, not in the epoch)")
+        if "load_average_after" in s:
+            extra.append(f"load average after the rounds {s['load_average_after'][0]:.2f}")
+        lines.append(f"- {workload}: {s['flops_per_epoch'] / 1e9:.1f} GFLOP per epoch; " + "; ".join(extra))
+    return ["", *lines]
+
+
+def render(results_dir: Path = RESULTS) -> list[str]:
+    """The lines this script owns, from every ``*.json`` in ``results_dir``."""
+    lines = ["# Benchmarks", "",
+             "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
+             "write to `benchmarks/results/`; do not edit by hand. Each speed figure is the median of "
+             "alternating rounds (nnlearn, PyTorch, JAX, nnlearn, ...) in one process on the same data "
+             "and hyper-parameters, evaluation excluded; the ratio is nnlearn's median over the faster "
+             "peer's.", ""]
+    for path in sorted(Path(results_dir).glob("*.json")):
+        r = json.loads(path.read_text())
+        kind = r["benchmark"]
+        if kind == "mlp":
+            lines += [f"## One MNIST epoch, chapter-1 networks (`{path.name}`)", "",
+                      f"{r.get('images', 50000):,} images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
+                      f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
+                      *_speed_table(r, "networks", kind), *_efficiency_lines(r, "networks", kind), ""]
+            if "under_load" in r:
+                lines += ["With another process spinning one of the cores throughout (`--load`):", "",
+                          *_speed_table(r, "under_load", "load"), ""]
+            lines += [f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "conv":
+            lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
+                      f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
+                      *_speed_table(r, "batches", kind), *_efficiency_lines(r, "batches", kind), "",
+                      *_threads_line(r), f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "memory":
+            lines += [f"## Peak memory (`{path.name}`)", "",
+                      f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
+                      f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
+    return lines
 
 
 def _threads_line(result: dict) -> list[str]:
@@ -46,31 +141,21 @@ def _threads_line(result: dict) -> list[str]:
             + ", ".join(f"{name}: {n}" for name, n in used.items()) + ".", ""]
 
 
+def merge(old: str, generated: list[str]) -> str:
+    """``old`` with this script's part replaced by ``generated`` (see the module docstring)."""
+    part = "\n".join([BEGIN, *generated, END])
+    if BEGIN in old and END in old:
+        before, rest = old.split(BEGIN, 1)
+        return before + part + rest.split(END, 1)[1]
+    kept = [section for section in re.split(r"(?m)^(?=#{1,2} )", old)
+            if section.strip() and not section.startswith(OWN_HEADINGS)]
+    return part + "\n" + ("\n" + "".join(kept).rstrip("\n") + "\n" if kept else "")
+
+
 def main() -> None:
-    lines = ["# Benchmarks", "",
-             "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
-             "write to `benchmarks/results/`; do not edit by hand. Each speed figure is the median of "
-             "alternating rounds (nnlearn, PyTorch, nnlearn, ...) in one process on the same data and "
-             "hyper-parameters, evaluation excluded.", ""]
-    for path in sorted(RESULTS.glob("*.json")):
-        r = json.loads(path.read_text())
-        kind = r["benchmark"]
-        if kind == "mlp":
-            lines += [f"## One MNIST epoch, chapter-1 networks (`{path.name}`)", "",
-                      "50,000 images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
-                      f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
-                      *_speed_table(r, "networks", GOALS["mlp"]), "", f"Environment: {_env_line(r['env'])}", ""]
-        elif kind == "conv":
-            lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
-                      f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
-                      *_speed_table(r, "batches", GOALS["conv"]), "", *_threads_line(r),
-                      f"Environment: {_env_line(r['env'])}", ""]
-        elif kind == "memory":
-            lines += [f"## Peak memory (`{path.name}`)", "",
-                      f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
-                      f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
+    old = DOC.read_text() if DOC.exists() else ""
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text("\n".join(lines))
+    DOC.write_text(merge(old, render()))
     print("wrote", DOC)
 
 
