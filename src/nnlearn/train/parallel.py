@@ -28,6 +28,7 @@ of threads (or 1) changes the last bits of the gradients, hence of a long run.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -52,17 +53,47 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def forward_macs(network) -> int:
-    """Multiply-adds of one example's forward pass through the weight layers:
-    each weight array's size times the number of output positions it is applied at
-    (1 for ``Dense``; OH·OW for ``Conv2D``)."""
-    shape, total = network.input_shape, 0
+def layer_macs(network) -> list[int]:
+    """Multiply-adds of one example's forward pass through each layer: a weight
+    array's size times the number of output positions it is applied at (1 for
+    ``Dense``; OH·OW for ``Conv2D``); 0 for layers without weights ``W``."""
+    shape, counts = network.input_shape, []
     for layer in network.layers:
         shape = layer.output_shape(shape)
         weights = layer.params.get("W")
-        if weights is not None:
-            total += int(weights.size) * math.prod(shape[1:])
-    return total
+        counts.append(0 if weights is None else int(weights.size) * math.prod(shape[1:]))
+    return counts
+
+
+def forward_macs(network) -> int:
+    """Multiply-adds of one example's forward pass through the weight layers
+    (the sum of :func:`layer_macs`)."""
+    return sum(layer_macs(network))
+
+
+MIN_MACS_FOR_BLAS_THREADS = 16_000_000
+"""A minibatch whose largest product has fewer multiply-adds than this trains with one
+BLAS thread (:func:`plan_blas_threads`). Measured with two cores on a shared machine:
+at mini-batch 10 a second BLAS thread saved nothing on [784,100,10] when the other core
+was free, and made the epoch up to 25× slower when another job held it (OpenBLAS
+threads wait for each other on every small product)."""
+
+
+def plan_blas_threads(network, mini_batch_size: int) -> int | None:
+    """BLAS threads for a minibatch computed on one thread: 1 when even its largest
+    product (a layer's multiply-adds × the minibatch) is below
+    :data:`MIN_MACS_FOR_BLAS_THREADS`, else ``None`` (BLAS keeps its own setting)."""
+    largest = max(layer_macs(network), default=0) * mini_batch_size
+    return 1 if largest < MIN_MACS_FOR_BLAS_THREADS else None
+
+
+def blas_threads(count: int | None):
+    """Context holding BLAS to ``count`` threads (nothing when ``count`` is None or
+    threadpoolctl is missing)."""
+    controller = _blas_controller() if count is not None else None
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=count, user_api="blas")
 
 
 def _blas_controller():
