@@ -73,10 +73,13 @@ def forward_macs(network) -> int:
 
 MIN_MACS_FOR_BLAS_THREADS = 16_000_000
 """A minibatch whose largest product has fewer multiply-adds than this trains with one
-BLAS thread (:func:`plan_blas_threads`). Measured with two cores on a shared machine:
-at mini-batch 10 a second BLAS thread saved nothing on [784,100,10] when the other core
-was free, and made the epoch up to 25× slower when another job held it (OpenBLAS
-threads wait for each other on every small product)."""
+BLAS thread (:func:`plan_blas_threads`); it covers mini-batch 10 of the book's networks
+(convnet (d): 12.8 M). Measured on 2 cores shared with other jobs (load average 4–8),
+one epoch, alternating rounds: [784,100,10] at mini-batch 10 took 0.87 s with one BLAS
+thread and 24.8 s with two; convnet (d) at mini-batch 10 (10,000 images) 3.6 s and
+30.4 s: OpenBLAS threads wait for each other on every small product, and collapse
+when another process holds the other core. ``python benchmarks/blas_threads.py``
+measures the products one by one (re-check the threshold on a quiet machine)."""
 
 
 def plan_blas_threads(network, mini_batch_size: int) -> int | None:
