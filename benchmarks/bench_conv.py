@@ -93,7 +93,7 @@ def main() -> None:
                         help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     parser.add_argument("--tag", default="default")
     parser.add_argument("--quick", action="store_true",
-                        help="check the script: 640 images, 2 rounds, small GEMM; writes no result")
+                        help="check the script: 640 images, 2 rounds, small GEMM; writes to common.QUICK_RESULTS")
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
     from nnlearn.data import load_mnist
@@ -117,8 +117,7 @@ def main() -> None:
         s = race(nnlearn_epoch(X, y, m), peers, repeats, flops_per_epoch, peak["gflops"])
         s["nnlearn_threads"] = plan_threads(nnlearn_network(), m)  # what fit's threads="auto" used
         results["batches"][f"mini-batch {m}"] = s
-    if not args.quick:
-        print("wrote", write_result(f"conv-{args.tag}", results))
+    print("wrote", write_result(f"conv-{args.tag}", results, quick=args.quick))
 
 
 if __name__ == "__main__":

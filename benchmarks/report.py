@@ -5,11 +5,12 @@ everything outside them (sections other scripts or people add, e.g. web or searc
 benchmarks) is kept as it is. A document without markers (the older layout, all
 written by this script) keeps its sections that this script does not write.
 
-Usage: python benchmarks/report.py
+Usage: python benchmarks/report.py [--results DIR] [--doc FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -86,7 +87,9 @@ def _efficiency_lines(result: dict, key: str, kind: str) -> list[str]:
     lines = [f"Efficiency: counted FLOPs of the epoch (weight products, forward and backward: "
              f"`python benchmarks/flops.py` lists them per layer) ÷ median time ÷ this machine's "
              f"float32 GEMM peak, measured in the same run: **{peak['gflops']:.1f} GFLOP/s** "
-             f"(median of {peak['repeats']} NumPy products of two {peak['n']}² matrices)."]
+             f"(median of {peak['repeats']} NumPy products of two {peak['n']}² matrices"
+             + "".join(f"; {float(rate):.1f} with {threads} BLAS thread{'s' if str(threads) != '1' else ''}"
+                       for threads, rate in peak.get("gflops_by_threads", {}).items()) + ")."]
     for workload, s in result[key].items():
         goal = EFFICIENCY_GOALS.get(kind, {}).get(workload)
         extra = []
@@ -153,10 +156,14 @@ def merge(old: str, generated: list[str]) -> str:
 
 
 def main() -> None:
-    old = DOC.read_text() if DOC.exists() else ""
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(merge(old, render()))
-    print("wrote", DOC)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the JSON results")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the Markdown file to (re)write")
+    args = parser.parse_args()
+    old = args.doc.read_text() if args.doc.exists() else ""
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    args.doc.write_text(merge(old, render(args.results)))
+    print("wrote", args.doc)
 
 
 if __name__ == "__main__":
