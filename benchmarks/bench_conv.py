@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--keep-blas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     parser.add_argument("--tag", default="default")
+    parser.add_argument("--images", type=int, default=50_000,
+                        help="train on the first N images only (a shorter epoch on a busy machine)")
     parser.add_argument("--quick", action="store_true",
                         help="check the script: 640 images, 2 rounds, small GEMM; writes to common.QUICK_RESULTS")
     args = parser.parse_args()
@@ -101,9 +103,8 @@ def main() -> None:
 
     X, y = load_mnist(flatten=False).train
     X = np.ascontiguousarray(X, dtype=np.float32)
-    repeats = args.repeats
-    if args.quick:
-        X, y, repeats = X[:640], y[:640], 2
+    images, repeats = (min(args.images, 640), 2) if args.quick else (args.images, args.repeats)
+    X, y = X[:images], y[:images]
     peak = gemm_peak(512, 3) if args.quick else gemm_peak()
     print(f"float32 GEMM peak: {peak['gflops']:.1f} GFLOP/s ({peak['n']}² product)")
     flops_per_epoch = len(y) * example_flops(nnlearn_network())

@@ -95,6 +95,8 @@ def main() -> None:
     parser.add_argument("--tag", default="default", help="suffix of the results file")
     parser.add_argument("--load", action="store_true",
                         help="also race with a background process spinning one core")
+    parser.add_argument("--images", type=int, default=50_000,
+                        help="train on the first N images only (a shorter epoch on a busy machine)")
     parser.add_argument("--quick", action="store_true",
                         help="check the script: 1,000 images, 2 rounds, small GEMM; writes to common.QUICK_RESULTS")
     args = parser.parse_args()
@@ -103,9 +105,8 @@ def main() -> None:
 
     X, y = load_mnist().train
     X = np.ascontiguousarray(X, dtype=np.float32)
-    repeats = args.repeats
-    if args.quick:
-        X, y, repeats = X[:1000], y[:1000], 2
+    images, repeats = (min(args.images, 1000), 2) if args.quick else (args.images, args.repeats)
+    X, y = X[:images], y[:images]
     peak = gemm_peak(512, 3) if args.quick else gemm_peak()
     print(f"float32 GEMM peak: {peak['gflops']:.1f} GFLOP/s ({peak['n']}² product)")
     results = {"benchmark": "mlp", "env": environment(), "repeats": repeats, "gemm_peak": peak,
