@@ -22,6 +22,10 @@ or minibatches, handing work to a thread costs more than it saves, so
 ``threads="auto"`` (the default of ``fit``) splits only above
 :data:`MIN_MACS_PER_THREAD` multiply-adds per thread.
 
+On one thread, a minibatch whose products are all small (mini-batch 10 of the book's
+networks) runs with BLAS held to one thread too (:func:`plan_blas_threads`): two BLAS
+threads bring little on such products and collapse when another job holds a core.
+
 Results are bit-reproducible for a given number of threads; a different number
 of threads (or 1) changes the last bits of the gradients, hence of a long run.
 """
@@ -189,9 +193,7 @@ class ThreadedGradient:
 
     def __enter__(self) -> "ThreadedGradient":
         self._errstate = backend.xp.geterr()  # thread-local in NumPy: handed to the workers
-        controller = _blas_controller()
-        if controller is not None:
-            self._stack.enter_context(controller.limit(limits=1, user_api="blas"))
+        self._stack.enter_context(blas_threads(1))
         self._pool = self._stack.enter_context(
             ThreadPoolExecutor(self.threads - 1, thread_name_prefix="nnlearn-gradient"))
         return self
