@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
     from nnlearn.data import load_mnist
-    from nnlearn.train.parallel import plan_threads
+    from nnlearn.train.parallel import plan_blas_threads, plan_threads
 
     X, y = load_mnist(flatten=False).train
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -117,6 +117,7 @@ def main() -> None:
         peers = {name: (lambda f=factory: f(X, y, m)) for name, factory in PEERS.items()}
         s = race(nnlearn_epoch(X, y, m), peers, repeats, flops_per_epoch, peak["gflops"])
         s["nnlearn_threads"] = plan_threads(nnlearn_network(), m)  # what fit's threads="auto" used
+        s["nnlearn_blas_threads"] = plan_blas_threads(nnlearn_network(), m) or "BLAS default"
         results["batches"][f"mini-batch {m}"] = s
     print("wrote", write_result(f"conv-{args.tag}", results, quick=args.quick))
 

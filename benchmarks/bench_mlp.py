@@ -82,9 +82,13 @@ PEERS = {"pytorch": torch_epoch, "jax": jax_epoch}
 
 def race_network(sizes, X, y, repeats: int, peak: float) -> dict:
     """The alternating rounds of one network (see common.race)."""
+    from nnlearn.train.parallel import plan_blas_threads
+
     peers = {name: (lambda f=factory: f(sizes, X, y)) for name, factory in PEERS.items()}
-    return race(nnlearn_epoch(sizes, X, y), peers, repeats,
-                len(y) * example_flops(nnlearn_network(sizes)), peak)
+    s = race(nnlearn_epoch(sizes, X, y), peers, repeats,
+             len(y) * example_flops(nnlearn_network(sizes)), peak)
+    s["nnlearn_blas_threads"] = plan_blas_threads(nnlearn_network(sizes), MINI_BATCH) or "BLAS default"
+    return s
 
 
 def main() -> None:

@@ -120,6 +120,8 @@ def render(results_dir: Path = RESULTS) -> list[str]:
                       f"{r.get('images', 50000):,} images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
                       f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
                       *_speed_table(r, "networks", kind), *_efficiency_lines(r, "networks", kind), ""]
+            if _blas_note(r["networks"]):
+                lines += [_blas_note(r["networks"]), ""]
             if "under_load" in r:
                 lines += ["With another process spinning one of the cores throughout (`--load`):", "",
                           *_speed_table(r, "under_load", "load"), ""]
@@ -141,7 +143,15 @@ def _threads_line(result: dict) -> list[str]:
     if not used:
         return []
     return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.train.parallel`): "
-            + ", ".join(f"{name}: {n}" for name, n in used.items()) + ".", ""]
+            + ", ".join(f"{name}: {n}" for name, n in used.items()) + ". " + _blas_note(result["batches"]), ""]
+
+
+def _blas_note(rows: dict) -> str:
+    """The BLAS threads nnlearn chose for the rows it trained on one thread."""
+    blas = {name: s["nnlearn_blas_threads"] for name, s in rows.items()
+            if "nnlearn_blas_threads" in s and s.get("nnlearn_threads", 1) == 1}
+    return ("nnlearn BLAS threads when training on one thread (`plan_blas_threads`, by the size of "
+            "the products): " + ", ".join(f"{name}: {n}" for name, n in blas.items()) + ".") if blas else ""
 
 
 def merge(old: str, generated: list[str]) -> str:
