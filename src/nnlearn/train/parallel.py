@@ -78,12 +78,14 @@ def forward_macs(network) -> int:
 MIN_MACS_FOR_BLAS_THREADS = 16_000_000
 """A minibatch whose largest product has fewer multiply-adds than this trains with one
 BLAS thread (:func:`plan_blas_threads`); it covers mini-batch 10 of the book's networks
-(convnet (d): 12.8 M). Measured on 2 cores shared with other jobs (load average 4–8),
-one epoch, alternating rounds: [784,100,10] at mini-batch 10 took 0.87 s with one BLAS
-thread and 24.8 s with two; convnet (d) at mini-batch 10 (10,000 images) 3.6 s and
-30.4 s: OpenBLAS threads wait for each other on every small product, and collapse
-when another process holds the other core. ``python benchmarks/blas_threads.py``
-measures the products one by one (re-check the threshold on a quiet machine)."""
+(convnet (d): 12.8 M). Measured on 2 cores shared with other developers' jobs, one
+epoch, alternating rounds, medians: at load average 4–8, [784,100,10] at mini-batch 10
+took 0.87 s with one BLAS thread and 24.8 s with two, convnet (d) at mini-batch 10
+(10,000 images) 3.6 s and 30.4 s (OpenBLAS threads wait for each other on every small
+product, and collapse when other jobs want the cores); at load 2.5, or with one or two
+processes spinning, the two were level on [784,100,10] and two threads 7–13% faster on
+the convnet. One thread trades that for never collapsing; ``python
+benchmarks/blas_threads.py`` measures the products one by one (re-check on a quiet machine)."""
 
 
 def plan_blas_threads(network, mini_batch_size: int) -> int | None:
