@@ -20,7 +20,8 @@ from common import RESULTS
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN = "<!-- benchmarks/report.py: begin (generated, do not edit by hand) -->"
 END = "<!-- benchmarks/report.py: end -->"
-OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory")
+OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory", "## A sweep of 8 trials",
+                "## nnlearn serve:")
 """Headings of the sections this script writes (used when the document has no markers)."""
 
 GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.3},
@@ -131,6 +132,10 @@ def render(results_dir: Path = RESULTS) -> list[str]:
                       f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
                       *_speed_table(r, "batches", kind), *_efficiency_lines(r, "batches", kind), "",
                       *_threads_line(r), f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "search":
+            lines += _search_section(path.name, r)
+        elif kind == "web":
+            lines += _web_section(r, path.name)
         elif kind == "memory":
             lines += [f"## Peak memory (`{path.name}`)", "",
                       f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
@@ -143,7 +148,8 @@ def _threads_line(result: dict) -> list[str]:
     if not used:
         return []
     return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.train.parallel`): "
-            + ", ".join(f"{name}: {n}" for name, n in used.items()) + ". " + _blas_note(result["batches"]), ""]
+            + ", ".join(f"{name}: {n}" for name, n in used.items()) + "."
+            + (" " + _blas_note(result["batches"]) if _blas_note(result["batches"]) else ""), ""]
 
 
 def _blas_note(rows: dict) -> str:
@@ -163,6 +169,59 @@ def merge(old: str, generated: list[str]) -> str:
     kept = [section for section in re.split(r"(?m)^(?=#{1,2} )", old)
             if section.strip() and not section.startswith(OWN_HEADINGS)]
     return part + "\n" + ("\n" + "".join(kept).rstrip("\n") + "\n" if kept else "")
+
+
+def _search_section(name: str, r: dict) -> list[str]:
+    """`nnlearn search` on Ray and on local processes with 1 and 2 CPUs; Ray's start-up."""
+    rows = ["| engine | sweep wall time, s: median | fastest round | one trial's training, s "
+            "(median) |", "|---|---:|---:|---:|"]
+    for engine, s in r["sweeps"].items():
+        rows.append(f"| {engine} | {s['wall_median']:.1f} | {s['wall_min']:.1f} | "
+                    f"{s['trial_median']:.2f} |")
+    up = r["ray_startup"]
+    starts = len(up["init"]["all"])
+    load, before, env = r.get("load_average"), r.get("load_average_before"), r["env"]
+    return [f"## A sweep of 8 trials, Ray and local (`{name}`)", "",
+            f"{r['description']}; {r['repeats']} rounds. Command: `{r['command']}`. Each wall "
+            "time runs `run_search` (what `nnlearn search` runs) from the call to its return; "
+            "for Ray it includes starting a local Ray with that many CPUs and shutting it down.",
+            "", *rows, "",
+            f"Ray's own start-up (median of {starts} starts): `ray.init` of a local Ray "
+            f"{up['init']['median']:.2f} s, the first remote task (a worker process starts) "
+            f"{up['first_task']['median']:.2f} s, `ray.shutdown` {up['shutdown']['median']:.2f} s.",
+            "", f"Environment: {env['date']}; {env['cpu_model']}, {env['cpus']} cores; Python "
+            f"{env['python']}, NumPy {env['numpy']}, Ray {env.get('ray')}"
+            + (f"; load average (1 / 5 / 15 min) {before[0]:.1f} / {before[1]:.1f} / "
+               f"{before[2]:.1f} before the runs and {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+               "after (this machine is shared: a load above 2 means other work competed for "
+               "its 2 cores)" if load and before else ""), ""]
+
+
+def _web_section(r: dict, name: str) -> list[str]:
+    """``nnlearn serve``: playground stream rate and the prediction load test (bench_web.py)."""
+    capped, free, load = r["playground_default_cap"], r["playground_uncapped"], r["load"]
+    env = r["env"]
+    return [f"## nnlearn serve: playground updates and a prediction load test (`{name}`)", "",
+            f"A real `nnlearn serve` process on 127.0.0.1. Command: `{r['command']}`", "",
+            "| measurement | result | goal | met |", "|---|---:|---:|---|",
+            f"| playground updates/s, {capped['network']} on {capped['points']} points "
+            f"(server-sent events, default `--max-rate 30`) | {capped['updates_per_second']:.1f} | ≥ 20 | "
+            f"{'yes' if capped['updates_per_second'] >= 20 else 'no'} |",
+            f"| the same without a rate cap | {free['updates_per_second']:.1f} | | |",
+            f"| epochs/s without a cap (one update = one epoch of {free['training_points']} points, "
+            f"mini-batch {free['mini_batch_size']}, plus a snapshot of ≈ {free['mean_event_bytes'] / 1000:.0f} kB) "
+            f"| {free['epochs_per_second']:.1f} | | |",
+            f"| predictions: {load['requests']:,} from {load['clients']} concurrent clients, errors "
+            f"| {load['errors']} | 0 | {'yes' if load['errors'] == 0 else 'no'} |",
+            f"| prediction latency p50 / p99, ms | {load['p50_ms']:.0f} / {load['p99_ms']:.0f} | | |",
+            f"| predictions per second | {load['requests_per_second']:.1f} | | |", "",
+            "Each prediction is `POST /api/predict` with an MNIST test digit as a PNG data URL, in turn "
+            "28×28 and 280×280 (dark on white, as the Draw page sends its canvas); both go through the "
+            "MNIST preparation of `nnlearn predict` and the shipped [784, 100, 10] network.", "",
+            f"Environment: {env['date']}; {env['cpu_model']}, {env['cpus']} cores, shared: load average "
+            f"{r['load_average_before'][0]:.1f} before and {r['load_average_after'][0]:.1f} after the run "
+            f"(the load test's 50 clients run on the same cores); Python {env['python']}, "
+            f"NumPy {env['numpy']}", ""]
 
 
 def main() -> None:

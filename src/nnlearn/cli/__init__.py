@@ -1,4 +1,5 @@
-"""The ``nnlearn`` command line: ``train``, ``evaluate``, ``plot``, ``predict``, ``reproduce``.
+"""The ``nnlearn`` command line: ``train``, ``evaluate``, ``plot``, ``predict``, ``reproduce``,
+``serve``, ``search``, ...
 
 Every sub-command lives in its own module exposing ``add_parser(subparsers)``,
 which registers the parser and sets ``func`` to the function that runs it.
@@ -15,7 +16,8 @@ from typing import Sequence
 from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
 
-COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example", "export")
+COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example", "export",
+                   "serve", "search")
 
 
 def build_parser() -> argparse.ArgumentParser:

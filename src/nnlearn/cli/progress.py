@@ -14,10 +14,11 @@ class ProgressBar:
     unless ``stream`` is a terminal (so logs and pipes get plain lines only).
     """
 
-    def __init__(self, label: str = "", stream: TextIO | None = None, width: int = 30):
+    def __init__(self, label: str = "", stream: TextIO | None = None, width: int = 30,
+                 units: str = "batches"):
         self.stream = stream if stream is not None else sys.stdout
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.label, self.width = label, width
+        self.label, self.width, self.units = label, width, units
         self.start = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
@@ -27,7 +28,7 @@ class ProgressBar:
         elapsed = time.perf_counter() - self.start
         eta = elapsed / max(done, 1) * (total - done)
         self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                          f"{done}/{total} batches, {elapsed:5.1f}s elapsed, ~{eta:4.1f}s left")
+                          f"{done}/{total} {self.units}, {elapsed:5.1f}s elapsed, ~{eta:4.1f}s left")
         self.stream.flush()
 
     def reset(self, label: str) -> None:
@@ -42,12 +43,13 @@ class ProgressBar:
 class TqdmBar:
     """The same interface as :class:`ProgressBar`, drawn by ``tqdm`` (one bar per epoch)."""
 
-    def __init__(self, tqdm, stream: TextIO):
+    def __init__(self, tqdm, stream: TextIO, unit: str = "batch"):
         self._tqdm, self.stream, self._bar, self.label = tqdm, stream, None, ""
+        self.unit = unit
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = self._tqdm(total=total, desc=self.label, unit="batch", file=self.stream,
+            self._bar = self._tqdm(total=total, desc=self.label, unit=self.unit, file=self.stream,
                                    leave=False, dynamic_ncols=True)
         self._bar.update(done - self._bar.n)
 
@@ -61,8 +63,9 @@ class TqdmBar:
             self._bar = None
 
 
-def make_progress(stream: TextIO | None = None, quiet: bool = False, kind: str = "auto"):
-    """A per-epoch batch progress bar, or ``None``.
+def make_progress(stream: TextIO | None = None, quiet: bool = False, kind: str = "auto",
+                  unit: tuple[str, str] = ("batch", "batches")):
+    """A progress bar counting ``unit`` (singular, plural; default a per-epoch batch bar), or ``None``.
 
     ``None`` when ``quiet`` or when ``stream`` is not a terminal (logs and pipes get
     plain lines only). On a terminal: ``tqdm`` if it is installed (``kind="auto"``),
@@ -78,5 +81,5 @@ def make_progress(stream: TextIO | None = None, quiet: bool = False, kind: str =
             if kind == "tqdm":
                 raise
         else:
-            return TqdmBar(tqdm, stream)
-    return ProgressBar(stream=stream)
+            return TqdmBar(tqdm, stream, unit[0])
+    return ProgressBar(stream=stream, units=unit[1])

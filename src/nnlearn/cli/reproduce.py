@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nnlearn.cli.flags import positive_int
+from nnlearn.errors import ConfigError
 from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
 
 
@@ -36,13 +37,25 @@ def add_parser(sub) -> None:
     p.add_argument("--only", default=None, metavar="KEYS",
                    help="comma-separated experiment keys to run, e.g. --only a,b,c,d for ch6")
     p.add_argument("--out", default="docs/results", help="output folder (default: %(default)s)")
+    p.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="train the members of an ensemble (ch6 h) as parallel trials: local "
+                        "processes or Ray Tune (default: one after another in this process)")
+    p.add_argument("--address", metavar="auto|HOST:PORT",
+                   help="with --engine ray: join this Ray cluster (default: start one here)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from nnlearn.experiments.reproduce import reproduce
 
+    from nnlearn.experiments.engines import get_engine
+
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
+    if args.address is not None and args.engine is None:
+        raise ConfigError("--address joins a Ray cluster: it needs --engine ray")
+    engine = {} if args.engine is None else \
+        {"engine": get_engine(args.engine, address=args.address)}
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
-        reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only, out_dir=args.out)
+        reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only, out_dir=args.out,
+                  **engine)
     return 0

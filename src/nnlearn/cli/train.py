@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from nnlearn.errors import DivergenceError
     from nnlearn.train.parallel import plan_threads
     from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.trial import monitors
     from nnlearn.train.trainer import Trainer
 
     out = sys.stdout
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     options = experiment.trainer_options(cfg)
     plan_threads(net, options["mini_batch_size"], options["threads"])  # fail before making a folder
     folder = folder or Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
-    monitor = [m for m in experiment.MONITOR if validation is not None or m.startswith("training")]
+    monitor = monitors(validation)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     say(f"nnlearn train: {len(train[1])} training images, "
         f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test")
@@ -166,18 +167,13 @@ def run(args: argparse.Namespace) -> int:
 def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
            args: argparse.Namespace, out) -> None:
     """Test the trained network; write model, summary and plots; print the summary line."""
-    result = net.evaluate(*test)
-    last = trainer.history.records[-1] if len(trainer.history) else {}
-    summary = {"test_accuracy": result.get("accuracy"), "test_correct": result.get("correct"),
-               "test_total": result["total"], "test_cost": result["cost"],
-               "wall_seconds": wall, "epochs": trainer.epoch,
-               "stopped_by": last.get("stopped_by"), "restored_epoch": last.get("restored_epoch")}
-    metadata = {"config": cfg, **{k: summary[k] for k in ("test_accuracy", "wall_seconds")}}
-    net.save(folder.model_path, metadata=metadata)
-    folder.write_summary(summary)
-    print(f"Test accuracy: {100 * result['accuracy']:.2f}% ({result['correct']} / "
-          f"{result['total']}), test cost {result['cost']:.4f}; training took {wall:.1f} s",
-          file=out)
+    from nnlearn.experiments.trial import save_outcome, summarize
+
+    summary = summarize(net, trainer, test, wall)
+    metadata = save_outcome(folder, cfg, net, summary)
+    print(f"Test accuracy: {100 * summary['test_accuracy']:.2f}% ({summary['test_correct']} / "
+          f"{summary['test_total']}), test cost {summary['test_cost']:.4f}; training took "
+          f"{wall:.1f} s", file=out)
     if args.save:
         net.save(args.save, metadata=metadata)
         print(f"saved model to {args.save}", file=out)

@@ -124,6 +124,14 @@ def to_mnist(image, invert: bool | None = None):
     ``invert``: ``None`` detects dark-on-light from the border's median brightness;
     ``True``/``False`` force it. Raises ``DataError`` if the image has no ink.
     """
+    return mnist_stages(image, invert)["centred"]
+
+
+def mnist_stages(image, invert: bool | None = None) -> dict:
+    """The images :func:`to_mnist` goes through, by name: ``"ink"`` (grey, inverted if
+    needed, stretched: white ink on black), ``"cropped"`` (to the ink's bounding box),
+    ``"scaled"`` (into the 20×20 box) and ``"centred"`` (the 28×28 result); and
+    ``"box"``, the crop as ``(top, left, bottom, right)`` pixel bounds of the input."""
     xp = backend.xp
     g = to_grey(image)
     border = xp.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
@@ -139,10 +147,10 @@ def to_mnist(image, invert: bool | None = None):
     ink = xp.clip((g - background) / (top - background), 0.0, 1.0)
     rows = xp.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     cols = xp.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    h, w = ink.shape
+    cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = cropped.shape
     scale = BOX / max(h, w)
-    small = resize_area(ink, (max(1, round(h * scale)), max(1, round(w * scale))))
+    small = resize_area(cropped, (max(1, round(h * scale)), max(1, round(w * scale))))
     sh, sw = small.shape
     mass = small.sum()
     cy = float((small.sum(axis=1) * xp.arange(sh)).sum() / mass)
@@ -152,7 +160,8 @@ def to_mnist(image, invert: bool | None = None):
     x0 = min(max(int(round(centre - cx)), 0), FIELD - sw)
     out = xp.zeros((FIELD, FIELD), dtype=xp.float32)
     out[y0:y0 + sh, x0:x0 + sw] = small
-    return out
+    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+    return {"ink": ink, "cropped": cropped, "scaled": small, "centred": out, "box": box}
 
 
 def class_probabilities(network, X):

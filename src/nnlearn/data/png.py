@@ -92,8 +92,12 @@ def read_png(path: str | os.PathLike) -> numpy.ndarray:
     ``(H, W, 4)`` RGBA; palette images are expanded to RGB (RGBA if they carry
     transparency). Low bit depths are scaled to 0–255.
     """
-    path_s = str(path)
-    data = Path(path).read_bytes()
+    return decode_png(Path(path).read_bytes(), str(path))
+
+
+def decode_png(data: bytes, name: str = "PNG data") -> numpy.ndarray:
+    """Decode the bytes of a PNG file (see :func:`read_png`); ``name`` labels errors."""
+    path_s = name
     if not data.startswith(SIGNATURE):
         raise DataError(f"{path_s} is not a PNG file (bad signature)")
     header, palette, alpha, idat = None, None, None, []

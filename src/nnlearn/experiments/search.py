@@ -1,244 +1,523 @@
-r"""Hyper-parameter search on one machine: grid and random search with early stopping.
+r"""Hyper-parameter sweeps over experiment configs: ``nnlearn search SPACE.toml``.
 
-A trial is the *pure* function :func:`run_trial` ``(config, data) -> metrics``: it
-builds a network from the config (seeded), trains it with early stopping on the
-validation data, and returns plain numbers. It touches no global state, so any
-executor that can call a module-level function (``map``, a process pool, a cluster
-scheduler) can run trials; :func:`search` takes that ``map`` as an argument.
+A *space file* is an experiment config (the same tables as ``nnlearn train --config``,
+on top of an optional ``base`` preset or file) plus a ``[search]`` table that maps
+dotted config keys to what to try::
 
-Search spaces are dicts from config keys to ranges:
+    base = "preset:ch3-30-l2"          # or a config file, relative to this file
 
-* grid search: every value is a list; all combinations are tried;
-* random search: a list (uniform choice) or a tuple ``(low, high, "log" | "linear")``;
-  with integer ``low`` and ``high`` the draw is rounded to an integer.
+    [data]
+    train_size = 1000                  # the book's advice: a reduced problem first
 
-Random search is usually the better use of a budget (Bergstra & Bengio 2012);
-the book's ch. 3 advice is to start with η, then λ, on a reduced problem.
+    [search]
+    "training.eta" = [0.025, 0.25, 2.5]                     # grid: every value
+    "regularization.lmbda" = {low = 0.1, high = 100.0, scale = "log"}  # random draw
+    "training.mini_batch_size" = {choices = [10, 20, 50]}  # random choice
+
+    [sweep]                            # optional defaults of the command's flags
+    trials = 8                         # random draws (each tried at every grid point)
+    seed = 0                           # seeds the draws and every trial without training.seed
+    scheduler = "asha"                 # "fifo" (default) or "asha" (Ray Tune's ASHA)
+    grace_period = 1                   # ASHA: epochs before a trial may be stopped
+    reduction_factor = 2               # ASHA: keep the best 1/2 at each milestone
+
+A list is a grid axis; ``{choices = [...]}`` and ``{low, high, scale}`` ranges
+(``scale = "linear"`` or ``"log"``; integers when both ends are integers) are drawn
+at random, ``trials`` times, with ``numpy.random.default_rng(seed)``. With grid
+axes and random keys together, each draw is tried at every grid point (Ray Tune's
+convention). Every key and every value is checked by the config's own validation
+(:func:`nnlearn.experiments.config.resolve`) before anything runs.
+
+Each trial is a resolved config that :mod:`nnlearn.experiments.trial` trains into an
+ordinary run folder; :mod:`nnlearn.experiments.engines` runs the trials on this
+machine or on a Ray cluster. The sweep folder (``runs/<name>/``) holds::
+
+    space.toml       the space file as it was run
+    sweep.json       the trials (name, settings, config hash) and the command's options
+    trials/<name>/   one run folder per trial (config.toml, metrics.jsonl, model.npz, summary.json)
+    results.md       the results table, best validation accuracy first
+    results.csv      the same, one row per trial
+    best.toml        the best trial's config: ``nnlearn train --config best.toml`` reruns it
 """
 
 from __future__ import annotations
 
+import copy
+import csv
+import io
 import itertools
+import json
 import math
-import time
-from typing import Any, Callable, Iterable, Sequence
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
-import numpy
-
+from nnlearn.checks import is_int, is_number
 from nnlearn.errors import ConfigError
+from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.trial import FINISHED, TRIALS_DIR, make_spec, read_row
 
-TRIAL_DEFAULTS: dict[str, Any] = {
-    "sizes": None,            # full layer widths; default [n_inputs, *hidden, n_classes]
-    "hidden": [30],           # hidden widths (int or list) when sizes is None
-    "activation": "sigmoid",
-    "output_activation": None,  # softmax for log_likelihood, else sigmoid
-    "cost": "cross_entropy",
-    "weight_init": "normal_fan_in",
-    "bias_init": "normal",
-    "dropout": 0.0,           # inverted dropout after every hidden activation
-    "eta": 0.5,
-    "mini_batch_size": 10,
-    "epochs": 30,
-    "optimizer": "sgd",
-    "optimizer_options": None,
-    "lmbda": 0.0,             # L2 strength λ (n = training-set size)
-    "max_norm": None,
-    "schedule": None,
-    "patience": 10,           # early stopping on validation accuracy; None = off
-    "seed": 0,
-    "dtype": "float32",
+RANGE_KEYS = ("low", "high", "scale")
+SCALES = ("linear", "log")
+SCHEDULERS = ("fifo", "asha")
+SPACE_KEYS = ("base", "search", "sweep")
+"""Top-level keys of a space file that are not part of the experiment config."""
+
+SWEEP_OPTIONS: dict[str, tuple[Callable[[Any], bool], str, Any]] = {
+    "trials": (lambda v: is_int(v) and v >= 1, "a positive integer", None),
+    "seed": (lambda v: is_int(v) and v >= 0, "an integer >= 0", 0),
+    "scheduler": (lambda v: v in SCHEDULERS, "'fifo' or 'asha'", "fifo"),
+    "grace_period": (lambda v: is_int(v) and v >= 1, "a positive integer (epochs)", 1),
+    "reduction_factor": (lambda v: is_number(v) and v > 1, "a number > 1", 2),
 }
-"""Every key a trial config may set, with its default."""
+"""The ``[sweep]`` table: check, what it expects, default."""
+
+ENDED_WELL = ("completed", "asha_stopped")
+"""Statuses of trials that trained without error (ranked by validation accuracy)."""
 
 
-def _split_data(data) -> tuple[Any, Any, Any, Any]:
-    if hasattr(data, "train") and hasattr(data, "validation"):
-        (X, y), (Xv, yv) = data.train, data.validation
-        return X, y, Xv, yv
-    if isinstance(data, (tuple, list)) and len(data) == 4:
-        return tuple(data)
-    raise ConfigError("data must be (X_train, y_train, X_val, y_val) or an object with "
-                      ".train and .validation pairs (e.g. load_mnist())")
+@dataclass
+class Space:
+    """A parsed, checked space file."""
+
+    path: Path
+    layers: list[dict[str, Any]]
+    """Raw configs merged in order: the base (if any), then the space file's own tables."""
+    grid: dict[str, list[Any]]
+    draws: dict[str, dict[str, Any]]
+    options: dict[str, Any]
+    keys: list[str] = field(default_factory=list)
+    """Every searched key, in the file's order."""
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
 
 
-def build_network(config: dict[str, Any], n_inputs: int, n_classes: int):
-    """The network a trial trains: Dense layers, activations and optional dropout."""
-    from nnlearn.nn.layers.activations import get_activation
-    from nnlearn.nn.layers.dense import Dense
-    from nnlearn.nn.layers.dropout import Dropout
-    from nnlearn.nn.costs import get_cost
-    from nnlearn.nn.network import Network
-
-    sizes = config["sizes"]
-    if sizes is None:
-        hidden = config["hidden"]
-        hidden = [hidden] if isinstance(hidden, int) else list(hidden)
-        sizes = [n_inputs, *hidden, n_classes]
-    cost = get_cost(config["cost"])
-    output = config["output_activation"] or (  # sigmoid outputs suit the other costs
-        "softmax" if cost.name == "log_likelihood" else "sigmoid")
+# -- reading a space ------------------------------------------------------------------
+def load_space(path: str | os.PathLike) -> Space:
+    """Read and check a space file; ``ConfigError`` names the file, the key and the fix."""
+    path = Path(path)
+    raw = cfgmod.load(path)
+    where = str(path)
+    search = raw.get("search")
+    if not isinstance(search, dict) or not search:
+        raise ConfigError(f"{where}: a space file needs a [search] table mapping config keys "
+                          "to values to try, e.g. \"training.eta\" = [0.025, 0.25, 2.5]")
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Dense(n_in, n_out, weight_init=config["weight_init"],
-                            bias_init=config["bias_init"]))
-        last = i == len(sizes) - 2
-        layers.append(get_activation(output if last else config["activation"]))
-        if not last and config["dropout"]:
-            layers.append(Dropout(config["dropout"]))
-    return Network(layers, cost, seed=config["seed"], dtype=config["dtype"])
+    base = raw.get("base")
+    if base is not None:
+        layers.append(_load_base(base, path))
+    layers.append({k: v for k, v in raw.items() if k not in SPACE_KEYS})
+    try:
+        cfgmod.resolve(*layers)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    grid: dict[str, list[Any]] = {}
+    draws: dict[str, dict[str, Any]] = {}
+    keys = []
+    for key, value in _flatten(search):
+        kind, parsed = _parse_range(where, key, value)
+        for candidate in _candidates(kind, parsed):
+            try:
+                cfgmod.resolve(*layers, overrides={key: candidate})
+            except ConfigError as exc:
+                what = "" if str(exc).startswith("unknown key") else \
+                    f"{candidate!r} is not a valid value: "
+                raise ConfigError(f"{where}: [search] {key}: {what}{exc}") from None
+        (grid if kind == "grid" else draws)[key] = parsed
+        keys.append(key)
+    return Space(path, layers, grid, draws, _sweep_options(where, raw.get("sweep", {})), keys)
 
 
-def run_trial(config: dict[str, Any], data) -> dict[str, Any]:
-    r"""Train one configuration; return its metrics. Pure: same inputs, same numbers.
+def _load_base(base: Any, space_path: Path) -> dict[str, Any]:
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{space_path}: base must be \"preset:NAME\" or a config file path, "
+                          f"got {base!r}")
+    if base.startswith("preset:"):
+        try:
+            return cfgmod.load_preset(base[len("preset:"):])
+        except ConfigError as exc:
+            raise ConfigError(f"{space_path}: base: {exc}") from None
+    return cfgmod.load(space_path.parent / base)
 
-    Args:
-        config: keys of :data:`TRIAL_DEFAULTS` (others are an error).
-        data: ``(X_train, y_train, X_val, y_val)`` or an object with ``.train`` and
-            ``.validation`` pairs. Labels are integer classes.
 
-    Returns:
-        ``validation_accuracy`` (best over epochs; the weights early stopping keeps),
-        ``best_epoch``, ``epochs_run``, ``final_validation_accuracy``,
-        ``train_seconds`` and ``stopped_by`` (``"early_stopping"``, ``"schedule"`` or
-        ``None``).
-    """
-    from nnlearn.train.trainer import Trainer
+def _is_range(value: Any) -> bool:
+    return isinstance(value, dict) and any(k in value for k in (*RANGE_KEYS, "choices"))
 
-    unknown = set(config) - set(TRIAL_DEFAULTS)
+
+def _flatten(table: dict[str, Any], prefix: str = ""):
+    """``(dotted key, value)`` pairs of the [search] table (TOML's dotted keys nest)."""
+    for key, value in table.items():
+        if isinstance(value, dict) and not _is_range(value):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key, value
+
+
+_HOW = ("a list of values (a grid axis), {choices = [...]} or {low = ..., high = ..., "
+        "scale = \"log\"}")
+
+
+def _parse_range(where: str, key: str, value: Any) -> tuple[str, Any]:
+    """``("grid", values)`` or ``("draw", spec)``; ``ConfigError`` for anything else."""
+    at = f"{where}: [search] {key}"
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(f"{at}: the list of values is empty; give at least one value")
+        return "grid", value
+    if not isinstance(value, dict):
+        raise ConfigError(f"{at}: expected {_HOW}, got {value!r}; to fix a value, set it in "
+                          "the config tables instead")
+    if "choices" in value:
+        extra = sorted(set(value) - {"choices"})
+        if extra:
+            raise ConfigError(f"{at}: {{choices = [...]}} takes no other keys, got {extra}")
+        if not isinstance(value["choices"], list) or not value["choices"]:
+            raise ConfigError(f"{at}: choices is empty; give at least one value to choose from")
+        return "draw", {"choices": value["choices"]}
+    extra = sorted(set(value) - set(RANGE_KEYS))
+    if extra:
+        raise ConfigError(f"{at}: unknown range key(s) {extra}; a range takes low, high and "
+                          "scale (\"linear\" or \"log\")")
+    low, high, scale = value.get("low"), value.get("high"), value.get("scale", "linear")
+    if not (is_number(low) and is_number(high) and math.isfinite(low) and math.isfinite(high)):
+        raise ConfigError(f"{at}: a range needs finite numbers low and high, got "
+                          f"low = {low!r}, high = {high!r}")
+    if low > high:
+        raise ConfigError(f"{at}: the range is empty: low = {low!r} > high = {high!r}; "
+                          "swap them")
+    if scale not in SCALES:
+        raise ConfigError(f"{at}: scale must be \"linear\" or \"log\", got {scale!r}")
+    if scale == "log" and low <= 0:
+        raise ConfigError(f"{at}: a log range needs low > 0, got low = {low!r}")
+    return "draw", {"low": low, "high": high, "scale": scale}
+
+
+def _candidates(kind: str, parsed: Any) -> list[Any]:
+    """The values that stand for a range when it is checked: all listed ones, or both ends."""
+    if kind == "grid":
+        return parsed
+    return parsed["choices"] if "choices" in parsed else [parsed["low"], parsed["high"]]
+
+
+def _sweep_options(where: str, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [sweep] must be a table")
+    unknown = sorted(set(table) - set(SWEEP_OPTIONS))
     if unknown:
-        raise ConfigError(f"unknown trial config key(s) {sorted(unknown)}; expected any of "
-                          f"{', '.join(TRIAL_DEFAULTS)}")
-    config = {**TRIAL_DEFAULTS, **config}
-    X, y, Xv, yv = _split_data(data)
-    n_classes = int(max(numpy.max(y), numpy.max(yv))) + 1
-    network = build_network(config, int(numpy.prod(numpy.shape(X)[1:])), n_classes)
-    patience = config["patience"]
-    start = time.perf_counter()
-    trainer = Trainer(network, X, y, epochs=config["epochs"],
-                      mini_batch_size=config["mini_batch_size"], eta=config["eta"],
-                      optimizer=config["optimizer"],
-                      optimizer_options=config["optimizer_options"],
-                      validation_data=(Xv, yv), lmbda=config["lmbda"] or None,
-                      max_norm=config["max_norm"], schedule=config["schedule"],
-                      early_stopping=patience)
-    history = trainer.run()
-    accuracies = history["evaluation_accuracy"]
-    best = max(range(len(accuracies)), key=lambda i: accuracies[i])
-    return {"validation_accuracy": accuracies[best], "best_epoch": best + 1,
-            "epochs_run": len(history), "final_validation_accuracy": accuracies[-1],
-            "train_seconds": time.perf_counter() - start,
-            "stopped_by": history.records[-1].get("stopped_by")}
+        raise ConfigError(f"{where}: unknown [sweep] key(s) {unknown}; [sweep] takes "
+                          f"{', '.join(SWEEP_OPTIONS)}")
+    options = {k: default for k, (_, _, default) in SWEEP_OPTIONS.items()}
+    for key, value in table.items():
+        check, expected, _ = SWEEP_OPTIONS[key]
+        if not check(value):
+            raise ConfigError(f"{where}: [sweep] {key}: expected {expected}, got {value!r}")
+        options[key] = value
+    return options
 
 
-def grid(space: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the listed values, in key order (last key varies fastest)."""
-    _check_space(space)
-    for key, values in space.items():
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"grid search needs a non-empty list for {key!r}, got {values!r}")
-    keys = list(space)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(space[k] for k in keys))]
-
-
-def sample(space: dict[str, Any], n_trials: int, seed: int = 0) -> list[dict[str, Any]]:
-    """``n_trials`` random configs: uniform choice from lists, uniform or log-uniform ranges."""
-    _check_space(space)
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ConfigError(f"n_trials must be a positive integer, got {n_trials!r}")
-    rng = numpy.random.default_rng(seed)
-    configs = []
-    for _ in range(n_trials):
-        config = {}
-        for key, spec in space.items():
-            if isinstance(spec, list):
-                if not spec:
-                    raise ConfigError(f"the list of values for {key!r} is empty")
-                config[key] = spec[int(rng.integers(len(spec)))]
-            else:
-                config[key] = _draw(key, spec, rng)
-        configs.append(config)
-    return configs
-
-
-def _draw(key: str, spec: Any, rng) -> float | int:
-    if not (isinstance(spec, tuple) and len(spec) == 3 and spec[2] in ("log", "linear")
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec[:2])
-            and spec[0] <= spec[1]):
-        raise ConfigError(f"range for {key!r} must be a list or (low, high, 'log'|'linear') "
-                          f"with low <= high, got {spec!r}")
-    low, high, kind = spec
-    if kind == "log":
-        if low <= 0:
-            raise ConfigError(f"log range for {key!r} needs low > 0, got {low!r}")
+# -- trials -------------------------------------------------------------------------
+def draw(spec: dict[str, Any], rng) -> Any:
+    """One random value of a ``{choices}`` or ``{low, high, scale}`` spec."""
+    if "choices" in spec:
+        return spec["choices"][int(rng.integers(len(spec["choices"])))]
+    low, high = spec["low"], spec["high"]
+    if spec["scale"] == "log":
         value = math.exp(rng.uniform(math.log(low), math.log(high)))
     else:
         value = rng.uniform(low, high)
-    if isinstance(low, int) and isinstance(high, int):
+    if is_int(low) and is_int(high):
         return int(min(high, max(low, round(value))))
     return float(value)
 
 
-def _check_space(space: Any) -> None:
-    if not isinstance(space, dict) or not space:
-        raise ConfigError(f"the search space must be a non-empty dict of ranges, got {space!r}")
-    unknown = set(space) - set(TRIAL_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"unknown search-space key(s) {sorted(unknown)}; expected any of "
-                          f"{', '.join(TRIAL_DEFAULTS)}")
+def trial_specs(space: Space, trials: int | None = None) -> list[dict[str, Any]]:
+    """Every trial of ``space``, in a fixed order: grid points × ``trials`` random draws.
 
-
-def search(space: dict[str, Any], data, *, method: str = "grid", n_trials: int | None = None,
-           seed: int = 0, base: dict[str, Any] | None = None,
-           trial: Callable[[dict, Any], dict] = run_trial,
-           map: Callable[..., Iterable] = map) -> list[dict[str, Any]]:
-    r"""Run a grid or random search; return rows sorted by validation accuracy (best first).
-
-    Args:
-        space: config key → range (see the module docstring).
-        data: passed unchanged to every ``trial``.
-        method: ``"grid"`` or ``"random"`` (then ``n_trials`` is required).
-        seed: seed of the random sampling (the trials' own seed is the config's ``seed``).
-        base: fixed config entries shared by every trial (e.g. ``{"epochs": 10}``).
-        trial: the pure trial function (default :func:`run_trial`).
-        map: how to run the trials, e.g. ``concurrent.futures.ProcessPoolExecutor().map``.
-
-    Each row is the trial's varied config entries followed by its metrics.
+    ``trials`` overrides ``[sweep] trials``. Each trial's config is resolved (so it is
+    valid), gets ``training.seed = [sweep] seed`` unless the config sets one, and an
+    absolute ``data.source`` (trials may run in another working directory).
     """
-    if method == "grid":
-        configs = grid(space)
-    elif method == "random":
-        if n_trials is None:
-            raise ConfigError("random search needs n_trials")
-        configs = sample(space, n_trials, seed)
-    else:
-        raise ConfigError(f"unknown search method {method!r}; expected 'grid' or 'random'")
-    base = dict(base or {})
-    results = list(map(trial, [{**base, **c} for c in configs], itertools.repeat(data, len(configs))))
-    rows = [{**c, **r} for c, r in zip(configs, results)]
-    rows.sort(key=lambda r: -r["validation_accuracy"])
+    import numpy
+
+    where = str(space.path)
+    trials = space.options["trials"] if trials is None else trials
+    if space.draws and trials is None:
+        raise ConfigError(f"{where}: [search] draws {', '.join(space.draws)} at random; say how "
+                          "many trials with --trials N or [sweep] trials = N")
+    if not space.draws and trials is not None:
+        raise ConfigError(f"{where}: --trials / [sweep] trials sets the number of random draws, "
+                          "but every [search] key is a grid list (all combinations run); add "
+                          "{low, high} ranges or {choices} to draw at random, or drop it")
+    seed = space.options["seed"]
+    rng = numpy.random.default_rng(seed)
+    fixed = {} if cfgmod.resolve(*space.layers)["training"].get("seed") is not None \
+        else {"training.seed": seed}
+    points = [dict(zip(space.grid, combo)) for combo in itertools.product(*space.grid.values())]
+    specs = []
+    for _ in range(trials if space.draws else 1):
+        drawn = {key: draw(spec, rng) for key, spec in space.draws.items()}
+        for point in points:
+            values = {**point, **drawn}
+            settings = {key: values[key] for key in space.keys}
+            try:
+                cfg = cfgmod.resolve(*space.layers, overrides={**fixed, **settings})
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: the trial with {_settings_text(settings)} is not "
+                                  f"a valid config: {exc}") from None
+            source = cfg["data"]["source"]
+            if source != "mnist" and not os.path.isabs(source):
+                cfg["data"]["source"] = os.path.abspath(source)
+            specs.append(make_spec(len(specs), cfg, settings))
+    return specs
+
+
+def _settings_text(settings: dict[str, Any]) -> str:
+    return " ".join(f"{k}={format_value(v)}" for k, v in settings.items()) or "(base config)"
+
+
+def format_value(value: Any) -> str:
+    """A setting or metric for tables: 4 significant digits for floats, TOML for lists."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+# -- the sweep folder ----------------------------------------------------------------
+def sweep_folder(space: Space, specs: Sequence[dict[str, Any]], *, name: str | None = None,
+                 resume: bool = False, root: str | os.PathLike | None = None,
+                 options: dict[str, Any] | None = None) -> Path:
+    """Create the sweep folder (``root/name``, default ``runs/search-<space name>``), or
+    check that the one to ``resume`` holds the same trials. Returns its absolute path."""
+    from nnlearn.experiments.runs import runs_root
+
+    name = name or f"search-{space.name}"
+    if not name or "/" in name or name in (".", ".."):
+        raise ConfigError(f"--name must be a plain folder name, got {name!r}")
+    folder = (Path(root) if root is not None else runs_root()).resolve() / name
+    record = {"space": str(space.path), "options": options or {},
+              "trials": [[s["name"], s["settings"], cfgmod.config_hash(s["config"])]
+                         for s in specs]}
+    manifest = folder / "sweep.json"
+    if resume:
+        if not manifest.is_file():
+            raise ConfigError(f"--resume: {folder} is not a sweep folder (no sweep.json); "
+                              "start the sweep without --resume")
+        saved = json.loads(manifest.read_text(encoding="utf-8"))
+        if saved.get("trials") != json.loads(json.dumps(record["trials"])):
+            raise ConfigError(f"--resume: the trials of {space.path} differ from those of the "
+                              f"sweep in {folder} (the space file, its base or --trials changed); "
+                              "resume with the same space, or start a new sweep with another "
+                              "--name")
+        return folder
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"the sweep folder {folder} already exists; continue it with --resume, "
+                          "or choose another --name")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "space.toml").write_text(space.path.read_text(encoding="utf-8"), encoding="utf-8")
+    manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def finished_rows(folder: Path, specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the trials of ``specs`` that already finished in ``folder`` (for ``--resume``)."""
+    rows = []
+    for spec in specs:
+        row = read_row(folder / TRIALS_DIR / spec["name"])
+        if row is not None and row.get("status") in FINISHED:
+            rows.append(row)
     return rows
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "-" if value is None else str(value)
+# -- results --------------------------------------------------------------------------
+def rank(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows sorted: trials that trained without error by validation accuracy (best first,
+    then by trial number), then the diverged and failed ones."""
+    def key(row):
+        acc = row.get("validation_accuracy")
+        return (row["status"] not in ENDED_WELL, -(acc if acc is not None else -1.0), row["index"])
+    return sorted(rows, key=key)
 
 
-def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, *,
-                 style: str = "markdown") -> str:
-    """Rows as a Markdown table (``style="markdown"``) or aligned plain text (``"text"``)."""
-    if style not in ("markdown", "text"):
-        raise ConfigError(f"table style must be 'markdown' or 'text', got {style!r}")
-    if columns is None:
-        columns = list(dict.fromkeys(k for row in rows for k in row))
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    if style == "markdown":
-        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in cells]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
-    return "\n".join(lines)
+def best(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The trial with the highest validation accuracy among those that trained without error."""
+    ranked = [r for r in rank(rows) if r["status"] in ENDED_WELL
+              and r.get("validation_accuracy") is not None]
+    return ranked[0] if ranked else None
+
+
+COLUMNS = ("validation_accuracy", "best_epoch", "epochs", "seconds", "stopped_by_asha",
+           "status", "stopped_by", "error", "run_dir")
+
+
+def _cells(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {"trial": row["trial"], **{k: row["settings"].get(k) for k in keys},
+            **{c: row.get(c) for c in COLUMNS},
+            "stopped_by_asha": "yes" if row["status"] == "asha_stopped" else "no"}
+
+
+def results_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
+    """One CSV line per trial (ranked): trial, the searched keys, then :data:`COLUMNS`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["rank", "trial", *keys, *COLUMNS])
+    for i, row in enumerate(rank(rows), 1):
+        cells = _cells(row, keys)
+        writer.writerow([i, *(_csv_cell(cells[k]) for k in ("trial", *keys, *COLUMNS))])
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    return format_value(value) if value is None or isinstance(value, (list, tuple)) else value
+
+
+def results_markdown(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
+    """The results table in Markdown, best validation accuracy first."""
+    head = ["rank", "trial", *(f"`{k}`" for k in keys), "validation accuracy, %", "best epoch",
+            "epochs run", "time, s", "stopped early by ASHA", "status"]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join("---:" if h in ("rank", "best epoch", "epochs run", "time, s") or
+                            h.startswith("validation") else "---" for h in head) + "|"]
+    for i, row in enumerate(rank(rows), 1):
+        acc = row.get("validation_accuracy")
+        status = row["status"].replace("_", " ")
+        if row.get("error"):
+            status += ": " + _short(row["error"])
+        elif row.get("stopped_by") and row["stopped_by"] != "asha":
+            status += f" ({row['stopped_by'].replace('_', ' ')})"
+        cells = [str(i), row["trial"], *(format_value(row["settings"].get(k)) for k in keys),
+                 "" if acc is None else f"{100 * acc:.2f}", format_value(row.get("best_epoch")),
+                 str(row.get("epochs", "")), f"{row.get('seconds', 0.0):.1f}",
+                 "yes" if row["status"] == "asha_stopped" else "no", status]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def best_toml(row: dict[str, Any], sweep: str, cfg: dict[str, Any]) -> str:
+    """The best trial's config (``cfg``, as its ``config.toml`` holds it) with a header
+    saying where it comes from.
+
+    A trial that ASHA stopped gets ``training.epochs`` = the epochs it ran, so that
+    ``nnlearn train --config`` reruns exactly what the trial trained.
+    """
+    cfg = copy.deepcopy(cfg)
+    header = [f"# The best trial of the sweep {sweep}: {row['trial']} "
+              f"({_settings_text(row['settings'])}),",
+              f"# validation accuracy {100 * row['validation_accuracy']:.2f}% at epoch "
+              f"{row['best_epoch']}. Rerun it: nnlearn train --config best.toml"]
+    if row["status"] == "asha_stopped":
+        cfg["training"]["epochs"] = row["epochs"]
+        header.append(f"# ASHA stopped this trial after {row['epochs']} epochs; "
+                      "training.epochs is set to that.")
+    return "\n".join(header) + "\n\n" + cfgmod.dumps(cfg)
+
+
+def write_results(folder: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+                  specs: Sequence[dict[str, Any]]) -> dict[str, Path]:
+    """Write results.md, results.csv and (if a trial trained) best.toml; return their paths.
+
+    best.toml is the best trial's own ``config.toml``; where this machine cannot see the
+    trial's folder (a cluster without shared storage), the trial's spec config."""
+    from nnlearn.experiments.runs import Run
+
+    paths = {"markdown": folder / "results.md", "csv": folder / "results.csv"}
+    paths["markdown"].write_text(f"# Sweep {folder.name}\n\n" + results_markdown(rows, keys),
+                                 encoding="utf-8")
+    paths["csv"].write_text(results_csv(rows, keys), encoding="utf-8")
+    top = best(rows)
+    if top is not None:
+        run = Run(top["run_dir"])
+        cfg = run.config() if run.config_path.is_file() else specs[top["index"]]["config"]
+        paths["best"] = folder / "best.toml"
+        paths["best"].write_text(best_toml(top, folder.name, cfg), encoding="utf-8")
+    return paths
+
+
+# -- the whole sweep ------------------------------------------------------------------
+@dataclass
+class Sweep:
+    """A finished (or interrupted) sweep: its folder, the trials and their rows."""
+
+    folder: Path
+    specs: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    keys: list[str]
+    paths: dict[str, Path]
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        return best(self.rows)
+
+    @property
+    def unfinished(self) -> list[str]:
+        done = {row["trial"] for row in self.rows}
+        return [s["name"] for s in self.specs if s["name"] not in done]
+
+
+def scheduler_settings(space: Space, scheduler: str | None = None) -> dict[str, Any]:
+    """``{"name", "grace_period", "reduction_factor"}`` from ``[sweep]`` and the ``--scheduler`` flag."""
+    name = scheduler or space.options["scheduler"]
+    if name not in SCHEDULERS:
+        raise ConfigError(f"unknown scheduler {name!r}; expected 'fifo' or 'asha'")
+    return {"name": name, "grace_period": space.options["grace_period"],
+            "reduction_factor": space.options["reduction_factor"]}
+
+
+def run_search(space: Space | str | os.PathLike, engine=None, *, trials: int | None = None,
+               scheduler: str | None = None, name: str | None = None, resume: bool = False,
+               root: str | os.PathLike | None = None,
+               on_start: Callable[[list[dict[str, Any]], list[dict[str, Any]], Path], None] | None = None,
+               on_result: Callable[[dict[str, Any]], None] | None = None) -> Sweep:
+    r"""Run (or resume) the sweep of a space file on ``engine``; write its results.
+
+    Everything is checked before a trial starts (space, trials, scheduler). The results
+    files are rewritten after every finished trial, so an interrupted sweep leaves a
+    table of what finished; ``resume=True`` then runs only the rest.
+
+    Args:
+        space: a :class:`Space` or the path of a space file.
+        engine: an engine of :mod:`nnlearn.experiments.engines` (default: local).
+        trials, scheduler: override ``[sweep] trials`` and ``[sweep] scheduler``.
+        name, root: the sweep folder is ``root/name`` (default ``runs/search-<space>``).
+        on_start: ``on_start(specs, finished_rows, folder)`` once, before trials run.
+        on_result: ``on_result(row)`` as each trial finishes (in finishing order).
+    """
+    from nnlearn.experiments.engines import LocalEngine
+
+    space = space if isinstance(space, Space) else load_space(space)
+    engine = engine or LocalEngine()
+    specs = trial_specs(space, trials)
+    settings = scheduler_settings(space, scheduler)
+    engine.check_scheduler(settings)
+    engine.check()
+    folder = sweep_folder(space, specs, name=name, resume=resume, root=root,
+                          options={"engine": engine.name, "scheduler": settings})
+    rows = finished_rows(folder, specs) if resume else []
+    done = {row["trial"] for row in rows}
+    pending = [s for s in specs if s["name"] not in done]
+    if on_start is not None:
+        on_start(specs, rows, folder)
+    paths = write_results(folder, rows, space.keys, specs)
+
+    def finished(row: dict[str, Any]) -> None:
+        rows.append(row)
+        paths.update(write_results(folder, rows, space.keys, specs))
+        if on_result is not None:
+            on_result(row)
+
+    try:
+        engine.run(pending, folder, finished, scheduler=settings)
+    finally:
+        paths.update(write_results(folder, rows, space.keys, specs))
+    return Sweep(folder, specs, rows, space.keys, paths)

@@ -20,10 +20,13 @@ DEFAULT_SEEDS = {"ch1": 3, "ch3": 3, "ch6": 1, "best": 3}
 
 def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str, int] | None = None,
               only: Sequence[str] | None = None, out_dir: str | Path = "docs/results",
-              command: str | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+              command: str | None = None, log: Callable[[str], None] = print,
+              engine: Any = None) -> list[dict[str, Any]]:
     """Train the specs of ``chapter`` (all, or the keys in ``only``) for ``seeds`` seeds each
     and write its results table. ``epochs`` overrides every experiment's epoch count, or,
-    as ``{"b": 15, ...}``, those of the named preset experiments."""
+    as ``{"b": 15, ...}``, those of the named preset experiments. ``engine``
+    (:mod:`nnlearn.experiments.engines`) trains the members of ensemble experiments (ch6 h)
+    as parallel trials; the others always run in this process."""
     from nnlearn import data as datasets
     from nnlearn.experiments.reproduce.common import run_spec, summarise, write_table
 
@@ -48,12 +51,16 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
             raise ConfigError(f"unknown experiment(s) {', '.join(unknown)} for {chapter}; "
                               f"expected some of {', '.join(k for k in keys if k)}")
         specs = [s for s in specs if s.get("key") in only]
+    if engine is not None and not any(s.get("engine") for s in specs):
+        raise ConfigError(f"--engine trains ensemble members as parallel trials; none of the "
+                          f"selected {chapter} experiments is an ensemble (ch6 has one: --only h)")
     data = None
     rows = []
     for spec in specs:
         log(f"{spec['label']}: {seeds} seed(s)")
         if "run" in spec:
-            runs = [spec["run"](seed, log) for seed in range(1, seeds + 1)]
+            extra = {"engine": engine} if spec.get("engine") and engine is not None else {}
+            runs = [spec["run"](seed, log, **extra) for seed in range(1, seeds + 1)]
         else:
             if data is None and "preset" not in spec:
                 mnist = datasets.load_mnist()
@@ -63,7 +70,8 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     command = command or " ".join(
         ["nnlearn reproduce", chapter, f"--seeds {seeds}"]
         + ([f"--epochs {_epochs_text(epochs)}"] if epochs else [])
-        + ([f"--only {','.join(only)}"] if only else []))
+        + ([f"--only {','.join(only)}"] if only else [])
+        + ([f"--engine {engine.name}"] if engine is not None else []))
     notes = []
     for s, r in zip(specs, rows):
         if "min_final_mean" in s:

@@ -42,22 +42,34 @@ def specs(epochs: int | None = None) -> list[dict[str, Any]]:
         out.append(spec)
     g = out[-1]
     out.append({"key": "h", "label": "(h) ensemble of 5 networks (g), mean of probabilities",
-                "book": 99.67, "run": lambda seed, log: ensemble_run(g, seed, 5, log)})
+                "book": 99.67, "engine": True,
+                "run": lambda seed, log, engine=None: ensemble_run(g, seed, 5, log, engine)})
     return out
 
 
-def ensemble_run(member: dict[str, Any], seed: int, size: int,
-                 log: Callable[[str], None]) -> dict[str, Any]:
-    """Train ``size`` networks of spec ``member`` (seeds seed, seed+1, ...) and score their ensemble."""
+def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[str], None],
+                 engine: Any = None) -> dict[str, Any]:
+    """Train ``size`` networks of spec ``member`` (seeds seed, seed+1, ...) and score their ensemble.
+
+    Without an ``engine`` the members train one after another in this process; with one
+    (:mod:`nnlearn.experiments.engines`: local processes or Ray) they train as parallel
+    trials, each into its own run folder.
+    """
     import time
 
     from nnlearn.nn.ensemble import Ensemble
-    from nnlearn.experiments.reproduce.common import build_preset, run_spec
+    from nnlearn.experiments.reproduce.common import build_preset, preset_config, run_spec
 
     start = time.perf_counter()
-    members = [run_spec(member, seed + k, None, log) for k in range(size)]
+    if engine is None:
+        members = [run_spec(member, seed + k, None, log)["network"] for k in range(size)]
+    else:
+        log(f"  {size} members on {engine.describe()}")
+        members = Ensemble.train([preset_config(member, seed + k) for k in range(size)],
+                                 engine).networks
     _, _, (X_test, y_test), _ = build_preset(member, seed)
-    accuracy = 100 * Ensemble([m["network"] for m in members]).evaluate(X_test, y_test)["accuracy"]
+    accuracy = 100 * Ensemble(members).evaluate(X_test, y_test)["accuracy"]
+    epochs = preset_config(member, seed)["training"]["epochs"]
     log(f"  ensemble of {size}: {accuracy:.2f}%")
-    return {"seed": seed, "best": accuracy, "best_epoch": members[0]["epochs"], "final": accuracy,
-            "epochs": members[0]["epochs"], "seconds": time.perf_counter() - start}
+    return {"seed": seed, "best": accuracy, "best_epoch": epochs, "final": accuracy,
+            "epochs": epochs, "seconds": time.perf_counter() - start}

@@ -51,13 +51,20 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
 
 def build_preset(spec: dict[str, Any], seed: int):
     """``(network, train, test, trainer options)`` for a spec naming a shipped preset."""
-    from nnlearn.experiments import builder as experiment, config
+    from nnlearn.experiments import builder as experiment
 
-    overrides = {"training.seed": seed, **spec.get("overrides", {})}
-    cfg = config.resolve(config.load_preset(spec["preset"]), overrides=overrides)
+    cfg = preset_config(spec, seed)
     train, _, test = experiment.load_data(cfg)
     net = experiment.build_network(cfg, train[0].shape[1:], experiment.n_classes(train, test))
     return net, train, test, experiment.trainer_options(cfg)
+
+
+def preset_config(spec: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The resolved config of a spec naming a shipped preset, with ``seed`` and its overrides."""
+    from nnlearn.experiments import config
+
+    overrides = {"training.seed": seed, **spec.get("overrides", {})}
+    return config.resolve(config.load_preset(spec["preset"]), overrides=overrides)
 
 
 def mean_std(values: Sequence[float]) -> str:

@@ -1,0 +1,94 @@
+"""``nnlearn serve``: the web face (Playground, Draw a digit, Runs) on a local ASGI server."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve", help="the web pages: playground, draw a digit, live run dashboards",
+        description="Serve the Playground (a small network trained live by nnlearn on 2-D data), "
+                    "Draw a digit and the Runs dashboard, with their HTTP API under /api/ "
+                    "(see docs/web.md). Needs the web extra: pip install 'nnlearn[web]'. "
+                    "Ctrl-C stops it.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port (default: %(default)s; 0 picks a free one)")
+    p.add_argument("--runs-dir", default=None, metavar="DIR",
+                   help="folder of run folders (default: $NNLEARN_RUNS_DIR or ./runs)")
+    p.add_argument("--model", default=None, metavar="PATH|RUN",
+                   help="default model of Draw a digit: a model file, a run folder or a run "
+                        "name (default: the newest run with a digit model, else the shipped one)")
+    p.add_argument("--max-sessions", type=int, default=8, metavar="N",
+                   help="playground sessions (browser tabs) at once (default: %(default)s)")
+    p.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="free a playground session unused this long (default: %(default)s)")
+    p.add_argument("--max-rate", type=float, default=30.0, metavar="N",
+                   help="playground updates per second at most (default: %(default)s)")
+    p.set_defaults(func=run)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    from nnlearn.errors import ConfigError
+    from nnlearn.experiments.runs import runs_root
+
+    for name, value in (("--max-sessions", args.max_sessions), ("--port", args.port + 1)):
+        if value < 1 or (name == "--port" and value > 65536):
+            raise ConfigError(f"{name} is out of range: {value if name != '--port' else args.port}")
+    if not args.idle_timeout > 0 or not args.max_rate > 0:
+        raise ConfigError("--idle-timeout and --max-rate must be positive numbers")
+    try:
+        import uvicorn
+
+        from nnlearn.web.app import create_app
+    except ImportError as exc:
+        raise ImportError(f"nnlearn serve needs the web extra ({exc.name} is missing): "
+                          "pip install 'nnlearn[web]'") from None
+    try:  # many small requests at once: one BLAS thread each beats threads fighting over 2 cores
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1, user_api="blas")
+    except ImportError:
+        pass
+    runs_dir = args.runs_dir or str(runs_root())
+    app = create_app(runs_dir, model=args.model, max_sessions=args.max_sessions,
+                     idle_seconds=args.idle_timeout, max_updates_per_second=args.max_rate)
+    if not _is_loopback(args.host):
+        print(f"nnlearn serve: warning: listening on {args.host}, so other machines can reach "
+              "this server; it has no authentication (anyone who can connect can use it and "
+              "read the runs). Use the default --host 127.0.0.1 unless you mean it.",
+              file=sys.stderr, flush=True)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}); choose "
+                      "another --port (or 0 for any free one)") from None
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    print(f"nnlearn serve: http://{shown}:{port}/  (runs from {runs_dir}; Ctrl-C to stop)",
+          flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           timeout_graceful_shutdown=2))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the Ctrl-C
+        pass
+    print("nnlearn serve: stopped", flush=True)
+    return 0

@@ -1,0 +1,366 @@
+r"""Where the trials of a sweep run: a process pool on this machine, or Ray Tune on a cluster.
+
+Both engines run the same function, :func:`nnlearn.experiments.trial.run_trial`, on
+the same trial specs, so a trial gives the same numbers on either (for the same
+seed and thread count). They differ in where and how many at once:
+
+* :class:`LocalEngine` (default, no extra dependency): a ``concurrent.futures``
+  process pool on this machine, one trial per core (``cpus_per_trial`` cores each,
+  with BLAS held to as many threads through threadpoolctl when it is installed).
+* :class:`RayEngine` (``pip install "nnlearn[ray]"``; Ray is imported only here, when
+  used): Ray Tune runs the trials, on a Ray started for the sweep or on an existing
+  cluster (``address``). Its ``"asha"`` scheduler (ASHA, Li et al. 2018) stops the
+  trials whose validation accuracy at an epoch milestone (1, 2, 4, ... epochs with
+  ``grace_period = 1``, ``reduction_factor = 2``) is in the bottom half of the
+  trials seen there: the book's "no improvement in n epochs" judgement, made across
+  trials. Nothing here schedules trials itself; Ray does.
+
+An engine's ``run(specs, sweep_dir, on_result)`` returns the trials' rows (see
+:mod:`nnlearn.experiments.trial`) and calls ``on_result(row)`` as each one finishes;
+``train_networks(configs)`` trains one network per config as parallel trials, which is
+how :meth:`nnlearn.nn.ensemble.Ensemble.train` gets its members.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from nnlearn.checks import positive_int
+from nnlearn.errors import ConfigError, NNLearnError
+from nnlearn.experiments.trial import make_spec, mark_stopped, new_row, run_trial
+
+ENGINES = ("local", "ray")
+SCHEDULERS = ("fifo", "asha")
+CONNECT_TIMEOUT = 3.0
+"""Seconds to wait for a Ray head node's port before reporting it unreachable."""
+
+OnResult = Callable[[dict[str, Any]], None]
+
+
+class Engine:
+    """What both engines share: ``cpus_per_trial`` and :meth:`train_networks`."""
+
+    name = "engine"
+    schedulers: tuple[str, ...] = ("fifo",)
+
+    def __init__(self, cpus_per_trial: int = 1):
+        self.cpus_per_trial = positive_int("cpus_per_trial (--cpus-per-trial)", cpus_per_trial)
+
+    def check_scheduler(self, scheduler: dict[str, Any]) -> None:
+        """``ConfigError`` unless this engine can run ``scheduler`` (``{"name": ...}``)."""
+        if scheduler["name"] not in self.schedulers:
+            raise ConfigError(f"scheduler {scheduler['name']!r} needs --engine ray (Ray Tune's "
+                              f"ASHA); the {self.name} engine runs every trial to its end: "
+                              "use --scheduler fifo, or --engine ray")
+
+    def check(self) -> None:
+        """Fail now, before a sweep folder exists, if this engine cannot run (no-op here)."""
+
+    def run(self, specs: Sequence[dict[str, Any]], sweep_dir: str | os.PathLike,
+            on_result: OnResult = lambda row: None,
+            scheduler: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+    def train_networks(self, configs: Sequence[dict[str, Any]],
+                       folder: str | os.PathLike | None = None) -> list:
+        """Train one network per experiment config as parallel trials; return the trained
+        networks, loaded from the trials' ``model.npz`` (in config order).
+
+        ``folder`` (default ``runs/<time>-ensemble-<pid>``) keeps one run folder per member.
+        Raises :class:`~nnlearn.errors.NNLearnError` naming a member that diverged or failed.
+        """
+        from nnlearn.experiments import config
+        from nnlearn.experiments.runs import runs_root
+        from nnlearn.io.model_file import load
+
+        if not configs:
+            raise ConfigError("train_networks needs at least one config")
+        folder = Path(folder) if folder is not None else \
+            runs_root() / f"{time.strftime('%Y%m%d-%H%M%S')}-ensemble-{os.getpid()}"
+        specs = [make_spec(k, config.resolve(cfg), name=f"member-{k}")
+                 for k, cfg in enumerate(configs)]
+        rows = {row["index"]: row for row in self.run(specs, folder.resolve())}
+        for spec in specs:
+            row = rows.get(spec["index"])
+            if row is None or row["status"] != "completed":
+                what = "did not finish" if row is None else f"{row['status']}: {row['error']}"
+                raise NNLearnError(f"ensemble member {spec['name']} {what} (run folder "
+                                   f"{folder / 'trials' / spec['name']})")
+        return [load(Path(rows[s["index"]]["run_dir"]) / "model.npz") for s in specs]
+
+
+# -- local ---------------------------------------------------------------------------
+class LocalEngine(Engine):
+    r"""Trials in a pool of processes on this machine: ``cpus // cpus_per_trial`` at once.
+
+    Args:
+        cpus: cores to use (default: all this process may run on).
+        cpus_per_trial: cores per trial (BLAS threads and ``training.threads = "auto"``).
+    """
+
+    name = "local"
+
+    def __init__(self, cpus: int | None = None, cpus_per_trial: int = 1):
+        super().__init__(cpus_per_trial)
+        from nnlearn.train.parallel import available_cores
+
+        self.cpus = available_cores() if cpus is None else positive_int("cpus", cpus)
+
+    def workers(self, n_trials: int) -> int:
+        return max(1, min(n_trials, self.cpus // self.cpus_per_trial))
+
+    def describe(self) -> str:
+        return f"local ({self.workers(10 ** 6)} processes, {self.cpus_per_trial} core(s) each)"
+
+    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+        from multiprocessing import get_context
+
+        self.check_scheduler(scheduler or {"name": "fifo"})
+        if not specs:
+            return []
+        rows = []
+        pool = ProcessPoolExecutor(self.workers(len(specs)), mp_context=get_context("spawn"),
+                                   initializer=hold_blas_threads, initargs=(self.cpus_per_trial,))
+        try:
+            futures = {pool.submit(run_trial, spec, str(sweep_dir), self.cpus_per_trial): spec
+                       for spec in specs}
+            for future in as_completed(futures):
+                try:
+                    row = future.result()
+                except BrokenProcessPool as exc:  # a worker was killed (out of memory, signal)
+                    row = {**new_row(futures[future], sweep_dir), "status": "failed",
+                           "error": f"the trial's process died: {exc}"}
+                rows.append(row)
+                on_result(row)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return rows
+
+
+_blas_limit = None
+
+
+def hold_blas_threads(threads: int) -> None:
+    """Process-pool initializer: hold BLAS to ``threads`` threads (threadpoolctl, if installed)."""
+    global _blas_limit
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    _blas_limit = threadpool_limits(limits=threads, user_api="blas")
+
+
+# -- ray -----------------------------------------------------------------------------
+class RayEngine(Engine):
+    r"""Trials as Ray Tune trials, on a Ray started here or on an existing cluster.
+
+    Args:
+        address: ``None`` starts a Ray on this machine for the sweep; ``"auto"`` joins
+            the one ``ray start`` started on this machine; ``"HOST:PORT"`` joins the
+            cluster whose head node listens there (checked first: an unreachable
+            address fails within :data:`CONNECT_TIMEOUT` seconds).
+        cpus_per_trial: Ray CPU resources per trial (``tune.with_resources``).
+        num_cpus: CPUs of a Ray started here (default: all); ignored with ``address``.
+    """
+
+    name = "ray"
+    schedulers = SCHEDULERS
+
+    def __init__(self, address: str | None = None, cpus_per_trial: int = 1,
+                 num_cpus: int | None = None):
+        super().__init__(cpus_per_trial)
+        self.address = check_address_syntax(address)
+        self.num_cpus = None if num_cpus is None else positive_int("num_cpus", num_cpus)
+
+    def describe(self) -> str:
+        where = f"the Ray cluster at {self.address}" if self.address else "a Ray started here"
+        return f"ray ({where}, {self.cpus_per_trial} CPU(s) per trial)"
+
+    def check(self) -> None:
+        """Ray must be installed and an explicit ``HOST:PORT`` reachable."""
+        import_ray()
+        if self.address not in (None, "auto"):
+            check_reachable(self.address)
+
+    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
+        scheduler = scheduler or {"name": "fifo"}
+        self.check_scheduler(scheduler)
+        if not specs:
+            return []
+        ray = import_ray()
+        with connected(ray, self.address, self.num_cpus):
+            return _tune(specs, Path(sweep_dir), self.cpus_per_trial, scheduler, on_result)
+
+
+def import_ray():
+    """The ``ray`` module, or an ``ImportError`` that says how to install it."""
+    try:
+        import ray
+        import ray.tune  # noqa: F401 - the tune extra
+    except ImportError as exc:
+        raise ImportError(f"--engine ray needs Ray Tune ({exc}): pip install 'nnlearn[ray]' "
+                          "(and the same on every node of the cluster)") from None
+    return ray
+
+
+def check_address_syntax(address: str | None) -> str | None:
+    """``None``, ``"auto"`` or ``"HOST:PORT"``; anything else is a ``ConfigError``."""
+    if address is None or address == "auto":
+        return address
+    host, sep, port = str(address).rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--address must be 'auto' or HOST:PORT of a Ray head node "
+                          f"(e.g. 10.0.0.5:6379, as `ray start --head` prints it), got {address!r}")
+    return address
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """``ConnectionError`` within ``timeout`` seconds unless something listens at ``HOST:PORT``.
+
+    ``ray.init`` itself retries an unreachable address for minutes; this answers at once.
+    """
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
+        raise ConnectionError(
+            f"cannot reach a Ray cluster at {address} ({reason}). Start one there with "
+            f"`ray start --head --port {port}`, check the address that it printed, or leave "
+            "out --address to start a Ray on this machine") from None
+
+
+@contextlib.contextmanager
+def connected(ray, address: str | None, num_cpus: int | None) -> Iterator[None]:
+    """Ray initialised for the block: joined to ``address`` or started here; shut down
+    after unless this process had already initialised it."""
+    if ray.is_initialized():
+        yield
+        return
+    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+    if address is None:
+        options.update(num_cpus=num_cpus, include_dashboard=False)
+    else:
+        if address != "auto":
+            check_reachable(address)
+        options["address"] = address
+    try:
+        ray.init(**options)
+    except ConnectionError as exc:
+        raise ConnectionError(f"cannot join the Ray cluster at {address}: {exc}. Start one with "
+                              "`ray start --head`, or leave out --address to start a Ray on "
+                              "this machine") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def ray_trainable(config: dict[str, Any]) -> None:
+    """The Tune function trainable: one trial, reporting every epoch's validation accuracy."""
+    from ray import tune
+
+    def report(row: dict[str, Any], accuracy: float | None) -> None:
+        tune.report({"epoch": row["epochs"], "validation_accuracy": accuracy or 0.0,
+                     "row": json.dumps(row)})
+
+    run_trial(config["spec"], config["sweep_dir"], config["cpus"], report=report,
+              save_every_epoch=config["save_every_epoch"])
+
+
+def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
+          on_result: OnResult) -> list[dict[str, Any]]:
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    by_name = {spec["name"]: spec for spec in specs}
+    rows: dict[str, dict[str, Any]] = {}
+
+    class Collector(tune.Callback):
+        """Turns Tune's trial endings into rows, on the driver, as they happen."""
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            self.finish(trial, None)
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            try:
+                error = str(trial.get_error() or "")
+            except Exception:  # the error file may be unreadable; the failure is what matters
+                error = ""
+            lines = [line for line in error.splitlines() if line.strip()]
+            self.finish(trial, "the trial's Ray worker failed" + (f": {lines[-1]}" if lines else
+                                                                   " (see Ray's logs)"))
+
+        def finish(self, trial, error: str | None) -> None:
+            spec = by_name[trial.config["spec"]["name"]]
+            last = (trial.last_result or {}).get("row")
+            row = json.loads(last) if last else new_row(spec, sweep_dir)
+            if error is not None and row["status"] not in ("diverged", "failed"):
+                row.update(status="failed", error=error)
+            elif row["status"] == "running":
+                row = mark_stopped(row)
+            rows[spec["name"]] = row
+            on_result(row)
+
+    asha = scheduler["name"] == "asha"
+    chosen = ASHAScheduler(time_attr="epoch",
+                           max_t=max(s["config"]["training"]["epochs"] for s in specs),
+                           grace_period=scheduler.get("grace_period", 1),
+                           reduction_factor=scheduler.get("reduction_factor", 2)) \
+        if asha else FIFOScheduler()
+    tuner = tune.Tuner(
+        tune.with_resources(ray_trainable, {"cpu": cpus}),
+        param_space={"spec": tune.grid_search(list(specs)), "sweep_dir": str(sweep_dir),
+                     "cpus": cpus, "save_every_epoch": asha},
+        tune_config=tune.TuneConfig(metric="validation_accuracy", mode="max", scheduler=chosen,
+                                    reuse_actors=True,  # a worker process per slot, not per trial
+                                    trial_name_creator=_trial_name,
+                                    trial_dirname_creator=_trial_name),
+        run_config=tune.RunConfig(name="ray", storage_path=str(sweep_dir), verbose=0,
+                                  callbacks=[Collector()],
+                                  failure_config=tune.FailureConfig(max_failures=0)))
+    with _environment(RAY_AIR_NEW_OUTPUT="0"):  # Tune's console tables off: nnlearn reports
+        tuner.fit()
+    return [rows[s["name"]] for s in specs if s["name"] in rows]
+
+
+def _trial_name(trial) -> str:
+    return trial.config["spec"]["name"]
+
+
+def get_engine(name: str = "local", *, address: str | None = None,
+               cpus_per_trial: int = 1) -> Engine:
+    """The engine ``name`` (``"local"`` or ``"ray"``); ``address`` is for Ray only."""
+    if name == "local":
+        if address is not None:
+            raise ConfigError("--address joins a Ray cluster: it needs --engine ray")
+        return LocalEngine(cpus_per_trial=cpus_per_trial)
+    if name == "ray":
+        return RayEngine(address=address, cpus_per_trial=cpus_per_trial)
+    raise ConfigError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)}")

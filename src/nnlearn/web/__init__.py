@@ -1,0 +1,14 @@
+r"""``nnlearn serve``: the web face of nnlearn (the top layer, beside :mod:`nnlearn.cli`).
+
+* :mod:`nnlearn.web.toy_data` — the playground's 2-D data sets and input features;
+* :mod:`nnlearn.web.playground` — playground sessions: settings, a network trained by
+  nnlearn's :class:`~nnlearn.train.trainer.Trainer`, heat maps, backprop on one point;
+* :mod:`nnlearn.web.code_export` — the experiment as Python and as TOML; CSV upload;
+* :mod:`nnlearn.web.predictor` — Draw-a-digit: model choice and predictions;
+* :mod:`nnlearn.web.runs_view` — the Runs page's tables, curves, diffs, evaluations;
+* :mod:`nnlearn.web.validation` — request checks that name the bad field;
+* :mod:`nnlearn.web.app` — the Starlette application (needs ``pip install 'nnlearn[web]'``).
+
+Only :mod:`nnlearn.web.app` imports the web framework; the rest is NumPy and nnlearn.
+The pages (HTML, CSS, JavaScript without libraries) are in ``static/``.
+"""

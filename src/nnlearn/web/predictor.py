@@ -1,0 +1,192 @@
+r"""Draw-a-digit: which model answers, and a prediction with every preparation step.
+
+A drawing is prepared exactly as ``nnlearn predict`` prepares an image file
+(:func:`nnlearn.data.digits.mnist_stages`, the steps of ``to_mnist``: grey, invert
+if dark-on-light, crop to the ink, scale into 20×20, centre the centre of mass in
+28×28), then :func:`nnlearn.data.digits.class_probabilities` turns the network's
+outputs into the ten probabilities.
+
+Models: ``"shipped"`` is the small [784, 100, 10] network in the package
+(``nnlearn/web/models/digits-mlp.npz``, made by ``python scripts/train_web_model.py``);
+any other name is a run folder inside ``--runs-dir`` that holds a ``model.npz`` taking
+28×28 inputs. Without a name, the server's ``--model`` is used, else the newest run
+with such a model, else the shipped one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+from nnlearn.errors import DataError, NNLearnError
+from nnlearn.web.validation import FieldError, folder_name, one_of
+
+SHIPPED = "shipped"
+MAX_SIDE = 2000
+"""Largest accepted image side, in pixels."""
+PNG_PREFIX = "data:image/png;base64,"
+
+
+def shipped_model_path() -> Path:
+    """The package's digit model file."""
+    return Path(str(resources.files("nnlearn.web") / "models" / "digits-mlp.npz"))
+
+
+def takes_digits(network) -> bool:
+    """Whether the network reads 28×28 images (784 values or 1×28×28)."""
+    return tuple(network.input_shape) in ((784,), (1, 28, 28))
+
+
+class ModelCache:
+    """Networks loaded once per file version (path and modification time)."""
+
+    def __init__(self) -> None:
+        self._networks: dict[tuple[str, int], Any] = {}
+        self._lock = threading.Lock()
+
+    def load(self, path: Path):
+        from nnlearn.io.model_file import load
+
+        key = (str(path), path.stat().st_mtime_ns)
+        with self._lock:
+            if key not in self._networks:
+                self._networks = {k: v for k, v in self._networks.items() if k[0] != key[0]}
+                self._networks[key] = load(path)
+            return self._networks[key]
+
+
+class DigitModels:
+    """Resolves model names for Draw-a-digit (see the module docstring)."""
+
+    def __init__(self, runs_dir: Path, default: str | None = None,
+                 cache: ModelCache | None = None):
+        self.runs_dir = Path(runs_dir)
+        self.default = default
+        self.cache = cache or ModelCache()
+
+    def _run_model(self, name: str, field: str = "model") -> Path:
+        path = folder_name(field, name, self.runs_dir) / "model.npz"
+        if not path.is_file():
+            raise FieldError(field, f"run {name!r} has no model.npz (is it still training, or "
+                                    f"not in --runs-dir {str(self.runs_dir)!r}?)")
+        return path
+
+    def _default_path(self) -> tuple[str, Path]:
+        if self.default is not None:
+            given = Path(self.default)
+            if given.is_file():
+                return given.name, given
+            if given.is_dir():
+                return given.name, given / "model.npz"
+            return self.default, self._run_model(self.default, "--model")
+        newest = self.newest_run()
+        return (newest, self.runs_dir / newest / "model.npz") if newest else (SHIPPED, shipped_model_path())
+
+    def newest_run(self) -> str | None:
+        """The run folder with the newest model that reads 28×28 digits, if any."""
+        if not self.runs_dir.is_dir():
+            return None
+        candidates = sorted((p for p in self.runs_dir.glob("*/model.npz") if p.is_file()),
+                            key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for path in candidates:
+            try:
+                if takes_digits(self.cache.load(path)):
+                    return path.parent.name
+            except (NNLearnError, OSError):
+                continue
+        return None
+
+    def resolve(self, name: str | None) -> tuple[str, Any]:
+        """``(label, network)`` for a model name (``None``: the default)."""
+        if name is None:
+            label, path = self._default_path()
+        elif name == SHIPPED:
+            label, path = SHIPPED, shipped_model_path()
+        else:
+            label, path = name, self._run_model(name)
+        network = self.cache.load(path)
+        if not takes_digits(network):
+            raise FieldError("model", f"{label!r} takes inputs of shape "
+                                      f"{tuple(network.input_shape)}, not 28×28 digits")
+        return label, network
+
+    def available(self) -> list[dict[str, Any]]:
+        """The models to choose from: the shipped one and every run with a model.npz."""
+        shipped = self.cache.load(shipped_model_path()).metadata
+        found = [{"name": SHIPPED, "label": "shipped [784, 100, 10] network",
+                  "test_accuracy": shipped.get("test_accuracy"), "trained_by": shipped.get("trained_by")}]
+        if self.runs_dir.is_dir():
+            for path in sorted(self.runs_dir.glob("*/model.npz"),
+                               key=lambda p: p.stat().st_mtime_ns, reverse=True):
+                found.append({"name": path.parent.name, "label": f"run {path.parent.name}"})
+        return found
+
+
+def parse_image(value: Any) -> numpy.ndarray:
+    """A greyscale image in [0, 1] from a PNG data URL or a 2-D list of numbers
+    (in [0, 1], or 0–255 when any value exceeds 1)."""
+    from nnlearn.data import digits
+    from nnlearn.data.png import decode_png
+
+    if isinstance(value, str):
+        if not value.startswith(PNG_PREFIX):
+            raise FieldError("image", f"a string image must be a PNG data URL starting with "
+                                      f"{PNG_PREFIX!r}")
+        try:
+            data = base64.b64decode(value[len(PNG_PREFIX):], validate=True)
+        except (binascii.Error, ValueError):
+            raise FieldError("image", "the PNG data URL is not valid base64") from None
+        try:
+            pixels = decode_png(data, "the PNG image")
+        except DataError as exc:
+            raise FieldError("image", str(exc)) from None
+        return digits.to_grey(pixels)
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise FieldError("image", "must be a PNG data URL or a 2-D array (a list of rows of numbers)")
+    if len(value) > MAX_SIDE or len({len(r) for r in value}) != 1 or not 0 < len(value[0]) <= MAX_SIDE:
+        raise FieldError("image", f"must be a rectangular array of rows with 1 to {MAX_SIDE} "
+                                  "numbers each")
+    try:
+        image = numpy.array(value, dtype=numpy.float64)
+    except (TypeError, ValueError):
+        raise FieldError("image", "every pixel must be a number") from None
+    if not numpy.isfinite(image).all() or image.min() < 0:
+        raise FieldError("image", "pixels must be finite numbers ≥ 0")
+    top = float(image.max())
+    if top > 255:
+        raise FieldError("image", f"pixels must be in [0, 1] or 0–255, got a maximum of {top:g}")
+    return image / 255.0 if top > 1 else image
+
+
+def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer of ``POST /api/predict`` for a checked JSON body."""
+    from nnlearn import backend
+    from nnlearn.data import digits
+
+    image = parse_image(body.get("image"))
+    invert = {"auto": None, "yes": True, "no": False}[
+        one_of("invert", body.get("invert", "auto"), ("auto", "yes", "no"))]
+    name = body.get("model")
+    if name is not None and not isinstance(name, str):
+        raise FieldError("model", f"must be a run folder name or {SHIPPED!r}, got {name!r}")
+    label, network = models.resolve(name)
+    try:
+        stages = digits.mnist_stages(image, invert=invert)
+    except DataError as exc:
+        raise FieldError("image", str(exc)) from None
+    prepared = stages["centred"]
+    probs = backend.to_numpy(digits.class_probabilities(
+        network, digits.network_inputs(network, prepared[None])))[0]
+    answer = {"model": label, "digit": int(probs.argmax()),
+              "probabilities": [float(p) for p in probs],
+              "input": numpy.round(backend.to_numpy(prepared), 4).tolist()}
+    if body.get("steps"):
+        answer["steps"] = {"box": list(stages["box"]), "image_shape": list(image.shape),
+                           "scaled": numpy.round(backend.to_numpy(stages["scaled"]), 4).tolist()}
+    return answer

@@ -1,0 +1,131 @@
+// Draw a digit: strokes on a canvas, sent to POST /api/predict while you draw.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const pad = $("pad"), ink = pad.getContext("2d");
+const state = { drawing: false, last: null, busy: false, again: false, strokes: 0, answer: null };
+
+function clearPad() {
+  ink.fillStyle = "#fff"; ink.fillRect(0, 0, pad.width, pad.height);
+  state.strokes = 0;
+  $("digit").textContent = "?"; $("confidence").textContent = "draw a digit";
+  drawBars(null);
+  for (const id of ["stepDrawing", "stepCropped", "stepScaled", "stepCentred"]) {
+    const c = $(id); c.getContext("2d").clearRect(0, 0, c.width, c.height);
+  }
+}
+
+function position(event) {
+  const r = pad.getBoundingClientRect();
+  return [(event.clientX - r.left) * pad.width / r.width, (event.clientY - r.top) * pad.height / r.height];
+}
+
+function stroke(from, to) {
+  ink.strokeStyle = "#111"; ink.lineWidth = 19; ink.lineCap = "round"; ink.lineJoin = "round";
+  ink.beginPath(); ink.moveTo(from[0], from[1]); ink.lineTo(to[0], to[1]); ink.stroke();
+}
+
+pad.addEventListener("pointerdown", (e) => {
+  pad.setPointerCapture(e.pointerId);
+  state.drawing = true; state.last = position(e); state.strokes += 1;
+  stroke(state.last, state.last);
+  requestPrediction();
+});
+pad.addEventListener("pointermove", (e) => {
+  if (!state.drawing) return;
+  const p = position(e);
+  stroke(state.last, p); state.last = p;
+  requestPrediction();
+});
+for (const type of ["pointerup", "pointercancel"]) {
+  pad.addEventListener(type, () => { if (state.drawing) { state.drawing = false; requestPrediction(); } });
+}
+
+function requestPrediction() {
+  if (!state.strokes) return;
+  if (state.busy) { state.again = true; return; }
+  state.busy = true;
+  const body = { image: pad.toDataURL("image/png"), steps: true };  // about 7 kB
+  if ($("model").value) body.model = $("model").value;
+  NN.api("/api/predict", body).then(show).catch((err) => {
+    if (err.field === "image") { $("confidence").textContent = "keep drawing…"; }
+    else NN.banner($("banner"), err.message);
+  }).finally(() => {
+    state.busy = false;
+    if (state.again) { state.again = false; requestPrediction(); }
+  });
+}
+
+function show(answer) {
+  state.answer = answer;
+  NN.banner($("banner"), "");
+  const p = answer.probabilities;
+  $("digit").textContent = answer.digit;
+  $("confidence").innerHTML = `p = ${p[answer.digit].toFixed(3)}<br><span class="small">model: ${NN.escape(answer.model)}</span>`;
+  drawBars(p);
+  const [top, left, bottom, right] = answer.steps.box;
+  const drawing = $("stepDrawing"), dctx = drawing.getContext("2d");
+  drawing.width = pad.width; drawing.height = pad.height;
+  dctx.drawImage(pad, 0, 0);
+  dctx.strokeStyle = "#3d6fd8"; dctx.lineWidth = 4; dctx.setLineDash([10, 6]);
+  dctx.strokeRect(left, top, right - left, bottom - top);
+  const cropped = $("stepCropped"), side = Math.max(bottom - top, right - left);
+  cropped.width = side; cropped.height = side;
+  const cctx = cropped.getContext("2d");
+  cctx.fillStyle = "#000"; cctx.fillRect(0, 0, side, side);
+  cctx.filter = "invert(1)";
+  cctx.drawImage(pad, left, top, right - left, bottom - top,
+    (side - (right - left)) / 2, (side - (bottom - top)) / 2, right - left, bottom - top);
+  cctx.filter = "none";
+  const scaled = answer.steps.scaled;
+  $("scaledSize").textContent = `into ${scaled.length} × ${scaled[0].length} (20 × 20 box)`;
+  NN.drawGrey($("stepScaled"), padTo(scaled, 20));
+  NN.drawGrey($("stepCentred"), answer.input);
+}
+
+/** Centre a small image in a side × side black field (for display only). */
+function padTo(rows, side) {
+  const out = Array.from({ length: side }, () => new Array(side).fill(0));
+  const top = Math.floor((side - rows.length) / 2), left = Math.floor((side - rows[0].length) / 2);
+  rows.forEach((row, y) => row.forEach((v, x) => { out[top + y][left + x] = v; }));
+  return out;
+}
+
+function drawBars(p) {
+  const bars = $("bars");
+  if (!bars.children.length) {
+    for (let d = 0; d < 10; d++) {
+      bars.insertAdjacentHTML("beforeend",
+        `<div class="bar" data-digit="${d}"><span class="d">${d}</span><div class="track"><div class="fill"></div></div><span class="p">–</span></div>`);
+    }
+  }
+  const best = p ? p.indexOf(Math.max(...p)) : -1;
+  [...bars.children].forEach((bar, d) => {
+    bar.classList.toggle("top", d === best);
+    bar.querySelector(".fill").style.width = p ? (100 * p[d]).toFixed(1) + "%" : "0";
+    bar.querySelector(".p").textContent = p ? p[d].toFixed(3) : "–";
+  });
+}
+
+async function loadModels() {
+  try {
+    const info = await NN.api("/api/models");
+    const select = $("model");
+    for (const m of info.models) {
+      const option = document.createElement("option");
+      option.value = m.name; option.textContent = m.label;
+      select.appendChild(option);
+    }
+    select.value = info.default;
+    const shipped = info.models[0];
+    $("modelNote").textContent = info.default === "shipped"
+      ? `The shipped model ([784, 100, 10], ${(100 * shipped.test_accuracy).toFixed(2)}% on MNIST's test set, ` +
+        `made by ${shipped.trained_by}) answers until a run of yours has a model.`
+      : `Default: the newest run with a digit model (${info.default}).`;
+  } catch (err) { NN.banner($("banner"), err.message); }
+}
+
+$("clear").addEventListener("click", clearPad);
+$("model").addEventListener("change", requestPrediction);
+clearPad();
+loadModels();
