@@ -1,28 +1,41 @@
-"""One epoch of the book's chapter-1 networks: nnlearn vs PyTorch on the CPU, side by side.
+"""One epoch of the book's chapter-1 networks: nnlearn vs PyTorch and JAX on the CPU, side by side.
 
 For [784,30,10] and [784,100,10] (sigmoid, quadratic cost, mini-batch 10, η = 3.0,
-N(0,1) init) each contender trains one epoch over the same 50,000 MNIST images,
-evaluation excluded; the two alternate for ``--repeats`` rounds and the medians
-and the ratio nnlearn / PyTorch are written to benchmarks/results/mlp*.json.
+N(0,1) init) each contender trains one epoch over the same 50,000 MNIST images
+(a fresh random order each epoch, minibatches gathered from it), evaluation
+excluded; they alternate for ``--repeats`` rounds. The medians, the ratio
+nnlearn / the faster peer and each one's efficiency (counted FLOPs per second,
+``flops.py``, over this machine's float32 GEMM peak, measured first) go to
+benchmarks/results/mlp-TAG.json. ``--load`` repeats the race with a background
+process spinning one core, as another job on the machine would.
 
-Usage: python benchmarks/bench_mlp.py [--repeats 5] [--tag default]
+Usage: python benchmarks/bench_mlp.py [--repeats 5] [--tag default] [--load] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
-from common import alternate, native_blas, torch_sgd_epoch, environment, summary, write_result
+from common import (competing_load, environment, gemm_peak, jax_sgd_epoch, native_blas, race,
+                    torch_sgd_epoch, write_result)
+from flops import example_flops
+
+MINI_BATCH, ETA = 10, 3.0
+
+
+def nnlearn_network(sizes, seed=0):
+    import nnlearn
+
+    return nnlearn.Network.from_sizes(sizes, activation="sigmoid", cost="quadratic",
+                                      weight_init="normal", bias_init="normal", seed=seed)
 
 
 def nnlearn_epoch(sizes, X, y, seed=0):
-    import nnlearn
-
-    net = nnlearn.Network.from_sizes(sizes, activation="sigmoid", cost="quadratic",
-                                     weight_init="normal", bias_init="normal", seed=seed)
-    return lambda: net.fit(X, y, epochs=1, mini_batch_size=10, eta=3.0, monitor=())
+    net = nnlearn_network(sizes, seed)
+    return lambda: net.fit(X, y, epochs=1, mini_batch_size=MINI_BATCH, eta=ETA, monitor=())
 
 
 def torch_epoch(sizes, X, y, seed=0):
@@ -42,7 +55,40 @@ def torch_epoch(sizes, X, y, seed=0):
     def quadratic(a, yb):  # the book's quadratic cost, batch mean
         return 0.5 * ((a - yb) ** 2).sum() / a.shape[0]
 
-    return torch_sgd_epoch(model, quadratic, Xt, Yt, m=10, lr=3.0)
+    return torch_sgd_epoch(model, quadratic, Xt, Yt, m=MINI_BATCH, lr=ETA)
+
+
+def jax_epoch(sizes, X, y, seed=0):
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(seed)  # N(0, 1) weights and biases, as the others
+    params = [(rng.standard_normal((n_in, n_out), dtype=np.float32),
+               rng.standard_normal(n_out, dtype=np.float32))
+              for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    Y = np.eye(sizes[-1], dtype=np.float32)[y]
+
+    def quadratic(params, xb, yb):  # sigmoid layers, the book's quadratic cost, batch mean
+        a = xb
+        for W, b in params:
+            a = jax.nn.sigmoid(a @ W + b)
+        return 0.5 * jnp.sum((a - yb) ** 2) / xb.shape[0]
+
+    return jax_sgd_epoch(quadratic, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+
+
+PEERS = {"pytorch": torch_epoch, "jax": jax_epoch}
+
+
+def race_network(sizes, X, y, repeats: int, peak: float) -> dict:
+    """The alternating rounds of one network (see common.race)."""
+    from nnlearn.train.parallel import plan_blas_threads
+
+    peers = {name: (lambda f=factory: f(sizes, X, y)) for name, factory in PEERS.items()}
+    s = race(nnlearn_epoch(sizes, X, y), peers, repeats,
+             len(y) * example_flops(nnlearn_network(sizes)), peak)
+    s["nnlearn_blas_threads"] = plan_blas_threads(nnlearn_network(sizes), MINI_BATCH) or "BLAS default"
+    return s
 
 
 def main() -> None:
@@ -51,25 +97,35 @@ def main() -> None:
     parser.add_argument("--keep-blas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     parser.add_argument("--tag", default="default", help="suffix of the results file")
+    parser.add_argument("--load", action="store_true",
+                        help="also race with a background process spinning one core")
+    parser.add_argument("--images", type=int, default=50_000,
+                        help="train on the first N images only (a shorter epoch on a busy machine)")
+    parser.add_argument("--quick", action="store_true",
+                        help="check the script: 1,000 images, 2 rounds, small GEMM; writes to common.QUICK_RESULTS")
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
     from nnlearn.data import load_mnist
 
     X, y = load_mnist().train
     X = np.ascontiguousarray(X, dtype=np.float32)
-    import sys
-
-    results = {"benchmark": "mlp", "env": environment(), "repeats": args.repeats, "networks": {},
+    images, repeats = (min(args.images, 1000), 2) if args.quick else (args.images, args.repeats)
+    X, y = X[:images], y[:images]
+    peak = gemm_peak(512, 3) if args.quick else gemm_peak()
+    print(f"float32 GEMM peak: {peak['gflops']:.1f} GFLOP/s ({peak['n']}² product)")
+    results = {"benchmark": "mlp", "env": environment(), "repeats": repeats, "gemm_peak": peak,
+               "images": len(y), "mini_batch": MINI_BATCH, "networks": {},
                "command": "python " + " ".join(sys.argv)}
     for sizes in ([784, 30, 10], [784, 100, 10]):
-        print(f"{sizes}: one epoch of {len(y)} images, mini-batch 10")
-        times = alternate({"nnlearn": nnlearn_epoch(sizes, X, y), "pytorch": torch_epoch(sizes, X, y)},
-                          args.repeats)
-        s = summary(times)
-        results["networks"][str(sizes)] = s
-        print(f"  median nnlearn {s['median']['nnlearn']:.3f} s, pytorch {s['median']['pytorch']:.3f} s,"
-              f" ratio {s['ratio']:.3f}")
-    print("wrote", write_result(f"mlp-{args.tag}", results))
+        print(f"{sizes}: one epoch of {len(y)} images, mini-batch {MINI_BATCH}")
+        results["networks"][str(sizes)] = race_network(sizes, X, y, repeats, peak["gflops"])
+    if args.load:
+        results["under_load"] = {}
+        with competing_load(cores=1):
+            for sizes in ([784, 30, 10], [784, 100, 10]):
+                print(f"{sizes} with one core kept busy by another process:")
+                results["under_load"][str(sizes)] = race_network(sizes, X, y, repeats, peak["gflops"])
+    print("wrote", write_result(f"mlp-{args.tag}", results, quick=args.quick))
 
 
 if __name__ == "__main__":

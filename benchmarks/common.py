@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import statistics
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -51,6 +56,86 @@ def torch_sgd_epoch(model, loss_fn, X, Y, m: int, lr: float) -> Callable[[], Non
             opt.step()
 
     return epoch
+
+
+def jax_sgd_epoch(loss_fn, params, X: np.ndarray, Y: np.ndarray, m: int, lr: float,
+                  seed: int = 0) -> Callable[[], None]:
+    """One JAX epoch as its users write it: a jitted SGD step called per minibatch.
+
+    ``loss_fn(params, xb, yb)`` must be the batch mean; ``params`` is any pytree of
+    arrays. Each epoch draws a fresh order (NumPy generator seeded by ``seed``) and
+    hands the step NumPy minibatches gathered from ``X`` and ``Y``, as a data loader
+    does; the epoch waits for the last step (JAX dispatches asynchronously). The
+    step is compiled here, for the full and for the last (smaller) minibatch shape,
+    so that no timed epoch pays compilation: the seconds are in ``epoch.compile_seconds``.
+    """
+    import jax
+
+    @jax.jit
+    def step(params, xb, yb):
+        grads = jax.grad(loss_fn)(params, xb, yb)
+        return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+
+    rng = np.random.default_rng(seed)
+    state = {"params": jax.device_put(params)}
+    start = time.perf_counter()
+    for size in sorted({m, X.shape[0] % m} - {0}):  # compile each minibatch shape once
+        jax.block_until_ready(step(state["params"], X[:size], Y[:size]))
+    compile_seconds = time.perf_counter() - start
+
+    def epoch() -> None:
+        order = rng.permutation(X.shape[0])
+        params = state["params"]
+        for k in range(0, X.shape[0], m):
+            idx = order[k:k + m]
+            params = step(params, X[idx], Y[idx])
+        state["params"] = jax.block_until_ready(params)
+
+    epoch.compile_seconds = compile_seconds  # type: ignore[attr-defined]
+    return epoch
+
+
+def gemm_peak(n: int = 2048, repeats: int = 7) -> dict[str, Any]:
+    """This machine's float32 GEMM rate: the median of ``repeats`` NumPy products of two
+    ``n × n`` matrices (``2n³`` FLOPs each), with BLAS on one thread and on all cores;
+    the peak is the faster of the two (on a busy machine, all cores can be the slower)."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    A, B = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    C = np.empty_like(A)
+    rates = {}
+    for threads in sorted({1, len(os.sched_getaffinity(0))}):
+        with threadpool_limits(threads, user_api="blas"):
+            np.matmul(A, B, out=C)  # warm-up: BLAS threads started, pages touched
+            times = [timed(lambda: np.matmul(A, B, out=C)) for _ in range(repeats)]
+        rates[threads] = 2 * n**3 / statistics.median(times) / 1e9
+    return {"n": n, "repeats": repeats, "gflops_by_threads": rates, "gflops": max(rates.values())}
+
+
+@contextlib.contextmanager
+def competing_load(cores: int = 1) -> Iterator[None]:
+    """Run ``cores`` background processes that spin one core each, for the block's duration.
+
+    Stands in for another job on the machine (a second training run, a build): the
+    benchmark then shows how each contender degrades when it cannot have every core.
+    """
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
+    try:
+        time.sleep(0.5)  # let them start spinning
+        yield
+    finally:
+        for proc in spinners:
+            proc.terminate()
+            proc.wait()
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages (what else competed for the cores)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on Linux/macOS
+        return []
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -97,6 +182,14 @@ def environment() -> dict[str, Any]:
         facts["torch_threads"] = torch.get_num_threads()
     except ImportError:
         facts["torch"] = None
+    try:
+        import jax
+
+        facts["jax"] = jax.__version__
+        facts["jax_devices"] = [str(d) for d in jax.devices()]
+    except ImportError:
+        facts["jax"] = None
+    facts["load_average_at_start"] = load_average()
     return facts
 
 
@@ -110,13 +203,60 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def summary(times: dict[str, list[float]], ours: str = "nnlearn", peer: str = "pytorch") -> dict[str, Any]:
+def summary(times: dict[str, list[float]], flops_per_epoch: float, peak_gflops: float,
+            ours: str = "nnlearn") -> dict[str, Any]:
+    """Medians, the ratio ours / the faster peer, and each contender's efficiency:
+    counted FLOPs per second as a fraction of the measured GEMM peak."""
     med = {name: statistics.median(t) for name, t in times.items()}
-    return {"times": times, "median": med, "ratio": med[ours] / med[peer]}
+    peers = {name: t for name, t in med.items() if name != ours}
+    best = min(peers, key=peers.get)
+    return {"times": times, "median": med, "best_peer": best, "ratio": med[ours] / med[best],
+            "ratios": {name: med[ours] / t for name, t in peers.items()},
+            "flops_per_epoch": flops_per_epoch,
+            "efficiency": {name: flops_per_epoch / t / (peak_gflops * 1e9) for name, t in med.items()}}
 
 
-def write_result(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def summary_line(s: dict[str, Any]) -> str:
+    """One printed line: medians, the ratio against the faster peer, efficiencies."""
+    medians = ", ".join(f"{name} {t:.3f} s ({100 * s['efficiency'][name]:.1f}% of peak)"
+                        for name, t in s["median"].items())
+    return f"  median {medians}; nnlearn / {s['best_peer']} {s['ratio']:.3f}"
+
+
+def race(ours: Callable[[], Any], peers: dict[str, Callable[[], Callable[[], Any]]], repeats: int,
+         flops_per_epoch: float, peak_gflops: float) -> dict[str, Any]:
+    """Alternate nnlearn's epoch ``ours`` with each installed peer's (``peers`` maps a
+    name to a factory of its epoch) for ``repeats`` rounds; :func:`summary` of it,
+    with JAX's compile time and the load average after the rounds."""
+    contenders = {"nnlearn": ours}
+    contenders.update({name: peers[name]() for name in contenders_available()})
+    s = summary(alternate(contenders, repeats), flops_per_epoch, peak_gflops)
+    if "jax" in contenders:
+        s["jax_compile_seconds"] = contenders["jax"].compile_seconds
+    s["load_average_after"] = load_average()
+    print(summary_line(s))
+    return s
+
+
+def contenders_available() -> list[str]:
+    """The peers whose package is installed (``pip install -e '.[bench]'`` brings both)."""
+    import importlib.util
+
+    found = [name for name, module in (("pytorch", "torch"), ("jax", "jax"))
+             if importlib.util.find_spec(module) is not None]
+    if not found:
+        sys.exit("no peer installed: pip install -e '.[bench]' (PyTorch and JAX, CPU)")
+    return found
+
+
+QUICK_RESULTS = Path(tempfile.gettempdir()) / "nnlearn-bench-quick"
+"""Where ``--quick`` runs write (never into results/, which the report reads)."""
+
+
+def write_result(name: str, payload: dict[str, Any], quick: bool = False) -> Path:
+    """Write ``payload`` as ``results/NAME.json`` (``--quick``: under :data:`QUICK_RESULTS`)."""
+    folder = QUICK_RESULTS if quick else RESULTS
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path

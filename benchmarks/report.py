@@ -1,18 +1,35 @@
-"""Render docs/benchmarks.md from the JSON files in benchmarks/results/.
+"""Render the benchmark part of docs/benchmarks.md from the JSON files in benchmarks/results/.
 
-Usage: python benchmarks/report.py
+The script owns the text between the two marker lines (:data:`BEGIN`, :data:`END`);
+everything outside them (sections other scripts or people add, e.g. web or search
+benchmarks) is kept as it is. A document without markers (the older layout, all
+written by this script) keeps its sections that this script does not write.
+
+Usage: python benchmarks/report.py [--results DIR] [--doc FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 from pathlib import Path
 
 from common import RESULTS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN = "<!-- benchmarks/report.py: begin (generated, do not edit by hand) -->"
+END = "<!-- benchmarks/report.py: end -->"
+OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory", "## A sweep of 8 trials",
+                "## nnlearn serve:")
+"""Headings of the sections this script writes (used when the document has no markers)."""
 
-GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.5}, "conv": 0.8}
+GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.3},
+         "conv": {"mini-batch 10": 0.5, "mini-batch 64": 0.4}}
+"""Issue 14's goals for nnlearn / the faster peer."""
+EFFICIENCY_GOALS = {"conv": {"mini-batch 64": 0.5}}
+"""Issue 14's goal for nnlearn's efficiency (fraction of the GEMM peak)."""
+NAMES = {"nnlearn": "nnlearn", "pytorch": "PyTorch", "jax": "JAX"}
 
 
 def _env_line(env: dict) -> str:
@@ -20,22 +37,110 @@ def _env_line(env: dict) -> str:
     if isinstance(blas, list):
         blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
                          f"{b.get('num_threads')} threads)" for b in blas)
+    load = env.get("load_average_at_start")
     return (f"{env['date']}; {env['cpu_model']}, {env['cpus']} cores; Python {env['python']}, "
-            f"NumPy {env['numpy']}, PyTorch {env.get('torch')} ({env.get('torch_threads')} threads); "
+            f"NumPy {env['numpy']}, PyTorch {env.get('torch')} ({env.get('torch_threads')} threads), "
+            f"JAX {env.get('jax', '(not run)')}; "
             f"BLAS: {blas}; OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}"
             + (f" (the machine's {env['unset_for_benchmark']} unset for this benchmark)"
-               if env.get("unset_for_benchmark") else ""))
+               if env.get("unset_for_benchmark") else "")
+            + (f"; load average at the start {load[0]:.2f} (1 min), {load[1]:.2f} (5 min)"
+               if load else ""))
 
 
-def _speed_table(result: dict, key: str, goals) -> list[str]:
-    rows = ["| network | nnlearn median, s | PyTorch median, s | ratio nnlearn / PyTorch | goal | met |",
-            "|---|---:|---:|---:|---:|---|"]
-    for name, s in result[key].items():
-        goal = goals.get(name) if isinstance(goals, dict) else goals
-        met = "" if goal is None else ("yes" if s["ratio"] <= goal else "no")
-        rows.append(f"| {name} | {s['median']['nnlearn']:.3f} | {s['median']['pytorch']:.3f} | "
-                    f"{s['ratio']:.3f} | {'' if goal is None else f'≤ {goal}'} | {met} |")
+def _contenders(result: dict, key: str) -> list[str]:
+    seen = {name for s in result[key].values() for name in s["median"]}
+    return [name for name in NAMES if name in seen]
+
+
+def _speed_table(result: dict, key: str, kind: str) -> list[str]:
+    """One row per workload: medians, ratio against the faster peer, efficiency, goals."""
+    names = _contenders(result, key)
+    peers = [name for name in names if name != "nnlearn"]
+    head = (["workload"] + [f"{NAMES[n]} median, s" for n in names]
+            + ["nnlearn / faster peer", "goal", "met"]
+            + ([f"efficiency {' / '.join(NAMES[n] for n in names)}"] if _has_flops(result, key) else []))
+    rows = ["| " + " | ".join(head) + " |",
+            "|---|" + "---:|" * (len(names) + 1) + "---:|---|" + ("---:|" if _has_flops(result, key) else "")]
+    for workload, s in result[key].items():
+        goal = GOALS.get(kind, {}).get(workload)
+        best = s.get("best_peer", peers[0] if peers else "")
+        cells = [workload] + [f"{s['median'][n]:.3f}" if n in s["median"] else "—" for n in names]
+        cells += [f"{s['ratio']:.3f} (vs {NAMES.get(best, best)})",
+                  "" if goal is None else f"≤ {goal}",
+                  "" if goal is None else ("yes" if s["ratio"] <= goal else "no")]
+        if "efficiency" in s:
+            cells.append(" / ".join(f"{100 * s['efficiency'][n]:.1f}%" if n in s["efficiency"] else "—"
+                                    for n in names))
+        rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def _has_flops(result: dict, key: str) -> bool:
+    return all("efficiency" in s for s in result[key].values())
+
+
+def _efficiency_lines(result: dict, key: str, kind: str) -> list[str]:
+    """The FLOP count, the GEMM peak, JAX's compile time and the efficiency goal, in words."""
+    if not _has_flops(result, key):
+        return []
+    peak = result["gemm_peak"]
+    lines = [f"Efficiency: counted FLOPs of the epoch (weight products, forward and backward: "
+             f"`python benchmarks/flops.py` lists them per layer) ÷ median time ÷ this machine's "
+             f"float32 GEMM peak, measured in the same run: **{peak['gflops']:.1f} GFLOP/s** "
+             f"(median of {peak['repeats']} NumPy products of two {peak['n']}² matrices"
+             + "".join(f"; {float(rate):.1f} with {threads} BLAS thread{'s' if str(threads) != '1' else ''}"
+                       for threads, rate in peak.get("gflops_by_threads", {}).items()) + ")."]
+    for workload, s in result[key].items():
+        goal = EFFICIENCY_GOALS.get(kind, {}).get(workload)
+        extra = []
+        if goal is not None:
+            met = "met" if s["efficiency"]["nnlearn"] >= goal else "not met"
+            extra.append(f"goal ≥ {100 * goal:.0f}% of the peak: {met}")
+        if "jax_compile_seconds" in s:
+            extra.append(f"JAX compile time {s['jax_compile_seconds']:.2f} s (paid once, not in the epoch)")
+        if "load_average_after" in s:
+            extra.append(f"load average after the rounds {s['load_average_after'][0]:.2f}")
+        lines.append(f"- {workload}: {s['flops_per_epoch'] / 1e9:.1f} GFLOP per epoch; " + "; ".join(extra))
+    return ["", *lines]
+
+
+def render(results_dir: Path = RESULTS) -> list[str]:
+    """The lines this script owns, from every ``*.json`` in ``results_dir``."""
+    lines = ["# Benchmarks", "",
+             "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
+             "write to `benchmarks/results/`; do not edit by hand. Each speed figure is the median of "
+             "alternating rounds (nnlearn, PyTorch, JAX, nnlearn, ...) in one process on the same data "
+             "and hyper-parameters, evaluation excluded; the ratio is nnlearn's median over the faster "
+             "peer's.", ""]
+    for path in sorted(Path(results_dir).glob("*.json")):
+        r = json.loads(path.read_text())
+        kind = r["benchmark"]
+        if kind == "mlp":
+            lines += [f"## One MNIST epoch, chapter-1 networks (`{path.name}`)", "",
+                      f"{r.get('images', 50000):,} images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
+                      f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
+                      *_speed_table(r, "networks", kind), *_efficiency_lines(r, "networks", kind), ""]
+            if _blas_note(r["networks"]):
+                lines += [_blas_note(r["networks"]), ""]
+            if "under_load" in r:
+                lines += ["With another process spinning one of the cores throughout (`--load`):", "",
+                          *_speed_table(r, "under_load", "load"), ""]
+            lines += [f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "conv":
+            lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
+                      f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
+                      *_speed_table(r, "batches", kind), *_efficiency_lines(r, "batches", kind), "",
+                      *_threads_line(r), f"Environment: {_env_line(r['env'])}", ""]
+        elif kind == "search":
+            lines += _search_section(path.name, r)
+        elif kind == "web":
+            lines += _web_section(r, path.name)
+        elif kind == "memory":
+            lines += [f"## Peak memory (`{path.name}`)", "",
+                      f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
+                      f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
+    return lines
 
 
 def _threads_line(result: dict) -> list[str]:
@@ -43,7 +148,27 @@ def _threads_line(result: dict) -> list[str]:
     if not used:
         return []
     return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.train.parallel`): "
-            + ", ".join(f"{name}: {n}" for name, n in used.items()) + ".", ""]
+            + ", ".join(f"{name}: {n}" for name, n in used.items()) + "."
+            + (" " + _blas_note(result["batches"]) if _blas_note(result["batches"]) else ""), ""]
+
+
+def _blas_note(rows: dict) -> str:
+    """The BLAS threads nnlearn chose for the rows it trained on one thread."""
+    blas = {name: s["nnlearn_blas_threads"] for name, s in rows.items()
+            if "nnlearn_blas_threads" in s and s.get("nnlearn_threads", 1) == 1}
+    return ("nnlearn BLAS threads when training on one thread (`plan_blas_threads`, by the size of "
+            "the products): " + ", ".join(f"{name}: {n}" for name, n in blas.items()) + ".") if blas else ""
+
+
+def merge(old: str, generated: list[str]) -> str:
+    """``old`` with this script's part replaced by ``generated`` (see the module docstring)."""
+    part = "\n".join([BEGIN, *generated, END])
+    if BEGIN in old and END in old:
+        before, rest = old.split(BEGIN, 1)
+        return before + part + rest.split(END, 1)[1]
+    kept = [section for section in re.split(r"(?m)^(?=#{1,2} )", old)
+            if section.strip() and not section.startswith(OWN_HEADINGS)]
+    return part + "\n" + ("\n" + "".join(kept).rstrip("\n") + "\n" if kept else "")
 
 
 def _search_section(name: str, r: dict) -> list[str]:
@@ -100,35 +225,14 @@ def _web_section(r: dict, name: str) -> list[str]:
 
 
 def main() -> None:
-    lines = ["# Benchmarks", "",
-             "Written by `python benchmarks/report.py` from the JSON files that the benchmark scripts "
-             "write to `benchmarks/results/`; do not edit by hand. Each speed figure is the median of "
-             "alternating rounds (nnlearn, PyTorch, nnlearn, ...) in one process on the same data and "
-             "hyper-parameters, evaluation excluded.", ""]
-    for path in sorted(RESULTS.glob("*.json")):
-        r = json.loads(path.read_text())
-        kind = r["benchmark"]
-        if kind == "mlp":
-            lines += [f"## One MNIST epoch, chapter-1 networks (`{path.name}`)", "",
-                      "50,000 images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
-                      f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
-                      *_speed_table(r, "networks", GOALS["mlp"]), "", f"Environment: {_env_line(r['env'])}", ""]
-        elif kind == "conv":
-            lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
-                      f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
-                      *_speed_table(r, "batches", GOALS["conv"]), "", *_threads_line(r),
-                      f"Environment: {_env_line(r['env'])}", ""]
-        elif kind == "search":
-            lines += _search_section(path.name, r)
-        elif kind == "web":
-            lines += _web_section(r, path.name)
-        elif kind == "memory":
-            lines += [f"## Peak memory (`{path.name}`)", "",
-                      f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
-                      f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text("\n".join(lines))
-    print("wrote", DOC)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the JSON results")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the Markdown file to (re)write")
+    args = parser.parse_args()
+    old = args.doc.read_text() if args.doc.exists() else ""
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    args.doc.write_text(merge(old, render(args.results)))
+    print("wrote", args.doc)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,37 @@ def test_threads_is_a_config_key_and_a_cli_flag(tmp_path):
     assert cfgmod.resolve()["training"]["threads"] == "auto"
     with pytest.raises(ConfigError, match="training.threads.*'auto' or a positive integer"):
         cfgmod.resolve(overrides={"training.threads": "many"})
+
+
+def test_blas_threads_follow_the_largest_product():
+    # the largest product of a minibatch: conv2 of network (d), 40·500·64 = 1,280,000
+    # multiply-adds per example; [784,100,10]: 78,400 per example
+    convnet = nnlearn.Network([Conv2D(1, 20, 5, input_shape=(1, 28, 28)), ReLU(), MaxPool2D(2),
+                               Conv2D(20, 40, 5), ReLU(), MaxPool2D(2), Flatten(),
+                               nnlearn.Dense(640, 100), ReLU(), nnlearn.Dense(100, 10),
+                               nnlearn.Softmax()], "log_likelihood")
+    assert parallel.layer_macs(convnet)[3] == 1_280_000
+    assert parallel.plan_blas_threads(convnet, 10) == 1           # 12.8 M < 16 M
+    assert parallel.plan_blas_threads(convnet, 64) is None        # 81.9 M: BLAS decides
+    mlp = nnlearn.Network.from_sizes([784, 100, 10])
+    assert parallel.plan_blas_threads(mlp, 10) == 1               # 0.78 M
+    assert parallel.plan_blas_threads(mlp, 1000) is None          # 78.4 M
+
+
+def test_one_thread_training_holds_blas_to_one_thread_and_restores_it():
+    controller = threadpoolctl.ThreadpoolController()
+    blas = controller.select(user_api="blas")
+    if not blas.lib_controllers:
+        pytest.skip("no BLAS library that threadpoolctl can control")
+    before = [lib.num_threads for lib in blas.lib_controllers]
+    seen: list[list[int]] = []
+    net = nnlearn.Network.from_sizes([784, 100, 10], seed=0)
+    X = np.random.default_rng(0).random((40, 784)).astype(np.float32)
+    y = np.arange(40) % 10
+    trainer = Trainer(net, X, y, epochs=1, mini_batch_size=10, monitor=(), threads=1)
+    trainer.batch_hooks.append(lambda *args: seen.append(
+        [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers]))
+    trainer.run()
+    assert seen and all(counts == [1] * len(before) for counts in seen)
+    assert [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(
+        user_api="blas").lib_controllers] == before

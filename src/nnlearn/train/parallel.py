@@ -22,12 +22,17 @@ or minibatches, handing work to a thread costs more than it saves, so
 ``threads="auto"`` (the default of ``fit``) splits only above
 :data:`MIN_MACS_PER_THREAD` multiply-adds per thread.
 
+On one thread, a minibatch whose products are all small (mini-batch 10 of the book's
+networks) runs with BLAS held to one thread too (:func:`plan_blas_threads`): two BLAS
+threads bring little on such products and collapse when another job holds a core.
+
 Results are bit-reproducible for a given number of threads; a different number
 of threads (or 1) changes the last bits of the gradients, hence of a long run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -52,17 +57,52 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def forward_macs(network) -> int:
-    """Multiply-adds of one example's forward pass through the weight layers:
-    each weight array's size times the number of output positions it is applied at
-    (1 for ``Dense``; OH·OW for ``Conv2D``)."""
-    shape, total = network.input_shape, 0
+def layer_macs(network) -> list[int]:
+    """Multiply-adds of one example's forward pass through each layer: a weight
+    array's size times the number of output positions it is applied at (1 for
+    ``Dense``; OH·OW for ``Conv2D``); 0 for layers without weights ``W``."""
+    shape, counts = network.input_shape, []
     for layer in network.layers:
         shape = layer.output_shape(shape)
         weights = layer.params.get("W")
-        if weights is not None:
-            total += int(weights.size) * math.prod(shape[1:])
-    return total
+        counts.append(0 if weights is None else int(weights.size) * math.prod(shape[1:]))
+    return counts
+
+
+def forward_macs(network) -> int:
+    """Multiply-adds of one example's forward pass through the weight layers
+    (the sum of :func:`layer_macs`)."""
+    return sum(layer_macs(network))
+
+
+MIN_MACS_FOR_BLAS_THREADS = 16_000_000
+"""A minibatch whose largest product has fewer multiply-adds than this trains with one
+BLAS thread (:func:`plan_blas_threads`); it covers mini-batch 10 of the book's networks
+(convnet (d): 12.8 M). Measured on 2 cores shared with other developers' jobs, one
+epoch, alternating rounds, medians: at load average 4–8, [784,100,10] at mini-batch 10
+took 0.87 s with one BLAS thread and 24.8 s with two, convnet (d) at mini-batch 10
+(10,000 images) 3.6 s and 30.4 s (OpenBLAS threads wait for each other on every small
+product, and collapse when other jobs want the cores); at load 2.5, or with one or two
+processes spinning, the two were level on [784,100,10] and two threads 7–13% faster on
+the convnet. One thread trades that for never collapsing; ``python
+benchmarks/blas_threads.py`` measures the products one by one (re-check on a quiet machine)."""
+
+
+def plan_blas_threads(network, mini_batch_size: int) -> int | None:
+    """BLAS threads for a minibatch computed on one thread: 1 when even its largest
+    product (a layer's multiply-adds × the minibatch) is below
+    :data:`MIN_MACS_FOR_BLAS_THREADS`, else ``None`` (BLAS keeps its own setting)."""
+    largest = max(layer_macs(network), default=0) * mini_batch_size
+    return 1 if largest < MIN_MACS_FOR_BLAS_THREADS else None
+
+
+def blas_threads(count: int | None):
+    """Context holding BLAS to ``count`` threads (nothing when ``count`` is None or
+    threadpoolctl is missing)."""
+    controller = _blas_controller() if count is not None else None
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=count, user_api="blas")
 
 
 def _blas_controller():
@@ -155,9 +195,7 @@ class ThreadedGradient:
 
     def __enter__(self) -> "ThreadedGradient":
         self._errstate = backend.xp.geterr()  # thread-local in NumPy: handed to the workers
-        controller = _blas_controller()
-        if controller is not None:
-            self._stack.enter_context(controller.limit(limits=1, user_api="blas"))
+        self._stack.enter_context(blas_threads(1))
         self._pool = self._stack.enter_context(
             ThreadPoolExecutor(self.threads - 1, thread_name_prefix="nnlearn-gradient"))
         return self

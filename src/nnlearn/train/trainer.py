@@ -44,7 +44,7 @@ from nnlearn.nn.regularizers import L2, MaxNorm, Regularizer, decay_pairs, get_r
 from nnlearn.optim.optimizers import Optimizer, get_optimizer
 from nnlearn.optim.schedules import Schedule, get_schedule
 from nnlearn.train.callbacks import EarlyStopping, get_early_stopping
-from nnlearn.train.parallel import ThreadedGradient, plan_threads
+from nnlearn.train.parallel import ThreadedGradient, blas_threads, plan_blas_threads, plan_threads
 
 MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 """What can be monitored per epoch (the book's four ``monitor_*`` flags)."""
@@ -307,9 +307,10 @@ class Trainer:
             else []
 
     def _thread_pool(self):
-        """Context in which ``train_step`` splits minibatches over ``self.threads`` threads."""
+        """Context in which ``train_step`` splits minibatches over ``self.threads`` threads
+        (on one thread: BLAS threads by the size of the products, see ``plan_blas_threads``)."""
         if self.threads < 2:
-            return contextlib.nullcontext()
+            return blas_threads(plan_blas_threads(self.network, self.mini_batch_size))
         threaded = ThreadedGradient(self.network, self.threads)
 
         @contextlib.contextmanager

@@ -1,0 +1,77 @@
+"""The benchmark scripts' arithmetic (no timings): the FLOP count of a network, worked
+by hand for small ones and for the chapter-6 convnet (d), and the report's merge that
+keeps sections written by others."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import nnlearn  # noqa: E402
+from nnlearn.nn.layers import Conv2D, Flatten, MaxPool2D, ReLU, Sigmoid  # noqa: E402
+
+from flops import example_flops, network_flops  # noqa: E402
+from report import BEGIN, END, merge, render  # noqa: E402
+
+
+def test_dense_network_flops_by_hand():
+    # Dense(4, 3): 12 weights → 24 FLOPs forward, 24 for ∂C/∂W, none for ∂C/∂X (first layer);
+    # Dense(3, 2): 6 weights → 12 + 12 + 12.  Total 24 + 24 + 36 = 84.
+    net = nnlearn.Network([nnlearn.Dense(4, 3), Sigmoid(), nnlearn.Dense(3, 2), Sigmoid()], "quadratic")
+    rows = [(r.forward, r.grad_weights, r.grad_input) for r in network_flops(net)]
+    assert rows == [(24, 24, 0), (0, 0, 0), (12, 12, 12), (0, 0, 0)]
+    assert example_flops(net) == 84
+
+
+def test_conv_network_flops_by_hand():
+    # Conv2D(1→2, 3×3) on 1×6×6: 4×4 = 16 positions × 18 weights × 2 = 576 forward, 576 for ∂C/∂W;
+    # pool 2 → 2×2×2 = 8 values; Dense(8, 3): 48 forward, 48, 48.  Total 576·2 + 48·3 = 1296.
+    net = nnlearn.Network([Conv2D(1, 2, 3), ReLU(), MaxPool2D(2), Flatten(), nnlearn.Dense(8, 3),
+                           nnlearn.Softmax()], "log_likelihood", input_shape=(1, 6, 6))
+    assert [r.total for r in network_flops(net)] == [1152, 0, 0, 0, 144, 0]
+    assert example_flops(net) == 1296
+
+
+def test_convnet_d_matches_the_issue_figure():
+    # conv1 20·25·24² = 288,000 multiply-adds, conv2 40·500·8² = 1,280,000, FC 64,000 + 1,000:
+    # 3,266,000 FLOPs forward, ×3 less conv1's ∂C/∂X (576,000) = 9,222,000 ("≈ 9.2 MFLOP per image").
+    from bench_conv import nnlearn_network
+
+    assert example_flops(nnlearn_network()) == 9_222_000
+
+
+def _result(tmp_path: Path) -> Path:
+    s = {"median": {"nnlearn": 1.0, "pytorch": 4.0, "jax": 2.0}, "best_peer": "jax", "ratio": 0.5,
+         "flops_per_epoch": 4.8e9, "efficiency": {"nnlearn": 0.04, "pytorch": 0.01, "jax": 0.02}}
+    env = {"date": "today", "cpu_model": "cpu", "cpus": 2, "python": "3.11", "numpy": "2",
+           "OPENBLAS_CORETYPE": "(unset)"}
+    (tmp_path / "mlp-x.json").write_text(json.dumps({
+        "benchmark": "mlp", "repeats": 3, "env": env, "networks": {"[784, 30, 10]": s},
+        "gemm_peak": {"gflops": 120.0, "n": 2048, "repeats": 7, "gflops_by_threads": {"1": 70.0, "2": 120.0}}}))
+    return tmp_path
+
+
+def test_report_row_has_the_faster_peer_ratio_and_efficiency(tmp_path):
+    text = "\n".join(render(_result(tmp_path)))
+    assert "| [784, 30, 10] | 1.000 | 4.000 | 2.000 | 0.500 (vs JAX) | ≤ 0.25 | no | 4.0% / 1.0% / 2.0% |" in text
+    assert "**120.0 GFLOP/s** (median of 7 NumPy products of two 2048² matrices; 70.0 with 1 BLAS thread; " \
+           "120.0 with 2 BLAS threads)" in text
+    assert "4.8 GFLOP per epoch" in text
+
+
+@pytest.mark.parametrize("marked", [True, False])
+def test_report_keeps_sections_it_does_not_own(tmp_path, marked):
+    ours = ["# Benchmarks", "", "## One MNIST epoch, old table", "old"]
+    old_part = "\n".join([BEGIN, *ours, END]) if marked else "\n".join(ours)
+    old = old_part + "\n\n## Web server latency\n\nkept 1\n\n## Search throughput\n\nkept 2\n"
+    new = merge(old, ["# Benchmarks", "", "new table"])
+    assert "old" not in new.replace("kept", "")  # the old generated text is gone
+    assert new.startswith(BEGIN) and "new table" in new
+    assert new.index(END) < new.index("## Web server latency\n\nkept 1") < new.index("## Search throughput\n\nkept 2")
+    assert merge(new, ["# Benchmarks", "", "newer"]).count("## Web server latency") == 1
