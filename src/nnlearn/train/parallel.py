@@ -33,6 +33,7 @@ of threads (or 1) changes the last bits of the gradients, hence of a long run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -105,8 +106,10 @@ def blas_threads(count: int | None):
     return controller.limit(limits=count, user_api="blas")
 
 
+@functools.lru_cache(maxsize=1)
 def _blas_controller():
-    """threadpoolctl's controller, or None when threadpoolctl is not installed."""
+    """threadpoolctl's controller (made once: it inspects every loaded library), or None
+    when threadpoolctl is not installed."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:

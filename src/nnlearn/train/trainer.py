@@ -239,9 +239,11 @@ class Trainer:
         """
         last = self.end_epoch if epochs is None else \
             min(self.end_epoch, self.epoch + positive_int("epochs", epochs))
-        while not self.finished and self.epoch < last:
-            with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self._run_epoch(self.epoch + 1)  # NaN/inf is detected and raised, not warned about
+        # NaN/inf is detected and raised, not warned about (the worker threads of a split
+        # minibatch take this error state with them)
+        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"), self._thread_pool():
+            while not self.finished and self.epoch < last:
+                self._run_epoch(self.epoch + 1)
         return self.history
 
     def train_step(self, X, Y) -> list[Any]:
@@ -276,12 +278,11 @@ class Trainer:
         if self.augment is not None:  # a fresh expansion of the training set each epoch
             X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
-        with self._thread_pool():
-            for b in range(n_batches):
-                batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
-                outputs = self.train_step(take(X, batch, axis=0), take(Y, batch, axis=0))
-                for hook in self.batch_hooks:
-                    hook(epoch, b + 1, n_batches, outputs)
+        for b in range(n_batches):
+            batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
+            outputs = self.train_step(take(X, batch, axis=0), take(Y, batch, axis=0))
+            for hook in self.batch_hooks:
+                hook(epoch, b + 1, n_batches, outputs)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta,
                                   "train_seconds": time.perf_counter() - start}
         self._check_finite(epoch)
@@ -307,8 +308,9 @@ class Trainer:
             else []
 
     def _thread_pool(self):
-        """Context in which ``train_step`` splits minibatches over ``self.threads`` threads
-        (on one thread: BLAS threads by the size of the products, see ``plan_blas_threads``)."""
+        """Context, around a whole ``run``, in which ``train_step`` splits minibatches over
+        ``self.threads`` threads (on one thread: BLAS threads by the size of the products,
+        see ``plan_blas_threads``)."""
         if self.threads < 2:
             return blas_threads(plan_blas_threads(self.network, self.mini_batch_size))
         threaded = ThreadedGradient(self.network, self.threads)
