@@ -154,8 +154,9 @@ class _NNBase(BaseEstimator):
     Defaults come from :mod:`nnlearn.defaults` (the classifier's cost and the
     regressor's cost and η differ from the recipe on purpose; the reasons are there).
         activation: hidden activation (``"sigmoid"``, ``"tanh"``, ``"relu"``, ...).
-        cost: cost name (``nnlearn.nn.costs.COSTS``).
-        eta: learning rate η.
+        cost: cost name (``nnlearn.nn.costs.COSTS``); ``None``: the estimator's
+            ``default_cost`` (log-likelihood for the classifier, quadratic for the regressor).
+        eta: learning rate η; ``None``: the estimator's ``default_eta`` (0.5; the regressor 0.1).
         epochs: passes over the training data.
         mini_batch_size: the book's ``m``.
         lmbda: L2 regularisation λ (the book's ``(λ/2n) Σ w²``); 0 for none.
@@ -164,9 +165,12 @@ class _NNBase(BaseEstimator):
         dtype: ``"float32"`` or ``"float64"`` for the network's arithmetic.
     """
 
+    default_cost: str = defaults.CLASSIFIER_COST
+    default_eta: float = defaults.ETA
+
     def __init__(self, hidden_layer_sizes: Sequence[int] = defaults.ESTIMATOR_HIDDEN,
-                 activation: str = defaults.ACTIVATION, cost: str = defaults.CLASSIFIER_COST,
-                 eta: float = defaults.ETA, epochs: int = defaults.EPOCHS,
+                 activation: str = defaults.ACTIVATION, cost: str | None = None,
+                 eta: float | None = None, epochs: int = defaults.EPOCHS,
                  mini_batch_size: int = defaults.MINI_BATCH_SIZE, lmbda: float = 0.0,
                  weight_init: str = defaults.WEIGHT_INIT, seed: int | None = None,
                  dtype: str = defaults.DTYPE):
@@ -195,6 +199,10 @@ class _NNBase(BaseEstimator):
                               f"e.g. (30,) or (100, 100), got {self.hidden_layer_sizes!r}")
         return [int(s) for s in sizes]
 
+    def _cost(self) -> str:
+        """``cost``, or this estimator's default when it is ``None``."""
+        return self.default_cost if self.cost is None else self.cost
+
     def _build_and_fit(self, X, targets, n_outputs: int, output_activation: str | None):
         from nnlearn.nn.network import Network
 
@@ -203,11 +211,12 @@ class _NNBase(BaseEstimator):
             raise ConfigError(f"seed must be an int or None, got {seed!r}")
         net = Network.from_sizes([X.shape[1], *self._hidden(), n_outputs],
                                  activation=self.activation, output_activation=output_activation,
-                                 cost=self.cost, weight_init=self.weight_init,
+                                 cost=self._cost(), weight_init=self.weight_init,
                                  seed=None if seed is None else int(seed), dtype=self.dtype)
         lmbda = float(self.lmbda) if self.lmbda else None
         self.history_ = net.fit(X, targets, epochs=self.epochs, mini_batch_size=self.mini_batch_size,
-                                eta=self.eta, lmbda=lmbda, monitor=())
+                                eta=self.default_eta if self.eta is None else self.eta,
+                                lmbda=lmbda, monitor=())
         self.network_ = net
         return self
 
@@ -272,15 +281,8 @@ class NNRegressor(RegressorMixin, _NNBase):
     ``sklearn.compose.TransformedTargetRegressor``) for SGD to behave.
     """
 
-    def __init__(self, hidden_layer_sizes: Sequence[int] = defaults.ESTIMATOR_HIDDEN,
-                 activation: str = defaults.ACTIVATION, cost: str = defaults.REGRESSOR_COST,
-                 eta: float = defaults.REGRESSOR_ETA, epochs: int = defaults.EPOCHS,
-                 mini_batch_size: int = defaults.MINI_BATCH_SIZE, lmbda: float = 0.0,
-                 weight_init: str = defaults.WEIGHT_INIT, seed: int | None = None,
-                 dtype: str = defaults.DTYPE):
-        super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, cost=cost,
-                         eta=eta, epochs=epochs, mini_batch_size=mini_batch_size, lmbda=lmbda,
-                         weight_init=weight_init, seed=seed, dtype=dtype)
+    default_cost = defaults.REGRESSOR_COST
+    default_eta = defaults.REGRESSOR_ETA
 
     def fit(self, X, y) -> "NNRegressor":
         """Train a fresh network on ``(X, y)``; returns ``self``."""
