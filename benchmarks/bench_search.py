@@ -129,7 +129,7 @@ def main() -> None:
     print("wrote", path)
     import report
 
-    report.main()
+    report.main([])
 
 
 def isolate() -> None:

@@ -172,7 +172,7 @@ def main() -> None:
     print("wrote", path)
     if not args.no_report:
         import report
-        report.main()
+        report.main([])
     if result["load"]["errors"]:
         raise SystemExit(f"{result['load']['errors']} of the predictions failed")
 

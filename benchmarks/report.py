@@ -224,11 +224,12 @@ def _web_section(r: dict, name: str) -> list[str]:
             f"NumPy {env['numpy']}", ""]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Render the report; ``argv`` defaults to the command line (the benchmark scripts pass [])."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the JSON results")
     parser.add_argument("--doc", type=Path, default=DOC, help="the Markdown file to (re)write")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     old = args.doc.read_text() if args.doc.exists() else ""
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text(merge(old, render(args.results)))
