@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
 def trial_line(row: dict[str, Any], done: int, total: int) -> str:
     """``[3/8] trial-002 training.eta=0.25: validation 91.23% (best at epoch 7 of 10), 4.1 s,
     completed``."""
-    from nnlearn.experiments.search import format_value
+    from nnlearn.experiments.sweep_results import format_value
 
     settings = " ".join(f"{k}={format_value(v)}" for k, v in row["settings"].items())
     acc = row.get("validation_accuracy")
@@ -65,7 +65,7 @@ def trial_line(row: dict[str, Any], done: int, total: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from nnlearn.cli.progress import make_progress
     from nnlearn.errors import NNLearnError
-    from nnlearn.experiments import search
+    from nnlearn.experiments import search, sweep_results
     from nnlearn.experiments.engines import get_engine
 
     out = sys.stdout
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    print(search.results_markdown(sweep.rows, sweep.keys), end="", file=out)
+    print(sweep_results.results_markdown(sweep.rows, sweep.keys), end="", file=out)
     top = sweep.best
     written = ", ".join(str(p) for p in sweep.paths.values())
     say(f"wrote {written}")
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             f"`nnlearn search {args.space} --name {sweep.folder.name} --resume`")
     if top is None:
         if sweep.rows:
-            first = search.rank(sweep.rows)[0]
+            first = sweep_results.rank(sweep.rows)[0]
             raise NNLearnError(f"no trial trained: {first['trial']} {first['status']}: "
                                f"{first['error']}")
         return 0
