@@ -43,3 +43,32 @@ def test_bad_arguments():
 def test_mean_std_formatting():
     assert mean_std([95.0, 96.0, 97.0]) == "96.00 ± 1.00"
     assert mean_std([95.5]) == "95.50 ± 0.00"
+
+
+def test_time_to_target_is_the_first_epoch_that_crossed_it():
+    from nnlearn.experiments.reproduce.common import time_to, time_to_note
+    run = {"seed": 1, "epochs": 4, "accuracy": [97.1, 97.99, 98.0, 97.5],
+           "train_seconds": [1.5, 2.0, 2.5, 3.0]}
+    assert time_to(run, 98.0) == (3, 6.0)
+    assert time_to(run, 99.0) is None
+    note = time_to_note("x", [run, {**run, "seed": 2, "accuracy": [90.0] * 4}], 98.0)
+    assert "seed 1: epoch 3, 6.0 s" in note and "seed 2: not within 4 epochs" in note
+    assert "mean 6.0 s over the 1 run(s)" in note
+
+
+def test_ensemble_reuses_members_trained_earlier_in_the_reproduction():
+    from nnlearn.experiments.reproduce.ch6 import ensemble_run
+    from nnlearn.experiments.reproduce.common import build_preset, run_spec
+    from nnlearn.nn.ensemble import Ensemble
+    member = {"key": "q", "label": "quick", "preset": "quick",
+              "overrides": {"training.epochs": 1, "data.train_size": 2000}}
+    logs = []
+    first = run_spec(member, 1, None, logs.append)["network"]
+    result = ensemble_run(member, 1, 2, logs.append, trained={("q", 1): first})
+    assert any("reusing the trained q network(s) of seed(s) 1" in line for line in logs)
+    assert sum("quick seed 1:" in line for line in logs) == 1   # seed 1 trained once, not twice
+    assert sum("quick seed 2:" in line for line in logs) == 1
+    second = run_spec(member, 2, None, lambda _: None)["network"]  # same seed → same network
+    _, _, (X_test, y_test), _ = build_preset(member, 1)
+    expected = 100 * Ensemble([first, second]).evaluate(X_test, y_test)["accuracy"]
+    assert result["final"] == pytest.approx(expected) and 50.0 < expected < 99.0

@@ -28,7 +28,7 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     (:mod:`nnlearn.experiments.engines`) trains the members of ensemble experiments (ch6 h)
     as parallel trials; the others always run in this process."""
     from nnlearn import data as datasets
-    from nnlearn.experiments.reproduce.common import run_spec, summarise, write_table
+    from nnlearn.experiments.reproduce.common import run_spec, summarise, time_to_note, write_table
 
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
@@ -56,16 +56,19 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
                           f"selected {chapter} experiments is an ensemble (ch6 has one: --only h)")
     data = None
     rows = []
+    trained: dict[tuple[str, int], Any] = {}
+    """(spec key, seed) → the trained network, for ensembles whose members already ran."""
     for spec in specs:
         log(f"{spec['label']}: {seeds} seed(s)")
         if "run" in spec:
             extra = {"engine": engine} if spec.get("engine") and engine is not None else {}
-            runs = [spec["run"](seed, log, **extra) for seed in range(1, seeds + 1)]
+            runs = [spec["run"](seed, log, trained=trained, **extra) for seed in range(1, seeds + 1)]
         else:
             if data is None and "preset" not in spec:
                 mnist = datasets.load_mnist()
                 data = (mnist.train, mnist.test)
             runs = [run_spec(spec, seed, data, log) for seed in range(1, seeds + 1)]
+            trained.update({(spec.get("key"), run["seed"]): run["network"] for run in runs})
         rows.append(summarise(spec, runs))
     command = command or " ".join(
         ["nnlearn reproduce", chapter, f"--seeds {seeds}"]
@@ -78,6 +81,8 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
             final = statistics.fmean(run["final"] for run in r["runs"])
             notes.append(f"Bar for {s['label']}: mean final accuracy ≥ {s['min_final_mean']:.2f}%; "
                          f"ours {final:.2f}%: {'met' if final >= s['min_final_mean'] else 'NOT met'}.")
+        if "time_to" in s:
+            notes.append(time_to_note(s["label"], r["runs"], s["time_to"]))
         if "stuck_below" in s:  # the book's chapter-1 recipe sometimes never escapes saturation
             best = [run["best"] for run in r["runs"]]
             free = [b for b in best if b >= s["stuck_below"]]

@@ -43,7 +43,8 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
     wall = time.perf_counter() - start
     acc = [100 * a for a in history["evaluation_accuracy"]]
     result = {"seed": seed, "best": max(acc), "best_epoch": acc.index(max(acc)) + 1,
-              "final": acc[-1], "epochs": len(acc), "seconds": wall, "network": net}
+              "final": acc[-1], "epochs": len(acc), "seconds": wall, "network": net,
+              "accuracy": acc, "train_seconds": list(history["train_seconds"])}
     log(f"  {spec['label']} seed {seed}: best {result['best']:.2f}% (epoch {result['best_epoch']}), "
         f"final {result['final']:.2f}%, {wall:.1f} s")
     return result
@@ -65,6 +66,33 @@ def preset_config(spec: dict[str, Any], seed: int) -> dict[str, Any]:
 
     overrides = {"training.seed": seed, **spec.get("overrides", {})}
     return config.resolve(config.load_preset(spec["preset"]), overrides=overrides)
+
+
+def time_to(run: dict[str, Any], target: float) -> tuple[int, float] | None:
+    """``(epoch, training seconds)`` of the first epoch whose test accuracy reached
+    ``target`` %, the seconds summed over the epochs' training (evaluation excluded);
+    None when no epoch did."""
+    for epoch, (accuracy, _) in enumerate(zip(run.get("accuracy", ()),
+                                              run.get("train_seconds", ())), start=1):
+        if accuracy >= target:
+            return epoch, sum(run["train_seconds"][:epoch])
+    return None
+
+
+def time_to_note(label: str, runs: Sequence[dict[str, Any]], target: float) -> str:
+    """One line: per seed, the first epoch at ``target`` % test accuracy and its training time."""
+    parts, reached = [], []
+    for run in runs:
+        hit = time_to(run, target)
+        parts.append(f"seed {run['seed']}: " + (f"epoch {hit[0]}, {hit[1]:.1f} s" if hit
+                                                 else f"not within {run['epochs']} epochs"))
+        if hit:
+            reached.append(hit[1])
+    mean = (f"; mean {statistics.fmean(reached):.1f} s over the {len(reached)} run(s) that got there"
+            if reached else "")
+    return (f"Time to ≥ {target:.2f}% test accuracy for {label} (the first epoch that crossed it; "
+            f"training seconds summed up to that epoch, evaluation excluded): "
+            f"{'; '.join(parts)}{mean}.")
 
 
 def mean_std(values: Sequence[float]) -> str:
