@@ -170,21 +170,3 @@ def test_float32_params_stay_float32():
     opt = Adam(0.01)
     opt.step([(w, g)])
     assert w.dtype == np.float32 and opt.state["m"][0].dtype == np.float32
-
-
-@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_update_reuses_its_scratch_for_the_same_pairs_and_follows_new_ones(name):
-    # the trainer passes one list of (param, grad) pairs every step: the intermediate terms
-    # go to scratch arrays allocated once; a new list (another network) gets new scratch
-    opt = get_optimizer(name, 0.01)
-    w, g = np.ones((4, 3), np.float32), np.full((4, 3), 0.5, np.float32)
-    pairs = [(w, g)]
-    opt.step(pairs)
-    scratch = [a for arrays in opt._work for a in arrays]
-    opt.step(pairs)
-    assert all(a is b for a, b in zip(scratch, (a for arrays in opt._work for a in arrays)))
-    assert np.all(w < 1.0) and w.dtype == np.float32
-    if not opt.slots:  # stateless SGD may move on to parameters of any shape
-        w2, g2 = np.ones(5), np.ones(5)
-        opt.step([(w2, g2)])
-        np.testing.assert_allclose(w2, 1.0 - 0.01)

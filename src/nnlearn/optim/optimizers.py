@@ -40,26 +40,17 @@ class Optimizer:
     name: ClassVar[str] = ""
     slots: ClassVar[tuple[str, ...]] = ()
     hyper: ClassVar[tuple[str, ...]] = ()
-    work: ClassVar[int] = 1
-    """Scratch arrays per parameter (``self._work[k][i]`` is shaped like parameter i): the
-    update writes its intermediate terms there instead of allocating new arrays each
-    step, which for a small network costs more than the arithmetic (same operations,
-    same order, so the same bits)."""
 
     def __init__(self, eta: float):
         self.eta = positive_number("eta (learning rate η)", eta)
         self.t = 0
         self.state: dict[str, list[Any]] | None = None
         self._checked = False
-        self._work: list[list[Any]] = [[] for _ in range(self.work)]
-        self._work_pairs: Sequence[tuple[Any, Any]] | None = None
 
     def step(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         """Update every ``param`` in place from its ``grad``."""
         if not self._checked:
             self._prepare(pairs)
-        if pairs is not self._work_pairs:  # the trainer passes the same list every step
-            self._allocate_work(pairs)
         self.t += 1
         self._update(pairs)
 
@@ -84,10 +75,6 @@ class Optimizer:
                         "different network")
                 self.state[slot] = [xp.asarray(a, dtype=p.dtype) for a, (p, _) in zip(arrays, pairs)]
         self._checked = True
-
-    def _allocate_work(self, pairs: Sequence[tuple[Any, Any]]) -> None:
-        self._work = [[backend.xp.empty_like(p) for p, _ in pairs] for _ in range(self.work)]
-        self._work_pairs = pairs
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume: name, ``eta``, hyper-parameters, ``t`` and state arrays."""
@@ -132,9 +119,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
-        multiply, eta = backend.xp.multiply, self.eta
-        for (param, grad), step in zip(pairs, self._work[0]):
-            param -= multiply(grad, eta, out=step)   # w − η ∂C/∂w
+        eta = self.eta
+        for param, grad in pairs:
+            param -= eta * grad
 
 
 class Momentum(SGD):
@@ -155,10 +142,10 @@ class Momentum(SGD):
         self.mu = unit_interval("mu (momentum coefficient μ)", mu)
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
-        multiply, eta, mu = backend.xp.multiply, self.eta, self.mu
-        for (w, g), v, step in zip(pairs, self.state["v"], self._work[0]):
+        eta, mu = self.eta, self.mu
+        for (w, g), v in zip(pairs, self.state["v"]):
             v *= mu
-            v -= multiply(g, eta, out=step)   # μ v − η g
+            v -= eta * g
             w += v
 
 
@@ -178,13 +165,13 @@ class Nesterov(Momentum):
     name = "nesterov"
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
-        multiply, eta, mu = backend.xp.multiply, self.eta, self.mu
-        for (w, g), v, step in zip(pairs, self.state["v"], self._work[0]):
+        eta, mu = self.eta, self.mu
+        for (w, g), v in zip(pairs, self.state["v"]):
             v *= mu
-            multiply(g, eta, out=step)         # η g
+            step = eta * g
             v -= step
             w -= step
-            w += multiply(v, mu, out=step)     # μ v
+            w += mu * v
 
 
 class Adagrad(Optimizer):
@@ -197,7 +184,6 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("cache",)
     hyper = ("eps",)
-    work = 2
 
     def __init__(self, eta: float, eps: float = 1e-8):
         super().__init__(eta)
@@ -206,13 +192,11 @@ class Adagrad(Optimizer):
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         xp = backend.xp
         eta, eps = self.eta, self.eps
-        for (w, g), cache, denom, step in zip(pairs, self.state["cache"], *self._work):
-            cache += xp.multiply(g, g, out=denom)       # g²
-            xp.sqrt(cache, out=denom)
-            denom += eps                                # √G + ε
-            xp.multiply(g, eta, out=step)
-            step /= denom
-            w -= step                                   # η g / (√G + ε)
+        for (w, g), cache in zip(pairs, self.state["cache"]):
+            cache += g * g
+            denom = xp.sqrt(cache)
+            denom += eps
+            w -= eta * g / denom
 
 
 class RMSprop(Optimizer):
@@ -227,7 +211,6 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     slots = ("cache",)
     hyper = ("rho", "eps")
-    work = 2
 
     def __init__(self, eta: float, rho: float = 0.9, eps: float = 1e-8):
         super().__init__(eta)
@@ -237,16 +220,12 @@ class RMSprop(Optimizer):
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         xp = backend.xp
         eta, rho, eps = self.eta, self.rho, self.eps
-        for (w, g), cache, denom, step in zip(pairs, self.state["cache"], *self._work):
+        for (w, g), cache in zip(pairs, self.state["cache"]):
             cache *= rho
-            xp.multiply(g, g, out=denom)
-            denom *= 1.0 - rho
-            cache += denom                              # ρ G + (1 − ρ) g²
-            xp.sqrt(cache, out=denom)
-            denom += eps                                # √G + ε
-            xp.multiply(g, eta, out=step)
-            step /= denom
-            w -= step                                   # η g / (√G + ε)
+            cache += (1.0 - rho) * (g * g)
+            denom = xp.sqrt(cache)
+            denom += eps
+            w -= eta * g / denom
 
 
 class Adam(Optimizer):
@@ -263,7 +242,6 @@ class Adam(Optimizer):
     name = "adam"
     slots = ("m", "v")
     hyper = ("beta1", "beta2", "eps")
-    work = 2
 
     def __init__(self, eta: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(eta)
@@ -276,19 +254,15 @@ class Adam(Optimizer):
         b1, b2, eps, t = self.beta1, self.beta2, self.eps, self.t
         step_size = self.eta / (1.0 - b1 ** t)     # η / (1 − β₁ᵗ) folds m̂ into one scalar
         v_scale = 1.0 / math.sqrt(1.0 - b2 ** t)   # √v̂ = √v / √(1 − β₂ᵗ)
-        for (w, g), m, v, denom, step in zip(pairs, self.state["m"], self.state["v"], *self._work):
+        for (w, g), m, v in zip(pairs, self.state["m"], self.state["v"]):
             m *= b1
-            m += xp.multiply(g, 1.0 - b1, out=step)     # β₁ m + (1 − β₁) g
+            m += (1.0 - b1) * g
             v *= b2
-            xp.multiply(g, g, out=denom)
-            denom *= 1.0 - b2
-            v += denom                                  # β₂ v + (1 − β₂) g²
-            xp.sqrt(v, out=denom)
+            v += (1.0 - b2) * (g * g)
+            denom = xp.sqrt(v)
             denom *= v_scale
-            denom += eps                                # √v̂ + ε
-            xp.multiply(m, step_size, out=step)
-            step /= denom
-            w -= step                                   # η m̂ / (√v̂ + ε)
+            denom += eps
+            w -= step_size * m / denom
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
