@@ -21,7 +21,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN = "<!-- benchmarks/report.py: begin (generated, do not edit by hand) -->"
 END = "<!-- benchmarks/report.py: end -->"
 OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory", "## A sweep of 8 trials",
-                "## nnlearn serve:")
+                "## nnlearn serve:", "## Where nnlearn's epoch goes")
 """Headings of the sections this script writes (used when the document has no markers)."""
 
 GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.3},
@@ -136,11 +136,30 @@ def render(results_dir: Path = RESULTS) -> list[str]:
             lines += _search_section(path.name, r)
         elif kind == "web":
             lines += _web_section(r, path.name)
+        elif kind == "profile":
+            lines += _profile_section(path.name, r)
         elif kind == "memory":
             lines += [f"## Peak memory (`{path.name}`)", "",
                       f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
                       f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
     return lines
+
+
+def _profile_section(name: str, r: dict) -> list[str]:
+    """Where an nnlearn epoch's CPU time goes, per workload (benchmarks/profile_epoch.py)."""
+    lines = [f"## Where nnlearn's epoch goes (`{name}`)", "",
+             f"CPU samples of one training epoch under py-spy at {r['rate']} Hz (native frames), each "
+             "given to the innermost nnlearn function on its stack and to what the CPU ran under it: "
+             "BLAS (the matrix products), NumPy/C (element-wise passes, copies, reductions: memory "
+             f"traffic) or Python (the interpreter: per-call overhead). Command: `{r['command']}`", "",
+             "| workload | samples | BLAS | NumPy/C | Python | largest shares (function, kind) |",
+             "|---|---:|---:|---:|---:|---|"]
+    for w in r["workloads"].values():
+        kinds = w["kinds"]
+        top = "; ".join(f"{f} {k} {share:.0%}" for f, k, share in w["rows"][:5])
+        lines.append(f"| {w['label']} | {w['samples']} | {kinds.get('BLAS', 0):.0%} | "
+                     f"{kinds.get('NumPy/C', 0):.0%} | {kinds.get('Python', 0):.0%} | {top} |")
+    return [*lines, "", f"Environment: {_env_line(r['env'])}", ""]
 
 
 def _threads_line(result: dict) -> list[str]:

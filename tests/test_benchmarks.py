@@ -75,3 +75,34 @@ def test_report_keeps_sections_it_does_not_own(tmp_path, marked):
     assert new.startswith(BEGIN) and "new table" in new
     assert new.index(END) < new.index("## Web server latency\n\nkept 1") < new.index("## Search throughput\n\nkept 2")
     assert merge(new, ["# Benchmarks", "", "newer"]).count("## Web server latency") == 1
+
+
+RAW = """\
+<module> (x.py:1);Trainer.fit (nnlearn/train/trainer.py:450);Trainer._run_epoch (nnlearn/train/trainer.py:283);Dense.forward (nnlearn/nn/layers/dense.py:64);sgemm_kernel (libscipy_openblas64_.so) 6
+<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);Dense.forward (nnlearn/nn/layers/dense.py:64);ufunc_generic_fastcall (numpy/_core/_multiarray_umath.so);execute_ufunc_loop (numpy/_core/_multiarray_umath.so) 3
+<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);SGD._update (nnlearn/optim/optimizers.py:121) 1
+<module> (x.py:1);load_mnist (nnlearn/data/mnist.py:144);read (libc.so.6) 90
+"""
+
+
+def test_profile_attribution_counts_training_samples_only():
+    from profile_epoch import attribute
+    r = attribute(RAW)
+    assert r["samples"] == 10  # the 90 data-loading samples are outside Trainer._run_epoch
+    assert r["kinds"] == {"BLAS": 0.6, "NumPy/C": 0.3, "Python": 0.1}
+    assert r["rows"] == [["Dense.forward", "BLAS", 0.6], ["Dense.forward", "NumPy/C", 0.3],
+                         ["SGD._update", "Python", 0.1]]
+    with pytest.raises(RuntimeError, match="no samples inside Trainer._run_epoch"):
+        attribute(RAW.splitlines()[-1])
+
+
+def test_report_renders_the_profile(tmp_path):
+    from profile_epoch import attribute
+    env = {"date": "today", "cpu_model": "cpu", "cpus": 2, "python": "3.11", "numpy": "2",
+           "OPENBLAS_CORETYPE": "(unset)"}
+    (tmp_path / "profile.json").write_text(json.dumps({
+        "benchmark": "profile", "rate": 250, "env": env, "command": "python benchmarks/profile_epoch.py",
+        "workloads": {"mlp-30": {"label": "[784, 30, 10]", **attribute(RAW)}}}))
+    text = "\n".join(render(tmp_path))
+    assert "| [784, 30, 10] | 10 | 60% | 30% | 10% | Dense.forward BLAS 60%; Dense.forward NumPy/C 30%; " \
+           "SGD._update Python 10% |" in text
