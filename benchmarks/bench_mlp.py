@@ -81,14 +81,49 @@ PEERS = {"pytorch": torch_epoch, "jax": jax_epoch}
 
 
 def race_network(sizes, X, y, repeats: int, peak: float) -> dict:
-    """The alternating rounds of one network (see common.race)."""
+    """The alternating rounds of one network (see common.race), then the products floor."""
     from nnlearn.train.parallel import plan_blas_threads
 
     peers = {name: (lambda f=factory: f(sizes, X, y)) for name, factory in PEERS.items()}
     s = race(nnlearn_epoch(sizes, X, y), peers, repeats,
              len(y) * example_flops(nnlearn_network(sizes)), peak)
-    s["nnlearn_blas_threads"] = plan_blas_threads(nnlearn_network(sizes), MINI_BATCH) or "BLAS default"
+    threads = plan_blas_threads(nnlearn_network(sizes), MINI_BATCH)
+    s["nnlearn_blas_threads"] = threads or "BLAS default"
+    s["products_seconds"] = products_alone(sizes, len(y), MINI_BATCH, threads, repeats)
+    print(f"  the epoch's matrix products alone: {s['products_seconds']:.3f} s")
     return s
+
+
+def products_alone(sizes, n: int, m: int, threads: int | None, repeats: int) -> float:
+    """Seconds of one epoch's matrix products and nothing else (median of ``repeats``).
+
+    The calls nnlearn's Dense layers make per minibatch of ``m``: ``Z = A W`` per layer,
+    ``∂C/∂W = Aᵀ δ`` per layer and ``δ Wᵀ`` for all but the first, on float32 arrays of the
+    same shapes, under the same BLAS thread count; ``n / m`` minibatches. A floor for
+    any implementation that makes these BLAS calls.
+    """
+    import statistics
+    import time
+
+    from nnlearn.train.parallel import blas_threads
+
+    rng = np.random.default_rng(0)
+    A = [rng.standard_normal((m, k), dtype=np.float32) for k in sizes]
+    W = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    G = [np.empty_like(w) for w in W]
+    times = []
+    with blas_threads(threads):
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(-(-n // m)):
+                for i, w in enumerate(W):
+                    A[i] @ w
+                for i in reversed(range(len(W))):
+                    np.matmul(A[i].T, A[i + 1], out=G[i])
+                    if i:
+                        A[i + 1] @ W[i].T
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:

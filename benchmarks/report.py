@@ -97,6 +97,11 @@ def _efficiency_lines(result: dict, key: str, kind: str) -> list[str]:
         if goal is not None:
             met = "met" if s["efficiency"]["nnlearn"] >= goal else "not met"
             extra.append(f"goal ≥ {100 * goal:.0f}% of the peak: {met}")
+        if "products_seconds" in s:
+            extra.append(f"the epoch's matrix products alone (nnlearn's BLAS calls on arrays of the same "
+                         f"shapes, nothing else: `products_alone` in the script) take "
+                         f"{s['products_seconds']:.3f} s, {s['products_seconds'] / s['median']['nnlearn']:.0%} "
+                         f"of nnlearn's epoch")
         if "jax_compile_seconds" in s:
             extra.append(f"JAX compile time {s['jax_compile_seconds']:.2f} s (paid once, not in the epoch)")
         if "load_average_after" in s:
