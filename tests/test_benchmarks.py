@@ -106,3 +106,18 @@ def test_report_renders_the_profile(tmp_path):
     text = "\n".join(render(tmp_path))
     assert "| [784, 30, 10] | 10 | 60% | 30% | 10% | Dense.forward BLAS 60%; Dense.forward NumPy/C 30%; " \
            "SGD._update Python 10% |" in text
+
+
+def test_products_alone_makes_every_layer_product_once_per_minibatch(monkeypatch):
+    # a shape error in any of the forward, ∂C/∂W or δWᵀ products would raise here
+    import numpy as np
+
+    import bench_mlp
+    calls = []
+    real = np.matmul
+    monkeypatch.setattr(bench_mlp.np, "matmul", lambda a, b, out=None: calls.append((a.shape, b.shape))
+                        or real(a, b, out=out))
+    seconds = bench_mlp.products_alone([6, 4, 3], n=20, m=5, threads=1, repeats=1)
+    assert seconds > 0
+    # ∂C/∂W products through np.matmul: layer 2 then layer 1, 4 minibatches
+    assert calls == [((4, 5), (5, 3)), ((6, 5), (5, 4))] * 4
