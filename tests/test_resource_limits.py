@@ -379,3 +379,15 @@ def test_a_png_bomb_posted_to_the_web_predictor_is_refused_from_its_header(tmp_p
     assert answer.json()["field"] == "image"
     assert ("a PNG of 16384×16384 = 268,435,456 pixels is larger than the limit of 4,000,000 "
             "pixels") in answer.json()["error"]
+
+
+def test_from_sizes_refuses_a_network_larger_than_the_memory_before_allocating_it():
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResourceError, match=r"training this network needs about .* GiB .*parameters"):
+            nnlearn.Network.from_sizes([784, 10**7, 10])   # 7.8e9 weights: ~30 GiB of float32
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20  # refused from the estimate, not after trying to allocate
+    assert nnlearn.Network.from_sizes([784, 30, 10]).output_shape == (10,)

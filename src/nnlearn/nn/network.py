@@ -105,8 +105,13 @@ class Network:
         The output activation fits the cost unless given (sigmoid for cross-entropy,
         softmax for log-likelihood; see :func:`nnlearn.nn.builder.output_activation_for`).
         """
+        from nnlearn.nn import memory
         from nnlearn.nn.builder import mlp_layers
 
+        if isinstance(sizes, (list, tuple)) and len(sizes) >= 2:  # else mlp_layers says what is wrong
+            # refuse a network too large for the memory with the figure, before allocating it
+            memory.require_training(memory.plan_network(memory.mlp_specs(sizes, dropout), sizes[:1]),
+                                    dtype, mini_batch_size=defaults.MINI_BATCH_SIZE)
         layers = mlp_layers(sizes, activation=activation, output_activation=output_activation,
                             cost=cost, weight_init=weight_init, bias_init=bias_init,
                             dropout=dropout)
