@@ -343,3 +343,25 @@ def test_serve_warns_about_0000_and_reports_a_busy_port():
     assert server.returncode == 1
     assert "warning: listening on 0.0.0.0" in err and "no authentication" in err
     assert f"cannot listen on 0.0.0.0:{port}" in err and "Traceback" not in err
+
+
+def test_runs_table_rereads_a_run_only_when_its_files_change(tmp_path, monkeypatch):
+    from nnlearn.web import runs_view
+    root = tmp_path / "runs"
+    run = make_run(root, "live", metrics=[{"epoch": 1, "evaluation_accuracy": 0.5}], finished=False)
+    make_run(root, "done", metrics=[{"epoch": 1, "evaluation_accuracy": 0.9}])
+    reads = []
+    real = runs_view._read_row
+    monkeypatch.setattr(runs_view, "_read_row", lambda r: reads.append(r.path.name) or real(r))
+    first = {row["name"]: row for row in runs_view.list_runs(root)}
+    assert sorted(reads) == ["done", "live"] and first["live"]["epochs_done"] == 1
+    assert first["live"]["status"] == "running" and first["done"]["status"] == "finished"
+    assert {r["name"]: r for r in runs_view.list_runs(root)} == first
+    assert sorted(reads) == ["done", "live"]          # the second poll read no run again
+    run.append_metrics({"epoch": 2, "evaluation_accuracy": 0.75})
+    rows = {row["name"]: row for row in runs_view.list_runs(root)}
+    assert reads[2:] == ["live"]                      # only the run whose metrics grew
+    assert rows["live"]["epochs_done"] == 2 and rows["live"]["best_validation_accuracy"] == 0.75
+    monkeypatch.setattr(runs_view, "RUNNING_WINDOW", 0.0)   # time alone turns running into stopped
+    assert {r["name"]: r["status"] for r in runs_view.list_runs(root)}["live"] == "stopped"
+    assert reads[3:] == []

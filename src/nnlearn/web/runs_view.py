@@ -62,6 +62,13 @@ def _best(records: list[dict[str, Any]], key: str) -> float | None:
 
 def run_row(run) -> dict[str, Any]:
     """One line of the runs table."""
+    row = _ROWS.get(run)
+    row["status"] = _status(run, row.pop("_loads"))  # "running" turns "stopped" with time alone
+    return row
+
+
+def _read_row(run) -> dict[str, Any]:
+    """The parts of a row that change only when the run's files do (see :class:`_RowCache`)."""
     from nnlearn.experiments import builder
 
     try:
@@ -77,11 +84,48 @@ def run_row(run) -> dict[str, Any]:
     return {"name": run.path.name,
             "created": time.strftime("%Y-%m-%d %H:%M:%S",
                                      time.localtime(run.config_path.stat().st_mtime)),
-            "status": _status(run, cfg is not None), "summary": summary_text,
+            "_loads": cfg is not None, "summary": summary_text,
             "epochs_done": len(records), "epochs_total": epochs_total,
             "best_validation_accuracy": _best(records, "evaluation_accuracy"),
             "test_accuracy": summary.get("test_accuracy"),
             "has_model": run.model_path.is_file()}
+
+
+class _RowCache:
+    """Rows of the runs table kept between polls of the Runs page, each reread only when
+    one of its run's files changed (size or modification time) or appeared: a page
+    polling a folder of many finished runs then costs a few ``stat`` calls per run."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._rows: dict[str, tuple[tuple, dict[str, Any]]] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _stamp(run) -> tuple:
+        stamp = []
+        for path in (run.config_path, run.metrics_path, run.summary_path, run.model_path):
+            try:
+                st = path.stat()
+                stamp.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamp.append(None)
+        return tuple(stamp)
+
+    def get(self, run) -> dict[str, Any]:
+        key, stamp = str(run.path.resolve()), self._stamp(run)
+        with self._lock:
+            hit = self._rows.get(key)
+        if hit is None or hit[0] != stamp:
+            hit = (stamp, _read_row(run))
+            with self._lock:
+                if len(self._rows) >= self._size:
+                    self._rows.clear()
+                self._rows[key] = hit
+        return dict(hit[1])
+
+
+_ROWS = _RowCache()
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
