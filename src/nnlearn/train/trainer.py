@@ -269,7 +269,7 @@ class Trainer:
 
     def _run_epoch(self, epoch: int) -> None:
         network, n, m = self.network, self.n, self.mini_batch_size
-        X, Y, take = self.X, self.Y, backend.xp.take
+        X, Y = self.X, self.Y
         n_batches = math.ceil(n / m)
         self._prepare_step()
         start = time.perf_counter()
@@ -280,7 +280,8 @@ class Trainer:
         order = network.rng.permutation(n)
         for b in range(n_batches):
             batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
-            outputs = self.train_step(take(X, batch, axis=0), take(Y, batch, axis=0))
+            # (the array method skips the ~1 µs Python wrapper of xp.take: a few % of a small step)
+            outputs = self.train_step(X.take(batch, axis=0), Y.take(batch, axis=0))
             for hook in self.batch_hooks:
                 hook(epoch, b + 1, n_batches, outputs)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta,

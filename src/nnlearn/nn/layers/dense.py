@@ -83,7 +83,7 @@ class Dense(Layer):
         if X is None:
             raise RuntimeError("Dense.backward called before forward")
         xp.matmul(X.T, dY, out=self.grads["W"])
-        xp.sum(dY, axis=0, out=self.grads["b"])
+        dY.sum(axis=0, out=self.grads["b"])
         if need_dx:
             return dY @ self.params["W"].T
         return None
