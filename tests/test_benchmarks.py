@@ -121,3 +121,14 @@ def test_products_alone_makes_every_layer_product_once_per_minibatch(monkeypatch
     assert seconds > 0
     # ∂C/∂W products through np.matmul: layer 2 then layer 1, 4 minibatches
     assert calls == [((4, 5), (5, 3)), ((6, 5), (5, 4))] * 4
+
+
+def test_fusion_headroom_parts_run_on_the_layers_shapes():
+    from fusion_headroom import numba_parts, numpy_parts
+    for parts in (numpy_parts(30), numba_parts(30)):
+        if parts is None:   # Numba not installed: only NumPy is timed
+            continue
+        assert list(parts) == ["sigmoid forward (2 layers)", "sigmoid backward (2 layers)",
+                               "quadratic cost gradient", "SGD update (4 parameters)"]
+        for fn in parts.values():
+            fn()
