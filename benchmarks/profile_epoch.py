@@ -39,6 +39,9 @@ WORKLOADS = {
     "conv-mb10": "convnet (d), mini-batch 10",
     "conv-mb64": "convnet (d), mini-batch 64",
 }
+ROWS = {"mlp-30": ("mlp", "[784, 30, 10]"), "mlp-100": ("mlp", "[784, 100, 10]"),
+        "conv-mb10": ("conv", "mini-batch 10"), "conv-mb64": ("conv", "mini-batch 64")}
+"""The row of bench_mlp.py / bench_conv.py that each workload is (report.py joins them)."""
 LOOP_FRAME = "Trainer._run_epoch"
 """Samples whose stack holds this frame are training; the rest (start-up, data) are dropped."""
 
@@ -131,7 +134,8 @@ def main() -> None:
                                "workloads": {}}
     for name in args.only or WORKLOADS:
         print(f"{name}: {WORKLOADS[name]} under py-spy")
-        r = results["workloads"][name] = {"label": WORKLOADS[name], **profile(name, args.rate)}
+        r = results["workloads"][name] = {"label": WORKLOADS[name], "row": ROWS[name],
+                                          **profile(name, args.rate)}
         print("  " + ", ".join(f"{k} {v:.0%}" for k, v in r["kinds"].items()))
     print("wrote", write_result("profile", results))
 

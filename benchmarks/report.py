@@ -21,7 +21,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN = "<!-- benchmarks/report.py: begin (generated, do not edit by hand) -->"
 END = "<!-- benchmarks/report.py: end -->"
 OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory", "## A sweep of 8 trials",
-                "## nnlearn serve:", "## Where nnlearn's epoch goes")
+                "## nnlearn serve:", "## Where nnlearn's epoch goes", "## What is left, from the profile")
 """Headings of the sections this script writes (used when the document has no markers)."""
 
 GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.3},
@@ -147,7 +147,62 @@ def render(results_dir: Path = RESULTS) -> list[str]:
             lines += [f"## Peak memory (`{path.name}`)", "",
                       f"`{r['command']}`: peak resident memory **{r['peak_rss_mb']:.0f} MB** "
                       f"(wall {r['wall_seconds']:.1f} s; last line: `{r['output']}`).", ""]
-    return lines
+    return lines + _left_section(Path(results_dir))
+
+
+def _left_section(results_dir: Path) -> list[str]:
+    """What the profile says is left between each row and its goals: the BLAS share of the
+    CPU samples × nnlearn's median gives the products' time; the rest is what a goal
+    would have to come out of (profile.json joined with the speed results)."""
+    path = results_dir / "profile.json"
+    if not path.exists():
+        return []
+    speed = {}
+    for result_path in sorted(results_dir.glob("*.json")):
+        r = json.loads(result_path.read_text())
+        key = {"mlp": "networks", "conv": "batches"}.get(r.get("benchmark"))
+        if key:
+            for workload, s in r[key].items():
+                speed[(r["benchmark"], workload)] = s
+    lines = []
+    for w in json.loads(path.read_text())["workloads"].values():
+        kind, workload = w.get("row", (None, None))
+        s = speed.get((kind, workload))
+        if s is None:
+            continue
+        t, blas = s["median"]["nnlearn"], w["kinds"].get("BLAS", 0.0)
+        products, rest = blas * t, (1 - blas) * t
+        cells = [w["label"], f"{t:.3f}", f"{blas:.0%}", f"{products:.3f}", f"{rest:.3f}"]
+        goal = GOALS.get(kind, {}).get(workload)
+        if goal is None:
+            continue
+        target = goal * s["median"][s["best_peer"]]
+        floor = max(products, s.get("products_seconds", 0.0))
+        cells.append(f"{target:.3f}")
+        cells.append("met" if t <= target else
+                     f"no: below the products alone ({floor:.3f} s)" if target <= floor else
+                     f"the rest −{(t - target) / rest:.0%} (to {target - products:.3f} s)")
+        efficiency_goal = EFFICIENCY_GOALS.get(kind, {}).get(workload)
+        if efficiency_goal is not None and blas:
+            efficiency = s["efficiency"]["nnlearn"]
+            t_goal = efficiency * t / efficiency_goal        # the epoch time at the goal
+            cells.append(f"≥ {efficiency_goal:.0%}: with nothing but the products "
+                         f"{efficiency / blas:.0%}" + (
+                             f", so the rest −{1 - (t_goal - products) / rest:.0%}"
+                             if t_goal > products else ""))
+        else:
+            cells.append("")
+        lines.append("| " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    return ["## What is left, from the profile", "",
+            "nnlearn's median split by the profile's BLAS share (of CPU samples; with two threads "
+            "both count): the products' time and the rest (NumPy passes and Python). The goal's "
+            "time is the ratio goal × the faster peer's median; reaching it needs the rest to shrink "
+            "by the share shown, with the products as they are, or is impossible when the goal is "
+            "below the products alone (for the MLP also below the measured `products_alone`).", "",
+            "| workload | nnlearn, s | BLAS share | products, s | rest, s | goal, s | to reach the goal | "
+            "efficiency goal |", "|---|---:|---:|---:|---:|---:|---|---|", *lines, ""]
 
 
 def _profile_section(name: str, r: dict) -> list[str]:

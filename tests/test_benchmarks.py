@@ -132,3 +132,19 @@ def test_fusion_headroom_parts_run_on_the_layers_shapes():
                                "quadratic cost gradient", "SGD update (4 parameters)"]
         for fn in parts.values():
             fn()
+
+
+def test_what_is_left_joins_the_profile_with_the_speed_rows(tmp_path):
+    _result(tmp_path)   # [784, 30, 10]: nnlearn 1.0 s, JAX 2.0 s, goal 0.25 → 0.5 s
+    env = json.loads((tmp_path / "mlp-x.json").read_text())["env"]
+    profile = {"benchmark": "profile", "rate": 250, "env": env, "command": "c", "workloads": {
+        "mlp-30": {"label": "[784, 30, 10] sigmoid", "row": ["mlp", "[784, 30, 10]"], "samples": 100,
+                   "kinds": {"BLAS": 0.2, "NumPy/C": 0.5, "Python": 0.3}, "rows": []}}}
+    (tmp_path / "profile.json").write_text(json.dumps(profile))
+    text = "\n".join(render(tmp_path))
+    # products 0.2 s, rest 0.8 s; the 0.5 s goal needs the rest down to 0.3 s: −62%
+    assert "| [784, 30, 10] sigmoid | 1.000 | 20% | 0.200 | 0.800 | 0.500 | the rest −62% (to 0.300 s) |  |" in text
+    mlp = json.loads((tmp_path / "mlp-x.json").read_text())
+    mlp["networks"]["[784, 30, 10]"]["products_seconds"] = 0.6   # measured products alone > the goal
+    (tmp_path / "mlp-x.json").write_text(json.dumps(mlp))
+    assert "| 0.500 | no: below the products alone (0.600 s) |" in "\n".join(render(tmp_path))
