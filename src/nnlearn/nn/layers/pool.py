@@ -12,8 +12,8 @@ size (the book's non-overlapping 2×2 max-pooling).
 Every pass loops only over the ``ph·pw`` offsets ``(i, j)`` inside a window; each
 step is one vectorised operation on a strided view ``X[:, :, i::sh, j::sw]`` that
 covers the whole minibatch, so no Python loop runs over examples, channels or pixels.
-(Max-pooling first copies those views into one contiguous offset-major array, so that
-its max and its gradient routing run on contiguous rows.) The backward passes add
+(Max-pooling runs as a compiled kernel when Numba is installed, else as the same
+kind of array code: see :mod:`nnlearn.nn.layers.kernels`.) The backward passes add
 into ``dX`` offset by offset, which handles overlapping windows (an input pixel in
 several windows gets the sum of their gradients).
 """
@@ -24,9 +24,10 @@ from typing import Any, Sequence
 
 from nnlearn import backend
 from nnlearn.errors import DataError
+from nnlearn.nn.layers import kernels
 from nnlearn.nn.layers.base import Layer, register_layer
-from nnlearn.nn.layers.windows import (check_batch, image_shape, pair, scratch, window_pair,
-                                       window_slices)
+from nnlearn.nn.layers.windows import (add_to_windows, check_batch, grad_buffer, image_shape, pair,
+                                       window_pair, window_slices)
 
 
 def pool_output_shape(name: str, input_shape: Sequence[int], pool_size: tuple[int, int],
@@ -76,19 +77,12 @@ class Pool2D(Layer):
         return list(enumerate(window_slices(self.pool_size, self.stride, self._out_hw)))
 
     def _grad_buffer(self, X, dtype):
-        """A buffer for ``∂C/∂X``: zeros unless the windows tile ``X`` exactly."""
-        xp = backend.xp
-        (ph, pw), (sh, sw) = self.pool_size, self.stride
-        (OH, OW), (H, W) = self._out_hw, X.shape[2:]
-        tiles = (sh, sw) == (ph, pw) and OH * ph == H and OW * pw == W
-        return (xp.empty if tiles else xp.zeros)(X.shape, dtype=dtype)
+        """A new ``∂C/∂X`` array (see :func:`~nnlearn.nn.layers.windows.grad_buffer`)."""
+        return grad_buffer(X.shape, self.pool_size, self.stride, self._out_hw, dtype)
 
     def _accumulate(self, dX, index, value) -> None:
         """``dX[index] += value``; a plain store when windows cannot overlap."""
-        if self.stride[0] >= self.pool_size[0] and self.stride[1] >= self.pool_size[1]:
-            dX[index] = value
-        else:
-            dX[index] += value
+        add_to_windows(dX, index, value, self.pool_size, self.stride)
 
     def _cached_input(self):
         if self._X is None:
@@ -115,41 +109,21 @@ class MaxPool2D(Pool2D):
     """
 
     def forward(self, X, training: bool = False):
-        windows = self._windows(X)
-        # the windows' pixels offset-major, Xw[k] = X[offset k] (N, C, OH, OW): one strided
-        # copy per offset, after which every op below runs on contiguous arrays
-        Xw = scratch(self._work, "X_w", (len(windows), X.shape[0], X.shape[1]) + self._out_hw,
-                     X.dtype, reuse=training)
-        for k, index in windows:
-            Xw[k] = X[index]
-        Y = Xw.max(axis=0)
-        self._X, self._Xw, self._Y = X, Xw, Y
+        """``Y[n,c,y,x] = max window(n,c,y,x)``, remembering which pixel gave each maximum."""
+        self._windows(X)
+        Y, self._state = kernels.max_pool_forward(X, self.pool_size, self.stride, self._out_hw,
+                                                  self._work, reuse=training)
+        self._X = X
         return Y
 
     def backward(self, dY, need_dx: bool = True):
-        r"""``∂C/∂X`` routes each ``δ[n,c,y,x]`` to its window's first maximum.
-
-        Offsets are visited in row-major order; ``rest`` holds the gradient not yet
-        routed, so a later pixel equal to the max gets nothing once an earlier one did.
-        """
-        xp = backend.xp
+        r"""``∂C/∂X[n, c, y·sh + i*, x·sw + j*] += δ[n,c,y,x]``, ``(i*, j*)`` the window's first
+        maximum; every other pixel gets 0 (see :mod:`nnlearn.nn.layers.kernels`)."""
         X = self._cached_input()
         if not need_dx:
             return None
-        Xw, Y = self._Xw, self._Y
-        dXw = scratch(self._work, "dX_w", Xw.shape, dY.dtype)
-        at_max = scratch(self._work, "at_max", Y.shape, bool)
-        rest = scratch(self._work, "rest", Y.shape, dY.dtype)
-        xp.copyto(rest, dY)
-        for k in range(len(Xw)):
-            xp.equal(Xw[k], Y, out=at_max)
-            xp.multiply(rest, at_max, out=dXw[k])
-            if k < len(Xw) - 1:
-                rest -= dXw[k]  # = rest·(1 − at_max), exactly; np.where is far slower
-        dX = self._grad_buffer(X, dY.dtype)
-        for k, index in self._offsets():
-            self._accumulate(dX, index, dXw[k])
-        return dX
+        return kernels.max_pool_backward(dY, self._state, X.shape, self.pool_size, self.stride,
+                                         self._work)
 
 
 @register_layer

@@ -8,6 +8,8 @@ offsets at most, each step one vectorised operation over the whole minibatch:
 * :func:`window_slice` — the strided view of the pixel at offset ``(i, j)`` of every window;
 * :func:`im2col` / :func:`im2col_batch_last` — all windows copied into a column matrix;
 * :func:`col2im` — the adjoint, adding column entries back onto their pixels;
+* :func:`tiles`, :func:`grad_buffer` and :func:`add_to_windows`, for the pooling layers'
+  backward passes (a plain store where windows cannot overlap);
 * argument and shape checks (:func:`pair`, :func:`image_shape`, :func:`check_batch`)
   and :func:`scratch`, work arrays reused between minibatches.
 """
@@ -175,3 +177,26 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int],
     for (i, j), index in zip(window_offsets(kh, kw), window_slices(kernel, stride, out_hw)):
         dXt[index[1:]] += D[:, i, j]
     return dXt.transpose(3, 0, 1, 2)
+
+
+def tiles(x_shape: tuple[int, ...], window: tuple[int, int], stride: tuple[int, int],
+          out_hw: tuple[int, int]) -> bool:
+    """The windows cover the input exactly once: stride = window and no edge left over."""
+    (ph, pw), (OH, OW), (H, W) = window, out_hw, x_shape[2:]
+    return tuple(stride) == tuple(window) and OH * ph == H and OW * pw == W
+
+
+def grad_buffer(x_shape: tuple[int, ...], window: tuple[int, int], stride: tuple[int, int],
+                out_hw: tuple[int, int], dtype):
+    """A new array for ``∂C/∂X``: zeros, or uninitialised when the windows :func:`tiles` it
+    (every pixel is then written by :func:`add_to_windows`)."""
+    xp = backend.xp
+    return (xp.empty if tiles(x_shape, window, stride, out_hw) else xp.zeros)(x_shape, dtype=dtype)
+
+
+def add_to_windows(dX, index, value, window: tuple[int, int], stride: tuple[int, int]) -> None:
+    """``dX[index] += value`` for one window offset; a plain store when windows cannot overlap."""
+    if stride[0] >= window[0] and stride[1] >= window[1]:
+        dX[index] = value
+    else:
+        dX[index] += value

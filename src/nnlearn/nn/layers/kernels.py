@@ -1,0 +1,249 @@
+r"""Compiled kernels for the layers' memory-bound passes, each beside its plain reference.
+
+A layer calls a kernel by name (``kernels.max_pool_forward(...)``); :func:`implementation`
+picks, on every call, one of two versions that compute the same thing:
+
+* **reference** — vectorised array code on the backend handle ``backend.xp`` (NumPy,
+  or CuPy for a GPU): a few whole-batch operations per window offset. It is the
+  definition the tests hold the compiled version to.
+* **compiled** — a plain Python loop over the output pixels, compiled for the CPU by
+  Numba (``pip install "nnlearn[fast]"``) and run without the GIL, so that the
+  threads of :mod:`nnlearn.train.parallel` run it side by side. It reads each input
+  value once and writes each output once, where the reference makes one pass per
+  window offset and operation (profile: ``benchmarks/profile_epoch.py``).
+
+The compiled version is used when the backend is NumPy and Numba imports; otherwise the
+reference runs, and the first call says so in one line on stderr (without Numba).
+``NNLEARN_KERNELS=reference`` forces the references (``compiled`` is the default).
+Compiled code is cached on disk (Numba's ``cache=True``, beside this file or in the
+user's cache folder), so it is paid once per machine and Numba version;
+:func:`compile_kernels` compiles ahead and returns the seconds it took, which the
+benchmarks report apart from the epoch times.
+
+Both versions are deterministic: a run is reproducible bit for bit with either, and
+they agree bit for bit on max-pooling's outputs and, for windows that do not overlap,
+on its gradients. Where windows overlap, an input pixel's gradient is a sum over its
+windows that the two versions add in different orders (equal to float rounding). On a
+window holding NaN both output NaN; the gradient is then meaningless (training stops
+on NaN outputs anyway).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from typing import Any, Callable
+
+from nnlearn import backend
+from nnlearn.nn.layers import windows
+from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
+
+KERNELS_ENV = "NNLEARN_KERNELS"
+"""Environment variable: ``compiled`` (default: Numba when available) or ``reference``."""
+
+
+# -- max-pooling: the compiled loops (plain Python; Numba compiles them) -------------------
+# Written out for the book's 2×2 windows at stride 2: with the window size a run-time
+# value the same loops ran 5–15× slower (Numba cannot unroll them), slower than the
+# reference; other windows use the reference.
+
+def max_pool_2x2_forward_loops(X, Y, arg) -> None:
+    """``Y[n,c,y,x] = max(X[n, c, 2y:2y+2, 2x:2x+2])`` and ``arg[n,c,y,x] = 2i + j`` of its
+    first maximum (row-major), NaN and the first NaN's position when the window holds one."""
+    N, C, OH, OW = Y.shape
+    for n in range(N):
+        for c in range(C):
+            for y in range(OH):
+                for x in range(OW):
+                    best, k = X[n, c, 2 * y, 2 * x], 0
+                    v = X[n, c, 2 * y, 2 * x + 1]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 1
+                    v = X[n, c, 2 * y + 1, 2 * x]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 2
+                    v = X[n, c, 2 * y + 1, 2 * x + 1]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 3
+                    Y[n, c, y, x] = best
+                    arg[n, c, y, x] = k
+
+
+def max_pool_2x2_backward_loops(dY, arg, tiles: bool, dX) -> None:
+    """``dX[n, c, 2y + i*, 2x + j*] = dY[n,c,y,x]`` for ``2i* + j* = arg[n,c,y,x]``, 0 at the
+    window's other pixels. ``tiles``: the windows cover ``dX`` (even height and width);
+    otherwise the row or column they leave out is zeroed first."""
+    N, C, OH, OW = dY.shape
+    if not tiles:
+        dX[...] = 0
+    for n in range(N):
+        for c in range(C):
+            for y in range(OH):
+                for x in range(OW):
+                    k, d = arg[n, c, y, x], dY[n, c, y, x]
+                    dX[n, c, 2 * y, 2 * x] = d if k == 0 else 0
+                    dX[n, c, 2 * y, 2 * x + 1] = d if k == 1 else 0
+                    dX[n, c, 2 * y + 1, 2 * x] = d if k == 2 else 0
+                    dX[n, c, 2 * y + 1, 2 * x + 1] = d if k == 3 else 0
+
+
+# -- col2im: the compiled loops --------------------------------------------------------------
+
+def col2im_loops(D, sh: int, sw: int, dXt) -> None:
+    """``dXt[c, y·sh + i, x·sw + j, n] += D[c, i, j, y, x, n]`` over all indices, from zero.
+
+    ``D (C, kh, kw, OH, OW, N)`` is the columns' gradient batch-last, ``dXt (C, Hp, Wp, N)``
+    the padded input's. Each pixel receives its terms in the reference's order
+    (offsets ``(i, j)`` row-major), so the two agree bit for bit.
+    """
+    C, kh, kw, OH, OW, N = D.shape
+    dXt[...] = 0
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                for y in range(OH):
+                    for x in range(OW):
+                        for n in range(N):
+                            dXt[c, y * sh + i, x * sw + j, n] += D[c, i, j, y, x, n]
+
+
+# -- max-pooling: the references (whole-batch array operations) ------------------------------
+
+def max_pool_forward_reference(X, pool, stride, out_hw, work: dict, reuse: bool):
+    """``(Y, state)``: the windows' pixels copied offset-major, ``Xw[k] = X[offset k]``
+    (N, C, OH, OW), after which the max runs over contiguous arrays."""
+    windows = window_slices(pool, stride, out_hw)
+    Xw = scratch(work, "X_w", (len(windows),) + X.shape[:2] + tuple(out_hw), X.dtype, reuse)
+    for k, index in enumerate(windows):
+        Xw[k] = X[index]
+    Y = Xw.max(axis=0)
+    return Y, (Xw, Y)
+
+
+def max_pool_backward_reference(dY, state, x_shape, pool, stride, work: dict):
+    """Route each ``δ[n,c,y,x]`` to its window's first maximum, offsets in row-major order:
+    ``rest`` holds the gradient not yet routed, so a later pixel equal to the max gets
+    nothing once an earlier one did."""
+    xp = backend.xp
+    Xw, Y = state
+    dXw = scratch(work, "dX_w", Xw.shape, dY.dtype)
+    at_max = scratch(work, "at_max", Y.shape, bool)
+    rest = scratch(work, "rest", Y.shape, dY.dtype)
+    xp.copyto(rest, dY)
+    for k in range(len(Xw)):
+        xp.equal(Xw[k], Y, out=at_max)
+        xp.multiply(rest, at_max, out=dXw[k])
+        if k < len(Xw) - 1:
+            rest -= dXw[k]  # = rest·(1 − at_max), exactly; np.where is far slower
+    dX = grad_buffer(x_shape, pool, stride, Y.shape[2:], dY.dtype)
+    for k, index in enumerate(window_slices(pool, stride, Y.shape[2:])):
+        add_to_windows(dX, index, dXw[k], pool, stride)
+    return dX
+
+
+# -- max-pooling: what the layer calls ---------------------------------------------------------
+
+def max_pool_forward(X, pool: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int],
+                     work: dict[str, Any], reuse: bool = True):
+    """Max-pool ``X (N, C, H, W)`` over ``pool`` windows at ``stride``: ``(Y, state)`` with
+    ``Y (N, C, OH, OW)`` a new array and ``state`` what :func:`max_pool_backward` needs.
+    ``work`` keeps work arrays between minibatches when ``reuse`` (training). Compiled
+    for 2×2 windows at stride 2; the reference for the others."""
+    if tuple(pool) != (2, 2) or tuple(stride) != (2, 2) or implementation() == "reference":
+        Y, state = max_pool_forward_reference(X, pool, stride, out_hw, work, reuse)
+        return Y, ("reference", state)
+    xp = backend.xp
+    X = xp.ascontiguousarray(X)
+    Y = xp.empty(X.shape[:2] + tuple(out_hw), dtype=X.dtype)
+    arg = scratch(work, "argmax", Y.shape, xp.uint8, reuse)
+    _compiled().max_pool_2x2_forward(X, Y, arg)
+    return Y, ("compiled", arg)
+
+
+def max_pool_backward(dY, state, x_shape: tuple[int, ...], pool: tuple[int, int],
+                      stride: tuple[int, int], work: dict[str, Any]):
+    """``∂C/∂X`` (a new array of ``x_shape``) from ``dY`` and the forward pass's ``state``."""
+    which, saved = state
+    if which == "reference":
+        return max_pool_backward_reference(dY, saved, x_shape, pool, stride, work)
+    xp = backend.xp
+    dX = xp.empty(x_shape, dtype=dY.dtype)
+    _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), saved,
+                                      tiles(x_shape, pool, stride, dY.shape[2:]), dX)
+    return dX
+
+
+# -- col2im: what Conv2D calls ----------------------------------------------------------------
+
+def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+           out_hw: tuple[int, int], work=None):
+    """:func:`nnlearn.nn.layers.windows.col2im` (the reference: one strided add per kernel
+    offset), compiled when available: ``dXp (N, C, Hp, Wp)``, a batch-first view of the
+    batch-last accumulator ``work`` (or a new one)."""
+    if implementation() == "reference":
+        return windows.col2im(dcols_t, padded_shape, kernel, stride, out_hw, work)
+    xp = backend.xp
+    (kh, kw), (OH, OW) = kernel, out_hw
+    N, C, Hp, Wp = padded_shape
+    dXt = xp.empty((C, Hp, Wp, N), dtype=dcols_t.dtype) if work is None else work
+    D = xp.ascontiguousarray(dcols_t).reshape(C, kh, kw, OH, OW, N)
+    _compiled().col2im(D, stride[0], stride[1], dXt)
+    return dXt.transpose(3, 0, 1, 2)
+
+
+# -- dispatch ----------------------------------------------------------------------------------
+
+LOOPS: dict[str, Callable[..., None]] = {
+    "max_pool_2x2_forward": max_pool_2x2_forward_loops,
+    "max_pool_2x2_backward": max_pool_2x2_backward_loops,
+    "col2im": col2im_loops,
+}
+"""The loop functions that Numba compiles, by kernel name."""
+
+
+def implementation() -> str:
+    """``"compiled"`` or ``"reference"``: what the kernels run now (see the module docstring)."""
+    wanted = os.environ.get(KERNELS_ENV, "compiled")
+    if wanted not in ("compiled", "reference"):
+        from nnlearn.errors import ConfigError
+        raise ConfigError(f"{KERNELS_ENV}={wanted!r}: expected 'compiled' or 'reference'")
+    if wanted == "reference" or backend.xp.__name__ != "numpy" or _compiled() is None:
+        return "reference"
+    return "compiled"
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled():
+    """The compiled kernels (a namespace of Numba dispatchers), or None without Numba."""
+    try:
+        import numba
+    except ImportError:
+        print("nnlearn: Numba is not installed, so max-pooling and the convolution's col2im "
+              "run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
+              file=sys.stderr)
+        return None
+
+    class Kernels:
+        pass
+
+    kernels = Kernels()
+    for name, loops in LOOPS.items():
+        setattr(kernels, name, numba.njit(cache=True, nogil=True)(loops))
+    return kernels
+
+
+def compile_kernels(dtypes: tuple[str, ...] = ("float32",)) -> float | None:
+    """Compile (or load from Numba's cache) every kernel for ``dtypes``; the seconds it
+    took, or None when the references are in use."""
+    if implementation() != "compiled":
+        return None
+    xp = backend.xp
+    start = time.perf_counter()
+    for dtype in dtypes:
+        X = xp.zeros((1, 1, 2, 2), dtype=dtype)
+        Y, state = max_pool_forward(X, (2, 2), (2, 2), (1, 1), {}, reuse=False)
+        max_pool_backward(Y, state, X.shape, (2, 2), (2, 2), {})
+        col2im(xp.zeros((4, 1), dtype=dtype), (1, 1, 2, 2), (2, 2), (1, 1), (1, 1))
+    return time.perf_counter() - start
