@@ -99,6 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
     from nnlearn.data import load_mnist
+    from nnlearn.nn.layers import kernels
     from nnlearn.train.parallel import plan_blas_threads, plan_threads
 
     X, y = load_mnist(flatten=False).train
@@ -111,7 +112,11 @@ def main() -> None:
     results = {"benchmark": "conv", "env": environment(), "repeats": repeats, "batches": {},
                "gemm_peak": peak, "images": len(y),
                "description": f"network (d), one epoch of {len(y):,} images, SGD η = {ETA}",
-               "command": "python " + " ".join(sys.argv)}
+               "command": "python " + " ".join(sys.argv),
+               # Numba compiling (or loading from its disk cache) nnlearn's kernels, paid once
+               # per process before the rounds and not in any epoch; None: references in use
+               "nnlearn_kernels": kernels.implementation(),
+               "nnlearn_compile_seconds": kernels.compile_kernels(("float32",))}
     for m in args.batches:
         print(f"mini-batch {m}: one epoch of {len(y)} images")
         peers = {name: (lambda f=factory: f(X, y, m)) for name, factory in PEERS.items()}

@@ -7,8 +7,10 @@ training loop (``Trainer._run_epoch``) to
 
 * the innermost nnlearn function on the stack (e.g. ``Conv2D.backward``), and
 * what the CPU was doing under it: ``BLAS`` (OpenBLAS: the matrix products),
-  ``NumPy/C`` (element-wise passes, copies, reductions: memory traffic) or ``Python``
-  (the interpreter: per-call overhead).
+  ``compiled`` (nnlearn's Numba kernels, :mod:`nnlearn.nn.layers.kernels`: samples whose
+  innermost nnlearn frame is there, their thin Python wrappers included), ``NumPy/C``
+  (element-wise passes, copies, reductions: memory traffic) or ``Python`` (the
+  interpreter: per-call overhead).
 
 The shares are of CPU samples (both worker threads count when a minibatch is split over
 two), so "BLAS 55%" means 55% of the CPU time went to the products. Results go to
@@ -42,6 +44,8 @@ WORKLOADS = {
 ROWS = {"mlp-30": ("mlp", "[784, 30, 10]"), "mlp-100": ("mlp", "[784, 100, 10]"),
         "conv-mb10": ("conv", "mini-batch 10"), "conv-mb64": ("conv", "mini-batch 64")}
 """The row of bench_mlp.py / bench_conv.py that each workload is (report.py joins them)."""
+KERNELS_FILE = "nnlearn/nn/layers/kernels.py"
+"""Samples whose innermost nnlearn frame is in this file ran (almost all) in compiled code."""
 LOOP_FRAME = "Trainer._run_epoch"
 """Samples whose stack holds this frame are training; the rest (start-up, data) are dropped."""
 
@@ -51,7 +55,9 @@ def run_workload(name: str) -> None:
     import numpy as np
 
     from nnlearn.data import load_mnist
+    from nnlearn.nn.layers import kernels
 
+    kernels.compile_kernels()  # paid before the epoch, as in the benchmarks
     X, y = load_mnist().train
     if name.startswith("mlp"):
         from bench_mlp import nnlearn_epoch as mlp_epoch
@@ -92,7 +98,8 @@ def attribute(raw: str) -> dict[str, Any]:
             continue
         ours = [i for i, f in enumerate(frames) if "nnlearn/" in f]
         below = frames[ours[-1] + 1:]
-        kind = "BLAS" if any(frame_kind(f) == "BLAS" for f in below) else frame_kind(frames[-1])
+        kind = "BLAS" if any(frame_kind(f) == "BLAS" for f in below) else \
+            "compiled" if KERNELS_FILE in frames[ours[-1]] else frame_kind(frames[-1])
         function = frames[ours[-1]].rsplit(" (", 1)[0]
         rows[(function, kind)] += int(count)
         kinds[kind] += int(count)

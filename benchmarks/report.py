@@ -136,7 +136,7 @@ def render(results_dir: Path = RESULTS) -> list[str]:
             lines += [f"## One MNIST epoch, chapter-6 convnet (d) (`{path.name}`)", "",
                       f"{r['description']}, {r['repeats']} rounds. Command: `{r.get('command')}`", "",
                       *_speed_table(r, "batches", kind), *_efficiency_lines(r, "batches", kind), "",
-                      *_threads_line(r), f"Environment: {_env_line(r['env'])}", ""]
+                      *_threads_line(r), *_kernels_line(r), f"Environment: {_env_line(r['env'])}", ""]
         elif kind == "search":
             lines += _search_section(path.name, r)
         elif kind == "web":
@@ -197,7 +197,7 @@ def _left_section(results_dir: Path) -> list[str]:
         return []
     return ["## What is left, from the profile", "",
             "nnlearn's median split by the profile's BLAS share (of CPU samples; with two threads "
-            "both count): the products' time and the rest (NumPy passes and Python). The goal's "
+            "both count): the products' time and the rest (compiled kernels, NumPy passes, Python). The goal's "
             "time is the ratio goal × the faster peer's median; reaching it needs the rest to shrink "
             "by the share shown, with the products as they are, or is impossible when the goal is "
             "below the products alone (for the MLP also below the measured `products_alone`).", "",
@@ -210,16 +210,29 @@ def _profile_section(name: str, r: dict) -> list[str]:
     lines = [f"## Where nnlearn's epoch goes (`{name}`)", "",
              f"CPU samples of one training epoch under py-spy at {r['rate']} Hz (native frames), each "
              "given to the innermost nnlearn function on its stack and to what the CPU ran under it: "
-             "BLAS (the matrix products), NumPy/C (element-wise passes, copies, reductions: memory "
-             f"traffic) or Python (the interpreter: per-call overhead). Command: `{r['command']}`", "",
-             "| workload | samples | BLAS | NumPy/C | Python | largest shares (function, kind) |",
-             "|---|---:|---:|---:|---:|---|"]
+             "BLAS (the matrix products), compiled (nnlearn's Numba kernels), NumPy/C (element-wise "
+             "passes, copies, reductions: memory traffic) or Python (the interpreter: per-call "
+             f"overhead). Command: `{r['command']}`", "",
+             "| workload | samples | BLAS | compiled | NumPy/C | Python | largest shares (function, kind) |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for w in r["workloads"].values():
         kinds = w["kinds"]
         top = "; ".join(f"{f} {k} {share:.0%}" for f, k, share in w["rows"][:5])
         lines.append(f"| {w['label']} | {w['samples']} | {kinds.get('BLAS', 0):.0%} | "
-                     f"{kinds.get('NumPy/C', 0):.0%} | {kinds.get('Python', 0):.0%} | {top} |")
+                     f"{kinds.get('compiled', 0):.0%} | {kinds.get('NumPy/C', 0):.0%} | "
+                     f"{kinds.get('Python', 0):.0%} | {top} |")
     return [*lines, "", f"Environment: {_env_line(r['env'])}", ""]
+
+
+def _kernels_line(result: dict) -> list[str]:
+    """Which kernels nnlearn ran (nnlearn.nn.layers.kernels) and their compile time."""
+    if "nnlearn_kernels" not in result:
+        return []
+    if result["nnlearn_kernels"] != "compiled":
+        return ["nnlearn kernels: the NumPy references (Numba not installed or not chosen).", ""]
+    return [f"nnlearn kernels: compiled by Numba (max-pooling, col2im); compiling them, or loading "
+            f"them from Numba's disk cache, took {result['nnlearn_compile_seconds']:.2f} s before the "
+            "rounds, paid once per process and in no epoch.", ""]
 
 
 def _threads_line(result: dict) -> list[str]:

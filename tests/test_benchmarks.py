@@ -81,6 +81,7 @@ RAW = """\
 <module> (x.py:1);Trainer.fit (nnlearn/train/trainer.py:450);Trainer._run_epoch (nnlearn/train/trainer.py:283);Dense.forward (nnlearn/nn/layers/dense.py:64);sgemm_kernel (libscipy_openblas64_.so) 6
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);Dense.forward (nnlearn/nn/layers/dense.py:64);ufunc_generic_fastcall (numpy/_core/_multiarray_umath.so);execute_ufunc_loop (numpy/_core/_multiarray_umath.so) 3
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);SGD._update (nnlearn/optim/optimizers.py:121) 1
+<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);MaxPool2D.forward (nnlearn/nn/layers/pool.py:9);max_pool_forward (nnlearn/nn/layers/kernels.py:140);0x7f00 (?) 5
 <module> (x.py:1);load_mnist (nnlearn/data/mnist.py:144);read (libc.so.6) 90
 """
 
@@ -88,10 +89,10 @@ RAW = """\
 def test_profile_attribution_counts_training_samples_only():
     from profile_epoch import attribute
     r = attribute(RAW)
-    assert r["samples"] == 10  # the 90 data-loading samples are outside Trainer._run_epoch
-    assert r["kinds"] == {"BLAS": 0.6, "NumPy/C": 0.3, "Python": 0.1}
-    assert r["rows"] == [["Dense.forward", "BLAS", 0.6], ["Dense.forward", "NumPy/C", 0.3],
-                         ["SGD._update", "Python", 0.1]]
+    assert r["samples"] == 15  # the 90 data-loading samples are outside Trainer._run_epoch
+    assert r["kinds"] == {"BLAS": 6 / 15, "compiled": 5 / 15, "NumPy/C": 3 / 15, "Python": 1 / 15}
+    assert r["rows"] == [["Dense.forward", "BLAS", 6 / 15], ["max_pool_forward", "compiled", 5 / 15],
+                         ["Dense.forward", "NumPy/C", 3 / 15], ["SGD._update", "Python", 1 / 15]]
     with pytest.raises(RuntimeError, match="no samples inside Trainer._run_epoch"):
         attribute(RAW.splitlines()[-1])
 
@@ -104,8 +105,8 @@ def test_report_renders_the_profile(tmp_path):
         "benchmark": "profile", "rate": 250, "env": env, "command": "python benchmarks/profile_epoch.py",
         "workloads": {"mlp-30": {"label": "[784, 30, 10]", **attribute(RAW)}}}))
     text = "\n".join(render(tmp_path))
-    assert "| [784, 30, 10] | 10 | 60% | 30% | 10% | Dense.forward BLAS 60%; Dense.forward NumPy/C 30%; " \
-           "SGD._update Python 10% |" in text
+    assert "| [784, 30, 10] | 15 | 40% | 33% | 20% | 7% | Dense.forward BLAS 40%; max_pool_forward compiled 33%; " \
+           "Dense.forward NumPy/C 20%; SGD._update Python 7% |" in text
 
 
 def test_products_alone_makes_every_layer_product_once_per_minibatch(monkeypatch):
