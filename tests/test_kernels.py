@@ -211,3 +211,35 @@ def test_conv_gradcheck_under_each_implementation(monkeypatch, which, layout):
     monkeypatch.setattr(layer, "_layout", layout)
     result = gradcheck(layer, np.random.default_rng(5).standard_normal((2, 3, 7, 6)))
     assert set(result.errors) == {"X", "W", "b"} and result.max_error < 1e-6, result
+
+
+# -- ReLU's backward pass -------------------------------------------------------------------------
+def test_relu_backward_plain_python_loops_match_the_reference():
+    rng = np.random.default_rng(2)
+    A = np.maximum(rng.standard_normal(500), 0)
+    dA = rng.standard_normal(500)
+    dZ = np.empty_like(A)
+    kernels.relu_backward_loops(dA, A, dZ)
+    np.testing.assert_array_equal(dZ, dA * (A > 0))
+    assert np.array_equal(np.signbit(dZ), np.signbit(dA * (A > 0)))   # −0.0 where dA < 0 = A
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(64, 20, 24, 24), (10, 40, 8, 8), (3, 7)])
+def test_compiled_relu_backward_matches_the_reference_bit_for_bit(monkeypatch, shape, dtype):
+    from nnlearn.nn.layers import ReLU
+    rng = np.random.default_rng(4)
+    Z, dA = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    Z.flat[:7] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30]
+    dA.flat[:3] = [np.nan, np.inf, -3.0]
+    out = {}
+    for which in ("compiled", "reference"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, which)
+        layer = ReLU()
+        layer.forward(Z, training=True)
+        with np.errstate(invalid="ignore"):    # inf · 0 = NaN, as in training
+            out[which] = layer.backward(dA)
+    assert out["compiled"].dtype == out["reference"].dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(out["compiled"], out["reference"])
+    assert np.array_equal(np.signbit(out["compiled"]), np.signbit(out["reference"]))

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError
+from nnlearn.nn.layers import kernels
 from nnlearn.nn.layers.base import Layer, register_layer
 
 # exp(x) overflows float32 above ~88.7; capping the exponent there keeps sigmoid
@@ -166,9 +167,9 @@ class ReLU(Activation):
         return A
 
     def backward(self, dA, need_dx: bool = True):
-        r"""``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]``."""
-        A = self._cached_output()
-        return dA * (A > 0)
+        r"""``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` (one compiled pass on large batches: see
+        :func:`nnlearn.nn.layers.kernels.relu_backward`)."""
+        return kernels.relu_backward(dA, self._cached_output())
 
 
 @register_layer

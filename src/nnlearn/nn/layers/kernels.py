@@ -109,6 +109,31 @@ def col2im_loops(D, sh: int, sw: int, dXt) -> None:
                             dXt[c, y * sh + i, x * sw + j, n] += D[c, i, j, y, x, n]
 
 
+# -- ReLU's backward pass ----------------------------------------------------------------------
+
+def relu_backward_loops(dA, A, dZ) -> None:
+    """``dZ = dA · 1[A > 0]``, element by element over flat arrays (the same products as the
+    reference, so the same bits, signed zeros included)."""
+    for i in range(A.size):
+        dZ[i] = dA[i] * (A[i] > 0)
+
+
+RELU_MIN_SIZE = 1 << 14
+"""Below this many elements the reference (two NumPy calls) beats a compiled call's overhead."""
+
+
+def relu_backward(dA, A):
+    """``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` as a new array: one compiled pass for large arrays, else
+    the reference ``dA * (A > 0)`` (a mask, then a product)."""
+    if A.size < RELU_MIN_SIZE or implementation() == "reference":
+        return dA * (A > 0)
+    xp = backend.xp
+    dA, A = xp.ascontiguousarray(dA), xp.ascontiguousarray(A)
+    dZ = xp.empty(A.shape, dtype=xp.result_type(dA, A))
+    _compiled().relu_backward(dA.reshape(-1), A.reshape(-1), dZ.reshape(-1))
+    return dZ
+
+
 # -- max-pooling: the references (whole-batch array operations) ------------------------------
 
 def max_pool_forward_reference(X, pool, stride, out_hw, work: dict, reuse: bool):
@@ -199,6 +224,7 @@ LOOPS: dict[str, Callable[..., None]] = {
     "max_pool_2x2_forward": max_pool_2x2_forward_loops,
     "max_pool_2x2_backward": max_pool_2x2_backward_loops,
     "col2im": col2im_loops,
+    "relu_backward": relu_backward_loops,
 }
 """The loop functions that Numba compiles, by kernel name."""
 
@@ -220,7 +246,7 @@ def _compiled():
     try:
         import numba
     except ImportError:
-        print("nnlearn: Numba is not installed, so max-pooling and the convolution's col2im "
+        print("nnlearn: Numba is not installed, so max-pooling, col2im and ReLU's backward pass "
               "run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
               file=sys.stderr)
         return None
@@ -246,4 +272,5 @@ def compile_kernels(dtypes: tuple[str, ...] = ("float32",)) -> float | None:
         Y, state = max_pool_forward(X, (2, 2), (2, 2), (1, 1), {}, reuse=False)
         max_pool_backward(Y, state, X.shape, (2, 2), (2, 2), {})
         col2im(xp.zeros((4, 1), dtype=dtype), (1, 1, 2, 2), (2, 2), (1, 1), (1, 1))
+        _compiled().relu_backward(xp.zeros(1, dtype), xp.zeros(1, dtype), xp.zeros(1, dtype))
     return time.perf_counter() - start
