@@ -1,31 +1,32 @@
 r"""Compiled kernels for the layers' memory-bound passes, each beside its plain reference.
 
-A layer calls a kernel by name (``kernels.max_pool_forward(...)``); :func:`implementation`
-picks, on every call, one of two versions that compute the same thing:
+The kernels: 2×2 max-pooling at stride 2 (forward and backward), the convolution's
+col2im (:func:`col2im`) and ReLU's backward pass. A layer calls them by name
+(``kernels.max_pool_forward(...)``); :func:`implementation` picks, on every call, one of
+two versions that compute the same thing:
 
 * **reference** — vectorised array code on the backend handle ``backend.xp`` (NumPy,
   or CuPy for a GPU): a few whole-batch operations per window offset. It is the
   definition the tests hold the compiled version to.
-* **compiled** — a plain Python loop over the output pixels, compiled for the CPU by
+* **compiled** — the plain Python loops below (``*_loops``), compiled for the CPU by
   Numba (``pip install "nnlearn[fast]"``) and run without the GIL, so that the
-  threads of :mod:`nnlearn.train.parallel` run it side by side. It reads each input
-  value once and writes each output once, where the reference makes one pass per
-  window offset and operation (profile: ``benchmarks/profile_epoch.py``).
+  threads of :mod:`nnlearn.train.parallel` run them side by side. They read each
+  input value once and write each output once, where the reference makes one pass
+  per window offset and operation (``benchmarks/profile_epoch.py`` shows the share).
 
 The compiled version is used when the backend is NumPy and Numba imports; otherwise the
 reference runs, and the first call says so in one line on stderr (without Numba).
 ``NNLEARN_KERNELS=reference`` forces the references (``compiled`` is the default).
-Compiled code is cached on disk (Numba's ``cache=True``, beside this file or in the
-user's cache folder), so it is paid once per machine and Numba version;
-:func:`compile_kernels` compiles ahead and returns the seconds it took, which the
-benchmarks report apart from the epoch times.
+Compiling takes a second or two the first time; Numba caches the result on disk
+(``cache=True``: beside this file, or in the user's cache folder), so later processes
+only load it (about 0.4 s, mostly importing Numba). :func:`compile_kernels` does either
+ahead and returns the seconds, which the benchmarks report apart from the epoch times.
 
-Both versions are deterministic: a run is reproducible bit for bit with either, and
-they agree bit for bit on max-pooling's outputs and, for windows that do not overlap,
-on its gradients. Where windows overlap, an input pixel's gradient is a sum over its
-windows that the two versions add in different orders (equal to float rounding). On a
-window holding NaN both output NaN; the gradient is then meaningless (training stops
-on NaN outputs anyway).
+Both versions are deterministic, so a run is reproducible bit for bit with either, and
+they agree bit for bit (the tests check): max and ReLU select values, and col2im adds
+each pixel's terms in the reference's order. One difference: for a pooling window
+holding NaN both output NaN, but the compiled backward routes that window's gradient to
+the NaN and the reference to nowhere (training stops on NaN outputs anyway).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import functools
 import os
 import sys
 import time
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from nnlearn import backend
@@ -251,13 +253,8 @@ def _compiled():
               file=sys.stderr)
         return None
 
-    class Kernels:
-        pass
-
-    kernels = Kernels()
-    for name, loops in LOOPS.items():
-        setattr(kernels, name, numba.njit(cache=True, nogil=True)(loops))
-    return kernels
+    return SimpleNamespace(**{name: numba.njit(cache=True, nogil=True)(loops)
+                              for name, loops in LOOPS.items()})
 
 
 def compile_kernels(dtypes: tuple[str, ...] = ("float32",)) -> float | None:
