@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
     from nnlearn.data import load_mnist
-    from nnlearn.nn.layers import kernels
+    from nnlearn.nn import kernels
     from nnlearn.train.parallel import plan_blas_threads, plan_threads
 
     X, y = load_mnist(flatten=False).train

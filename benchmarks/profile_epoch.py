@@ -7,7 +7,7 @@ training loop (``Trainer._run_epoch``) to
 
 * the innermost nnlearn function on the stack (e.g. ``Conv2D.backward``), and
 * what the CPU was doing under it: ``BLAS`` (OpenBLAS: the matrix products),
-  ``compiled`` (nnlearn's Numba kernels, :mod:`nnlearn.nn.layers.kernels`: samples whose
+  ``compiled`` (nnlearn's Numba kernels, :mod:`nnlearn.nn.kernels`: samples whose
   innermost nnlearn frame is there, their thin Python wrappers included), ``NumPy/C``
   (element-wise passes, copies, reductions: memory traffic) or ``Python`` (the
   interpreter: per-call overhead).
@@ -44,7 +44,7 @@ WORKLOADS = {
 ROWS = {"mlp-30": ("mlp", "[784, 30, 10]"), "mlp-100": ("mlp", "[784, 100, 10]"),
         "conv-mb10": ("conv", "mini-batch 10"), "conv-mb64": ("conv", "mini-batch 64")}
 """The row of bench_mlp.py / bench_conv.py that each workload is (report.py joins them)."""
-KERNELS_FILE = "nnlearn/nn/layers/kernels.py"
+KERNELS_FILE = "nnlearn/nn/kernels.py"
 """Samples whose innermost nnlearn frame is in this file ran (almost all) in compiled code."""
 LOOP_FRAME = "Trainer._run_epoch"
 """Samples whose stack holds this frame are training; the rest (start-up, data) are dropped."""
@@ -55,7 +55,7 @@ def run_workload(name: str) -> None:
     import numpy as np
 
     from nnlearn.data import load_mnist
-    from nnlearn.nn.layers import kernels
+    from nnlearn.nn import kernels
 
     kernels.compile_kernels()  # paid before the epoch, as in the benchmarks
     X, y = load_mnist().train

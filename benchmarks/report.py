@@ -225,7 +225,7 @@ def _profile_section(name: str, r: dict) -> list[str]:
 
 
 def _kernels_line(result: dict) -> list[str]:
-    """Which kernels nnlearn ran (nnlearn.nn.layers.kernels) and their compile time."""
+    """Which kernels nnlearn ran (nnlearn.nn.kernels) and their compile time."""
     if "nnlearn_kernels" not in result:
         return []
     if result["nnlearn_kernels"] != "compiled":

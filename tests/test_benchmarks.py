@@ -81,7 +81,7 @@ RAW = """\
 <module> (x.py:1);Trainer.fit (nnlearn/train/trainer.py:450);Trainer._run_epoch (nnlearn/train/trainer.py:283);Dense.forward (nnlearn/nn/layers/dense.py:64);sgemm_kernel (libscipy_openblas64_.so) 6
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);Dense.forward (nnlearn/nn/layers/dense.py:64);ufunc_generic_fastcall (numpy/_core/_multiarray_umath.so);execute_ufunc_loop (numpy/_core/_multiarray_umath.so) 3
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);SGD._update (nnlearn/optim/optimizers.py:121) 1
-<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);MaxPool2D.forward (nnlearn/nn/layers/pool.py:9);max_pool_forward (nnlearn/nn/layers/kernels.py:140);0x7f00 (?) 5
+<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);MaxPool2D.forward (nnlearn/nn/layers/pool.py:9);max_pool_forward (nnlearn/nn/kernels.py:140);0x7f00 (?) 5
 <module> (x.py:1);load_mnist (nnlearn/data/mnist.py:144);read (libc.so.6) 90
 """
 

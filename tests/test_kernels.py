@@ -1,4 +1,4 @@
-"""The compiled kernels against their references (nnlearn.nn.layers.kernels).
+"""The compiled kernels against their references (nnlearn.nn.kernels).
 
 Every kernel's loops are checked three ways: compiled by Numba against the array
 reference over window sizes, strides, ragged edges, ties and NaN; as plain
@@ -17,7 +17,8 @@ import pytest
 
 from nnlearn.errors import ConfigError
 from nnlearn.nn.gradcheck import gradcheck
-from nnlearn.nn.layers import MaxPool2D, kernels
+from nnlearn.nn import kernels
+from nnlearn.nn.layers import MaxPool2D
 from nnlearn.nn.layers.windows import tiles
 
 CASES = [  # (input shape, pool, stride) that the compiled 2×2 kernel takes
@@ -154,7 +155,8 @@ def test_an_unknown_choice_is_refused(monkeypatch):
 def test_without_numba_the_reference_runs_after_a_one_line_notice():
     code = ("import sys; sys.modules['numba'] = None\n"       # as if Numba were not installed
             "import numpy as np\n"
-            "from nnlearn.nn.layers import MaxPool2D, kernels\n"
+            "from nnlearn.nn import kernels\n"
+            "from nnlearn.nn.layers import MaxPool2D\n"
             "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
             "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
             "print(kernels.implementation(), Y.ravel().tolist())\n")

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError
-from nnlearn.nn.layers import kernels
+from nnlearn.nn import kernels
 from nnlearn.nn.layers.base import Layer, register_layer
 
 # exp(x) overflows float32 above ~88.7; capping the exponent there keeps sigmoid
@@ -168,7 +168,7 @@ class ReLU(Activation):
 
     def backward(self, dA, need_dx: bool = True):
         r"""``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` (one compiled pass on large batches: see
-        :func:`nnlearn.nn.layers.kernels.relu_backward`)."""
+        :func:`nnlearn.nn.kernels.relu_backward`)."""
         return kernels.relu_backward(dA, self._cached_output())
 
 

@@ -54,7 +54,7 @@ from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
 from nnlearn.nn.layers.base import Layer, register_layer
-from nnlearn.nn.layers.kernels import col2im
+from nnlearn.nn.kernels import col2im
 from nnlearn.nn.layers.windows import (check_batch, im2col, im2col_batch_last,
                                     image_shape, pair, positive_int, scratch, window_pair)
 

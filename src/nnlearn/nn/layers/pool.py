@@ -13,7 +13,7 @@ Every pass loops only over the ``ph·pw`` offsets ``(i, j)`` inside a window; ea
 step is one vectorised operation on a strided view ``X[:, :, i::sh, j::sw]`` that
 covers the whole minibatch, so no Python loop runs over examples, channels or pixels.
 (Max-pooling runs as a compiled kernel when Numba is installed, else as the same
-kind of array code: see :mod:`nnlearn.nn.layers.kernels`.) The backward passes add
+kind of array code: see :mod:`nnlearn.nn.kernels`.) The backward passes add
 into ``dX`` offset by offset, which handles overlapping windows (an input pixel in
 several windows gets the sum of their gradients).
 """
@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from nnlearn import backend
 from nnlearn.errors import DataError
-from nnlearn.nn.layers import kernels
+from nnlearn.nn import kernels
 from nnlearn.nn.layers.base import Layer, register_layer
 from nnlearn.nn.layers.windows import (add_to_windows, check_batch, grad_buffer, image_shape, pair,
                                        window_pair, window_slices)
@@ -118,7 +118,7 @@ class MaxPool2D(Pool2D):
 
     def backward(self, dY, need_dx: bool = True):
         r"""``∂C/∂X[n, c, y·sh + i*, x·sw + j*] += δ[n,c,y,x]``, ``(i*, j*)`` the window's first
-        maximum; every other pixel gets 0 (see :mod:`nnlearn.nn.layers.kernels`)."""
+        maximum; every other pixel gets 0 (see :mod:`nnlearn.nn.kernels`)."""
         X = self._cached_input()
         if not need_dx:
             return None
