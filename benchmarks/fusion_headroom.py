@@ -8,10 +8,7 @@ arithmetic (``pip install numba``; without it only NumPy is timed), per call, me
 ``--rounds`` alternating rounds, in process CPU time. Prints µs per training step for
 each part and the total that fusing would save, beside the step's measured time.
 
-``--adam`` times instead the Adam update of ``mlp-best``'s 784-800-800-10 parameters
-(1.3 M), NumPy (``nnlearn.optim.Adam``) against one fused loop per parameter.
-
-Usage: python benchmarks/fusion_headroom.py [--hidden 30] [--rounds 5] [--adam]
+Usage: python benchmarks/fusion_headroom.py [--hidden 30] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -94,41 +91,6 @@ def numba_parts(n: int):
     return parts
 
 
-MLP_BEST_SHAPES = [(784, 800), (800,), (800, 800), (800,), (800, 10), (10,)]
-
-
-def adam_parts():
-    """Adam's update of mlp-best's parameters: nnlearn's, and fused loops (None without Numba)."""
-    import math
-
-    from nnlearn.optim.optimizers import Adam
-
-    rng = np.random.default_rng(0)
-    pairs = [(rng.standard_normal(s, dtype=np.float32), 0.01 * rng.standard_normal(s, dtype=np.float32))
-             for s in MLP_BEST_SHAPES]
-    adam = Adam(1e-6)
-    parts = {"NumPy": {"Adam update (mlp-best)": lambda: adam.step(pairs)}}
-    try:
-        import numba
-    except ImportError:
-        return parts
-
-    @numba.njit(cache=True)
-    def fused(w, g, m, v, b1, b2, step_size, v_scale, eps):
-        w, g, m, v = w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
-        for i in range(w.size):
-            m[i] = m[i] * b1 + g[i] * (1 - b1)
-            v[i] = v[i] * b2 + (g[i] * g[i]) * (1 - b2)
-            w[i] -= step_size * m[i] / (math.sqrt(v[i]) * v_scale + eps)
-
-    state = [(np.zeros_like(w), np.zeros_like(w)) for w, _ in pairs]
-    f32 = np.float32
-    parts["Numba, fused"] = {"Adam update (mlp-best)": lambda: [
-        fused(w, g, m, v, f32(0.9), f32(0.999), f32(1e-6), f32(1.0), f32(1e-8))
-        for (w, g), (m, v) in zip(pairs, state)]}
-    return parts
-
-
 def per_call(fn, calls: int = 20_000) -> float:
     """µs per call, process CPU time."""
     start = time.process_time()
@@ -153,32 +115,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--adam", action="store_true", help="time mlp-best's Adam update instead")
     args = parser.parse_args()
-    if args.adam:
-        return compare(adam_parts(), args.rounds, calls=200)
     contenders = {"NumPy": numpy_parts(args.hidden)}
     fused = numba_parts(args.hidden)
     if fused is not None:
         contenders["Numba, fused"] = fused
-    print(f"[784, {args.hidden}, 10], mini-batch {M}: µs per training step (median of {args.rounds} rounds)")
-    totals = compare(contenders, args.rounds)
-    step = step_time(args.hidden)
-    print(f"nnlearn's whole step: {step:.1f} µs")
-    if fused is not None:
-        saved = totals["NumPy"] - totals["Numba, fused"]
-        print(f"fusing these parts would save {saved:.1f} µs a step, {saved / step:.0%} of it")
-
-
-def compare(contenders: dict, rounds: int, calls: int = 20_000) -> dict[str, float]:
-    """Time every part of every contender in alternating rounds; print µs per call
-    (medians) and each contender's total; return the totals."""
-    times = {c: {p: [] for p in contenders["NumPy"]} for c in contenders}
-    for _ in range(rounds):
+    times: dict[str, dict[str, list[float]]] = {c: {p: [] for p in contenders["NumPy"]} for c in contenders}
+    for _ in range(args.rounds):
         for name, parts in contenders.items():
             for part, fn in parts.items():
-                fn()  # compiled or loaded before it is timed
-                times[name][part].append(per_call(fn, calls))
+                times[name][part].append(per_call(fn))
+    step = step_time(args.hidden)
+    print(f"[784, {args.hidden}, 10], mini-batch {M}: µs per training step (median of {args.rounds} rounds)")
     print(f"{'part':32}" + "".join(f"{c:>16}" for c in contenders))
     totals = dict.fromkeys(contenders, 0.0)
     for part in contenders["NumPy"]:
@@ -187,7 +135,10 @@ def compare(contenders: dict, rounds: int, calls: int = 20_000) -> dict[str, flo
             totals[c] += t
         print(f"{part:32}" + "".join(f"{t:16.2f}" for t in row.values()))
     print(f"{'total':32}" + "".join(f"{t:16.2f}" for t in totals.values()))
-    return totals
+    print(f"nnlearn's whole step: {step:.1f} µs")
+    if fused is not None:
+        saved = totals["NumPy"] - totals["Numba, fused"]
+        print(f"fusing these parts would save {saved:.1f} µs a step, {saved / step:.0%} of it")
 
 
 if __name__ == "__main__":
