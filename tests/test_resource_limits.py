@@ -94,8 +94,8 @@ def test_inference_batches_shrink_for_large_examples_and_give_the_same_outputs()
     # windows 64·64·4·9 = 147,456 + flatten 36 + dense 3 + softmax 3 values
     assert per_example == 4 * 811_086
     batch = memory.inference_batch_size(net, 1000)
-    assert batch == memory.INFERENCE_BATCH_BYTES // per_example == 165
-    X = np.random.default_rng(0).random((170, 1, 192, 192), dtype=np.float32)  # 165 + 5
+    assert batch == memory.INFERENCE_BATCH_BYTES // per_example == 41
+    X = np.random.default_rng(0).random((87, 1, 192, 192), dtype=np.float32)  # 2·41 + 5
     np.testing.assert_allclose(net.predict_proba(X), net.predict_proba(X, batch_size=17),
                                rtol=1e-6)
     book = nnlearn.Network.from_sizes([784, 100, 10])
@@ -248,7 +248,7 @@ def test_a_hundred_million_hidden_units_are_refused_with_the_figure(capsys):
 def test_a_million_hidden_units_are_refused_under_a_limit(monkeypatch, capsys):
     monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "12G")
     assert main(["train", "--hidden", "1000000", *SMALL_RUN]) == 1
-    assert "needs about 15.5 GiB" in capsys.readouterr().err
+    assert "needs about 15.2 GiB" in capsys.readouterr().err
 
 
 def test_a_convnet_config_too_large_for_the_memory(tmp_path, monkeypatch, capsys):
