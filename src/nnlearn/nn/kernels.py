@@ -39,8 +39,8 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from nnlearn import backend
-from nnlearn.nn.layers import windows
 from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
+from nnlearn.nn.layers.windows import col2im as col2im_reference
 
 KERNELS_ENV = "NNLEARN_KERNELS"
 """Environment variable: ``compiled`` (default: Numba when available) or ``reference``."""
@@ -210,7 +210,7 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int], stri
     offset), compiled when available: ``dXp (N, C, Hp, Wp)``, a batch-first view of the
     batch-last accumulator ``work`` (or a new one)."""
     if implementation() == "reference":
-        return windows.col2im(dcols_t, padded_shape, kernel, stride, out_hw, work)
+        return col2im_reference(dcols_t, padded_shape, kernel, stride, out_hw, work)
     xp = backend.xp
     (kh, kw), (OH, OW) = kernel, out_hw
     N, C, Hp, Wp = padded_shape
