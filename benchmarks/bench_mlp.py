@@ -19,8 +19,8 @@ import sys
 
 import numpy as np
 
-from common import (competing_load, environment, gemm_peak, jax_sgd_epoch, native_blas, race,
-                    torch_sgd_epoch, write_result)
+from common import (competing_load, environment, gemm_peak, jax_scan_sgd_epoch, jax_sgd_epoch, native_blas,
+                    race, torch_sgd_epoch, write_result)
 from flops import example_flops
 
 MINI_BATCH, ETA = 10, 3.0
@@ -58,26 +58,39 @@ def torch_epoch(sizes, X, y, seed=0):
     return torch_sgd_epoch(model, quadratic, Xt, Yt, m=MINI_BATCH, lr=ETA)
 
 
-def jax_epoch(sizes, X, y, seed=0):
+def jax_problem(sizes, y, seed=0):
+    """``(loss, params, Y)`` in JAX: sigmoid layers, the book's quadratic cost (batch mean),
+    N(0, 1) weights and biases as the others, one-hot targets."""
     import jax
     import jax.numpy as jnp
 
-    rng = np.random.default_rng(seed)  # N(0, 1) weights and biases, as the others
+    rng = np.random.default_rng(seed)
     params = [(rng.standard_normal((n_in, n_out), dtype=np.float32),
                rng.standard_normal(n_out, dtype=np.float32))
               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    Y = np.eye(sizes[-1], dtype=np.float32)[y]
 
-    def quadratic(params, xb, yb):  # sigmoid layers, the book's quadratic cost, batch mean
+    def quadratic(params, xb, yb):
         a = xb
         for W, b in params:
             a = jax.nn.sigmoid(a @ W + b)
         return 0.5 * jnp.sum((a - yb) ** 2) / xb.shape[0]
 
-    return jax_sgd_epoch(quadratic, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+    return quadratic, params, np.eye(sizes[-1], dtype=np.float32)[y]
 
 
-PEERS = {"pytorch": torch_epoch, "jax": jax_epoch}
+def jax_epoch(sizes, X, y, seed=0):
+    """JAX's jitted SGD step called per minibatch."""
+    loss, params, Y = jax_problem(sizes, y, seed)
+    return jax_sgd_epoch(loss, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+
+
+def jax_scan_epoch(sizes, X, y, seed=0):
+    """JAX's whole epoch compiled as one ``lax.scan`` over the minibatches."""
+    loss, params, Y = jax_problem(sizes, y, seed)
+    return jax_scan_sgd_epoch(loss, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+
+
+PEERS = {"pytorch": torch_epoch, "jax": jax_epoch, "jax_scan": jax_scan_epoch}
 
 
 def race_network(sizes, X, y, repeats: int, peak: float) -> dict:

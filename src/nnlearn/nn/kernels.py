@@ -285,9 +285,9 @@ def _compiled():
     try:
         import numba
     except ImportError:
-        print("nnlearn: Numba is not installed, so max-pooling, col2im and ReLU's backward pass "
-              "run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
-              file=sys.stderr)
+        print("nnlearn: Numba is not installed, so max-pooling, col2im, ReLU's backward pass and "
+              "the MLP training epoch run as NumPy array code (slower); pip install "
+              "\"nnlearn[fast]\" compiles them", file=sys.stderr)
         return None
 
     return SimpleNamespace(**{name: numba.njit(cache=True, nogil=True)(loops)
