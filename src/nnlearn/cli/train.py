@@ -89,6 +89,7 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nnlearn.data.mnist import release_decoded
     from nnlearn.experiments import builder as experiment
     from nnlearn.cli import checkpointing
     from nnlearn.files import check_writable
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             check_writable(path, what)  # now, not after the training
     train, validation, test = experiment.load_data(cfg)
+    release_decoded()  # loaded once: keeping the decoded files would only add to the peak memory
     classes, class_note = experiment.count_classes(cfg, train, validation, test)
     net = experiment.build_network(cfg, train[0].shape[1:], classes,
                                    experiment.split_sizes(train, validation, test))
@@ -167,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         if metrics_file is not None:
             metrics_file.close()
     wall = time.perf_counter() - start
+    del train, validation   # not needed to test and plot: free them before those add their share
+    trainer.release_data()
     finish(folder, cfg, net, trainer, test, wall, args, out)
     return 0
 

@@ -425,6 +425,12 @@ class Trainer:
         for hook in self.on_epoch_end:
             hook(self, record)
 
+    def release_data(self) -> None:
+        """Drop this trainer's references to the training and validation data, so that a
+        caller done training can free them (the run cannot go on after this)."""
+        self.X = self.Y = self.evaluation = None
+        self.end_epoch = self.epoch
+
     # -- state --------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         r"""The complete loop state at the end of the last epoch (copies; JSON values and arrays).
