@@ -324,6 +324,13 @@ class Trainer:
         self._constrained = self.constraint.targets(network) if self.constraint is not None \
             else []
 
+    def epoch_loop(self, X=None, Y=None) -> str:
+        """``"compiled"`` when an epoch on ``X``, ``Y`` (default: the training data) runs as
+        one compiled loop (:mod:`nnlearn.train.compiled_epoch`), else ``"reference"``."""
+        X, Y = self.X if X is None else self.network.check_inputs(X), \
+            self.Y if Y is None else self.network.targets(Y, len(X))
+        return "reference" if self._compiled_epoch(X, Y) is None else "compiled"
+
     def _compiled_epoch(self, X, Y) -> CompiledEpoch | None:
         """The epoch as one compiled loop when nothing in it needs Python per minibatch:
         one thread, the default batch hooks (which only look at :func:`watched` minibatches),
