@@ -177,3 +177,10 @@ def test_compiled_products_alone_make_the_compiled_epoch_s_calls():
     np.testing.assert_allclose(A[2], forward1 @ W0[1], rtol=1e-5)
     np.testing.assert_allclose(A[1], A[2] @ W0[1].T, rtol=1e-5)
     np.testing.assert_allclose(W[0], W0[0] - 1e-9 * A[0].T @ A[1], rtol=1e-6)
+
+
+def test_profile_counts_the_compiled_epoch_as_compiled_and_its_products_as_blas():
+    from profile_epoch import attribute
+    loop = "<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:290);CompiledEpoch.run (nnlearn/train/compiled_epoch.py:200)"
+    r = attribute(f"{loop};0x7f01 (?) 3\n{loop};0x7f01 (?);sgemm_kernel (libscipy_openblas64_.so) 5\n")
+    assert r["kinds"] == {"BLAS": 5 / 8, "compiled": 3 / 8}

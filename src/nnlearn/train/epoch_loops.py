@@ -63,8 +63,9 @@ def gemm(trans_a, trans_b, A, B, C, alpha, beta, work, ints):
 
 @jit
 def activate(Z, b, act, alpha):
-    """``Z ← f(Z + b)`` in place, row by row (softmax: over each row)."""
+    """``Z ← f(Z + b)`` in place, row by row (softmax: over each row), in Z's dtype."""
     rows, cols = Z.shape
+    one, cap = Z.dtype.type(1.0), Z.dtype.type(EXP_CAP)
     for i in range(rows):
         if act == SOFTMAX:  # the reference's form: e^{2·max(z/2 − max/2, −400)}, normalised
             top = -np.inf
@@ -82,7 +83,7 @@ def activate(Z, b, act, alpha):
         for j in range(cols):
             z = Z[i, j] + b[j]
             if act == SIGMOID:
-                z = 1.0 / (1.0 + math.exp(min(-z, EXP_CAP)))
+                z = one / (one + math.exp(min(-z, cap)))
             elif act == TANH:
                 z = math.tanh(z)
             elif act == RELU:
