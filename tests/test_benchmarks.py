@@ -149,3 +149,32 @@ def test_what_is_left_joins_the_profile_with_the_speed_rows(tmp_path):
     mlp["networks"]["[784, 30, 10]"]["products_seconds"] = 0.6   # measured products alone > the goal
     (tmp_path / "mlp-x.json").write_text(json.dumps(mlp))
     assert "| 0.500 | no: below the products alone (0.600 s) |" in "\n".join(render(tmp_path))
+
+
+def test_jax_scan_epoch_takes_the_same_steps_as_the_per_step_epoch():
+    # the whole-epoch lax.scan contender must train the same way as the jitted step called per
+    # minibatch: same order (same seed), same SGD steps, including the last, smaller minibatch
+    pytest.importorskip("jax")
+    import numpy as np
+    from common import jax_scan_sgd_epoch, jax_sgd_epoch
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 4), dtype=np.float32)
+    Y = rng.standard_normal((50, 2), dtype=np.float32)
+    params = [rng.standard_normal((4, 2), dtype=np.float32), np.zeros(2, np.float32)]
+
+    def loss(params, xb, yb):
+        W, b = params
+        return ((xb @ W + b - yb) ** 2).mean()
+
+    per_step = jax_sgd_epoch(loss, params, X, Y, m=16, lr=0.1, seed=5)  # 3 × 16 + 2
+    scanned = jax_scan_sgd_epoch(loss, params, X, Y, m=16, lr=0.1, seed=5)
+    for _ in range(2):
+        per_step(), scanned()
+    assert scanned.compile_seconds > 0
+    W_step, b_step = (np.asarray(p) for p in per_step.state["params"])
+    W_scan, b_scan = (np.asarray(p) for p in scanned.state["params"])
+    assert not np.allclose(W_step, params[0])  # it trained
+    np.testing.assert_allclose(W_scan, W_step, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b_scan, b_step, rtol=1e-5, atol=1e-6)
+
