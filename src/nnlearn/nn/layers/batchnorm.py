@@ -72,7 +72,12 @@ class BatchNorm(Layer):
 
     i.e. the upstream gradient with its mean and its projection on x̂ removed, then
     scaled. In inference mode μ, σ² are constants and ``∂C/∂x = γ g / √(var_run + ε)``.
+
+    On CPU threads (:mod:`nnlearn.train.parallel`) the parts of a minibatch exchange their
+    sums (``part_sums``), so the statistics are still those of the whole minibatch.
     """
+
+    split_statistics = True
 
     def __init__(self, num_features: int, *, momentum: float = 0.9, eps: float = 1e-5,
                  dtype: str = "float32") -> None:
@@ -88,6 +93,7 @@ class BatchNorm(Layer):
         self.momentum = float(momentum)
         self.eps = float(eps)
         self._cache = None
+        self.part_sums = None
         self.initialize(None, dtype)
 
     def initialize(self, rng, dtype: str = "float32") -> None:
@@ -113,31 +119,55 @@ class BatchNorm(Layer):
         r"""``y = γ x̂ + β`` with batch statistics (training) or running ones (inference)."""
         xp = backend.xp
         axes, shape = self._layout(X)
-        M = X.size // self.num_features
         if training:
-            if M < 2:
-                raise DataError(f"BatchNorm in training mode needs more than one value per "
-                                f"feature, got input of shape {tuple(X.shape)}; use a "
-                                "minibatch of at least 2 examples")
-            mu = X.mean(axis=axes)
-            Xc = X - mu.reshape(shape)
-            var = (Xc * Xc).mean(axis=axes)
-            m = self.momentum
-            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-            self.buffers["running_mean"] = (m * rm + (1 - m) * mu).astype(rm.dtype, copy=False)
-            self.buffers["running_var"] = (m * rv + (1 - m) * var * (M / (M - 1))).astype(
-                rv.dtype, copy=False)
+            mu, Xc, var, M = self._batch_statistics(X, axes, shape)
+            if self.part_sums is None or self.part_sums[1] == 0:  # one update per minibatch
+                m = self.momentum
+                rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+                self.buffers["running_mean"] = (m * rm + (1 - m) * mu).astype(rm.dtype, copy=False)
+                self.buffers["running_var"] = (m * rv + (1 - m) * var * (M / (M - 1))).astype(
+                    rv.dtype, copy=False)
         else:
             Xc = X - self.buffers["running_mean"].reshape(shape)
-            var = self.buffers["running_var"]
+            var, M = self.buffers["running_var"], X.size // self.num_features
         s = 1.0 / xp.sqrt(var + self.eps)
         X_hat = Xc * s.reshape(shape)
         self._cache = (X_hat, s, axes, shape, M, training)
         return self.params["gamma"].reshape(shape) * X_hat + self.params["beta"].reshape(shape)
 
+    def _batch_statistics(self, X, axes, shape):
+        r"""``(μ, X − μ, σ², M)`` over the minibatch; on a part of a split minibatch
+        (``part_sums``), over all its parts: their sums ``Σx``, then ``Σ(x − μ)²``, added
+        up in float64 before dividing by the whole minibatch's M."""
+        xp = backend.xp
+        M = X.size // self.num_features
+        if self.part_sums is None:
+            self._check_values(M, X)
+            mu = X.mean(axis=axes)
+            Xc = X - mu.reshape(shape)
+            return mu, Xc, (Xc * Xc).mean(axis=axes), M
+        sums, part = self.part_sums
+        M = int(sums.total(part, xp.asarray([M]))[0])
+        self._check_values(M, X)
+        mu = (sums.total(part, X.sum(axis=axes, dtype=xp.float64)) / M).astype(X.dtype)
+        Xc = X - mu.reshape(shape)
+        var = (sums.total(part, (Xc * Xc).sum(axis=axes, dtype=xp.float64)) / M).astype(X.dtype)
+        return mu, Xc, var, M
+
+    def _check_values(self, M: int, X) -> None:
+        if M < 2:
+            raise DataError(f"BatchNorm in training mode needs more than one value per "
+                            f"feature, got input of shape {tuple(X.shape)}; use a "
+                            "minibatch of at least 2 examples")
+
     def backward(self, dY, need_dx: bool = True):
         r"""``∂C/∂γ = Σ g x̂``, ``∂C/∂β = Σ g``, ``∂C/∂x = (γ s/M)(M g − Σ g − x̂ Σ g x̂)``
-        (derivation in the class docstring; inference mode: ``γ s g``)."""
+        (derivation in the class docstring; inference mode: ``γ s g``).
+
+        On part i of a split minibatch, ``g`` is scaled by ``m/mᵢ`` (its cost is the mean
+        over its own mᵢ examples), ``∂C/∂γ`` and ``∂C/∂β`` are its own sums (the threads
+        add them up weighted by ``mᵢ/m``), and the two sums inside ``∂C/∂x`` are the whole
+        minibatch's, ``Σⱼ wⱼ Σ_(part j) g``, brought to this part's scale by ``1/wᵢ``."""
         if self._cache is None:
             raise RuntimeError("BatchNorm.backward called before forward")
         X_hat, s, axes, shape, M, training = self._cache
@@ -150,6 +180,11 @@ class BatchNorm(Layer):
         scale = (self.params["gamma"] * s).reshape(shape)
         if not training:
             return scale * dY
+        if self.part_sums is not None:
+            sums, part = self.part_sums
+            w = sums.weights[part]
+            sum_g = (sums.total(part, sum_g * w) / w).astype(dY.dtype, copy=False)
+            sum_gx = (sums.total(part, sum_gx * w) / w).astype(dY.dtype, copy=False)
         return (scale / M) * (M * dY - sum_g.reshape(shape) - X_hat * sum_gx.reshape(shape))
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
