@@ -192,9 +192,10 @@ def test_training_sets_a_per_step_schedule_before_every_minibatch_of_the_whole_r
 
     trainer = Trainer(net, X, y, epochs=2, mini_batch_size=10, eta=0.8, schedule="linear",
                       on_batch=lambda done, total: seen.append(trainer.optimizer.eta))
-    trainer.run()
+    history = trainer.run()
     np.testing.assert_allclose(seen, [0.8 * (1 - t / 7) for t in range(8)], rtol=1e-12, atol=1e-15)
     assert trainer.optimizer.eta == 0.0
+    np.testing.assert_allclose(history["eta"], [0.8, 0.8 * (1 - 4 / 7)], rtol=1e-12)  # each epoch's first
 
 
 def test_a_resumed_per_step_schedule_continues_where_it_stopped():

@@ -22,6 +22,7 @@ def test_speedrun_builds_its_recipe_and_learns_a_small_sample():
     assert (options["optimizer"], options["epochs"], options["mini_batch_size"]) == ("adam", 1, 256)
     assert options["optimizer_options"] == {"beta1": 0.7, "beta2": 0.9}
     assert isinstance(options["schedule"], OneCycle)
+    assert net.cost.label_smoothing == 0.1
     before = net.evaluate(X_test[:500], y_test[:500])["accuracy"]
     net.fit(X[:2560], y[:2560], **{**options, "mini_batch_size": 64}, monitor=())
     after = net.evaluate(X_test[:500], y_test[:500])["accuracy"]
