@@ -72,6 +72,6 @@ def test_imports_run_one_way():
 
 def test_the_layering_check_catches_an_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from nnlearn.experiments import config\n")
-    assert _imports(bad) == ["nnlearn.experiments"]
-    assert LEVELS[_part("nnlearn.experiments.config")] > LEVELS["nn"]
+    bad.write_text("def f():\n    from nnlearn.experiments.config import files\n")
+    assert _imports(bad) == ["nnlearn.experiments.config"]
+    assert LEVELS[_part("nnlearn.experiments.config.files")] > LEVELS["nn"]

@@ -103,7 +103,8 @@ def test_inference_batches_shrink_for_large_examples_and_give_the_same_outputs()
 
 
 def test_plans_agree_with_built_layers():
-    from nnlearn.experiments import builder, config
+    from nnlearn.experiments.config import files as config
+    from nnlearn.experiments.runs import builder
 
     for preset in ("ch6-conv2-relu", "ch6-conv2-relu-expanded-fc2", "ch3-100-l2"):
         cfg = config.resolve(config.load_preset(preset))

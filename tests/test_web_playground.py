@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.config import files as cfgmod
 from nnlearn.web import toy_data
 from nnlearn.web.code_export import parse_csv, python_code, toml_config
 from nnlearn.web.playground import (BOUNDARY_RESOLUTION, PoolFull, Session, SessionPool, Settings,

@@ -59,7 +59,7 @@ print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f
 
 def toml_config(settings: Settings, epochs: int) -> str:
     """The network and training settings as an ``nnlearn train`` config (TOML)."""
-    from nnlearn.experiments import config
+    from nnlearn.experiments.config import files as config
 
     s = settings
     overrides: dict[str, Any] = {
