@@ -369,7 +369,8 @@ def test_a_png_bomb_posted_to_the_web_predictor_is_refused_from_its_header(tmp_p
 
     from starlette.testclient import TestClient
 
-    from nnlearn.web.app import MAX_BODY_BYTES, create_app
+    from nnlearn.web.app import create_app
+    from nnlearn.web.routes.common import MAX_BODY_BYTES
 
     data = bombs.png_file(tmp_path / "bomb.png", 16384, 16384).read_bytes()
     url = "data:image/png;base64," + base64.b64encode(data).decode()

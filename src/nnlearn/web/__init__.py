@@ -7,8 +7,12 @@ r"""``nnlearn serve``: the web face of nnlearn (the top layer, beside :mod:`nnle
 * :mod:`nnlearn.web.predictor` — Draw-a-digit: model choice and predictions;
 * :mod:`nnlearn.web.runs_view` — the Runs page's tables, curves, diffs, evaluations;
 * :mod:`nnlearn.web.validation` — request checks that name the bad field;
-* :mod:`nnlearn.web.app` — the Starlette application (needs ``pip install 'nnlearn[web]'``).
+* :mod:`nnlearn.web.routes` — the routes, one module per page (playground, draw, runs,
+  pages, health, errors);
+* :mod:`nnlearn.web.app` — the Starlette application assembled from them (needs
+  ``pip install 'nnlearn[web]'``).
 
-Only :mod:`nnlearn.web.app` imports the web framework; the rest is NumPy and nnlearn.
+Only :mod:`nnlearn.web.app` and :mod:`nnlearn.web.routes` import the web framework; the rest
+is NumPy and nnlearn.
 The pages (HTML, CSS, JavaScript without libraries) are in ``static/``.
 """
