@@ -1,7 +1,7 @@
 r"""``nnlearn serve``: the web face of nnlearn (the top layer, beside :mod:`nnlearn.cli`).
 
-* :mod:`nnlearn.web.toy_data` — the playground's 2-D data sets and input features;
-* :mod:`nnlearn.web.playground` — playground sessions: settings, a network trained by
+* :mod:`nnlearn.web.playground` — playground sessions on the 2-D sets of
+  :mod:`nnlearn.data.toy`: settings, a network trained by
   nnlearn's :class:`~nnlearn.train.trainer.Trainer`, heat maps, backprop on one point;
 * :mod:`nnlearn.web.code_export` — the experiment as Python and as TOML; CSV upload;
 * :mod:`nnlearn.web.predictor` — Draw-a-digit: model choice and predictions;

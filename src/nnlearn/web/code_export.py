@@ -35,7 +35,7 @@ def python_code(settings: Settings, epochs: int) -> str:
     output = "sigmoid" if s.problem == "classification" else "linear"
     return f'''"""The nnlearn playground's experiment as a script (written by nnlearn serve)."""
 import nnlearn
-from nnlearn.web.toy_data import input_features, make_dataset
+from nnlearn.data.toy import input_features, make_dataset
 
 data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r},
                     train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})

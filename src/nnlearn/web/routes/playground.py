@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from nnlearn.web import playground, toy_data
+from nnlearn.data import toy
+from nnlearn.web import playground
 from nnlearn.web.code_export import parse_csv, python_code, toml_config
 from nnlearn.web.routes.common import ApiError, AppState, bind, query_int, read_json
 from nnlearn.web.validation import bounded_int, bounded_number, get, one_of
@@ -30,7 +31,7 @@ def session_of(state: AppState, request: Request) -> playground.Session:
 
 async def datasets(state: AppState, request: Request) -> Response:
     return JSONResponse({"datasets": playground.dataset_previews(),
-                         "features": toy_data.FEATURE_LABELS,
+                         "features": toy.FEATURE_LABELS,
                          "defaults": playground.Settings().to_json()})
 
 
