@@ -1,6 +1,6 @@
 """The package's folders are its architecture, and imports run one way: down.
 
-Bottom to top: the foundation modules (backend, errors, checks, defaults, files);
+Bottom to top: the foundation (backend, system, errors, checks, defaults, files);
 ``nn`` (the model) and ``data`` (data sets and image preparation), which do not
 import each other; ``optim``; ``train``; ``io``; ``experiments``; and on top the
 faces (``cli``, ``examples``, ``web``). The check reads every module's imports,
@@ -17,7 +17,7 @@ import nnlearn
 PACKAGE = Path(nnlearn.__file__).resolve().parent
 
 LEVELS = {
-    "backend": 0, "errors": 0, "checks": 1, "defaults": 0, "files": 0,
+    "backend": 0, "system": 0, "errors": 0, "checks": 1, "defaults": 0, "files": 0,
     "nn": 2, "data": 2, "optim": 3, "train": 4, "io": 5, "experiments": 6,
     "cli": 7, "examples": 7, "web": 7,
     "__init__": 8, "__main__": 8, "datasets": 8,  # the public faces re-export from below
