@@ -15,8 +15,8 @@ import argparse
 import sys
 from typing import Sequence
 
-from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
+from nnlearn.system.version import __version__
 
 COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example", "export",
                    "serve", "search")

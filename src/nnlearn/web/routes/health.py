@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from nnlearn import __version__
+from nnlearn.system.version import __version__
 from nnlearn.web.routes.common import AppState, bind
 
 
