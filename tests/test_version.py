@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_source_checkout_reports_the_pyproject_version(capsys):
-    written = version.tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    written = version.tomllib.loads(pyproject)["project"]["version"]
     assert version.PYPROJECT == REPO / "pyproject.toml"
     assert nnlearn.__version__ == version.__version__ == version.read_version() == written
     try:

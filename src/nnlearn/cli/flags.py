@@ -1,4 +1,5 @@
-"""Command-line values checked by the same rules as config values (:mod:`nnlearn.experiments.config.schema`)."""
+"""Command-line values checked by the same rules as config values
+(:mod:`nnlearn.experiments.config.schema`)."""
 
 from __future__ import annotations
 
