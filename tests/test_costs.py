@@ -317,7 +317,7 @@ def test_label_smoothing_is_for_the_log_likelihood_only():
 
 
 def test_a_config_model_table_sets_label_smoothing():
-    from nnlearn.experiments.config import resolve
+    from nnlearn.experiments.config.files import resolve
     from nnlearn.nn.builder import build_network
 
     cfg = resolve({"model": {"hidden": [5], "cost": "log_likelihood", "label_smoothing": 0.1}})

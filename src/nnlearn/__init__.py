@@ -28,10 +28,9 @@ from nnlearn.nn.regularizers import L1, L2, MaxNorm
 from nnlearn.optim import (OPTIMIZERS, SCHEDULES, SGD, Adagrad, Adam, BookSchedule,
                            ExponentialDecay, LinearDecay, Momentum, Nesterov, OneCycle, Optimizer,
                            RMSprop, StepDecay)
+from nnlearn.system.version import __version__
 from nnlearn.train.callbacks import EarlyStopping
 from nnlearn.train.trainer import History, Trainer
-
-__version__ = "0.1.0"
 
 __all__ = [
     # model and training
