@@ -26,6 +26,7 @@ from typing import Any
 from nnlearn import backend
 from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
+from nnlearn.nn import kernels
 from nnlearn.nn.layers.base import Layer, register_layer
 
 
@@ -106,21 +107,15 @@ class BatchNorm(Layer):
                         "running_var": xp.ones(F, dtype=dtype)}
         self._allocate_grads()
 
-    def _layout(self, X) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Axes to reduce over and the broadcast shape of per-feature vectors."""
-        if X.ndim < 2 or X.shape[1] != self.num_features:
-            raise DataError(f"BatchNorm({self.num_features}) expects inputs of shape "
-                            f"(N, {self.num_features}) or (N, {self.num_features}, ...), "
-                            f"got shape {tuple(X.shape)}")
-        axes = (0,) + tuple(range(2, X.ndim))
-        return axes, (1, self.num_features) + (1,) * (X.ndim - 2)
-
     def forward(self, X, training: bool = False):
-        r"""``y = γ x̂ + β`` with batch statistics (training) or running ones (inference)."""
+        r"""``y = γ x̂ + β`` with batch statistics (training) or running ones (inference).
+
+        The per-channel passes run as :mod:`nnlearn.nn.kernels` (compiled, or their NumPy
+        references) on ``X`` viewed as ``(N, C, L)``, L values per example and channel."""
         xp = backend.xp
-        axes, shape = self._layout(X)
+        X3 = self._channels(X)
         if training:
-            mu, Xc, var, M = self._batch_statistics(X, axes, shape)
+            mu, var, M = self._batch_statistics(X3)
             if self.part_sums is None or self.part_sums[1] == 0:  # one update per minibatch
                 m = self.momentum
                 rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
@@ -128,31 +123,36 @@ class BatchNorm(Layer):
                 self.buffers["running_var"] = (m * rv + (1 - m) * var * (M / (M - 1))).astype(
                     rv.dtype, copy=False)
         else:
-            Xc = X - self.buffers["running_mean"].reshape(shape)
-            var, M = self.buffers["running_var"], X.size // self.num_features
+            mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+            M = X3.shape[0] * X3.shape[2]
         s = 1.0 / xp.sqrt(var + self.eps)
-        X_hat = Xc * s.reshape(shape)
-        self._cache = (X_hat, s, axes, shape, M, training)
-        return self.params["gamma"].reshape(shape) * X_hat + self.params["beta"].reshape(shape)
+        X_hat, Y = kernels.batchnorm_normalize(X3, mu.astype(xp.float64, copy=False), s,
+                                               self.params["gamma"], self.params["beta"])
+        self._cache = (X_hat, s, M, training)
+        return Y.reshape(X.shape)
 
-    def _batch_statistics(self, X, axes, shape):
-        r"""``(μ, X − μ, σ², M)`` over the minibatch; on a part of a split minibatch
-        (``part_sums``), over all its parts: their sums ``Σx``, then ``Σ(x − μ)²``, added
-        up in float64 before dividing by the whole minibatch's M."""
-        xp = backend.xp
-        M = X.size // self.num_features
+    def _channels(self, X):
+        """``X (N, C, ...)`` or ``(N, D)`` as an ``(N, C, L)`` view (L = 1 for ``(N, D)``)."""
+        if X.ndim < 2 or X.shape[1] != self.num_features:
+            raise DataError(f"BatchNorm({self.num_features}) expects inputs of shape "
+                            f"(N, {self.num_features}) or (N, {self.num_features}, ...), "
+                            f"got shape {tuple(X.shape)}")
+        return X.reshape(X.shape[0], self.num_features, -1)
+
+    def _batch_statistics(self, X3):
+        r"""``(μ, σ², M)`` over the minibatch, from the float64 sums ``Σx`` and then
+        ``Σ(x − μ)²``; on a part of a split minibatch (``part_sums``) each sum is the total
+        over all parts, and M the whole minibatch's."""
+        M = X3.shape[0] * X3.shape[2]
         if self.part_sums is None:
-            self._check_values(M, X)
-            mu = X.mean(axis=axes)
-            Xc = X - mu.reshape(shape)
-            return mu, Xc, (Xc * Xc).mean(axis=axes), M
+            self._check_values(M, X3)
+            mu = kernels.channel_sums(X3) / M
+            return mu, kernels.channel_centered_squares(X3, mu) / M, M
         sums, part = self.part_sums
-        M = int(sums.total(part, xp.asarray([M]))[0])
-        self._check_values(M, X)
-        mu = (sums.total(part, X.sum(axis=axes, dtype=xp.float64)) / M).astype(X.dtype)
-        Xc = X - mu.reshape(shape)
-        var = (sums.total(part, (Xc * Xc).sum(axis=axes, dtype=xp.float64)) / M).astype(X.dtype)
-        return mu, Xc, var, M
+        M = int(sums.total(part, backend.xp.asarray([M]))[0])
+        self._check_values(M, X3)
+        mu = sums.total(part, kernels.channel_sums(X3)) / M
+        return mu, sums.total(part, kernels.channel_centered_squares(X3, mu)) / M, M
 
     def _check_values(self, M: int, X) -> None:
         if M < 2:
@@ -170,22 +170,21 @@ class BatchNorm(Layer):
         minibatch's, ``Σⱼ wⱼ Σ_(part j) g``, brought to this part's scale by ``1/wᵢ``."""
         if self._cache is None:
             raise RuntimeError("BatchNorm.backward called before forward")
-        X_hat, s, axes, shape, M, training = self._cache
-        sum_g = dY.sum(axis=axes)
-        sum_gx = (dY * X_hat).sum(axis=axes)
+        X_hat, s, M, training = self._cache
+        g = self._channels(dY)
+        sum_g, sum_gx = kernels.channel_grad_sums(g, X_hat)
         self.grads["gamma"][...] = sum_gx
         self.grads["beta"][...] = sum_g
         if not need_dx:
             return None
-        scale = (self.params["gamma"] * s).reshape(shape)
+        scale = self.params["gamma"] * s
         if not training:
-            return scale * dY
+            return (scale[None, :, None] * g).reshape(dY.shape)
         if self.part_sums is not None:
             sums, part = self.part_sums
             w = sums.weights[part]
-            sum_g = (sums.total(part, sum_g * w) / w).astype(dY.dtype, copy=False)
-            sum_gx = (sums.total(part, sum_gx * w) / w).astype(dY.dtype, copy=False)
-        return (scale / M) * (M * dY - sum_g.reshape(shape) - X_hat * sum_gx.reshape(shape))
+            sum_g, sum_gx = sums.total(part, sum_g * w) / w, sums.total(part, sum_gx * w) / w
+        return kernels.batchnorm_input_grad(g, X_hat, scale, M, sum_g, sum_gx).reshape(dY.shape)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return batchnorm_output_shape(self.num_features, input_shape)
