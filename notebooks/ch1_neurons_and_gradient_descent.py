@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import nnlearn
-from nnlearn.examples.notebooks import sizes
+from nnlearn.examples.notebooks import neuron, sizes
 
 S = sizes(default=dict(images=50_000, test_images=10_000, epochs=30, grid=61),
           small=dict(images=1_000, test_images=1_000, epochs=2, grid=15))
@@ -40,28 +40,21 @@ S
 # *Book §"Perceptrons", eq. (2), and §"Sigmoid neurons", eqs. (3)–(4).* A perceptron outputs
 # 1 if w·x + b > 0 and 0 otherwise; a sigmoid neuron outputs σ(w·x + b) with
 # σ(z) = 1/(1 + e^(−z)). Below, both are one `Dense(1, 1)` layer followed by nnlearn's `Step` or
-# `Sigmoid` layer, with the threshold at x = s = −b/w = 0.5. As w grows (b = −w s) the sigmoid
+# `Sigmoid` layer (`neuron(w, b, activation)` builds that network and sets its weight and bias),
+# with the threshold at x = s = −b/w = 0.5. As w grows (b = −w s) the sigmoid
 # neuron's output approaches the perceptron's step; for small w it changes smoothly, which is what
 # lets small changes of w and b make small changes of the output (eq. 5).
 
 # %%
-def neuron(activation: nnlearn.Layer, w: float, b: float) -> nnlearn.Network:
-    """One input, one neuron: Dense(1, 1) with weight w and bias b, then the activation."""
-    net = nnlearn.Network([nnlearn.Dense(1, 1), activation], cost="quadratic", dtype="float64")
-    net.layers[0].params["W"][...] = w
-    net.layers[0].params["b"][...] = b
-    return net
-
-
 s = 0.5
 x = np.linspace(0.0, 1.0, 401)[:, None]
-perceptron = neuron(nnlearn.Step(), 10.0, -10.0 * s).predict_proba(x).ravel()
+perceptron = neuron(10.0, -10.0 * s, "step").predict_proba(x).ravel()
 far = np.abs(x.ravel() - s) > 0.05          # away from the threshold itself
 largest_gap = {}
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(x, perceptron, color="black", lw=2, label="perceptron (Step)")
 for w in (4.0, 16.0, 64.0, 256.0):
-    a = neuron(nnlearn.Sigmoid(), w, -w * s).predict_proba(x).ravel()
+    a = neuron(w, -w * s, "sigmoid").predict_proba(x).ravel()
     largest_gap[w] = float(np.abs(a - perceptron)[far].max())
     ax.plot(x, a, label=f"sigmoid, w = {w:g}")
 ax.set_xlabel("input x")
@@ -101,14 +94,14 @@ print(f"λ_min = {lambda_min:.3f}, λ_max = {lambda_max:.3f}: gradient descent d
 
 def descend(eta: float, steps: int = 30) -> tuple[np.ndarray, list[float]]:
     """(w, b) after each of ``steps`` full-batch gradient steps from ``start``, and C(w, b)."""
-    net = neuron(nnlearn.Linear(), *start)
+    net = neuron(*start, "linear")
     dense = net.layers[0]
     path = [(start[0], start[1])]
     net.fit(xs, ys, epochs=steps, mini_batch_size=len(xs), eta=eta, monitor=(),
             callbacks=[lambda record: path.append((dense.params["W"].item(), dense.params["b"].item()))])
     costs = []
     for w, b in path:
-        costs.append(neuron(nnlearn.Linear(), w, b).evaluate(xs, ys)["cost"])
+        costs.append(neuron(w, b, "linear").evaluate(xs, ys)["cost"])
     return np.array(path), costs
 
 
@@ -124,7 +117,7 @@ for name, (path, costs) in paths.items():
 
 # %%
 W, B = np.meshgrid(np.linspace(-1.5, 4.5, S.grid), np.linspace(-2.5, 5.0, S.grid))
-C = np.array([[neuron(nnlearn.Linear(), w, b).evaluate(xs, ys)["cost"] for w, b in zip(wr, br)]
+C = np.array([[neuron(w, b, "linear").evaluate(xs, ys)["cost"] for w, b in zip(wr, br)]
               for wr, br in zip(W, B)])
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 ax.contour(W, B, C, levels=np.geomspace(0.01, C.max(), 15), cmap="Greys", linewidths=0.7)

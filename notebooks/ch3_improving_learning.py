@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import nnlearn
-from nnlearn.examples.notebooks import sizes
+from nnlearn.examples.notebooks import neuron, sizes
 from nnlearn.experiments import config, trial
 
 S = sizes(default=dict(neuron_epochs=300, overfit_epochs=400, train_images=1000,
@@ -47,17 +47,9 @@ S
 x_one, y_zero = np.array([[1.0]]), np.array([[0.0]])
 
 
-def one_neuron(w: float, b: float, cost: str) -> nnlearn.Network:
-    """Dense(1, 1) + Sigmoid with weight w and bias b (float64)."""
-    net = nnlearn.Network([nnlearn.Dense(1, 1), nnlearn.Sigmoid()], cost=cost, dtype="float64")
-    net.layers[0].params["W"][...] = w
-    net.layers[0].params["b"][...] = b
-    return net
-
-
 def learn(w: float, b: float, cost: str, eta: float) -> dict:
     """Train the neuron with Network.fit; its cost and output before and after every epoch."""
-    net = one_neuron(w, b, cost)
+    net = neuron(w, b, "sigmoid", cost)     # Dense(1, 1) + Sigmoid, weight w and bias b
     outputs = [float(net.predict_proba(x_one)[0, 0])]
     first_cost = net.evaluate(x_one, y_zero)["cost"]
     history = net.fit(x_one, y_zero, epochs=S.neuron_epochs, mini_batch_size=1, eta=eta,

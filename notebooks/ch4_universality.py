@@ -26,7 +26,7 @@ import numpy as np
 
 import nnlearn
 from nnlearn.examples import universality
-from nnlearn.examples.notebooks import sizes
+from nnlearn.examples.notebooks import neuron, sizes
 
 S = sizes(default=dict(pairs=(5, 10, 20, 50), fit_pairs=10, fit_epochs=2000, points=200),
           small=dict(pairs=(5, 10), fit_pairs=5, fit_epochs=30, points=50))
@@ -40,20 +40,12 @@ S
 # from 10% to 90% over Δx = 2 ln 9 / w ≈ 4.39/w, so a larger w makes a sharper step.
 
 # %%
-def step_neuron(w: float, s: float) -> nnlearn.Network:
-    """One sigmoid neuron with weight w and bias b = −w s: a step at s."""
-    net = nnlearn.Network([nnlearn.Dense(1, 1), nnlearn.Sigmoid()], cost="quadratic", dtype="float64")
-    net.layers[0].params["W"][...] = w
-    net.layers[0].params["b"][...] = -w * s
-    return net
-
-
 s = 0.4
 x = np.linspace(0.0, 1.0, 2001)[:, None]
 rise = {}
 fig, ax = plt.subplots(figsize=(7, 3))
 for w in (10.0, 100.0, 1000.0):
-    a = step_neuron(w, s).predict_proba(x).ravel()
+    a = neuron(w, -w * s).predict_proba(x).ravel()
     rise[w] = float(x[np.argmax(a >= 0.9), 0] - x[np.argmax(a >= 0.1), 0])
     ax.plot(x, a, label=f"w = {w:g}, b = {-w * s:g}")
 ax.axvline(s, color="grey", ls=":")
@@ -63,7 +55,7 @@ ax.set_title("A step at s = −b/w = 0.4")
 ax.legend(fontsize=8)
 plt.show()
 for w, width in rise.items():
-    print(f"w = {w:6g}: output at s = {step_neuron(w, s).predict_proba(np.array([[s]]))[0, 0]:.3f}; "
+    print(f"w = {w:6g}: output at s = {neuron(w, -w * s).predict_proba(np.array([[s]]))[0, 0]:.3f}; "
           f"10%→90% rise over Δx = {width:.4f} (2 ln 9 / w = {2 * np.log(9) / w:.4f})")
 
 # %% [markdown]

@@ -23,7 +23,7 @@ import pytest
 
 import nnlearn
 from nnlearn.examples import universality, vanishing
-from nnlearn.examples.notebooks import SIZE_VARIABLE, sizes
+from nnlearn.examples.notebooks import SIZE_VARIABLE, neuron, sizes
 from nnlearn.errors import ConfigError
 
 try:
@@ -87,6 +87,16 @@ def test_size_knob(monkeypatch):
     monkeypatch.setenv(SIZE_VARIABLE, "small")
     with pytest.raises(ConfigError, match="same names"):
         sizes(default={"n": 1}, small={"m": 1})
+
+
+def test_neuron_is_f_of_wx_plus_b():
+    x = np.array([[-1.0], [0.4], [0.6], [2.0]])
+    sigmoid = neuron(2.5, -1.25).predict_proba(x).ravel()
+    assert np.allclose(sigmoid, 1 / (1 + np.exp(-(2.5 * x.ravel() - 1.25))), rtol=1e-15)
+    assert neuron(2.5, -1.25, "step").predict_proba(x).ravel().tolist() == [0, 0, 1, 1]
+    assert np.allclose(neuron(-3.0, 0.5, "linear").predict_proba(x).ravel(), [3.5, -0.7, -1.3, -5.5])
+    with pytest.raises(ConfigError, match="unknown activation"):
+        neuron(1.0, 0.0, "sigmoids")
 
 
 # -- running them -----------------------------------------------------------------------------

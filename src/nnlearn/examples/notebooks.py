@@ -18,6 +18,8 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 from nnlearn.errors import ConfigError
+from nnlearn.nn.layers import Dense, get_activation
+from nnlearn.nn.network import Network
 
 SIZE_VARIABLE = "NNLEARN_NOTEBOOK_SIZE"
 """The environment variable that picks a notebook's sizes."""
@@ -42,3 +44,13 @@ def sizes(*, default: Mapping[str, Any], small: Mapping[str, Any]) -> SimpleName
                           f"{sorted(default)}, small has {sorted(small)}")
     name = notebook_size()
     return SimpleNamespace(name=name, **(default if name == "default" else small))
+
+
+def neuron(w: float, b: float, activation: str = "sigmoid", cost: str = "quadratic") -> Network:
+    r"""One neuron with one input, output ``f(w x + b)``: ``Dense(1, 1)`` with weight ``w`` and
+    bias ``b``, then the activation f named ``activation`` (``"sigmoid"``, ``"step"``,
+    ``"linear"``, ...); float64, trained against ``cost``."""
+    net = Network([Dense(1, 1), get_activation(activation)], cost=cost, dtype="float64")
+    net.layers[0].params["W"][...] = w   # after Network(), which draws fresh initial weights
+    net.layers[0].params["b"][...] = b
+    return net
