@@ -119,13 +119,17 @@ for name, (path, costs) in paths.items():
 W, B = np.meshgrid(np.linspace(-1.5, 4.5, S.grid), np.linspace(-2.5, 5.0, S.grid))
 C = np.array([[neuron(w, b, "linear").evaluate(xs, ys)["cost"] for w, b in zip(wr, br)]
               for wr, br in zip(W, B)])
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-ax.contour(W, B, C, levels=np.geomspace(0.01, C.max(), 15), cmap="Greys", linewidths=0.7)
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+surface = ax.contourf(W, B, np.log10(C), levels=20, cmap="Greys")
+fig.colorbar(surface, ax=ax, label="log₁₀ C")
 for name, (path, costs) in paths.items():
-    inside = (path[:, 0] > -1.5) & (path[:, 0] < 4.5) & (path[:, 1] > -2.5) & (path[:, 1] < 5.0)
-    ax.plot(path[inside, 0], path[inside, 1], marker=".", label=f"η = {etas[name]:.3f} ({name})")
+    outside = (np.abs(path[:, 0] - 1.5) > 3.0) | (np.abs(path[:, 1] - 1.25) > 3.75)
+    shown = path[:np.argmax(outside) + 1] if outside.any() else path   # up to leaving the view
+    ax.plot(shown[:, 0], shown[:, 1], marker=".", label=f"η = {etas[name]:.3f} ({name})")
     ax2.semilogy(costs, marker=".", label=f"η = {etas[name]:.3f} ({name})")
-ax.plot(2, 1, "k*", markersize=12)
+ax.plot(2, 1, "r*", markersize=12)
+ax.set_xlim(W.min(), W.max())
+ax.set_ylim(B.min(), B.max())
 ax.set_xlabel("w")
 ax.set_ylabel("b")
 ax.set_title("C(w, b) and the steps v → v − η∇C (eq. 11)")

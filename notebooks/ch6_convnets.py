@@ -101,7 +101,9 @@ print(f"mean |change| of a filter weight during training: {filter_change:.4f}")
 # ## Feature maps of one digit
 #
 # One test digit passed through rung (d)'s first three layers (convolution, ReLU, max-pooling),
-# each a layer `forward`: 20 maps of 24 × 24 after the convolution, 12 × 12 after pooling.
+# each a layer `forward`: 20 maps of 24 × 24 after the convolution, 12 × 12 after pooling. Each
+# map is one filter slid over the image; a bright pixel is a place where the filter's pattern
+# is found. Each map has its own colour scale.
 
 # %%
 digit = test[0][:1]
@@ -111,14 +113,20 @@ activated = layers_d[1].forward(maps)
 pooled = layers_d[2].forward(activated)
 print(f"digit {test[1][0]}: input {digit.shape[1:]}, convolution {maps.shape[1:]}, "
       f"{type(layers_d[1]).__name__} {activated.shape[1:]}, {type(layers_d[2]).__name__} {pooled.shape[1:]}")
-fig, axes = plt.subplots(2, 11, figsize=(14, 2.8))
-for row, images in enumerate([activated[0], pooled[0]]):
+fig, axes = plt.subplots(4, 11, figsize=(14, 5.4))
+for row in range(4):
+    images = (activated if row < 2 else pooled)[0]
     axes[row, 0].imshow(np.asarray(digit[0, 0]), cmap="Greys")
-    for f, ax in enumerate(axes[row, 1:]):
+    for f, ax in enumerate(axes[row, 1:], start=10 * (row % 2)):
         ax.imshow(np.asarray(images[f]), cmap="viridis")
+        ax.set_title(f"map {f + 1}", fontsize=7)
     for ax in axes[row]:
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[row, 1].set_ylabel("ReLU" if row == 0 else "pooled", fontsize=8)
-fig.suptitle("Rung (d): the digit and the first 10 of its 20 feature maps", fontsize=10)
+    axes[row, 0].set_ylabel(f"{type(layers_d[1]).__name__}" if row < 2 else "pooled", fontsize=8)
+fig.suptitle("Rung (d): the digit and its 20 feature maps, after the ReLU (top) and after pooling",
+             fontsize=10)
 plt.show()
+silent = [f + 1 for f in range(activated.shape[1]) if not np.asarray(activated[0, f]).any()]
+print(f"maps that stay 0 everywhere for this digit (a ReLU below its threshold at every position): "
+      f"{silent if silent else 'none'}")
