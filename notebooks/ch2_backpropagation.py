@@ -82,10 +82,10 @@ errors = {}
 # %% [markdown]
 # ## δᴸ, the output error (BP1)
 #
-# *Book §"The four fundamental equations behind backpropagation", BP1:* δᴸ = ∇ₐC ⊙ σ'(zᴸ). nnlearn splits it in two: the cost gives ∇ₐC = aᴸ − y
-# (`Network.output_error`; it would give δᴸ itself for a cost fused with its output layer, such
-# as cross-entropy after sigmoids), and the output `Sigmoid` layer's `backward` multiplies by
-# σ'(zᴸ).
+# *Book §"The four fundamental equations behind backpropagation", BP1:* δᴸ = ∇ₐC ⊙ σ'(zᴸ).
+# nnlearn splits it in two: the cost gives ∇ₐC = aᴸ − y (`Network.output_error`; it would give δᴸ
+# itself for a cost fused with its output layer, such as cross-entropy after sigmoids), and the
+# output `Sigmoid` layer's `backward` multiplies by σ'(zᴸ).
 
 # %%
 grad_a = net.output_error(a2, y)          # ∇ₐC = (aᴸ − y) for one example
@@ -98,9 +98,10 @@ print(f"(a² − y) ⊙ σ'(z²)  = {by_hand.ravel()}   (BP1 by hand)")
 # %% [markdown]
 # ## ∂C/∂b² and ∂C/∂w² (BP3, BP4)
 #
-# *Book §"The four fundamental equations…", BP3:* ∂C/∂bˡ_j = δˡ_j. *BP4:* ∂C/∂wˡ_jk = aˡ⁻¹_k δˡ_j, in nnlearn's layout ∂C/∂W = aˡ⁻¹ᵀ δˡ.
-# `Dense.backward(δˡ)` writes both into the layer's `grads` and returns δˡ Wˡᵀ, the first half of
-# BP2. Because ∂C/∂b = δ, the finite difference of the bias checks δ² itself.
+# *Book §"The four fundamental equations…", BP3:* ∂C/∂bˡ_j = δˡ_j. *BP4:* ∂C/∂wˡ_jk = aˡ⁻¹_k δˡ_j,
+# in nnlearn's layout ∂C/∂W = aˡ⁻¹ᵀ δˡ. `Dense.backward(δˡ)` writes both into the layer's `grads`
+# and returns δˡ Wˡᵀ, the first half of BP2. Because ∂C/∂b = δ, the finite difference of the bias
+# checks δ² itself.
 
 # %%
 carried = dense2.backward(delta2)         # writes ∂C/∂b², ∂C/∂W²; returns δ² W²ᵀ
@@ -111,9 +112,10 @@ print("a¹ᵀ δ² by hand:\n", a1.T @ delta2)
 # %% [markdown]
 # ## δ¹, the error carried back (BP2)
 #
-# *Book §"The four fundamental equations…", BP2:* δˡ = ((wˡ⁺¹)ᵀ δˡ⁺¹) ⊙ σ'(zˡ), here (δ² W²ᵀ) ⊙ σ'(z¹): the `Dense` layer above did the
-# product, the `Sigmoid` layer's `backward` does the ⊙ σ'(z¹). One entry written out with its
-# terms: δ¹_j = (Σ_k w²_kj δ²_k) σ'(z¹_j), the sum running over the two output neurons.
+# *Book §"The four fundamental equations…", BP2:* δˡ = ((wˡ⁺¹)ᵀ δˡ⁺¹) ⊙ σ'(zˡ), here
+# (δ² W²ᵀ) ⊙ σ'(z¹): the `Dense` layer above did the product, the `Sigmoid` layer's `backward`
+# does the ⊙ σ'(z¹). One entry written out with its terms: δ¹_j = (Σ_k w²_kj δ²_k) σ'(z¹_j), the
+# sum running over the two output neurons.
 
 # %%
 delta1 = sigmoid1.backward(carried)       # δ¹ = (δ² W²ᵀ) ⊙ σ'(z¹)       (BP2)
@@ -141,10 +143,10 @@ errors["W1"] = beside("∂C/∂W¹ = a⁰ᵀ δ¹ (BP4), as a 2 × 3 matrix", de
 # differences. Both agree with the step-by-step values above.
 
 # %%
-step_by_step = {name: layer.grads[key].copy() for name, layer, key in
-                [("b1", dense1, "b"), ("W1", dense1, "W"), ("b2", dense2, "b"), ("W2", dense2, "W")]}
+gradients = [("b1", dense1, "b"), ("W1", dense1, "W"), ("b2", dense2, "b"), ("W2", dense2, "W")]
+step_by_step = {name: layer.grads[key].copy() for name, layer, key in gradients}
 net.backward(net.forward(x, True), y)
-for name, layer, key in [("b1", dense1, "b"), ("W1", dense1, "W"), ("b2", dense2, "b"), ("W2", dense2, "W")]:
+for name, layer, key in gradients:
     assert np.array_equal(layer.grads[key], step_by_step[name]), name
 print("Network.backward gives the same four gradients, bit for bit")
 check = nnlearn.gradcheck(net, x, y)

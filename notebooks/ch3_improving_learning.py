@@ -26,7 +26,8 @@ import numpy as np
 
 import nnlearn
 from nnlearn.examples.notebooks import neuron, sizes
-from nnlearn.experiments import config, trial
+from nnlearn.experiments.config.files import load_preset, resolve
+from nnlearn.experiments.sweeps.trial import prepare
 
 S = sizes(default=dict(neuron_epochs=300, overfit_epochs=400, train_images=1000,
                        validation_images=10_000),
@@ -105,7 +106,8 @@ Z = np.column_stack([np.tile(z_fixed, (len(z_4), 1)), z_4])
 A = nnlearn.Softmax().forward(Z)
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for j in range(4):
-    ax.plot(z_4, A[:, j], label=f"a_{j + 1}" + (" (its own z swept)" if j == 3 else f", z_{j + 1} = {Z[0, j]:g}"))
+    fixed = " (its own z swept)" if j == 3 else f", z_{j + 1} = {Z[0, j]:g}"
+    ax.plot(z_4, A[:, j], label=f"a_{j + 1}{fixed}")
 ax.set_xlabel("z_4")
 ax.set_ylabel("softmax output")
 ax.set_title("Eq. (78): raising z_4 raises a_4 and lowers every other output")
@@ -127,15 +129,15 @@ print(f"largest |Σ_j a_j − 1| over the sweep: {np.abs(A.sum(axis=1) - 1).max(
 # with L2 regularisation, λ = 0.1 (preset `ch3-overfit-l2`), and with dropout (§"Dropout") of 20%
 # of the hidden neurons (with only 30 of them, the book's 50% leaves too few).
 #
-# Each run is assembled by `trial.prepare` from the preset, exactly as `nnlearn train --preset`
-# assembles it, and trained by a `Trainer`.
+# Each run is assembled from the preset by `prepare` (`nnlearn.experiments.sweeps.trial`), exactly
+# as `nnlearn train --preset` assembles it, and trained by a `Trainer`.
 
 # %%
 def overfit_run(preset: str, **overrides) -> nnlearn.History:
-    cfg = config.resolve(config.load_preset(preset), overrides={
+    cfg = resolve(load_preset(preset), overrides={
         "training.epochs": S.overfit_epochs, "training.seed": 1, "data.train_size": S.train_images,
         "data.validation_size": S.validation_images, **overrides})
-    train, validation, _test, net, options = trial.prepare(cfg)
+    train, validation, _test, net, options = prepare(cfg)
     trainer = nnlearn.Trainer(net, *train, validation_data=validation,
                               monitor=["training_cost", "evaluation_accuracy"], **options)
     return trainer.run()
@@ -159,6 +161,7 @@ plt.show()
 for name, history in overfit.items():
     accuracy = history["evaluation_accuracy"]
     best = int(np.argmax(accuracy))
-    print(f"{name:18s}: training cost {history['training_cost'][0]:.3f} → {history['training_cost'][-1]:.3f}; "
+    cost = history["training_cost"]
+    print(f"{name:18s}: training cost {cost[0]:.3f} → {cost[-1]:.3f}; "
           f"held-out accuracy best {100 * accuracy[best]:.2f}% (epoch {best + 1}), "
           f"last {100 * accuracy[-1]:.2f}%")

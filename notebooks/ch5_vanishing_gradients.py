@@ -71,7 +71,8 @@ fig, ax = plt.subplots(figsize=(8, 3.5))
 width = 0.25
 for layer in range(len(sizes_) - 2):
     heights = [result["norms"][0, layer] for result in results.values()]
-    ax.bar(np.arange(len(results)) + (layer - 1) * width, heights, width, label=f"hidden layer {layer + 1}")
+    ax.bar(np.arange(len(results)) + (layer - 1) * width, heights, width,
+           label=f"hidden layer {layer + 1}")
 ax.set_xticks(np.arange(len(results)))
 ax.set_xticklabels(list(results), fontsize=8)
 ax.set_yscale("log")

@@ -28,7 +28,8 @@ import numpy as np
 
 import nnlearn
 from nnlearn.examples.notebooks import sizes
-from nnlearn.experiments import config, trial
+from nnlearn.experiments.config.files import load_preset, resolve
+from nnlearn.experiments.sweeps.trial import prepare
 from nnlearn.experiments.reproduce import ch6
 
 S = sizes(default=dict(train_images=10_000, validation_images=2_000, test_images=10_000, epochs=2),
@@ -38,10 +39,10 @@ S
 # %% [markdown]
 # ## The rungs (a)–(d)
 #
-# *Book §"Convolutional neural networks in practice".* Each rung is a shipped preset, assembled by
-# `trial.prepare` exactly as `nnlearn train --preset NAME` assembles it, with the number of
-# training images and epochs cut down (the book: 50,000 images, 60 epochs). Convolution is
-# *Book §"Introducing convolutional networks"*: feature map j of a layer computes
+# *Book §"Convolutional neural networks in practice".* Each rung is a shipped preset, assembled
+# by `prepare` (`nnlearn.experiments.sweeps.trial`) exactly as `nnlearn train --preset NAME`
+# assembles it, with the number of training images and epochs cut down (the book: 50,000 images,
+# 60 epochs). Convolution is *Book §"Introducing convolutional networks"*: feature map j of a layer computes
 # σ(b_j + Σ_l Σ_m w_{j,l,m} a_{x+l, y+m}) over a 5 × 5 local receptive field, with the same
 # shared weights and bias at every position; max-pooling keeps the largest of each 2 × 2 block.
 
@@ -49,10 +50,10 @@ S
 rungs = [rung for rung in ch6.LADDER if rung[0] in "abcd"]
 networks, table = {}, []
 for key, label, book, preset in rungs:
-    cfg = config.resolve(config.load_preset(preset), overrides={
+    cfg = resolve(load_preset(preset), overrides={
         "data.train_size": S.train_images, "data.validation_size": S.validation_images,
         "training.epochs": S.epochs, "training.seed": 1})
-    train, validation, test, net, options = trial.prepare(cfg)
+    train, validation, test, net, options = prepare(cfg)
     history = nnlearn.Trainer(net, *train, validation_data=validation, **options).run()
     test_accuracy = net.evaluate(test[0][:S.test_images], test[1][:S.test_images])["accuracy"]
     networks[key] = net
@@ -79,10 +80,10 @@ print(f"(here: {S.train_images:,} training images, {S.epochs} epoch(s) per rung)
 # rebuilt from the same seed.
 
 # %%
-cfg_b = config.resolve(config.load_preset("ch6-conv1"), overrides={
+cfg_b = resolve(load_preset("ch6-conv1"), overrides={
     "data.train_size": S.train_images, "data.validation_size": S.validation_images,
     "training.epochs": S.epochs, "training.seed": 1})
-untrained = trial.prepare(cfg_b)[3]
+untrained = prepare(cfg_b)[3]
 conv_b = networks["b"].layers[0]
 print(conv_b, "weights of shape", conv_b.params["W"].shape)
 fig, axes = plt.subplots(2, 20, figsize=(14, 1.9))
@@ -94,7 +95,8 @@ for row, (name, layer) in enumerate([("initial", untrained.layers[0]), ("trained
     axes[row, 0].set_ylabel(name, fontsize=8)
 fig.suptitle("Rung (b): the 20 first-layer filters before and after training", fontsize=10)
 plt.show()
-filter_change = float(np.abs(np.asarray(conv_b.params["W"]) - np.asarray(untrained.layers[0].params["W"])).mean())
+initial_filters = np.asarray(untrained.layers[0].params["W"])
+filter_change = float(np.abs(np.asarray(conv_b.params["W"]) - initial_filters).mean())
 print(f"mean |change| of a filter weight during training: {filter_change:.4f}")
 
 # %% [markdown]
@@ -112,7 +114,8 @@ maps = layers_d[0].forward(digit)
 activated = layers_d[1].forward(maps)
 pooled = layers_d[2].forward(activated)
 print(f"digit {test[1][0]}: input {digit.shape[1:]}, convolution {maps.shape[1:]}, "
-      f"{type(layers_d[1]).__name__} {activated.shape[1:]}, {type(layers_d[2]).__name__} {pooled.shape[1:]}")
+      f"{type(layers_d[1]).__name__} {activated.shape[1:]}, "
+      f"{type(layers_d[2]).__name__} {pooled.shape[1:]}")
 fig, axes = plt.subplots(4, 11, figsize=(14, 5.4))
 for row in range(4):
     images = (activated if row < 2 else pooled)[0]

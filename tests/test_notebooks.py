@@ -50,7 +50,8 @@ def cells(nb) -> list[tuple[str, str]]:
 def test_one_notebook_per_chapter():
     chapters = sorted(int(re.match(r"ch(\d)_", p.name).group(1)) for p in SOURCES)
     assert chapters == [1, 2, 3, 4, 5, 6]
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(p.stem + ".ipynb" for p in SOURCES)
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == \
+        sorted(p.stem + ".ipynb" for p in SOURCES)
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
@@ -62,7 +63,8 @@ def test_ipynb_is_its_py(source):
     assert cells(committed) == cells(from_py), f"{source.name} changed: regenerate its .ipynb"
     for cell in committed.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, "commit notebooks without outputs"
+            assert cell.outputs == [] and cell.execution_count is None, \
+                "commit notebooks without outputs"
     assert committed.metadata["jupytext"]["formats"] == "ipynb,py:percent"
 
 
@@ -153,9 +155,9 @@ def test_ch1_notebook(tmp_path, monkeypatch, mnist):
     # the [784, 30, 10] network: the accuracy shown is Network.fit's
     S = got["S"]
     net = nnlearn.Network.from_sizes([784, 30, 10], cost="quadratic", weight_init="normal", seed=1)
-    history = net.fit(mnist.train[0][:S["images"]], mnist.train[1][:S["images"]], epochs=S["epochs"],
-                      mini_batch_size=10, eta=3.0,
-                      validation_data=(mnist.test[0][:S["test_images"]], mnist.test[1][:S["test_images"]]))
+    n, m = S["images"], S["test_images"]
+    history = net.fit(mnist.train[0][:n], mnist.train[1][:n], epochs=S["epochs"], mini_batch_size=10,
+                      eta=3.0, validation_data=(mnist.test[0][:m], mnist.test[1][:m]))
     assert got["accuracy"] == history["evaluation_accuracy"]
     assert f"Epoch {S['epochs']}: {got['correct'][-1]} / {S['test_images']}" in "".join(texts)
 
@@ -225,13 +227,15 @@ def test_ch3_notebook(tmp_path, monkeypatch):
     assert quad_good["cost"][50] < 0.5 * quad_good["cost"][0]
     assert ce_bad["cost"][50] < 0.9 * ce_bad["cost"][0]
     A = np.array(got["A"])
-    assert np.allclose(A.sum(axis=1), 1) and np.all(np.diff(A[:, 3]) > 0) and np.all(np.diff(A[:, 0]) < 0)
+    assert np.allclose(A.sum(axis=1), 1)
+    assert np.all(np.diff(A[:, 3]) > 0) and np.all(np.diff(A[:, 0]) < 0)
     assert set(got["overfit"]) == {"no regularisation", "L2, λ = 0.1", "dropout 0.2"}
     for records in got["overfit"].values():
         assert len(records) == S["overfit_epochs"]
         assert records[-1]["training_cost"] < records[0]["training_cost"]
     # the reported L2 cost includes (λ/2n) Σ w²: larger than the unregularised run's from the same start
-    assert got["overfit"]["L2, λ = 0.1"][0]["training_cost"] > got["overfit"]["no regularisation"][0]["training_cost"]
+    first_cost = {name: records[0]["training_cost"] for name, records in got["overfit"].items()}
+    assert first_cost["L2, λ = 0.1"] > first_cost["no regularisation"]
 
 
 @pytest.mark.slow
@@ -280,15 +284,17 @@ def test_ch6_notebook(tmp_path, monkeypatch):
     assert got["W"] == [20, 1, 5, 5] and got["shapes"] == [[1, 20, 24, 24], [1, 20, 12, 12]]
     assert got["change"] > 0
     # rung (a)'s test accuracy is what the preset, trained the same way here, scores
-    from nnlearn.experiments import config, trial
+    from nnlearn.experiments.config.files import load_preset, resolve
+    from nnlearn.experiments.sweeps.trial import prepare
 
     S = got["S"]
-    cfg = config.resolve(config.load_preset("ch6-fc"), overrides={
+    cfg = resolve(load_preset("ch6-fc"), overrides={
         "data.train_size": S["train_images"], "data.validation_size": S["validation_images"],
         "training.epochs": S["epochs"], "training.seed": 1})
-    train, validation, test, net, options = trial.prepare(cfg)
+    train, validation, test, net, options = prepare(cfg)
     nnlearn.Trainer(net, *train, validation_data=validation, **options).run()
-    assert got["table"][0][3] == net.evaluate(test[0][:S["test_images"]], test[1][:S["test_images"]])["accuracy"]
+    m = S["test_images"]
+    assert got["table"][0][3] == net.evaluate(test[0][:m], test[1][:m])["accuracy"]
 
 
 # -- docs/notebooks.md ----------------------------------------------------------------------------
