@@ -307,6 +307,8 @@ def test_docs_install_line_names_the_extra():
     """`pip install -e ".[notebook]"`: the extra exists, brings what the notebooks import, and
     the test extra brings what this file needs."""
     assert 'pip install -e ".[notebook]"' in doc_commands()
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/notebooks.md" in readme and 'pip install -e ".[notebook]"' in readme
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     names = lambda reqs: {re.split(r"[<>=\[]", r)[0] for r in reqs}
     assert {"matplotlib", "ipykernel", "jupytext", "nbclient", "nbformat"} <= names(extras["notebook"])
