@@ -60,6 +60,7 @@ def test_ipynb_is_its_py(source):
     ``jupytext --update --to ipynb notebooks/NAME.py``)."""
     from_py = jupytext.read(source)
     committed = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    nbformat.validate(committed)
     assert cells(committed) == cells(from_py), f"{source.name} changed: regenerate its .ipynb"
     for cell in committed.cells:
         if cell.cell_type == "code":
