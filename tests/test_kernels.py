@@ -152,16 +152,21 @@ def test_an_unknown_choice_is_refused(monkeypatch):
         kernels.implementation()
 
 
-def test_without_numba_the_reference_runs_after_a_one_line_notice():
-    code = ("import sys; sys.modules['numba'] = None\n"       # as if Numba were not installed
+def _without_numba(lines: str) -> subprocess.CompletedProcess:
+    """Run ``lines`` in a fresh Python in which Numba cannot be imported (as if not installed)."""
+    code = ("import sys; sys.modules['numba'] = None\n"
             "import numpy as np\n"
-            "from nnlearn.nn import kernels\n"
-            "from nnlearn.nn.layers import MaxPool2D\n"
-            "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
-            "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
-            "print(kernels.implementation(), Y.ravel().tolist())\n")
+            "from nnlearn.nn import kernels\n" + lines)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_without_numba_the_reference_runs_after_a_one_line_notice():
+    done = _without_numba("from nnlearn.nn.layers import MaxPool2D\n"
+                          "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
+                          "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
+                          "print(kernels.implementation(), Y.ravel().tolist())\n")
     assert done.stdout.split() == ["reference", "[5.0,", "7.0,", "13.0,", "15.0]"]
     notice = done.stderr.strip().splitlines()
     assert len(notice) == 1 and "Numba is not installed" in notice[0] and "nnlearn[fast]" in notice[0]
@@ -324,15 +329,11 @@ def test_batchnorm_gradcheck_under_each_implementation(monkeypatch, which, shape
 
 
 def test_without_numba_batch_norm_trains_on_its_references():
-    code = ("import sys; sys.modules['numba'] = None\n"
-            "import numpy as np\n"
-            "from nnlearn.nn import kernels\n"
-            "from nnlearn.nn.layers import BatchNorm\n"
-            "layer = BatchNorm(2)\n"
-            "X = np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2)\n"
-            "Y = layer.forward(X, training=True)\n"
-            "dX = layer.backward(np.ones_like(Y))\n"
-            "print(kernels.implementation(), round(float(Y.mean()), 6), float(abs(dX).max()) < 1e-5)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = _without_numba("from nnlearn.nn.layers import BatchNorm\n"
+                          "layer = BatchNorm(2)\n"
+                          "X = np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2)\n"
+                          "Y = layer.forward(X, training=True)\n"
+                          "dX = layer.backward(np.ones_like(Y))\n"
+                          "print(kernels.implementation(), round(float(Y.mean()), 6), "
+                          "float(abs(dX).max()) < 1e-5)\n")
     assert done.stdout.split() == ["reference", "0.0", "True"]  # x̂ has mean 0; a constant δ has no ∂C/∂x
