@@ -92,6 +92,7 @@ def jax_sgd_epoch(loss_fn, params, X: np.ndarray, Y: np.ndarray, m: int, lr: flo
         state["params"] = jax.block_until_ready(params)
 
     epoch.compile_seconds = compile_seconds  # type: ignore[attr-defined]
+    epoch.state = state  # type: ignore[attr-defined]  # the parameters after the last epoch
     return epoch
 
 
@@ -138,6 +139,7 @@ def jax_scan_sgd_epoch(loss_fn, params, X: np.ndarray, Y: np.ndarray, m: int, lr
         state["params"] = jax.block_until_ready(run(state["params"], Xd, Yd, rng.permutation(n)))
 
     epoch.compile_seconds = compile_seconds  # type: ignore[attr-defined]
+    epoch.state = state  # type: ignore[attr-defined]  # the parameters after the last epoch
     return epoch
 
 

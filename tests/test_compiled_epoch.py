@@ -139,6 +139,7 @@ INELIGIBLE = {
     "adam": dict(options=dict(optimizer="adam", eta=0.01)),
     "nesterov": dict(options=dict(optimizer="nesterov", eta=0.1)),
     "max-norm": dict(options=dict(max_norm=3.0)),
+    "η set per minibatch (one-cycle)": dict(options=dict(eta=0.5, schedule="one_cycle")),
     "two threads": dict(options=dict(threads=2)),
     "a batch hook of its own": dict(hook=_extra_hook),
     "train_step overridden": dict(trainer=_OwnStep),

@@ -154,16 +154,21 @@ def test_an_unknown_choice_is_refused(monkeypatch):
         kernels.implementation()
 
 
-def test_without_numba_the_reference_runs_after_a_one_line_notice():
-    code = ("import sys; sys.modules['numba'] = None\n"       # as if Numba were not installed
+def _without_numba(lines: str) -> subprocess.CompletedProcess:
+    """Run ``lines`` in a fresh Python in which Numba cannot be imported (as if not installed)."""
+    code = ("import sys; sys.modules['numba'] = None\n"
             "import numpy as np\n"
-            "from nnlearn.nn import kernels\n"
-            "from nnlearn.nn.layers import MaxPool2D\n"
-            "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
-            "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
-            "print(kernels.implementation(), Y.ravel().tolist())\n")
+            "from nnlearn.nn import kernels\n" + lines)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_without_numba_the_reference_runs_after_a_one_line_notice():
+    done = _without_numba("from nnlearn.nn.layers import MaxPool2D\n"
+                          "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
+                          "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
+                          "print(kernels.implementation(), Y.ravel().tolist())\n")
     assert done.stdout.split() == ["reference", "[5.0,", "7.0,", "13.0,", "15.0]"]
     notice = done.stderr.strip().splitlines()
     assert len(notice) == 1 and "Numba is not installed" in notice[0] and "nnlearn[fast]" in notice[0]
@@ -249,6 +254,93 @@ def test_compiled_relu_backward_matches_the_reference_bit_for_bit(monkeypatch, s
     assert np.array_equal(np.signbit(out["compiled"]), np.signbit(out["reference"]))
 
 
+# -- batch norm's per-channel passes --------------------------------------------------------------
+
+def _bn_arrays(shape, dtype, seed=6):
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    dY = rng.standard_normal(shape).astype(dtype)
+    C = shape[1]
+    return X, dY, (rng.random(C) + 0.5).astype(dtype), rng.standard_normal(C).astype(dtype)
+
+
+def _bn_passes(X, dY, gamma, beta):
+    """Every batch-norm kernel once, through the dispatch: sums, normalisation, gradients."""
+    M = X.shape[0] * X.shape[2]
+    mu = kernels.channel_sums(X) / M
+    var = kernels.channel_centered_squares(X, mu) / M
+    s = 1.0 / np.sqrt(var + 1e-5)
+    X_hat, Y = kernels.batchnorm_normalize(X, mu, s, gamma, beta)
+    sum_g, sum_gx = kernels.channel_grad_sums(dY, X_hat)
+    dX = kernels.batchnorm_input_grad(dY, X_hat, gamma * s, M, sum_g, sum_gx)
+    return mu, var, X_hat, Y, sum_g, sum_gx, dX
+
+
+def test_batchnorm_plain_python_loops_match_the_reference(monkeypatch):
+    monkeypatch.setenv(kernels.KERNELS_ENV, "reference")
+    X, dY, gamma, beta = _bn_arrays((3, 2, 5), "float64")
+    mu, var, X_hat, Y, sum_g, sum_gx, dX = _bn_passes(X, dY, gamma, beta)
+    sums, squares = np.empty(2), np.empty(2)
+    kernels.channel_sums_loops(X, sums)
+    kernels.channel_centered_squares_loops(X, mu, squares)
+    np.testing.assert_allclose(sums / 15, mu, rtol=1e-14)
+    np.testing.assert_allclose(squares / 15, var, rtol=1e-14)
+    got_hat, got_Y, got_dX = np.empty_like(X), np.empty_like(X), np.empty_like(X)
+    s = 1.0 / np.sqrt(var + 1e-5)
+    kernels.batchnorm_normalize_loops(X, mu, s, gamma, beta, got_hat, got_Y)
+    np.testing.assert_allclose(got_hat, X_hat, rtol=1e-14)
+    np.testing.assert_allclose(got_Y, Y, rtol=1e-14)
+    g, gx = np.empty(2), np.empty(2)
+    kernels.channel_grad_sums_loops(dY, X_hat, g, gx)
+    np.testing.assert_allclose([g, gx], [sum_g, sum_gx], rtol=1e-13)
+    kernels.batchnorm_input_grad_loops(dY, X_hat, gamma * s, 15, sum_g, sum_gx, got_dX)
+    np.testing.assert_allclose(got_dX, dX, rtol=1e-12, atol=1e-14)
+    # the statistics the passes give are the definition's: x̂ has mean 0 and variance ≈ 1 per channel
+    np.testing.assert_allclose(X_hat.mean(axis=(0, 2)), 0, atol=1e-13)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-5), ("float64", 1e-12)])
+@pytest.mark.parametrize("shape", [(128, 16, 144), (64, 32, 25), (7, 3, 1)])
+def test_compiled_batchnorm_matches_the_reference_to_rounding(monkeypatch, shape, dtype, rtol):
+    arrays = _bn_arrays(shape, dtype)
+    out = {}
+    for which in ("compiled", "reference"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, which)
+        out[which] = _bn_passes(*arrays)
+    for got, want in zip(out["compiled"], out["reference"]):
+        assert got.dtype == want.dtype
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("which", [pytest.param("compiled", marks=needs_numba), "reference"])
+@pytest.mark.parametrize("shape, training", [((4, 3, 5, 5), True), ((6, 4), True), ((4, 3, 5, 5), False)])
+def test_batchnorm_gradcheck_under_each_implementation(monkeypatch, which, shape, training):
+    from nnlearn.nn.layers import BatchNorm
+    monkeypatch.setenv(kernels.KERNELS_ENV, which)
+    layer = BatchNorm(shape[1], dtype="float64")
+    rng = np.random.default_rng(8)
+    layer.params["gamma"][...] = rng.random(shape[1]) + 0.5
+    layer.params["beta"][...] = rng.standard_normal(shape[1])
+    if not training:
+        layer.buffers["running_mean"][...] = rng.standard_normal(shape[1])
+        layer.buffers["running_var"][...] = rng.random(shape[1]) + 0.5
+    result = gradcheck(layer, rng.standard_normal(shape) * 2, training=training)
+    assert result.max_error < 1e-6, result
+
+
+def test_without_numba_batch_norm_trains_on_its_references():
+    done = _without_numba("from nnlearn.nn.layers import BatchNorm\n"
+                          "layer = BatchNorm(2)\n"
+                          "X = np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2)\n"
+                          "Y = layer.forward(X, training=True)\n"
+                          "dX = layer.backward(np.ones_like(Y))\n"
+                          "print(kernels.implementation(), round(float(Y.mean()), 6), "
+                          "float(abs(dX).max()) < 1e-5)\n")
+    assert done.stdout.split() == ["reference", "0.0", "True"]  # x̂ has mean 0; a constant δ has no ∂C/∂x
+
+
 # -- untrusted inputs (issue 22, item 1) -----------------------------------------------------------
 # Each case runs under both implementations in one child process (before the checks, the compiled
 # loops read and wrote outside their arrays: "double free or corruption", segfaults, NaN garbage),
@@ -257,7 +349,7 @@ HOSTILE = r'''
 import json, os, sys
 import numpy as np
 from nnlearn.nn import kernels
-from nnlearn.nn.layers import MaxPool2D, ReLU
+from nnlearn.nn.layers import BatchNorm, MaxPool2D, ReLU
 
 def outcome(run):
     try:
@@ -285,8 +377,34 @@ def col2im(dcols, padded, work):
     return lambda: kernels.col2im(dcols, padded, (2, 2), (1, 1), (2, 2),
                                   work=None if work is None else work.copy())
 
+def batchnorm(dY, x_shape=(4, 3, 5, 5), dtype="float32"):
+    def run():
+        layer = BatchNorm(3)
+        layer.forward(np.random.default_rng(1).standard_normal(x_shape).astype(dtype), True)
+        return layer.backward(dY)
+    return run
+
+def bn_kernel(name, *args):
+    return lambda: np.asarray(getattr(kernels, name)(*args))
+
 f4 = np.float32
+X3 = np.random.default_rng(2).standard_normal((4, 3, 25)).astype(f4)
+c64 = np.ones(3)
 cases = {
+    "batch norm: a larger batch's gradient": batchnorm(np.ones((5, 3, 5, 5), f4)),
+    "batch norm: longer maps": batchnorm(np.ones((4, 3, 6, 5), f4)),
+    "batch norm: float64 gradient": batchnorm(np.ones((4, 3, 5, 5))),
+    "batch norm: float16": batchnorm(np.ones((4, 3, 5, 5), np.float16), dtype="float16"),
+    "batch norm: complex gradient": batchnorm(np.ones((4, 3, 5, 5), np.complex64)),
+    "batch norm: centred squares, short means": bn_kernel("channel_centered_squares", X3, np.ones(2)),
+    "batch norm: centred squares, float32 means": bn_kernel("channel_centered_squares", X3, np.ones(3, f4)),
+    "batch norm: normalise, short γ": bn_kernel("batchnorm_normalize", X3, c64, c64, np.ones(2, f4),
+                                               np.ones(3, f4)),
+    "batch norm: normalise, long s": bn_kernel("batchnorm_normalize", X3, c64, np.ones(4), np.ones(3, f4),
+                                              np.ones(3, f4)),
+    "batch norm: gradient sums, small x̂": bn_kernel("channel_grad_sums", X3, X3[:2]),
+    "batch norm: ∂C/∂X, short sums": bn_kernel("batchnorm_input_grad", X3, X3, c64, 100, np.ones(2), c64),
+    "batch norm: ∂C/∂X, small x̂": bn_kernel("batchnorm_input_grad", X3, X3[:, :, :5], c64, 100, c64, c64),
     "pool: the issue's batch 3 after batch 2": pool(2, np.ones((3, 3, 4, 4), f4)),
     "pool: batch 2001 after batch 2000": pool(2000, np.ones((2001, 3, 4, 4), f4)),
     "pool: batch 2 after batch 1": pool(1, np.ones((2, 3, 4, 4), f4)),
@@ -332,7 +450,7 @@ def test_compiled_kernels_handle_hostile_inputs_as_their_references_do():
     done = subprocess.run([sys.executable, "-c", HOSTILE], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"the child died (code {done.returncode}) after:\n{done.stderr[-2000:]}"
     results = json.loads(done.stdout)
-    assert len(results) == 28
+    assert len(results) == 40
     differ = {name: r for name, r in results.items() if r["compiled"] != r["reference"]}
     assert not differ, differ
     # the issue's crashes now raise the reference's error; its wrong dtype is the reference's

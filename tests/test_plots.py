@@ -8,10 +8,10 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import nnlearn
-from nnlearn.experiments import plots
+from nnlearn.experiments.runs import plots
 from nnlearn.cli import main
 from nnlearn.data.png import read_png
-from nnlearn.experiments.runs import Run
+from nnlearn.experiments.runs.folder import Run
 
 NAMES = {"learning_curves.png": "learning_curves", "confusion_matrix.png": "confusion_matrix",
          "misclassified.png": "misclassified", "first_layer.png": "first_layer"}

@@ -210,8 +210,8 @@ def test_predict_classifies_re_rendered_test_digits_as_well_as_the_originals(tmp
 
 
 def test_predict_text_output_run_folder_and_preprocessed_images(tmp_path, capsys):
-    from nnlearn.experiments.runs import Run
-    from nnlearn.experiments import config as cfgmod
+    from nnlearn.experiments.runs.folder import Run
+    from nnlearn.experiments.config import files as cfgmod
 
     run = Run.create(cfgmod.resolve(), run_dir=tmp_path / "run")
     net = nnlearn.Network.from_sizes([784, 10, 10], seed=0)

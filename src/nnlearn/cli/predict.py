@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from nnlearn import backend
     from nnlearn.data import digits
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
     from nnlearn.io.model_file import load
 
     model = Path(args.model)

@@ -284,6 +284,10 @@ class Trainer:
         n_batches = math.ceil(n / m)
         self._prepare_step()
         start = time.perf_counter()
+        per_step = self.schedule.per_step  # η set before every minibatch (one-cycle, linear)
+        first_step, total_steps = (epoch - 1) * n_batches, self.end_epoch * n_batches
+        if per_step:  # the epoch's record reports the η of its first minibatch
+            self.schedule.set_step(first_step, total_steps, self.optimizer)
         eta = self.optimizer.eta
         self._interrupted_epoch = epoch  # cleared at the epoch's end; stays set if it raises
         if self.augment is not None:  # a fresh expansion of the training set each epoch
@@ -296,6 +300,8 @@ class Trainer:
             compiled.run(X, Y, order, stops, functools.partial(self._batch_done, epoch, n_batches))
         else:
             for b in range(n_batches):
+                if per_step:
+                    self.schedule.set_step(first_step + b, total_steps, self.optimizer)
                 batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
                 # (the array method skips the ~1 µs Python wrapper of xp.take: a few % of a small step)
                 outputs = self.train_step(X.take(batch, axis=0), Y.take(batch, axis=0))
@@ -333,10 +339,12 @@ class Trainer:
 
     def _compiled_epoch(self, X, Y) -> CompiledEpoch | None:
         """The epoch as one compiled loop when nothing in it needs Python per minibatch:
-        one thread, the default batch hooks (which only look at :func:`watched` minibatches),
-        ``train_step`` as written here, and a network and settings that
+        one thread, η fixed for the epoch (no per-step schedule), the default batch hooks
+        (which only look at :func:`watched` minibatches), ``train_step`` as written here,
+        and a network and settings that
         :func:`~nnlearn.train.compiled_epoch.compile_epoch` takes; else None."""
         if self.threads > 1 or type(self).train_step is not Trainer.train_step \
+                or self.schedule.per_step \
                 or self.batch_hooks != [self._watch_outputs, self._report_progress]:
             return None
         return compile_epoch(self.network, self.optimizer, self.regularizers, self.constraint,

@@ -52,7 +52,7 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
 
 def build_preset(spec: dict[str, Any], seed: int):
     """``(network, train, test, trainer options)`` for a spec naming a shipped preset."""
-    from nnlearn.experiments import builder as experiment
+    from nnlearn.experiments.runs import builder as experiment
 
     cfg = preset_config(spec, seed)
     train, _, test = experiment.load_data(cfg)
@@ -62,7 +62,7 @@ def build_preset(spec: dict[str, Any], seed: int):
 
 def preset_config(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     """The resolved config of a spec naming a shipped preset, with ``seed`` and its overrides."""
-    from nnlearn.experiments import config
+    from nnlearn.experiments.config import files as config
 
     overrides = {"training.seed": seed, **spec.get("overrides", {})}
     return config.resolve(config.load_preset(spec["preset"]), overrides=overrides)
@@ -93,6 +93,17 @@ def time_to_note(label: str, runs: Sequence[dict[str, Any]], target: float) -> s
     return (f"Time to ≥ {target:.2f}% test accuracy for {label} (the first epoch that crossed it; "
             f"training seconds summed up to that epoch, evaluation excluded): "
             f"{'; '.join(parts)}{mean}.")
+
+
+def train_time_note(label: str, runs: Sequence[dict[str, Any]], limit: float) -> str:
+    """One line: each run's training seconds (all epochs, evaluation excluded: what ``nnlearn
+    train`` reports as "training took"), their mean ± std, and whether the mean is ≤ ``limit``."""
+    seconds = [sum(run["train_seconds"]) for run in runs]
+    mean = statistics.fmean(seconds)
+    return (f"Training time of {label} (all epochs, evaluation excluded; what `nnlearn train` reports "
+            f"as 'training took'): {mean_std(seconds)} s over {len(seconds)} run(s) (per seed: "
+            + ", ".join(f"{t:.2f}" for t in seconds) + f"); goal ≤ {limit:g} s: "
+            f"{'met' if mean <= limit else 'NOT met'}.")
 
 
 def mean_std(values: Sequence[float]) -> str:

@@ -4,7 +4,7 @@ Each field of the tables below carries its default (from :mod:`nnlearn.defaults`
 its check (a :class:`Check`: type and range), its help text and its command-line
 flag. Everything else is derived from these classes:
 
-* validation of config files and overrides (:func:`nnlearn.experiments.config.resolve`);
+* validation of config files and overrides (:func:`nnlearn.experiments.config.files.resolve`);
 * the flags of ``nnlearn train`` and their ``--help`` (:mod:`nnlearn.cli.train`);
 * the order of keys in ``--print-config`` and in a run folder's ``config.toml``;
 * the reference table in ``docs/config.md`` (:func:`markdown_reference`).
@@ -238,6 +238,8 @@ class Model:
         "for quadratic, sigmoid under sigmoid hidden layers, else linear)",
         "--output-activation")
     cost: str = setting(defaults.COST, Choice(_names(COSTS)), "cost function", "--cost")
+    label_smoothing: float = setting(0.0, PROBABILITY, "label smoothing ε of the log_likelihood "
+                                     "cost: targets (1 − ε)·one-hot + ε/K", "--label-smoothing")
     init: str = setting(defaults.WEIGHT_INIT, Choice(_names(INITIALIZERS)), "weight "
                         "initialiser (normal_fan_in = N(0, 1/n_in); normal = N(0, 1))", "--init")
     bias_init: str = setting(defaults.BIAS_INIT, Choice(_names(INITIALIZERS)), "bias initialiser",
@@ -378,7 +380,7 @@ def markdown_reference() -> str:
     """The reference of every config key as markdown tables (``docs/config.md``)."""
     lines = ["# Experiment config reference", "",
              "Written by `python scripts/config_reference.py` from the tables of "
-             "`nnlearn.experiments.schema`; do not edit by hand.", "",
+             "`nnlearn.experiments.config.schema`; do not edit by hand.", "",
              "Every key can be set in a TOML file (`[table]` then `key = value`), with its flag, "
              "or with `--set table.key=value`. Defaults live in `nnlearn.defaults`.", ""]
     groups = [("top level", Experiment, "")] + [(f"[{t}]", c, t + ".") for t, c in TABLES.items()]
