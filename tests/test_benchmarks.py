@@ -246,3 +246,14 @@ def test_speedrun_recipe_is_the_same_in_each_library():
         assert seconds > 0
     assert min(accuracy.values()) > 0.6, accuracy
     assert max(accuracy.values()) - min(accuracy.values()) < 0.05, accuracy
+
+
+def test_cpu_ab_times_both_nnlearn_loops_in_cpu_seconds(capsys, monkeypatch):
+    from nnlearn.nn import kernels
+    import cpu_ab_mlp
+    monkeypatch.delenv(kernels.KERNELS_ENV, raising=False)
+    cpu_ab_mlp.main(["--images", "200", "--rounds", "2", "--pause", "0", "--contenders", "nnlearn,reference"])
+    out = capsys.readouterr().out
+    assert "[784, 30, 10], 200 images, mini-batch 10, CPU seconds per epoch (median / min of 2)" in out
+    assert "  nnlearn    " in out and "  reference  " in out
+    assert kernels.KERNELS_ENV not in __import__("os").environ   # the reference's setting undone
