@@ -36,7 +36,7 @@ def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if changed:
         raise ConfigError(f"--resume continues the saved run with its own config.toml; it cannot "
                           f"be combined with {', '.join(changed)} (got --resume {args.resume!r})")
-    folder = Run.open(args.resume)
+    folder = Run.open(args.resume).take_lock()  # one writer: a second resume is refused here
     if not folder.checkpoint_path.is_file():
         raise ConfigError(f"--resume {args.resume!r}: the run folder has no {folder.CHECKPOINT} "
                           "(the run was stopped before its first checkpoint); start it again")
@@ -84,8 +84,7 @@ def attach(trainer, folder, cfg: dict[str, Any], args: argparse.Namespace,
         checkpoint = load_checkpoint(folder.checkpoint_path)
         restore(trainer, checkpoint, folder.checkpoint_path)
         saver.saved_epoch = checkpoint.epoch
-        with open(folder.metrics_path, "w", encoding="utf-8") as f:
-            write_history(f, trainer.history)
+        folder.write_metrics(trainer.history)  # cut back to the checkpoint's epochs
         say(f"resuming from the checkpoint of epoch {checkpoint.epoch} "
             f"({trainer.end_epoch - trainer.epoch} epochs to go)")
     saver.remember(trainer)

@@ -6,7 +6,8 @@ seed and thread count). They differ in where and how many at once:
 
 * :class:`LocalEngine` (default, no extra dependency): a ``concurrent.futures``
   process pool on this machine, one trial per core (``cpus_per_trial`` cores each,
-  with BLAS held to as many threads through threadpoolctl when it is installed).
+  with BLAS held to as many threads through threadpoolctl when it is installed). The
+  workers die with the driver (:func:`nnlearn.system.processes.die_with_parent`).
 * :class:`RayEngine` (``pip install "nnlearn[ray]"``; Ray is imported only here, when
   used): Ray Tune runs the trials, on a Ray started for the sweep or on an existing
   cluster (``address``). Its ``"asha"`` scheduler (ASHA, Li et al. 2018) stops the
@@ -35,6 +36,7 @@ from typing import Any, Callable, Iterator, Sequence
 from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, NNLearnError
 from nnlearn.experiments.sweeps.trial import make_spec, mark_stopped, new_row, run_trial
+from nnlearn.system.processes import die_with_parent
 
 ENGINES = ("local", "ray")
 SCHEDULERS = ("fifo", "asha")
@@ -132,7 +134,8 @@ class LocalEngine(Engine):
             return []
         rows = []
         pool = ProcessPoolExecutor(self.workers(len(specs)), mp_context=get_context("spawn"),
-                                   initializer=hold_blas_threads, initargs=(self.cpus_per_trial,))
+                                   initializer=start_worker,
+                                   initargs=(os.getpid(), self.cpus_per_trial))
         try:
             futures = {pool.submit(run_trial, spec, str(sweep_dir), self.cpus_per_trial): spec
                        for spec in specs}
@@ -152,8 +155,15 @@ class LocalEngine(Engine):
 _blas_limit = None
 
 
+def start_worker(driver_pid: int, threads: int) -> None:
+    """Process-pool initializer: die with the driver (``kill -9`` of ``nnlearn search``
+    leaves no trial training on), and hold BLAS to ``threads`` threads."""
+    die_with_parent(driver_pid)
+    hold_blas_threads(threads)
+
+
 def hold_blas_threads(threads: int) -> None:
-    """Process-pool initializer: hold BLAS to ``threads`` threads (threadpoolctl, if installed)."""
+    """Hold BLAS to ``threads`` threads in this process (threadpoolctl, if installed)."""
     global _blas_limit
     try:
         from threadpoolctl import threadpool_limits
