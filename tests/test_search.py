@@ -67,7 +67,7 @@ def metrics(run_dir) -> list[float]:
     ('[search]\n"training.eta" = [0.5]\n[sweep]\nworkers = 3\n',
      "unknown [sweep] key(s) ['workers']; [sweep] takes trials, seed, scheduler"),
     ('[search]\n"training.eta" = [0.5]\n[sweep]\nscheduler = "hyperband"\n',
-     "[sweep] scheduler: expected 'fifo' or 'asha'"),
+     "[sweep] scheduler: unknown value 'hyperband'; expected one of asha, fifo"),
     ('[search]\n"training.eta" = [0.5]\n[sweep]\nscheduler = "asha"\n',
      "scheduler 'asha' needs --engine ray"),
     ('[traning]\neta = 0.5\n[search]\n"training.eta" = [0.5]\n', "unknown key 'traning'"),
