@@ -209,11 +209,11 @@ class RayEngine(Engine):
         """Ray must be installed, and the cluster to join answer as a Ray head node: an
         explicit ``HOST:PORT``, or for ``"auto"`` the one ``ray start`` recorded on this
         machine (:func:`auto_address`); nothing is created before this passes."""
-        import_ray()
         if self.address == "auto":
             self.address = auto_address()
         if self.address is not None:
-            check_reachable(self.address)
+            check_reachable(self.address)  # seconds at most, before Ray's own slow import
+        import_ray()
 
     def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
         scheduler = scheduler or {"name": "fifo"}
