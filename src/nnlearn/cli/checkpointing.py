@@ -37,6 +37,15 @@ def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         raise ConfigError(f"--resume continues the saved run with its own config.toml; it cannot "
                           f"be combined with {', '.join(changed)} (got --resume {args.resume!r})")
     folder = Run.open(args.resume).take_lock()  # one writer: a second resume is refused here
+    try:
+        return folder, _checked_config(folder, args)
+    except BaseException:
+        folder.lock.release()
+        raise
+
+
+def _checked_config(folder, args: argparse.Namespace) -> dict[str, Any]:
+    """The config of the locked run ``folder``, refused if it cannot be resumed as it was."""
     if not folder.checkpoint_path.is_file():
         raise ConfigError(f"--resume {args.resume!r}: the run folder has no {folder.CHECKPOINT} "
                           "(the run was stopped before its first checkpoint); start it again")
@@ -55,7 +64,7 @@ def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
                           f"continues exactly as it was checkpointed: undo the edit, or start a "
                           f"new run with the edited config (nnlearn train --config "
                           f"{folder.config_path})")
-    return folder, cfg
+    return cfg
 
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

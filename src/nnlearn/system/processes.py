@@ -72,7 +72,7 @@ class FolderLock:
             return self
         deadline = time.monotonic() + wait
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides
             try:
                 if _try_lock(fd):
                     break
