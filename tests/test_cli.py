@@ -126,3 +126,20 @@ def test_console_script_runs_as_a_subprocess(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Epoch 1: " in proc.stdout and "\r" not in proc.stdout  # no progress bar when piped
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["--port", "70000"], "--port must be an integer from 0 to 65535, got 70000"),
+    (["--port", "-1"], "--port must be an integer from 0 to 65535, got -1"),
+    (["--max-sessions", "0"], "--max-sessions must be a positive integer, got 0"),
+    (["--idle-timeout", "nan"], "--idle-timeout must be a finite number > 0, got nan"),
+    (["--max-rate", "0"], "--max-rate must be a finite number > 0, got 0.0"),
+    (["--max-rate", "fast"], "--max-rate must be a finite number > 0, got 'fast'"),
+])
+def test_serve_flags_are_checked_by_the_shared_rules(argv, phrase, capsys):
+    """``nnlearn serve``'s flags use nnlearn.checks' rules (no hand checks): usage errors,
+    exit status 2, before any server starts."""
+    with pytest.raises(SystemExit) as info:
+        main(["serve", *argv])
+    assert info.value.code == 2
+    assert phrase in capsys.readouterr().err

@@ -97,7 +97,8 @@ def loads(source: str, origin: str = "<string>") -> dict[str, Any]:
     try:
         return tomllib.loads(source)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
-        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+        reason = str(exc) if len(str(exc)) <= 300 else str(exc)[:300] + "..."  # a huge key
+        raise ConfigError(f"{origin} is not valid TOML: {reason}") from None
 
 
 def load(path: str | Path) -> dict[str, Any]:

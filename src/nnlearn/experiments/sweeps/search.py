@@ -165,7 +165,10 @@ def _load_base(base: Any, space_path: Path) -> dict[str, Any]:
             return cfgmod.load_preset(base[len("preset:"):])
         except ConfigError as exc:
             raise ConfigError(f"{space_path}: base: {exc}") from None
-    return cfgmod.load(space_path.parent / base)
+    try:
+        return cfgmod.load(space_path.parent / base)
+    except ConfigError as exc:  # name the space file whose base this is, not only the base
+        raise ConfigError(f"{space_path}: base: {exc}") from None
 
 
 def _is_range(value: Any) -> bool:
