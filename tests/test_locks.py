@@ -222,6 +222,7 @@ def test_kill_9_of_the_driver_leaves_no_worker_and_two_resumes_do_not_double_met
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
+    gone_after = time.monotonic() - (deadline - 10)
     orphans = [pid for pid in workers if _alive(pid)]
     for pid in orphans:  # do not leave them behind for the rest of the suite
         os.kill(pid, signal.SIGKILL)
@@ -236,6 +237,15 @@ def test_kill_9_of_the_driver_leaves_no_worker_and_two_resumes_do_not_double_met
     for trial in sorted(trials.glob("trial-*")):
         assert _epochs(trial) == list(range(1, epochs + 1)), trial.name
         assert json.loads((trial / "summary.json").read_text())["sweep"]["status"] == "completed"
+    report = os.environ.get("NNLEARN_SWEEP_KILL_REPORT")  # read by scripts/reliability_report.py
+    if report:
+        Path(report).write_text(json.dumps({
+            "command": "nnlearn search space.toml (2 trials of 40 epochs, 2,000 images)",
+            "processes_below_driver": len(workers), "seconds_until_all_gone": round(gone_after, 2),
+            "orphans": len(orphans), "resume_exit_codes": codes,
+            "refused_message": refused.strip().splitlines()[-1][:200],
+            "epochs_per_trial_after_resume": [len(_epochs(t)) for t in sorted(trials.glob("trial-*"))],
+        }, indent=1))
 
 
 def test_a_trial_folder_held_by_another_process_fails_that_trial_only(tmp_path):
