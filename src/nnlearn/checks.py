@@ -139,14 +139,21 @@ class Number(Rule):
         return (f"{'(' if self.low_open else '['}{self.low:g}, "
                 f"{self.high:g}{')' if self.high_open else ']'}")
 
-    def words(self) -> str:
+    def _bounds(self, ascii_signs: bool) -> str:
+        """``number in [a, b)``, ``number > a``, ``number ≤ b`` or ``number``."""
+        at_least, at_most = (">=", "<=") if ascii_signs else ("≥", "≤")
         if self.low is not None and self.high is not None:
-            return f"a number in {self._interval()}"
+            return f"number in {self._interval()}"
         if self.low is not None:
-            return f"a finite number {'>' if self.low_open else '>='} {self.low:g}"
+            return f"number {'>' if self.low_open else at_least} {self.low:g}"
         if self.high is not None:
-            return f"a finite number {'<' if self.high_open else '<='} {self.high:g}"
-        return "a finite number"
+            return f"number {'<' if self.high_open else at_most} {self.high:g}"
+        return "number"
+
+    def words(self) -> str:
+        """What the error message says is accepted (``a finite number > 0``)."""
+        bounds = self._bounds(ascii_signs=True)
+        return "a " + bounds if bounds.startswith("number in") else "a finite " + bounds
 
     def parse(self, text: str) -> Any:
         try:
@@ -155,13 +162,7 @@ class Number(Rule):
             return text
 
     def describe(self) -> str:
-        if self.low is not None and self.high is not None:
-            return f"number in {self._interval()}"
-        if self.low is not None:
-            return f"number {'>' if self.low_open else '≥'} {self.low:g}"
-        if self.high is not None:
-            return f"number {'<' if self.high_open else '≤'} {self.high:g}"
-        return "number"
+        return self._bounds(ascii_signs=False)
 
 
 @dataclass(frozen=True)

@@ -85,17 +85,27 @@ def check_idx(data: bytes, target: str = "read_idx") -> np.ndarray | None:
     return arr
 
 
-def check_model(data: bytes, target: str = "load") -> object | None:
-    """Load ``data`` as a model file: the network or ``None`` for ``ModelFileError``."""
+def read_or_own_error(data: bytes, suffix: str, target: str, read, errors) -> object | None:
+    """The oracle's common part: write ``data`` to a file, ``read(path)`` it with warnings
+    as errors, and return the result, or ``None`` for one of nnlearn's own ``errors`` whose
+    message names the file (and does not repeat a huge input). Anything else propagates."""
     _count(target)
-    path = _write(data, ".npz")
+    path = _write(data, suffix)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            net = nnlearn.load(path)
-        except ModelFileError as exc:
+            return read(path)
+        except errors as exc:
             assert str(path) in str(exc), f"error message does not name the file: {exc}"
+            assert len(str(exc)) < 5000, "the message repeats a huge input"
             return None
+
+
+def check_model(data: bytes, target: str = "load") -> object | None:
+    """Load ``data`` as a model file: the network or ``None`` for ``ModelFileError``."""
+    net = read_or_own_error(data, ".npz", target, nnlearn.load, ModelFileError)
+    if net is None:
+        return None
     assert isinstance(net, nnlearn.Network)
     for layer in net.layers:  # a loaded model has finite weights of the model's dtype
         for value in (*layer.params.values(), *layer.buffers.values()):
@@ -555,18 +565,14 @@ def check_space(data: bytes, target: str = "search spaces") -> list | None:
     from nnlearn.errors import ConfigError
     from nnlearn.experiments.sweeps import search
 
-    _count(target)
-    path = _write(data, ".toml")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            space = search.load_space(path)
-            specs = search.trial_specs(space)
-        except ConfigError as exc:
-            assert str(path) in str(exc) or str(exc).startswith(("--", "unknown")), \
-                f"error message does not name the file: {exc}"
-            assert len(str(exc)) < 5000, "the message repeats a huge input"
-            return None
+    def read(path):
+        space = search.load_space(path)
+        return space, search.trial_specs(space)
+
+    found = read_or_own_error(data, ".toml", target, read, ConfigError)
+    if found is None:
+        return None
+    space, specs = found
     assert 1 <= len(specs) <= space.max_trials
     return specs
 
