@@ -1,12 +1,15 @@
 r"""The playground's "show the code" and CSV upload.
 
-:func:`python_code` writes a script that rebuilds the playground's experiment with
-the same calls the server makes (:func:`nnlearn.web.playground.build_network`'s
-``Network.from_sizes`` and ``build_trainer``'s ``Trainer``), so running it gives the
-page's loss curve number for number. :func:`toml_config` writes the network and
-training settings as an ``nnlearn train`` config; ``nnlearn train`` reads MNIST or
-IDX folders, not the playground's 2-D points, so the file says so and leaves the
-``[data]`` table out.
+:func:`python_code` writes a script that replays a session with the same calls the
+server makes (:func:`nnlearn.web.playground.build_network`'s ``Network.from_sizes``
+and ``build_trainer``'s ``Trainer``), so running it gives the page's loss curve number
+for number in every state: the points are a built-in set's ``make_dataset`` call or,
+for an uploaded CSV and for points added by clicks, the points themselves; the epochs
+trained with each setting of ``eta``, ``mini_batch_size`` and the penalty (changed while
+training) are replayed in order (the session's ``schedule``). :func:`toml_config` dumps
+the settings that ``nnlearn train`` knows into its config (:data:`CONFIG_KEYS`);
+``nnlearn train`` reads MNIST or IDX folders, not the playground's 2-D points, so the
+file says so and leaves the ``[data]`` table out.
 """
 
 from __future__ import annotations
@@ -17,67 +20,126 @@ from typing import Any
 
 import numpy
 
-from nnlearn.web.playground import Settings
+from nnlearn.experiments.config import files as config
+from nnlearn.web.playground import Segment, Session, penalty
 from nnlearn.web.validation import FieldError
 
 MAX_CSV_POINTS = 5000
 
+CONFIG_KEYS = {"hidden": "model.hidden", "activation": "model.activation",
+               "output_activation": "model.output_activation", "cost": "model.cost",
+               "weight_init": "model.init", "eta": "training.eta",
+               "mini_batch_size": "training.mini_batch_size", "seed": "training.seed",
+               "optimizer": "optimizer.name"}
+"""Playground setting → ``nnlearn train`` config key, where the config has one (the names
+are the same but for the table; ``weight_init`` is the config's ``model.init``)."""
 
-def _regularizer_code(s: Settings) -> str:
-    if s.regularization == "none" or s.reg_rate == 0:
-        return "[]"
-    return f"[nnlearn.{s.regularization.upper()}({s.reg_rate!r})]"
+
+def _regularizer_code(kind: str, lmbda: float) -> str:
+    return "[]" if kind == "none" else f"[nnlearn.{kind.upper()}({lmbda!r})]"
 
 
-def python_code(settings: Settings, epochs: int) -> str:
-    """A Python script that trains the playground's network for ``epochs`` epochs."""
-    s = settings
-    output = "sigmoid" if s.problem == "classification" else "linear"
-    return f'''"""The nnlearn playground's experiment as a script (written by nnlearn serve)."""
+def _rows(array: numpy.ndarray) -> str:
+    """An (N, 3) array as a Python literal, one point per line (floats written exactly)."""
+    return "numpy.array([\n" + "".join(f"    {row!r},\n" for row in array.tolist()) + \
+        "]).reshape(-1, 3)"
+
+
+def python_code(session: Session) -> str:
+    """A Python script that replays the session's training: it ends with the page's
+    epoch and losses (one epoch when the page has not trained yet)."""
+    with session.lock:
+        s, data = session.settings, session.data
+        added = numpy.column_stack([session.custom_points, session.custom_labels])
+        uploaded = None if session.uploaded is None else numpy.column_stack(session.uploaded)
+        kind, lmbda = penalty(s)
+        schedule = list(session.schedule) or [
+            Segment(1, s.eta, s.mini_batch_size, kind, lmbda, len(added))]
+    has_test = len(data.test_labels) > 0
+    if uploaded is None:
+        source = (f"data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r},\n"
+                  f"                    train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})\n")
+    else:
+        source = (f"# the uploaded CSV file's points (x1, x2, label), split as on the page\n"
+                  f"uploaded = {_rows(uploaded)}\n"
+                  f"data = split(uploaded[:, :2], uploaded[:, 2], train_ratio={s.train_ratio / 100!r}, "
+                  f"seed={s.data_seed})\n")
+    used = max(seg.n_added for seg in schedule)
+    if used:
+        source += f"# the points added by clicks on the page (x1, x2, label), in order\nadded = {_rows(added[:used])}\n"
+    validation = "validation_data=(X_test, y_test), monitor=[\"training_cost\", \"evaluation_cost\"]" \
+        if has_test else "monitor=[\"training_cost\"]"
+    head = f'''"""The nnlearn playground's experiment as a script (written by nnlearn serve)."""
+import numpy
+
 import nnlearn
-from nnlearn.data.toy import input_features, make_dataset
+from nnlearn.data.toy import input_features, make_dataset, split
+from nnlearn.optim import get_optimizer
 
-data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r},
-                    train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})
-features = {list(s.features)!r}
-X_train, y_train = input_features(data.train_points, features), data.train_labels
+{source}features = {list(s.features)!r}
 X_test, y_test = input_features(data.test_points, features), data.test_labels
 
 net = nnlearn.Network.from_sizes(
-    {s.sizes!r}, activation={s.activation!r}, output_activation={output!r},
-    cost={s.cost!r}, weight_init={s.init!r}, seed={s.seed}, dtype="float64")
-trainer = nnlearn.Trainer(
-    net, X_train, y_train, epochs={epochs}, mini_batch_size={s.batch_size},
-    optimizer={s.optimizer!r}, eta={s.learning_rate!r}, regularizers={_regularizer_code(s)},
-    validation_data=(X_test, y_test), monitor=["training_cost", "evaluation_cost"],
-    threads=1)
-history = trainer.run()
-print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f}}, "
-      f"test loss {{history['evaluation_cost'][-1]:.4f}}")
+    {s.sizes!r}, activation={s.activation!r}, output_activation={s.output_activation!r},
+    cost={s.cost!r}, weight_init={s.weight_init!r}, seed={s.seed}, dtype="float64")
 '''
+    if len(schedule) == 1:
+        seg = schedule[0]
+        points = "numpy.concatenate([data.train_points, added[:, :2]])" if used else "data.train_points"
+        labels = "numpy.concatenate([data.train_labels, added[:, 2]])" if used else "data.train_labels"
+        body = f'''X_train, y_train = input_features({points}, features), {labels}
+trainer = nnlearn.Trainer(
+    net, X_train, y_train, epochs={seg.epochs}, mini_batch_size={seg.mini_batch_size},
+    optimizer={s.optimizer!r}, eta={seg.eta!r}, regularizers={_regularizer_code(seg.regularization, seg.lmbda)},
+    {validation}, threads=1)
+history = trainer.run()
+'''
+    else:
+        lines = "".join(f"    ({seg.epochs}, {seg.eta!r}, {seg.mini_batch_size}, "
+                        f"{_regularizer_code(seg.regularization, seg.lmbda)}, {seg.n_added}),\n"
+                        for seg in schedule)
+        body = f'''optimizer = get_optimizer({s.optimizer!r}, {schedule[0].eta!r})  # one optimiser: its state carries on
+history = nnlearn.History()
+# The page's run, in order: (epochs, eta, mini_batch_size, regularizers, clicked points used)
+schedule = [
+{lines}]
+for epochs, eta, mini_batch_size, regularizers, n_added in schedule:
+    optimizer.eta = eta
+    points = {"numpy.concatenate([data.train_points, added[:n_added, :2]])" if used else "data.train_points"}
+    labels = {"numpy.concatenate([data.train_labels, added[:n_added, 2]])" if used else "data.train_labels"}
+    trainer = nnlearn.Trainer(
+        net, input_features(points, features), labels, epochs=epochs,
+        mini_batch_size=mini_batch_size, optimizer=optimizer, regularizers=regularizers,
+        {validation},
+        history=history, threads=1)
+    trainer.run()
+'''
+    test = ", test loss {history['evaluation_cost'][-1]:.4f}" if has_test else ""
+    tail = f'''print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f}}{test}")
+'''
+    return head + body + tail
 
 
-def toml_config(settings: Settings, epochs: int) -> str:
-    """The network and training settings as an ``nnlearn train`` config (TOML)."""
-    from nnlearn.experiments.config import files as config
-
-    s = settings
-    overrides: dict[str, Any] = {
-        "name": "playground", "model.hidden": list(s.hidden), "model.activation": s.activation,
-        "model.output_activation": "sigmoid" if s.problem == "classification" else "linear",
-        "model.cost": s.cost, "model.init": s.init, "training.eta": s.learning_rate,
-        "training.mini_batch_size": s.batch_size, "training.epochs": max(1, epochs),
-        "training.seed": s.seed, "training.threads": 1, "optimizer.name": s.optimizer,
-        "model.dtype": "float64", "regularization.lmbda": 0.0,
-        "regularization.l1": s.reg_rate if s.regularization == "l1" else 0.0}
-    if s.regularization == "l2":
-        overrides["regularization.lmbda"] = s.reg_rate
+def toml_config(session: Session) -> str:
+    """The session's settings as an ``nnlearn train`` config (TOML): each of
+    :data:`CONFIG_KEYS` and the penalty (``regularization.lmbda`` for L2,
+    ``regularization.l1`` for L1); ``training.epochs`` is the page's epoch count."""
+    with session.lock:
+        s, epochs, uploaded = session.settings, len(session.history), session.uploaded
+    kind, lmbda = penalty(s)
+    overrides: dict[str, Any] = {key: getattr(s, name) for name, key in CONFIG_KEYS.items()}
+    overrides.update({"name": "playground", "model.hidden": list(s.hidden),
+                      "training.epochs": max(1, epochs), "training.threads": 1,
+                      "model.dtype": "float64",
+                      "regularization.lmbda": lmbda if kind == "l2" else 0.0,
+                      "regularization.l1": lmbda if kind == "l1" else 0.0})
     cfg = config.resolve(None, overrides=overrides)
     cfg.pop("data", None)
     features = ", ".join(s.features)
+    data = f"the {s.dataset!r} set, {s.n_points} points, noise {s.noise} %" if uploaded is None \
+        else f"an uploaded CSV file of {len(uploaded[1])} points"
     return (f"# The playground's network and training settings (written by nnlearn serve).\n"
-            f"# Its data: the {s.dataset!r} set, {s.n_points} points, noise {s.noise} %, "
-            f"{s.train_ratio} % for training (seed {s.data_seed}),\n"
+            f"# Its data: {data}, {s.train_ratio} % for training (seed {s.data_seed}),\n"
             f"# inputs {features}. `nnlearn train` reads MNIST or an IDX folder, not these\n"
             f"# 2-D points, so [data] is left out (it defaults to MNIST); the Python tab runs\n"
             f"# this experiment on the playground's data.\n" + config.dumps(cfg))

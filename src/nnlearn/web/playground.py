@@ -22,6 +22,8 @@ Everything here is NumPy and nnlearn; the web server only calls it.
 from __future__ import annotations
 
 import base64
+import copy
+import math
 import secrets
 import threading
 import time
@@ -30,16 +32,25 @@ from typing import Any
 
 import numpy
 
-from nnlearn.errors import DivergenceError, NNLearnError
 from nnlearn.data import toy
+from nnlearn.errors import DivergenceError, NNLearnError
+from nnlearn.nn.network import Network
+from nnlearn.nn.regularizers import L1, L2, decay_pairs
+from nnlearn.optim.optimizers import get_optimizer
+from nnlearn.train.trainer import History, Trainer
 from nnlearn.web.validation import FieldError, bounded_int, bounded_number, one_of
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-COSTS = ("cross_entropy", "quadratic")
-INITS = ("xavier", "he", "normal_fan_in", "normal")
-REGULARIZATIONS = ("none", "l1", "l2")
+ACTIVATIONS = {"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"}
+OPTIMIZERS = {"sgd": "SGD", "momentum": "momentum (μ = 0.9)", "adam": "Adam"}
+COSTS = {"cross_entropy": "cross-entropy", "quadratic": "quadratic"}
+INITS = {"xavier": "Xavier N(0, 2/(n_in + n_out))", "he": "He N(0, 2/n_in)",
+         "normal_fan_in": "N(0, 1/n_in)", "normal": "N(0, 1)"}
+REGULARIZATIONS = {"none": "none", "l1": "L1", "l2": "L2"}
+"""The choice lists: value → how the page writes it (served to the page by :func:`limits`)."""
 MAX_LAYERS, MAX_NEURONS = 6, 8
+ALIASES = {"learning_rate": "eta", "batch_size": "mini_batch_size", "reg_rate": "lmbda",
+           "init": "weight_init"}
+"""Older names of settings, still read (links shared before the names followed the config)."""
 BOUNDARY_RESOLUTION = 64
 """Pixels per side of the output heat map; neuron thumbnails use every second pixel."""
 RUN_EPOCHS = 1_000_000_000
@@ -50,8 +61,9 @@ RUN_EPOCHS = 1_000_000_000
 class Settings:
     r"""Everything that defines a playground experiment (the page's controls and its URL).
 
-    ``noise`` and ``train_ratio`` are percentages, as on the page. ``reg_rate`` is the
-    book's λ (the penalty's gradient is (λ/n)·w for L2, (λ/n)·sgn w for L1, n the number
+    The names are the config's and ``Trainer``'s (``eta``, ``mini_batch_size``, ``lmbda``,
+    ``weight_init``). ``noise`` and ``train_ratio`` are percentages, as on the page. ``lmbda`` is
+    the book's λ (the penalty's gradient is (λ/n)·w for L2, (λ/n)·sgn w for L1, n the number
     of training points). ``seed`` seeds the weights and the minibatch order;
     ``data_seed`` the points.
     """
@@ -64,19 +76,25 @@ class Settings:
     features: tuple[str, ...] = ("x1", "x2")
     hidden: tuple[int, ...] = (4, 2)
     activation: str = "tanh"
-    learning_rate: float = 0.3
-    batch_size: int = 10
+    eta: float = 0.3
+    mini_batch_size: int = 10
     optimizer: str = "sgd"
     cost: str = "cross_entropy"
-    init: str = "xavier"
+    weight_init: str = "xavier"
     regularization: str = "none"
-    reg_rate: float = 0.0
+    lmbda: float = 0.0
     seed: int = 1
 
     @property
     def problem(self) -> str:
         """``"classification"`` or ``"regression"`` (set by the data set)."""
         return toy.DATASETS[self.dataset]
+
+    @property
+    def output_activation(self) -> str:
+        """Sigmoid (an output in (0, 1), read as p(class 1)) for classification, linear
+        (any real target) for regression: the one place this rule is written."""
+        return "sigmoid" if self.problem == "classification" else "linear"
 
     @property
     def sizes(self) -> list[int]:
@@ -89,7 +107,7 @@ class Settings:
         return out
 
 
-LIVE_FIELDS = ("learning_rate", "batch_size", "regularization", "reg_rate")
+LIVE_FIELDS = ("eta", "mini_batch_size", "regularization", "lmbda")
 """Settings that change while training goes on (the network is kept)."""
 DATA_FIELDS = ("dataset", "noise", "train_ratio", "n_points", "data_seed")
 """Settings that make new points (and a new network)."""
@@ -121,13 +139,13 @@ _CHECKS = {
     "features": _features,
     "hidden": _hidden,
     "activation": lambda v: one_of("activation", v, ACTIVATIONS),
-    "learning_rate": lambda v: bounded_number("learning_rate", v, 0.0, 10.0, low_open=True),
-    "batch_size": lambda v: bounded_int("batch_size", v, 1, 1000),
+    "eta": lambda v: bounded_number("eta", v, 0.0, 10.0, low_open=True),
+    "mini_batch_size": lambda v: bounded_int("mini_batch_size", v, 1, 1000),
     "optimizer": lambda v: one_of("optimizer", v, OPTIMIZERS),
     "cost": lambda v: one_of("cost", v, COSTS),
-    "init": lambda v: one_of("init", v, INITS),
+    "weight_init": lambda v: one_of("weight_init", v, INITS),
     "regularization": lambda v: one_of("regularization", v, REGULARIZATIONS),
-    "reg_rate": lambda v: bounded_number("reg_rate", v, 0.0, 10.0),
+    "lmbda": lambda v: bounded_number("lmbda", v, 0.0, 10.0),
     "seed": lambda v: bounded_int("seed", v, 0, 2 ** 31 - 1),
 }
 
@@ -135,10 +153,12 @@ _CHECKS = {
 def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
     """Settings from a JSON object: ``base`` (default: the defaults) with the given fields
     replaced, each checked. ``problem`` may be given and must match the data set; a
-    regression data set without a given cost gets the quadratic one."""
+    regression data set without a given cost gets the quadratic one. The older names of
+    :data:`ALIASES` are read as their new ones."""
     base = base or Settings()
     if not isinstance(raw, dict):
         raise FieldError("settings", f"must be a JSON object, got {type(raw).__name__}")
+    raw = {ALIASES.get(key, key): value for key, value in raw.items()}
     known = {f.name for f in fields(Settings)}
     for key in raw:
         if key not in known and key != "problem":
@@ -161,36 +181,56 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
 
 # -- the network and its trainer, from settings (the exported code makes the same calls) --------
 def build_network(settings: Settings):
-    """``Network.from_sizes`` for these settings: sigmoid output for classification,
-    linear for regression; float64 so that the backprop numbers are exact to print."""
-    from nnlearn.nn.network import Network
-
-    output = "sigmoid" if settings.problem == "classification" else "linear"
+    """``Network.from_sizes`` for these settings (output activation: :attr:`Settings.
+    output_activation`); float64 so that the backprop numbers are exact to print."""
     return Network.from_sizes(settings.sizes, activation=settings.activation,
-                              output_activation=output, cost=settings.cost,
-                              weight_init=settings.init, seed=settings.seed, dtype="float64")
+                              output_activation=settings.output_activation, cost=settings.cost,
+                              weight_init=settings.weight_init, seed=settings.seed,
+                              dtype="float64")
+
+
+def penalty(settings: Settings) -> tuple[str, float]:
+    """``(regularization, lmbda)`` with "no penalty" written one way: ``("none", 0.0)``."""
+    if settings.regularization == "none" or settings.lmbda == 0:
+        return "none", 0.0
+    return settings.regularization, settings.lmbda
 
 
 def regularizers(settings: Settings) -> list:
     """The L1 or L2 penalty of the settings (empty for none or a zero rate)."""
-    from nnlearn.nn.regularizers import L1, L2
-
-    if settings.regularization == "none" or settings.reg_rate == 0:
-        return []
-    return [(L1 if settings.regularization == "l1" else L2)(settings.reg_rate)]
+    kind, lmbda = penalty(settings)
+    return [] if kind == "none" else [(L1 if kind == "l1" else L2)(lmbda)]
 
 
 def build_trainer(settings: Settings, network, optimizer, history, train, test):
     """A Trainer continuing ``history`` with ``optimizer`` (an instance, so its state and
     step count carry over when the settings change)."""
-    from nnlearn.train.trainer import Trainer
-
     has_test = len(test[1]) > 0
-    return Trainer(network, *train, epochs=RUN_EPOCHS, mini_batch_size=settings.batch_size,
+    return Trainer(network, *train, epochs=RUN_EPOCHS, mini_batch_size=settings.mini_batch_size,
                    optimizer=optimizer, regularizers=regularizers(settings),
                    validation_data=test if has_test else None,
                    monitor=("training_cost", "evaluation_cost") if has_test else ("training_cost",),
                    history=history, threads=1)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or ±inf float replaced by ``None`` (JSON has no such numbers;
+    Starlette refuses them and browsers cannot parse Python's bare ``NaN``)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def limits() -> dict[str, Any]:
+    """What the page's controls may offer, from the checks above (one home for each list)."""
+    return {"max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS, "activations": ACTIVATIONS,
+            "optimizers": OPTIMIZERS, "costs": COSTS, "weight_inits": INITS,
+            "regularizations": REGULARIZATIONS, "aliases": ALIASES,
+            "fields": [f.name for f in fields(Settings)]}
 
 
 def encode_map(values: numpy.ndarray, scale: float) -> str:
@@ -216,11 +256,28 @@ def dataset_previews(n_points: int = 150) -> dict[str, dict[str, Any]]:
     return previews
 
 
+@dataclass
+class Segment:
+    """Consecutive epochs trained with the same live settings and the same training points
+    (the first ``n_added`` clicked points): one entry of the schedule the exported code replays."""
+
+    epochs: int
+    eta: float
+    mini_batch_size: int
+    regularization: str
+    lmbda: float
+    n_added: int
+
+
 class Session:
     """One tab's experiment: settings, data, network, trainer, and the play state.
 
-    All methods take the session's lock, so the stream that trains and the requests
-    that change settings or ask for backprop never see a half-updated network.
+    The data are a built-in set (``uploaded`` is False) or the points of a CSV file,
+    plus the points added by clicks. ``schedule`` lists the epochs trained since the
+    last reset with the settings of each (:class:`Segment`), so the exported code can
+    replay the page's run exactly. All methods take the session's lock, so the stream
+    that trains and the requests that change settings or ask for backprop never see a
+    half-updated network.
     """
 
     def __init__(self, settings: Settings, session_id: str | None = None):
@@ -234,8 +291,10 @@ class Session:
         self.generation = 0       # bumped when the network starts over (history restarts)
         self.stream_token: object | None = None  # the one stream that drives this session
         self.settings = settings
+        self.uploaded: tuple[numpy.ndarray, numpy.ndarray] | None = None
         self.custom_points = numpy.zeros((0, 2))
         self.custom_labels = numpy.zeros(0)
+        self.schedule: list[Segment] = []
         self._make_data()
         self.reset()
 
@@ -251,9 +310,14 @@ class Session:
                 self.version += 1
 
     def _make_data(self) -> None:
+        """The points: the built-in set of the settings, or the uploaded ones split anew
+        (by ``train_ratio`` and ``data_seed``); the clicked points are dropped."""
         s = self.settings
-        self.data = toy.make_dataset(s.dataset, n_points=s.n_points, noise=s.noise / 100,
-                                          train_ratio=s.train_ratio / 100, seed=s.data_seed)
+        if self.uploaded is None:
+            self.data = toy.make_dataset(s.dataset, n_points=s.n_points, noise=s.noise / 100,
+                                         train_ratio=s.train_ratio / 100, seed=s.data_seed)
+        else:
+            self.data = toy.split(*self.uploaded, s.train_ratio / 100, s.data_seed)
         self.custom_points, self.custom_labels = numpy.zeros((0, 2)), numpy.zeros(0)
         self.data_version += 1
 
@@ -273,32 +337,41 @@ class Session:
 
     def reset(self) -> None:
         """A fresh network (same seed: the same initial weights), epoch 0, paused."""
-        from nnlearn.optim.optimizers import get_optimizer
-        from nnlearn.train.trainer import History
-
         with self.lock:
             self.network = build_network(self.settings)
-            self.optimizer = get_optimizer(self.settings.optimizer, self.settings.learning_rate)
+            self.optimizer = get_optimizer(self.settings.optimizer, self.settings.eta)
             self.history = History()
+            self.schedule = []
             self.error = None
+            self.playing = False
             self.generation += 1
             self._rebuild_trainer()
             self.version += 1
 
-    def update(self, settings: Settings) -> None:
-        """Apply new settings: learning rate, batch size and regularisation change while
-        training goes on; a new data set regenerates the points; anything else resets."""
+    def update(self, settings: Settings, new_data: bool = False) -> None:
+        """Apply new settings: ``eta``, ``mini_batch_size`` and regularisation change while
+        training goes on; a new data set regenerates the points; anything else resets.
+
+        Uploaded points stay until a data set is chosen (``new_data``: the page's data set
+        buttons, even the one already selected): ``noise`` and ``n_points`` do not apply
+        to them, ``train_ratio`` and ``data_seed`` split them anew."""
         with self.lock:
             old, self.settings = self.settings, settings
             changed = {f.name for f in fields(Settings) if getattr(old, f.name) != getattr(settings, f.name)}
+            if new_data or "dataset" in changed:
+                self.uploaded = None
+                changed.add("dataset")
+            if self.uploaded is not None:
+                changed -= {"noise", "n_points"}
             if not changed:
                 return
+            self.error = None  # new settings: training may go on
             if changed & set(DATA_FIELDS):
                 self._make_data()
             if changed - set(LIVE_FIELDS):
                 self.reset()
                 return
-            self.optimizer.eta = settings.learning_rate
+            self.optimizer.eta = settings.eta
             self._rebuild_trainer()
             self.version += 1
 
@@ -318,25 +391,57 @@ class Session:
     def set_points(self, points: numpy.ndarray, labels: numpy.ndarray) -> None:
         """Replace the data by these points (from a CSV file), split by ``train_ratio``."""
         with self.lock:
-            self.data = toy.split(points, labels, self.settings.train_ratio / 100,
-                                       self.settings.data_seed)
-            self.custom_points, self.custom_labels = numpy.zeros((0, 2)), numpy.zeros(0)
-            self.data_version += 1
+            self.uploaded = (points, labels)
+            self._make_data()
             self.reset()
 
     def step(self, epochs: int = 1) -> None:
-        """Train for ``epochs`` epochs (nothing without training points); a diverged run
-        pauses with its message in ``error``."""
+        """Train for ``epochs`` epochs (nothing without training points).
+
+        An epoch that diverges (NaN or inf in the outputs, weights or costs) is undone:
+        the network, the minibatch order and the optimiser go back to the end of the
+        last finite epoch, training pauses, and ``error`` holds the Trainer's message."""
         with self.lock:
             if self.trainer is None or self.error:
                 self.playing = False
                 return
-            try:
-                self.trainer.run(epochs)
-            except (DivergenceError, FloatingPointError) as exc:
-                self.error = str(exc)
-                self.playing = False
+            for _ in range(epochs):
+                saved = (self.network.state_dict(),
+                         copy.deepcopy(self.network.rng.bit_generator.state),
+                         self.optimizer.state_dict())
+                try:
+                    self.trainer.run(1)
+                except (DivergenceError, FloatingPointError) as exc:
+                    self.network.load_state_dict(saved[0])
+                    self.network.rng.bit_generator.state = saved[1]
+                    self.optimizer.load_state_dict(saved[2])
+                    self._rebuild_trainer()  # the Trainer's own epoch state, afresh
+                    self.error = (f"{exc}. Training stopped; the network is kept as it was after "
+                                  f"epoch {len(self.history)}, its last finite state. Change a "
+                                  "setting and play again, or reset.")
+                    self.playing = False
+                    break
+                self._log_epoch()
             self.version += 1
+
+    def _log_epoch(self) -> None:
+        kind, lmbda = penalty(self.settings)
+        segment = Segment(1, self.settings.eta, self.settings.mini_batch_size, kind, lmbda,
+                          len(self.custom_labels))
+        if self.schedule and replace(self.schedule[-1], epochs=1) == segment:
+            self.schedule[-1].epochs += 1
+        else:
+            self.schedule.append(segment)
+
+    def model_file(self, path) -> None:
+        """Write the network as an nnlearn model file (``nnlearn.load``, ``nnlearn predict``);
+        its metadata say which input features it reads."""
+        with self.lock:
+            self.network.save(path, metadata={
+                "source": "nnlearn serve playground", "epochs": len(self.history),
+                "inputs": list(self.settings.features), "settings": self.settings.to_json(),
+                "note": "inputs are nnlearn.data.toy.input_features(points, inputs) of points "
+                        "(x1, x2) in [-6, 6]^2"})
 
     # -- views ----------------------------------------------------------------------------
     def _layer_outputs(self, X: numpy.ndarray) -> list[numpy.ndarray]:
@@ -366,21 +471,19 @@ class Session:
             neurons = []
             for depth, A in enumerate(activations):
                 last = depth == len(activations) - 1
-                kind = "sigmoid" if (last and s.problem == "classification") or \
-                    (not last and s.activation == "sigmoid") else "other"
+                kind = s.output_activation if last else s.activation
                 maps = A.reshape(res, res, -1)
                 layer_maps = []
                 for j in range(A.shape[1]):
                     shown, scale = self._display(maps[::2, ::2, j], kind)
                     layer_maps.append(encode_map(shown, scale))
                 neurons.append(layer_maps)
-            out, out_scale = self._display(activations[-1][:, 0],
-                                           "sigmoid" if s.problem == "classification" else "other")
+            out, out_scale = self._display(activations[-1][:, 0], s.output_activation)
             records = self.history.records
             start = 0
             if history_from is not None and history_from[0] == self.generation:
                 start = min(history_from[1], len(records))
-            last = records[-1] if records else {}
+            last = records[-1] if records else self._initial_losses()
             snap: dict[str, Any] = {
                 "session": self.id, "version": self.version, "generation": self.generation,
                 "epoch": len(records), "playing": self.playing, "error": self.error,
@@ -393,23 +496,39 @@ class Session:
                 "weights": [{"W": layer.params["W"].tolist(), "b": layer.params["b"].tolist()}
                             for layer in self.network.layers[::2]],
                 "settings": s.to_json(), "data_version": self.data_version,
+                "uploaded": None if self.uploaded is None else len(self.uploaded[1]),
+                "schedule": len(self.schedule),
             }
-            snap.update(self._accuracies())
+            snap.update(self._scores())
             if with_points:
                 snap["points"] = self.points()
                 snap["feature_maps"] = feature_maps(res // 2)
-            return snap
+            return json_safe(snap)
 
-    def _accuracies(self) -> dict[str, float | None]:
-        if self.settings.problem != "classification":
-            return {"train_accuracy": None, "test_accuracy": None}
-        result = {}
+    def _initial_losses(self) -> dict[str, float]:
+        """Epoch 0's training and test cost (what the Trainer would record, penalty included)."""
+        out = {}
+        train = self._train_split()
+        weights = [w for w, _ in decay_pairs(self.network)]
+        penalty_term = sum(r.penalty(weights, len(train[1])) for r in regularizers(self.settings))
+        for name, (X, y) in (("training", train), ("evaluation", self._test_split())):
+            if len(y):
+                out[f"{name}_cost"] = self.network.evaluate(X, y)["cost"] + penalty_term
+        return out
+
+    def _scores(self) -> dict[str, float | None]:
+        """Accuracy (output > 0.5 is class 1) for classification; for regression the
+        coefficient of determination R² = 1 − Σ(a − y)² / Σ(y − ȳ)²."""
+        classification = self.settings.problem == "classification"
+        result: dict[str, float | None] = {}
         for name, (X, y) in (("train", self._train_split()), ("test", self._test_split())):
-            if len(y) == 0:
-                result[f"{name}_accuracy"] = None
-                continue
-            p = self._layer_outputs(X)[-1][:, 0]
-            result[f"{name}_accuracy"] = float(((p > 0.5) == (y > 0.5)).mean())
+            a = self._layer_outputs(X)[-1][:, 0] if len(y) else None
+            accuracy = r2 = None
+            if a is not None and classification:
+                accuracy = float(((a > 0.5) == (y > 0.5)).mean())
+            elif a is not None and len(y) > 1 and numpy.var(y) > 0:
+                r2 = float(1.0 - ((a - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+            result[f"{name}_accuracy"], result[f"{name}_r2"] = accuracy, r2
         return result
 
     def points(self) -> dict[str, list[list[float]]]:
@@ -451,12 +570,12 @@ class Session:
                 upper = dense_layers[l + 1]
                 layers[l]["backprop_sum"] = (upper.params["W"] @ upper.grads["b"]).tolist()
             layers[-1]["cost_gradient"] = cost_gradient[0].tolist()
-            return {"split": split, "index": index, "input": x[0].tolist(),
+            return json_safe({"split": split, "index": index, "input": x[0].tolist(),
                     "features": list(self.settings.features),
                     "point": (numpy.concatenate([self.data.train_points, self.custom_points])
                               if split == "train" else self.data.test_points)[index].tolist(),
                     "target": float(y_all[index]), "cost": net.cost.value(A, Y),
-                    "cost_name": net.cost.name, "layers": layers}
+                    "cost_name": net.cost.name, "layers": layers})
 
 
 class PoolFull(NNLearnError):
