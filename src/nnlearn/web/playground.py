@@ -53,6 +53,8 @@ ALIASES = {"learning_rate": "eta", "batch_size": "mini_batch_size", "reg_rate": 
 """Older names of settings, still read (links shared before the names followed the config)."""
 BOUNDARY_RESOLUTION = 64
 """Pixels per side of the output heat map; neuron thumbnails use every second pixel."""
+DEAD_RANGE = 1e-4
+"""A unit whose output varies less than this over the training points counts as dead."""
 RUN_EPOCHS = 1_000_000_000
 """The Trainer's nominal length: a playground runs until the page pauses it."""
 
@@ -500,10 +502,21 @@ class Session:
                 "schedule": len(self.schedule),
             }
             snap.update(self._scores())
+            snap["dead"] = self._dead_units()
             if with_points:
                 snap["points"] = self.points()
                 snap["feature_maps"] = feature_maps(res // 2)
             return json_safe(snap)
+
+    def _dead_units(self) -> list[list[bool]]:
+        """Per layer, whether each unit's output is constant (range below :data:`DEAD_RANGE`)
+        over the training inputs: a dead ReLU (z ≤ 0 for every point) or a saturated
+        sigmoid/tanh. Its f′(z) ≈ 0, so its δ and its incoming gradients are ≈ 0 (BP2, BP4)."""
+        X, y = self._train_split()
+        if len(y) < 2:
+            return [[False] * n for n in self.settings.sizes[1:]]
+        activations = self._layer_outputs(X)[1::2]
+        return [(numpy.ptp(A, axis=0) < DEAD_RANGE).tolist() for A in activations]
 
     def _initial_losses(self) -> dict[str, float]:
         """Epoch 0's training and test cost (what the Trainer would record, penalty included)."""
