@@ -364,3 +364,31 @@ def test_every_control_has_an_accessible_name(server, page):
     page.keyboard.press("1")
     page.wait_for_function(f"state.points.train.length === {count + 1}")
     assert page.evaluate("state.points.train[state.points.train.length - 1]") == [0.5, 0.0, 1.0]
+
+
+def test_a_three_class_set_trains_with_a_softmax_output_and_class_colours(server, page, tmp_path):
+    page.goto(server + "/playground#dataset=gauss3&hidden=4")
+    page.wait_for_function("state.snap !== null && state.snap.boundary_classes")
+    assert page.locator('.node.output').count() == 3 and page.input_value("#cost") == "log_likelihood"
+    assert page.locator("#clickMode button").count() == 4  # three classes and "inspect"
+    page.click("#play")
+    page.wait_for_function("state.snap.test_accuracy > 0.95", timeout=60_000)
+    page.click("#play")
+    page.wait_for_function("state.snap.playing === false")
+    colours = page.evaluate("""() => {  // the plot's pixels: one hue per class region
+        const c = document.getElementById('boundary'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) {
+          const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 60) seen.add(r > g && r > b ? 'orange' : b > r && b > g ? 'blue' : 'green');
+        }
+        return [...seen].sort(); }""")
+    assert colours == ["blue", "green", "orange"]
+    page.click('.node.output[data-unit="2"]')
+    page.wait_for_selector("table.bp")
+    assert "softmax with log-likelihood" in page.inner_text("#backprop")
+    _code_reproduces_the_page(page, tmp_path)
+    rows = "".join(f"{x + i / 40},{y},{i % 4}\n" for i, (x, y) in enumerate([(-4, -4), (0, 4), (4, -4), (2, 2)] * 10))
+    page.set_input_files("#csv", files=[{"name": "four.csv", "mimeType": "text/csv", "buffer": rows.encode()}])
+    page.wait_for_function("state.snap.uploaded === 40 && state.settings.classes === 4")
+    assert page.locator('.node.output').count() == 4

@@ -24,9 +24,10 @@ def test_datasets_have_their_shape_domain_and_seed(name):
     assert P.shape == (n, 2) and y.shape == (n,)
     assert np.abs(P).max(initial=0) <= toy.EXTENT
     if toy.DATASETS[name] == "classification":
-        assert set(np.unique(y)) <= {0.0, 1.0}
-        if n:
-            assert 0.2 < y.mean() < 0.8  # both classes present in fair numbers
+        k = toy.CLASSES.get(name, 2)
+        assert set(np.unique(y)) <= set(map(float, range(k)))
+        if n:  # every class present in fair numbers
+            assert np.bincount(y.astype(int), minlength=k).min() > 0.6 * n / k
     else:
         assert np.abs(y).max() <= 1.0 and y.std() > 0.05
     P2, y2 = toy.make_points(name, 300, 0.2, seed=3)
@@ -205,7 +206,11 @@ def test_an_uploaded_csv_stays_when_noise_or_size_change_until_a_data_set_is_cho
     assert len(session.data.train_labels) + len(session.data.test_labels) == 200
     session.update(parse_settings({"train_ratio": 70}, session.settings))
     assert len(session.data.train_labels) == 140 and session.snapshot()["uploaded"] == 200
-    session.update(session.settings, new_data=True)  # the page's circle button, already selected
+    assert session.settings.dataset == "custom"
+    session.update(session.settings, new_data=True)  # the page's custom button: an empty set
+    assert session.uploaded is None and len(session.data.train_labels) == 0
+    session.set_points(points, labels)
+    session.update(parse_settings({"dataset": "circle"}, session.settings), new_data=True)
     assert session.uploaded is None and len(session.data.train_labels) == 210
 
 
@@ -268,7 +273,7 @@ def test_csv_rows_and_their_errors():
     points, labels = parse_csv("x1,x2,label\n1,2,0\n-3.5,4,1\n", "classification")
     assert points.tolist() == [[1.0, 2.0], [-3.5, 4.0]] and labels.tolist() == [0.0, 1.0]
     for text, message in [("1,2\n", "expected 3"), ("1,2,0\n3,x,1\n", "line 2"), ("9,0,1\n", "[-6, 6]"),
-                          ("1,1,0.5\n", "0 or 1"), ("", "CSV")]:
+                          ("1,1,0.5\n", "classes 0 to 4"), ("1,1,5\n", "classes 0 to 4"), ("", "CSV")]:
         with pytest.raises(FieldError, match=message.replace("[", r"\[")):
             parse_csv(text, "classification")
     with pytest.raises(FieldError, match=r"\[-1, 1\]"):
@@ -288,3 +293,31 @@ def test_pool_bounds_sessions_and_frees_idle_ones():
     assert pool.get(b.id) is None and pool.get(a.id) is a
     pool.create(Settings())  # room again
     assert len(pool.sessions) == 2 and pool.close(a.id) and not pool.close(a.id)
+
+
+def test_three_classes_have_a_softmax_output_and_train():
+    s = parse_settings({"dataset": "gauss3"})
+    assert (s.classes, s.sizes, s.output_activation, s.cost) == (3, [2, 4, 2, 3], "softmax", "log_likelihood")
+    assert parse_settings({"dataset": "xor"}, s).cost == "cross_entropy"  # back to one sigmoid output
+    for raw, field in (({"dataset": "xor", "classes": 3}, "classes"), ({"dataset": "gauss3", "cost": "cross_entropy"}, "cost"),
+                       ({"dataset": "xor", "cost": "log_likelihood"}, "cost"), ({"dataset": "custom", "classes": 6}, "classes")):
+        with pytest.raises(FieldError) as info:
+            parse_settings(raw)
+        assert info.value.field == field
+    session = Session(parse_settings({"dataset": "gauss3", "hidden": [4]}))
+    session.step(20)
+    snap = session.snapshot()
+    assert snap["test_accuracy"] > 0.95 and len(snap["neurons"][-1]) == 3
+    classes = np.frombuffer(base64.b64decode(snap["boundary_classes"]), np.uint8)
+    assert set(classes.tolist()) == {0, 1, 2}  # each class has its region of the plot
+    bp = session.backprop("test", 0)
+    out, target = bp["layers"][-1], int(bp["target"])
+    assert out["delta"] == pytest.approx([a - (j == target) for j, a in enumerate(out["a"])], abs=1e-12)
+    history, _ = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]
+    points, labels = parse_csv("".join(f"{i % 4 - 2},{i % 3},{i % 4}\n" for i in range(40)), "classification")
+    session.set_points(points, labels)
+    assert (session.settings.dataset, session.settings.classes, session.settings.sizes[-1]) == ("custom", 4, 4)
+    session.add_point(1.0, 1.0, 3.0)
+    session.step(2)
+    assert len(session.history) == 2

@@ -21,7 +21,7 @@ from typing import Any
 import numpy
 
 from nnlearn.experiments.config import files as config
-from nnlearn.web.playground import Segment, Session, penalty
+from nnlearn.web.playground import MAX_CLASSES, Segment, Session, penalty
 from nnlearn.web.validation import FieldError
 
 MAX_CSV_POINTS = 5000
@@ -56,6 +56,7 @@ def python_code(session: Session) -> str:
         schedule = list(session.schedule) or [
             Segment(1, s.eta, s.mini_batch_size, kind, lmbda, len(added))]
     has_test = len(data.test_labels) > 0
+    cast = ".astype(int)" if s.outputs > 1 else ""  # class labels, one output per class
     if uploaded is None:
         source = (f"data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r},\n"
                   f"                    train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})\n")
@@ -77,7 +78,7 @@ from nnlearn.data.toy import input_features, make_dataset, split
 from nnlearn.optim import get_optimizer
 
 {source}features = {list(s.features)!r}
-X_test, y_test = input_features(data.test_points, features), data.test_labels
+X_test, y_test = input_features(data.test_points, features), data.test_labels{cast}
 
 net = nnlearn.Network.from_sizes(
     {s.sizes!r}, activation={s.activation!r}, output_activation={s.output_activation!r},
@@ -87,7 +88,7 @@ net = nnlearn.Network.from_sizes(
         seg = schedule[0]
         points = "numpy.concatenate([data.train_points, added[:, :2]])" if used else "data.train_points"
         labels = "numpy.concatenate([data.train_labels, added[:, 2]])" if used else "data.train_labels"
-        body = f'''X_train, y_train = input_features({points}, features), {labels}
+        body = f'''X_train, y_train = input_features({points}, features), {labels}{cast}
 trainer = nnlearn.Trainer(
     net, X_train, y_train, epochs={seg.epochs}, mini_batch_size={seg.mini_batch_size},
     optimizer={s.optimizer!r}, eta={seg.eta!r}, regularizers={_regularizer_code(seg.regularization, seg.lmbda)},
@@ -108,7 +109,7 @@ for epochs, eta, mini_batch_size, regularizers, n_added in schedule:
     points = {"numpy.concatenate([data.train_points, added[:n_added, :2]])" if used else "data.train_points"}
     labels = {"numpy.concatenate([data.train_labels, added[:n_added, 2]])" if used else "data.train_labels"}
     trainer = nnlearn.Trainer(
-        net, input_features(points, features), labels, epochs=epochs,
+        net, input_features(points, features), labels{cast}, epochs=epochs,
         mini_batch_size=mini_batch_size, optimizer=optimizer, regularizers=regularizers,
         {validation},
         history=history, threads=1)
@@ -147,8 +148,8 @@ def toml_config(session: Session) -> str:
 
 def parse_csv(text: Any, problem: str) -> tuple[numpy.ndarray, numpy.ndarray]:
     r"""Points and labels from CSV text with rows ``x1,x2,label`` (an optional header
-    row is skipped). Coordinates must lie in [−6, 6]; labels are 0/1 for
-    classification and in [−1, 1] for regression."""
+    row is skipped). Coordinates must lie in [−6, 6]; labels are classes 0 … K−1
+    (K ≤ ``MAX_CLASSES``) for classification and in [−1, 1] for regression."""
     if not isinstance(text, str) or not text.strip():
         raise FieldError("csv", "must be the text of a CSV file with rows x1,x2,label")
     rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
@@ -170,8 +171,9 @@ def parse_csv(text: Any, problem: str) -> tuple[numpy.ndarray, numpy.ndarray]:
     if not numpy.isfinite(data).all() or numpy.abs(data[:, :2]).max() > 6:
         raise FieldError("csv", "coordinates must be finite numbers in [-6, 6]")
     labels = data[:, 2]
-    if problem == "classification" and not numpy.isin(labels, (0.0, 1.0)).all():
-        raise FieldError("csv", "labels of a classification data set must be 0 or 1")
+    if problem == "classification" and not numpy.isin(labels, numpy.arange(MAX_CLASSES)).all():
+        raise FieldError("csv", f"labels of a classification data set must be classes 0 to "
+                                f"{MAX_CLASSES - 1} (whole numbers)")
     if problem == "regression" and numpy.abs(labels).max() > 1:
         raise FieldError("csv", "targets of a regression data set must be in [-1, 1]")
     return data[:, :2], labels

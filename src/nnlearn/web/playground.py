@@ -42,12 +42,15 @@ from nnlearn.web.validation import FieldError, bounded_int, bounded_number, one_
 
 ACTIVATIONS = {"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"}
 OPTIMIZERS = {"sgd": "SGD", "momentum": "momentum (μ = 0.9)", "adam": "Adam"}
-COSTS = {"cross_entropy": "cross-entropy", "quadratic": "quadratic"}
+COSTS = {"cross_entropy": "cross-entropy", "quadratic": "quadratic",
+         "log_likelihood": "log-likelihood (softmax)"}
 INITS = {"xavier": "Xavier N(0, 2/(n_in + n_out))", "he": "He N(0, 2/n_in)",
          "normal_fan_in": "N(0, 1/n_in)", "normal": "N(0, 1)"}
 REGULARIZATIONS = {"none": "none", "l1": "L1", "l2": "L2"}
 """The choice lists: value → how the page writes it (served to the page by :func:`limits`)."""
 MAX_LAYERS, MAX_NEURONS = 6, 8
+MAX_CLASSES = 5
+"""Most classes a classification set may have (labels 0 … MAX_CLASSES − 1)."""
 ALIASES = {"learning_rate": "eta", "batch_size": "mini_batch_size", "reg_rate": "lmbda",
            "init": "weight_init"}
 """Older names of settings, still read (links shared before the names followed the config)."""
@@ -86,6 +89,7 @@ class Settings:
     regularization: str = "none"
     lmbda: float = 0.0
     seed: int = 1
+    classes: int = 2
 
     @property
     def problem(self) -> str:
@@ -93,15 +97,23 @@ class Settings:
         return toy.DATASETS[self.dataset]
 
     @property
+    def outputs(self) -> int:
+        """Output units: one per class from three classes on (softmax), else one."""
+        return self.classes if self.problem == "classification" and self.classes > 2 else 1
+
+    @property
     def output_activation(self) -> str:
-        """Sigmoid (an output in (0, 1), read as p(class 1)) for classification, linear
-        (any real target) for regression: the one place this rule is written."""
-        return "sigmoid" if self.problem == "classification" else "linear"
+        """Sigmoid (an output in (0, 1), read as p(class 1)) for two classes, softmax (K
+        probabilities summing to 1) for more, linear (any real target) for regression:
+        the one place this rule is written."""
+        if self.problem == "regression":
+            return "linear"
+        return "softmax" if self.outputs > 1 else "sigmoid"
 
     @property
     def sizes(self) -> list[int]:
-        """Layer widths: inputs, hidden layers, one output."""
-        return [len(self.features), *self.hidden, 1]
+        """Layer widths: inputs, hidden layers, outputs."""
+        return [len(self.features), *self.hidden, self.outputs]
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -149,6 +161,7 @@ _CHECKS = {
     "regularization": lambda v: one_of("regularization", v, REGULARIZATIONS),
     "lmbda": lambda v: bounded_number("lmbda", v, 0.0, 10.0),
     "seed": lambda v: bounded_int("seed", v, 0, 2 ** 31 - 1),
+    "classes": lambda v: bounded_int("classes", v, 2, MAX_CLASSES),
 }
 
 
@@ -167,8 +180,19 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
             raise FieldError(key, f"unknown setting; the settings are {', '.join(sorted(known))}")
     settings = replace(base, **{key: _CHECKS[key](value) for key, value in raw.items()
                                 if key != "problem"})
-    if "cost" not in raw and settings.problem == "regression":
-        settings = replace(settings, cost="quadratic")  # the only cost for real-valued targets
+    fixed = toy.CLASSES.get(settings.dataset)  # a built-in set's classes; custom: as given
+    if fixed is not None and settings.classes != fixed:
+        if "classes" in raw:
+            raise FieldError("classes", f"the {settings.dataset!r} set has {fixed} classes; "
+                                        "choose the custom set for another number")
+        settings = replace(settings, classes=fixed)
+    if "cost" not in raw:
+        if settings.problem == "regression":
+            settings = replace(settings, cost="quadratic")  # the only cost for real-valued targets
+        elif settings.outputs > 1 and settings.cost == "cross_entropy":
+            settings = replace(settings, cost="log_likelihood")  # softmax's own cost
+        elif settings.outputs == 1 and settings.cost == "log_likelihood":
+            settings = replace(settings, cost="cross_entropy")
     problem = raw.get("problem", settings.problem)
     one_of("problem", problem, ("classification", "regression"))
     if problem != settings.problem:
@@ -178,6 +202,12 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
     if settings.problem == "regression" and settings.cost != "quadratic":
         raise FieldError("cost", "regression needs the quadratic cost (cross-entropy needs "
                                  "labels in [0, 1])")
+    if settings.outputs > 1 and settings.cost == "cross_entropy":
+        raise FieldError("cost", f"{settings.classes} classes have a softmax output: use "
+                                 "log_likelihood (or quadratic)")
+    if settings.outputs == 1 and settings.cost == "log_likelihood":
+        raise FieldError("cost", "log_likelihood needs a softmax output, i.e. three or more "
+                                 "classes; two classes use cross_entropy")
     return settings
 
 
@@ -229,7 +259,8 @@ def json_safe(value: Any) -> Any:
 
 def limits() -> dict[str, Any]:
     """What the page's controls may offer, from the checks above (one home for each list)."""
-    return {"max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS, "activations": ACTIVATIONS,
+    return {"max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS, "max_classes": MAX_CLASSES,
+            "classes": toy.CLASSES, "activations": ACTIVATIONS,
             "optimizers": OPTIMIZERS, "costs": COSTS, "weight_inits": INITS,
             "regularizations": REGULARIZATIONS, "aliases": ALIASES,
             "fields": [f.name for f in fields(Settings)]}
@@ -323,14 +354,18 @@ class Session:
         self.custom_points, self.custom_labels = numpy.zeros((0, 2)), numpy.zeros(0)
         self.data_version += 1
 
+    def _labels(self, labels: numpy.ndarray) -> numpy.ndarray:
+        """Class labels as integers where the network has one output per class."""
+        return labels.astype(numpy.int64) if self.settings.outputs > 1 else labels
+
     def _train_split(self):
         points = numpy.concatenate([self.data.train_points, self.custom_points])
         labels = numpy.concatenate([self.data.train_labels, self.custom_labels])
-        return toy.input_features(points, self.settings.features), labels
+        return toy.input_features(points, self.settings.features), self._labels(labels)
 
     def _test_split(self):
         return (toy.input_features(self.data.test_points, self.settings.features),
-                self.data.test_labels)
+                self._labels(self.data.test_labels))
 
     def _rebuild_trainer(self) -> None:
         train, test = self._train_split(), self._test_split()
@@ -391,8 +426,14 @@ class Session:
             self.version += 1
 
     def set_points(self, points: numpy.ndarray, labels: numpy.ndarray) -> None:
-        """Replace the data by these points (from a CSV file), split by ``train_ratio``."""
+        """Replace the data by these points (from a CSV file), split by ``train_ratio``.
+        Classification points make the set ``custom`` with as many classes as the labels
+        name (at least two)."""
         with self.lock:
+            if self.settings.problem == "classification":
+                classes = max(2, int(labels.max()) + 1)
+                self.settings = parse_settings({"dataset": "custom", "classes": classes},
+                                               replace(self.settings, dataset="custom"))
             self.uploaded = (points, labels)
             self._make_data()
             self.reset()
@@ -456,7 +497,7 @@ class Session:
 
     def _display(self, values: numpy.ndarray, kind: str) -> tuple[numpy.ndarray, float]:
         """Values centred on 0 with a scale, for :func:`encode_map`."""
-        if kind == "sigmoid":
+        if kind in ("sigmoid", "softmax"):  # probabilities p in [0, 1], shown as 2p − 1
             return 2.0 * values - 1.0, 1.0
         return values, max(1.0, float(numpy.abs(values).max()) if values.size else 1.0)
 
@@ -480,7 +521,9 @@ class Session:
                     shown, scale = self._display(maps[::2, ::2, j], kind)
                     layer_maps.append(encode_map(shown, scale))
                 neurons.append(layer_maps)
-            out, out_scale = self._display(activations[-1][:, 0], s.output_activation)
+            probabilities = activations[-1]
+            out, out_scale = self._display(probabilities.max(axis=1) if s.outputs > 1
+                                           else probabilities[:, 0], s.output_activation)
             records = self.history.records
             start = 0
             if history_from is not None and history_from[0] == self.generation:
@@ -494,6 +537,8 @@ class Session:
                 "history": [[r["epoch"], r.get("training_cost"), r.get("evaluation_cost")]
                             for r in records[start:]],
                 "boundary": encode_map(out, out_scale), "boundary_resolution": res,
+                "boundary_classes": base64.b64encode(probabilities.argmax(axis=1).astype(
+                    numpy.uint8).tobytes()).decode("ascii") if s.outputs > 1 else None,
                 "boundary_scale": out_scale, "neurons": neurons, "neuron_resolution": res // 2,
                 "weights": [{"W": layer.params["W"].tolist(), "b": layer.params["b"].tolist()}
                             for layer in self.network.layers[::2]],
@@ -537,7 +582,9 @@ class Session:
         for name, (X, y) in (("train", self._train_split()), ("test", self._test_split())):
             a = self._layer_outputs(X)[-1][:, 0] if len(y) else None
             accuracy = r2 = None
-            if a is not None and classification:
+            if a is not None and classification and self.settings.outputs > 1:
+                accuracy = float((self._layer_outputs(X)[-1].argmax(axis=1) == y).mean())
+            elif a is not None and classification:
                 accuracy = float(((a > 0.5) == (y > 0.5)).mean())
             elif a is not None and len(y) > 1 and numpy.var(y) > 0:
                 r2 = float(1.0 - ((a - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())
@@ -555,15 +602,16 @@ class Session:
     def backprop(self, split: str, index: int) -> dict[str, Any]:
         r"""Forward and backward on one point: for every layer l, zˡ, aˡ, f'(zˡ), δˡ,
         ∂C/∂bˡ = δˡ (BP3), ∂C/∂wˡ = aˡ⁻¹ δˡ (BP4), and (wˡ⁺¹)ᵀδˡ⁺¹ (BP2's first factor);
-        for the output layer ∇ₐC (BP1's first factor). The gradients are those of this
-        one point's cost Cₓ (no regularisation term)."""
+        for the output layer ∇ₐC (BP1's first factor; a softmax output's δᴸ is its
+        Jacobian times ∇ₐC, which with the log-likelihood is aᴸ − y). The gradients are
+        those of this one point's cost Cₓ (no regularisation term)."""
         with self.lock:
             X_all, y_all = self._train_split() if split == "train" else self._test_split()
             if not 0 <= index < len(y_all):
                 raise FieldError("index", f"must be a point index from 0 to {len(y_all) - 1} "
                                           f"of the {split} set, got {index}")
             net = self.network
-            x, Y = X_all[index:index + 1], numpy.array([[y_all[index]]])
+            x, Y = X_all[index:index + 1], net.targets(y_all[index:index + 1], 1)
             outputs = self._layer_outputs(x)
             A = outputs[-1]
             cost_gradient = net.cost.gradient(A, Y)  # ∇ₐC for this one point

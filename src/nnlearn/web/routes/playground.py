@@ -83,7 +83,7 @@ async def add_point(state: AppState, request: Request) -> Response:
     x = bounded_number("x", get(body, "x"), -6.0, 6.0)
     y = bounded_number("y", get(body, "y"), -6.0, 6.0)
     if session.settings.problem == "classification":
-        label = float(bounded_int("label", get(body, "label"), 0, 1))
+        label = float(bounded_int("label", get(body, "label"), 0, session.settings.classes - 1))
     else:
         label = bounded_number("label", get(body, "label"), -1.0, 1.0)
     await to_thread.run_sync(session.add_point, x, y, label)

@@ -100,9 +100,9 @@ async function changeSettings(changes) {
 function render(snap) {
   state.snap = snap;
   if (snap.settings) {
-    const first = !state.settings;
+    const changed = JSON.stringify(snap.settings) !== JSON.stringify(state.settings);
     state.settings = snap.settings;
-    if (first) { writeHash(state.settings); syncControls(); refreshCode(); }
+    if (changed) { writeHash(state.settings); syncControls(); refreshCode(); }
   }
   if (snap.points) state.points = snap.points;
   if (snap.feature_maps) state.featureMaps = snap.feature_maps;
@@ -161,9 +161,35 @@ const offscreen = document.createElement("canvas");
 
 function toCanvas(x, y, w, h) { return [(x + 6) / 12 * w, (6 - y) / 12 * h]; }
 
+// Class colours: 0 orange and 1 blue (as the diverging scale's ends), then green, purple, red.
+const CLASS_RGB = [[240, 138, 36], [47, 127, 193], [47, 158, 106], [136, 84, 208], [214, 51, 108]];
+const CLASS_NAMES = ["orange", "blue", "green", "purple", "red"];
+
+function classColor(label) { return `rgb(${CLASS_RGB[Math.round(label)].join(",")})`; }
+
 function pointColor(label) {
-  if (state.settings.problem === "classification") return label > 0.5 ? "rgb(47,127,193)" : "rgb(240,138,36)";
-  return NN.color(label);
+  return state.settings.problem === "classification" ? classColor(label) : NN.color(label);
+}
+
+function outputs() {
+  const s = state.settings;
+  return s.problem === "classification" && s.classes > 2 ? s.classes : 1;
+}
+
+/** A softmax output as a class map: each pixel the colour of its likeliest class, paler where
+ * that class's probability p is near 1/K (t = (p − 1/K)/(1 − 1/K)). */
+function drawClassMap(canvas, classesB64, confidenceB64, res, k, discrete) {
+  const classes = Uint8Array.from(atob(classesB64), (c) => c.charCodeAt(0));
+  const confidence = Uint8Array.from(atob(confidenceB64), (c) => c.charCodeAt(0));
+  if (canvas.width !== res) { canvas.width = res; canvas.height = res; }
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(res, res);
+  for (let i = 0; i < res * res; i++) {
+    const p = confidence[i] / 255, rgb = CLASS_RGB[classes[i]];
+    const t = discrete ? 0.7 : Math.max(0, Math.min(1, (p - 1 / k) / (1 - 1 / k))) * 0.85;
+    for (let c = 0; c < 3; c++) img.data[4 * i + c] = 250 + (rgb[c] - 250) * t;
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
 }
 
 function drawBoundary(snap) {
@@ -171,7 +197,9 @@ function drawBoundary(snap) {
   const { ctx, w, h } = NN.fit(canvas);
   const hover = state.hover && snap.neurons[state.hover.layer] && snap.neurons[state.hover.layer][state.hover.unit];
   if (hover) NN.drawMap(offscreen, hover, snap.neuron_resolution, false);  // a hovered neuron's output
-  else NN.drawMap(offscreen, snap.boundary, snap.boundary_resolution, $("discrete").checked);
+  else if (snap.boundary_classes) {
+    drawClassMap(offscreen, snap.boundary_classes, snap.boundary, snap.boundary_resolution, outputs(), $("discrete").checked);
+  } else NN.drawMap(offscreen, snap.boundary, snap.boundary_resolution, $("discrete").checked);
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(offscreen, 0, 0, w, h);
   const regression = state.settings.problem === "regression";  // pale targets need a dark ring
@@ -203,8 +231,13 @@ function drawBoundary(snap) {
   ctx.fillText("x₁ →", w - 4, h / 2 + 4);
   ctx.textAlign = "left"; ctx.fillText("6", 4, 12); ctx.fillText("↑ x₂", w / 2 - 8, 12);
   const classification = state.settings.problem === "classification";
+  const k = outputs();
   $("lowLabel").textContent = classification ? "0" : NN.minus((-snap.boundary_scale).toFixed(1));
   $("highLabel").textContent = classification ? "1" : snap.boundary_scale.toFixed(1);
+  for (const id of ["lowLabel", "highLabel"]) $(id).hidden = k > 1;
+  document.querySelector(".colorbar").hidden = k > 1;
+  $("classKey").innerHTML = k > 1 ? [...Array(k).keys()].map((c) =>
+    `<span><span class="swatch" style="background:${classColor(c)}"></span>class ${c}</span>`).join(" ") : "";
   const shown = hover ? `neuron ${state.hover.unit + 1} of layer ${state.hover.layer + 1}` : "the network's output";
   const text = `${shown} over the square [−6, 6]²; ${state.points.train.length} training and ` +
     `${state.points.test.length} test points` + (snap.train_accuracy === null || snap.train_accuracy === undefined ? "" :
@@ -222,7 +255,7 @@ function layout() {
   const net = $("network"), width = net.clientWidth;
   const allFeatures = Object.keys(state.features);
   const hidden = state.settings.hidden;
-  const columns = [allFeatures.length, ...hidden, 1];
+  const columns = [allFeatures.length, ...hidden, outputs()];
   const narrow = width < 560;
   NODE = narrow ? 30 : 42; ROW = narrow ? 40 : 54;
   net.classList.toggle("narrow", narrow);
@@ -236,7 +269,7 @@ function layout() {
 function drawNetwork(snap) {
   const net = $("network");
   const s = state.settings;
-  const shape = JSON.stringify([s.features, s.hidden, net.clientWidth, Object.keys(state.features)]);
+  const shape = JSON.stringify([s.features, s.hidden, outputs(), net.clientWidth, Object.keys(state.features)]);
   if (shape !== state.shape) buildNetwork(), state.shape = shape;
   const { allFeatures } = state.geometry;
   for (const name of allFeatures) {
@@ -276,7 +309,7 @@ function buildNetwork() {
   const active = g.allFeatures.filter((f) => s.features.includes(f));
   const positions = [active.map((f) => g.allFeatures.indexOf(f))];
   g.hidden.forEach((n) => positions.push([...Array(n).keys()]));
-  positions.push([0]);
+  positions.push([...Array(outputs()).keys()]);
   const y = (row) => TOP + row * ROW + NODE / 2;
   for (let l = 0; l + 1 < positions.length; l++) {
     positions[l].forEach((rowIn, k) => positions[l + 1].forEach((rowOut, j) => {
@@ -303,7 +336,7 @@ function buildNetwork() {
     label.style.left = (g.xs[0] - NODE / 2) + "px"; label.style.top = y(row) + "px";
     net.appendChild(label);
   });
-  const layers = [...g.hidden, 1];
+  const layers = [...g.hidden, outputs()];
   layers.forEach((n, l) => {
     for (let j = 0; j < n; j++) {
       const node = makeNode(g.xs[l + 1], y(j), l === layers.length - 1 ? "output" : "");
@@ -340,7 +373,8 @@ function buildNetwork() {
 }
 
 function nodeName(layer, unit) {
-  return layer === state.settings.hidden.length ? "the output neuron" : `neuron ${unit + 1} of hidden layer ${layer + 1}`;
+  if (layer < state.settings.hidden.length) return `neuron ${unit + 1} of hidden layer ${layer + 1}`;
+  return outputs() > 1 ? `output neuron ${unit + 1} (p of class ${unit})` : "the output neuron";
 }
 
 /** A node of the diagram: a heat map in a focusable button (Enter and Space click it). */
@@ -421,7 +455,7 @@ function renderBackprop(data) {
   const L = data.layers.length, l = sel.layer, j = sel.unit, layer = data.layers[l];
   if (j >= layer.z.length) return;
   const out = l === L - 1;
-  const name = out ? "the output neuron" : `neuron ${j + 1} of hidden layer ${l + 1}`;
+  const name = nodeName(l, j);
   const f = ACT[layer.activation] || layer.activation;
   const inputs = l === 0 ? data.input : data.layers[l - 1].a;
   const inputName = (k) => l === 0 ? state.features[data.features[k]] : `a<sup>${l}</sup><sub>${k + 1}</sub>`;
@@ -429,7 +463,12 @@ function renderBackprop(data) {
   let rows = "";
   rows += `<tr><td><span class="tag">forward</span></td><td class="eq">z<sup>${sup}</sup><sub>j</sub> = Σ<sub>k</sub> w<sub>jk</sub> a<sub>k</sub> + b<sub>j</sub></td><td class="num">${f4(layer.z[j])}</td></tr>`;
   rows += `<tr><td></td><td class="eq">a<sup>${sup}</sup><sub>j</sub> = ${f}(z<sub>j</sub>)</td><td class="num">${f4(layer.a[j])}</td></tr>`;
-  if (out) {
+  const y = (c) => (Math.round(data.target) === c ? 1 : 0);
+  if (out && layer.activation === "softmax" && data.cost_name === "log_likelihood") {
+    rows += `<tr><td><span class="tag">BP1</span></td><td class="eq">δ<sup>L</sup><sub>j</sub> = a<sub>j</sub> − y<sub>j</sub> (softmax with log-likelihood) = ${f4(layer.a[j])} − ${y(j)}</td><td class="num">${f4(layer.delta[j])}</td></tr>`;
+  } else if (out && layer.activation === "softmax") {
+    rows += `<tr><td><span class="tag">BP1</span></td><td class="eq">δ<sup>L</sup><sub>j</sub> = a<sub>j</sub>(∂C/∂a<sub>j</sub> − Σ<sub>k</sub> a<sub>k</sub> ∂C/∂a<sub>k</sub>) (softmax's Jacobian)</td><td class="num">${f4(layer.delta[j])}</td></tr>`;
+  } else if (out) {
     rows += `<tr><td><span class="tag">BP1</span></td><td class="eq">δ<sup>L</sup> = ∂C/∂a · ${f}′(z) = ${f4(layer.cost_gradient[j])} × ${f4(layer.fprime[j])}</td><td class="num">${f4(layer.delta[j])}</td></tr>`;
   } else {
     rows += `<tr><td><span class="tag">BP2</span></td><td class="eq">δ<sup>${sup}</sup><sub>j</sub> = (Σ<sub>k</sub> w<sup>${sup + 1}</sup><sub>kj</sub> δ<sup>${sup + 1}</sup><sub>k</sub>) · ${f}′(z<sub>j</sub>) = ${f4(layer.backprop_sum[j])} × ${f4(layer.fprime[j])}</td><td class="num">${f4(layer.delta[j])}</td></tr>`;
@@ -450,7 +489,7 @@ function renderBackprop(data) {
     `<div class="row small" style="margin-bottom:8px;align-items:baseline;flex-wrap:wrap">
        <b style="font-size:14px">${name}</b>
        <span class="muted">for ${data.split} point #${data.index} at (${px.toFixed(2)}, ${py.toFixed(2)}), target y = ${data.target.toFixed(2)},
-       output a<sup>L</sup> = ${NN.minus(data.layers[L - 1].a[0].toFixed(4))}, cost C<sub>x</sub> = ${data.cost.toFixed(5)} (${data.cost_name.replace("_", "-")})</span></div>${deadNote}
+       output a<sup>L</sup>${data.layers[L - 1].a.length > 1 ? `<sub>${(sel.layer === L - 1 ? j : 0) + 1}</sub>` : ""} = ${NN.minus(data.layers[L - 1].a[sel.layer === L - 1 ? j : 0].toFixed(4))}, cost C<sub>x</sub> = ${data.cost.toFixed(5)} (${data.cost_name.replace("_", "-")})</span></div>${deadNote}
      <table class="bp"><tbody>${rows}</tbody></table>
      <h3 style="margin-top:12px">Incoming links <span class="tag">BP4</span><span class="eq muted">∂C/∂w<sub>jk</sub> = a<sub>k</sub> δ<sub>j</sub></span></h3>
      <table class="bp"><thead><tr><th>from</th><th>a<sub>k</sub></th><th>w<sub>jk</sub></th><th>a<sub>k</sub> × δ<sub>j</sub></th><th>∂C/∂w<sub>jk</sub></th></tr></thead><tbody>${links}</tbody></table>
@@ -482,9 +521,25 @@ function setSelectValue(select, value) {
   select.value = text;
 }
 
+/** "+ class" buttons for each class (or +1/−1 targets for regression), then "inspect". */
+function clickButtons() {
+  const s = state.settings, k = s.problem === "classification" ? s.classes : 2;
+  const key = `${s.problem}:${k}`, box = $("clickMode");
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  const order = k === 2 ? [1, 0] : [...Array(k).keys()];
+  const what = (c) => s.problem === "regression" ? `target ${c ? "+1" : "−1"}` : `class ${c}`;
+  box.innerHTML = order.map((c) => `<button data-mode="${c}" title="add a point of ${what(c)} (${CLASS_NAMES[c]})">+ ${CLASS_NAMES[c]}</button>`).join("") +
+    '<button data-mode="inspect" title="choose the point whose backprop is shown">inspect</button>';
+  if (state.clickMode !== "inspect" && Number(state.clickMode) >= k) state.clickMode = String(order[0]);
+  for (const b of box.querySelectorAll("button")) b.classList.toggle("on", b.dataset.mode === state.clickMode);
+}
+
 function syncControls() {
   const s = state.settings;
-  for (const id of ["eta", "activation", "optimizer", "cost", "weight_init", "regularization", "lmbda", "problem"]) {
+  clickButtons();
+  $("classes").disabled = s.problem !== "classification" || s.dataset !== "custom" || !!state.uploaded;
+  for (const id of ["eta", "activation", "optimizer", "cost", "weight_init", "regularization", "lmbda", "problem", "classes"]) {
     setSelectValue($(id), s[id]);
   }
   $("seed").value = s.seed;
@@ -508,7 +563,7 @@ function controlValue(el) {
 
 function wireControls() {
   for (const id of ["eta", "activation", "optimizer", "cost", "weight_init", "regularization", "lmbda", "seed",
-    "train_ratio", "noise", "n_points", "mini_batch_size"]) {
+    "train_ratio", "noise", "n_points", "mini_batch_size", "classes"]) {
     $(id).addEventListener("change", () => changeSettings({ [id]: controlValue($(id)) }).catch(() => syncControls()));
     if ($(id).type === "range") {
       $(id).addEventListener("input", () => { $(id + "_v").textContent = $(id).value + (["train_ratio", "noise"].includes(id) ? " %" : ""); });
@@ -533,12 +588,12 @@ function wireControls() {
   $("removeLayer").addEventListener("click", () => changeLayers(-1));
   $("showTest").addEventListener("change", () => state.snap && drawBoundary(state.snap));
   $("discrete").addEventListener("change", () => state.snap && (drawBoundary(state.snap), drawNetwork(state.snap)));
-  for (const b of document.querySelectorAll("#clickMode button")) {
-    b.addEventListener("click", () => {
-      state.clickMode = b.dataset.mode;
-      for (const o of document.querySelectorAll("#clickMode button")) o.classList.toggle("on", o === b);
-    });
-  }
+  $("clickMode").addEventListener("click", (event) => {
+    const b = event.target.closest("button");
+    if (!b) return;
+    state.clickMode = b.dataset.mode;
+    for (const o of document.querySelectorAll("#clickMode button")) o.classList.toggle("on", o === b);
+  });
   for (const b of document.querySelectorAll("#codeTabs button")) {
     b.addEventListener("click", () => {
       state.codeTab = b.dataset.code;
@@ -574,13 +629,13 @@ function wireControls() {
   });
 }
 
-/** The keyboard's way to the plot: arrows move a cursor, 1 / 0 add a point, i inspects. */
+/** The keyboard's way to the plot: arrows move a cursor, a class's digit adds a point, i inspects. */
 function onBoundaryKey(event) {
   const moves = { ArrowLeft: [-0.5, 0], ArrowRight: [0.5, 0], ArrowUp: [0, 0.5], ArrowDown: [0, -0.5] };
   const [x, y] = state.cursor;
   if (moves[event.key]) {
     state.cursor = [Math.max(-6, Math.min(6, x + moves[event.key][0])), Math.max(-6, Math.min(6, y + moves[event.key][1]))];
-  } else if (event.key === "1" || event.key === "0" || event.key === "i") {
+  } else if (/^[0-9]$/.test(event.key) || event.key === "i") {
     const mode = state.clickMode;
     state.clickMode = event.key === "i" ? "inspect" : event.key;
     onBoundaryAt(x, y);
@@ -608,6 +663,7 @@ function onBoundaryAt(x, y) {
   }
   const regression = state.settings.problem === "regression";
   const label = regression ? (state.clickMode === "1" ? 1 : -1) : Number(state.clickMode);
+  if (!regression && label >= state.settings.classes) return;
   send("points", { x: Math.max(-6, Math.min(6, x)), y: Math.max(-6, Math.min(6, y)), label }).catch(() => {});
 }
 
@@ -615,6 +671,7 @@ async function drawDatasetButtons() {
   const info = await NN.api("/api/playground/datasets");
   state.datasets = info.datasets; state.features = info.features; state.defaults = info.defaults;
   LIMITS = info.limits;
+  for (let k = 2; k <= LIMITS.max_classes; k++) $("classes").insertAdjacentHTML("beforeend", `<option>${k}</option>`);
   for (const select of document.querySelectorAll("select[data-choices]")) {
     for (const [value, label] of Object.entries(LIMITS[select.dataset.choices])) {
       const option = document.createElement("option"); option.value = value; option.textContent = label;
@@ -633,7 +690,7 @@ async function drawDatasetButtons() {
     for (const [x, y, label] of d.points) {
       const [px, py] = toCanvas(x, y, 116, 116);
       ctx.beginPath(); ctx.arc(px, py, 2.6, 0, 7);
-      ctx.fillStyle = d.problem === "classification" ? (label > 0.5 ? "rgb(47,127,193)" : "rgb(240,138,36)") : NN.color(label);
+      ctx.fillStyle = d.problem === "classification" ? classColor(label) : NN.color(label);
       ctx.fill();
     }
     if (!d.points.length) {
