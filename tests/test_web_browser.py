@@ -356,6 +356,7 @@ def test_every_control_has_an_accessible_name(server, page):
     assert unnamed == []
     assert page.get_attribute("#stats", "aria-live") == "polite"
     page.focus('.node[data-layer="1"][data-unit="1"]')  # the keyboard reaches a neuron and opens it
+    assert page.inner_text("#boundaryText").startswith("Showing neuron 2 of layer 2")  # in the big plot
     page.keyboard.press("Enter")
     page.wait_for_function("state.selected.layer === 1 && state.selected.unit === 1")
     count = page.evaluate("state.points.train.length")
@@ -392,3 +393,21 @@ def test_a_three_class_set_trains_with_a_softmax_output_and_class_colours(server
     page.set_input_files("#csv", files=[{"name": "four.csv", "mimeType": "text/csv", "buffer": rows.encode()}])
     page.wait_for_function("state.snap.uploaded === 40 && state.settings.classes === 4")
     assert page.locator('.node.output').count() == 4
+
+
+def test_weights_set_by_hand_dropout_and_a_schedule_are_replayed_by_the_code(server, page, tmp_path):
+    page.goto(server + "/playground#dataset=xor&hidden=3&dropout=0.1&schedule=exponential")
+    page.wait_for_function("state.snap !== null")
+    assert (page.input_value("#dropout"), page.input_value("#schedule")) == ("0.1", "exponential")
+    _step(page, 2)
+    page.once("dialog", lambda dialog: dialog.accept("-1.5"))
+    page.evaluate("state.links['0:1:2'].dispatchEvent(new MouseEvent('click'))")  # the link x₂ → neuron 3
+    page.wait_for_function("state.snap.weights[0].W[1][2] === -1.5")
+    page.click('.node[data-layer="1"][data-unit="0"]')  # the output neuron's backprop panel
+    page.wait_for_selector("input.wedit")
+    page.fill('input.wedit[data-k="0"]', "0.25")
+    page.press('input.wedit[data-k="0"]', "Enter")
+    page.wait_for_function("state.snap.weights[1].W[0][0] === 0.25")
+    _step(page, 2)
+    _code_reproduces_the_page(page, tmp_path)
+    assert page.inner_text("#code").count("set by hand on the page") == 2

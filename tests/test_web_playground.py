@@ -178,7 +178,7 @@ def test_exported_python_replays_clicks_csv_and_changes_made_while_training():
     session.step(3)
     session.update(parse_settings({"regularization": "l1", "lmbda": 0.03}, session.settings))
     session.step(2)
-    assert [(s.epochs, s.eta, s.mini_batch_size, s.regularization, s.n_added) for s in session.schedule] == \
+    assert [(s.epochs, s.eta, s.mini_batch_size, s.regularization, s.n_added) for s in session.segments] == \
         [(5, 0.3, 10, "none", 20), (3, 0.01, 25, "none", 21), (2, 0.01, 25, "l1", 21)]
     history, _ = replay(session)
     assert history["training_cost"] == session.history["training_cost"]  # to the last bit
@@ -321,3 +321,34 @@ def test_three_classes_have_a_softmax_output_and_train():
     session.add_point(1.0, 1.0, 3.0)
     session.step(2)
     assert len(session.history) == 2
+
+
+def test_exported_python_replays_weights_set_by_hand_a_schedule_and_dropout():
+    session = Session(parse_settings({"dataset": "xor", "schedule": "exponential", "dropout": 0.2}))
+    session.step(3)
+    assert session.optimizer.eta == pytest.approx(0.3 * 0.95 ** 3)  # η₀ γᵉ after epoch 3
+    session.set_weight(0, 1, 1, -0.75)
+    session.update(parse_settings({"mini_batch_size": 25}, session.settings))
+    session.step(2)
+    session.update(parse_settings({"eta": 0.1, "schedule": "step"}, session.settings))
+    session.step(2)
+    session.set_weight(1, 0, 1, 0.5)  # after the last epoch: in the script's last lines
+    assert [s.edits for s in session.segments] == [(), ((0, 1, 1, -0.75),), ()]
+    printed = []
+    scope = {"print": printed.append}
+    exec(python_code(session), scope)
+    assert scope["history"]["training_cost"] == session.history["training_cost"]
+    for mine, page in zip(scope["net"].state_dict().values(), session.network.state_dict().values()):
+        assert np.array_equal(mine, page)
+    with pytest.raises(FieldError) as info:
+        session.set_weight(0, 9, 0, 1.0)
+    assert info.value.field == "from"
+
+
+def test_a_unit_constant_over_the_data_is_marked_dead():
+    session = Session(parse_settings({"dataset": "circle", "activation": "relu", "hidden": [3]}))
+    assert session.snapshot()["dead"] == [[False] * 3, [False]]
+    session.network.layers[0].params["b"][1] = -50.0  # z < 0 for every point: ReLU outputs 0
+    assert session.snapshot()["dead"] == [[False, True, False], [False]]
+    session.step()  # its δ is 0, so its weights stay put
+    assert session.backprop("train", 0)["layers"][0]["dW"][0][1] == 0.0

@@ -30,7 +30,8 @@ CONFIG_KEYS = {"hidden": "model.hidden", "activation": "model.activation",
                "output_activation": "model.output_activation", "cost": "model.cost",
                "weight_init": "model.init", "eta": "training.eta",
                "mini_batch_size": "training.mini_batch_size", "seed": "training.seed",
-               "optimizer": "optimizer.name"}
+               "optimizer": "optimizer.name", "schedule": "schedule.name",
+               "dropout": "regularization.dropout"}
 """Playground setting → ``nnlearn train`` config key, where the config has one (the names
 are the same but for the table; ``weight_init`` is the config's ``model.init``)."""
 
@@ -47,14 +48,20 @@ def _rows(array: numpy.ndarray) -> str:
 
 def python_code(session: Session) -> str:
     """A Python script that replays the session's training: it ends with the page's
-    epoch and losses (one epoch when the page has not trained yet)."""
+    epoch and losses (one epoch when the page has not trained yet).
+
+    Each :class:`~nnlearn.web.playground.Segment` becomes one ``Trainer`` run on the same
+    network, optimiser and learning-rate schedule (so their state carries on, as on the
+    server), after the weights set by hand before it."""
     with session.lock:
         s, data = session.settings, session.data
         added = numpy.column_stack([session.custom_points, session.custom_labels])
         uploaded = None if session.uploaded is None else numpy.column_stack(session.uploaded)
         kind, lmbda = penalty(s)
-        schedule = list(session.schedule) or [
-            Segment(1, s.eta, s.mini_batch_size, kind, lmbda, len(added))]
+        segments = list(session.segments) or [Segment(
+            1, s.eta, s.mini_batch_size, kind, lmbda, s.schedule, len(added), s.eta,
+            tuple(session.pending_edits))]
+        trailing = list(session.pending_edits) if session.segments else []
     has_test = len(data.test_labels) > 0
     cast = ".astype(int)" if s.outputs > 1 else ""  # class labels, one output per class
     if uploaded is None:
@@ -65,60 +72,69 @@ def python_code(session: Session) -> str:
                   f"uploaded = {_rows(uploaded)}\n"
                   f"data = split(uploaded[:, :2], uploaded[:, 2], train_ratio={s.train_ratio / 100!r}, "
                   f"seed={s.data_seed})\n")
-    used = max(seg.n_added for seg in schedule)
+    used = max(seg.n_added for seg in segments)
     if used:
-        source += f"# the points added by clicks on the page (x1, x2, label), in order\nadded = {_rows(added[:used])}\n"
+        source += (f"# the points added by clicks on the page (x1, x2, label), in order\n"
+                   f"added = {_rows(added[:used])}\n")
     validation = "validation_data=(X_test, y_test), monitor=[\"training_cost\", \"evaluation_cost\"]" \
         if has_test else "monitor=[\"training_cost\"]"
-    head = f'''"""The nnlearn playground's experiment as a script (written by nnlearn serve)."""
+    if used:
+        training = f'''
+
+def training_set(n_added):
+    """The page's training points with the first n_added clicked ones."""
+    points = numpy.concatenate([data.train_points, added[:n_added, :2]])
+    labels = numpy.concatenate([data.train_labels, added[:n_added, 2]])
+    return input_features(points, features), labels{cast}
+
+'''
+    else:
+        training = f"X_train, y_train = input_features(data.train_points, features), data.train_labels{cast}\n"
+    scheduled = any(seg.schedule != "constant" for seg in segments)
+    lines = [f'''"""The nnlearn playground's experiment as a script (written by nnlearn serve)."""
 import numpy
 
 import nnlearn
 from nnlearn.data.toy import input_features, make_dataset, split
-from nnlearn.optim import get_optimizer
+from nnlearn.optim import get_optimizer, get_schedule
 
 {source}features = {list(s.features)!r}
 X_test, y_test = input_features(data.test_points, features), data.test_labels{cast}
-
+{training}
 net = nnlearn.Network.from_sizes(
     {s.sizes!r}, activation={s.activation!r}, output_activation={s.output_activation!r},
-    cost={s.cost!r}, weight_init={s.weight_init!r}, seed={s.seed}, dtype="float64")
-'''
-    if len(schedule) == 1:
-        seg = schedule[0]
-        points = "numpy.concatenate([data.train_points, added[:, :2]])" if used else "data.train_points"
-        labels = "numpy.concatenate([data.train_labels, added[:, 2]])" if used else "data.train_labels"
-        body = f'''X_train, y_train = input_features({points}, features), {labels}{cast}
-trainer = nnlearn.Trainer(
-    net, X_train, y_train, epochs={seg.epochs}, mini_batch_size={seg.mini_batch_size},
-    optimizer={s.optimizer!r}, eta={seg.eta!r}, regularizers={_regularizer_code(seg.regularization, seg.lmbda)},
-    {validation}, threads=1)
-history = trainer.run()
-'''
-    else:
-        lines = "".join(f"    ({seg.epochs}, {seg.eta!r}, {seg.mini_batch_size}, "
-                        f"{_regularizer_code(seg.regularization, seg.lmbda)}, {seg.n_added}),\n"
-                        for seg in schedule)
-        body = f'''optimizer = get_optimizer({s.optimizer!r}, {schedule[0].eta!r})  # one optimiser: its state carries on
+    cost={s.cost!r}, weight_init={s.weight_init!r}, dropout={s.dropout!r}, seed={s.seed}, dtype="float64")
+optimizer = get_optimizer({s.optimizer!r}, {segments[0].start_eta!r})  # one optimiser and one schedule
+lr_schedule = get_schedule({segments[0].schedule!r})                 # for the whole run: their state carries on
 history = nnlearn.History()
-# The page's run, in order: (epochs, eta, mini_batch_size, regularizers, clicked points used)
-schedule = [
-{lines}]
-for epochs, eta, mini_batch_size, regularizers, n_added in schedule:
-    optimizer.eta = eta
-    points = {"numpy.concatenate([data.train_points, added[:n_added, :2]])" if used else "data.train_points"}
-    labels = {"numpy.concatenate([data.train_labels, added[:n_added, 2]])" if used else "data.train_labels"}
-    trainer = nnlearn.Trainer(
-        net, input_features(points, features), labels{cast}, epochs=epochs,
-        mini_batch_size=mini_batch_size, optimizer=optimizer, regularizers=regularizers,
-        {validation},
-        history=history, threads=1)
-    trainer.run()
-'''
+''' + ("dense_layers = [layer for layer in net.layers if 'W' in layer.params]\n"
+                 if trailing or any(seg.edits for seg in segments) else "")]
+    done, schedule = 0, segments[0].schedule
+    for seg in segments:
+        lines += _edit_lines(seg.edits)
+        data_args = f"*training_set({seg.n_added})" if used else "X_train, y_train"
+        settings_line = f"optimizer.eta, lr_schedule.eta0 = {seg.start_eta!r}, {seg.eta!r}"
+        lines.append(f"# epochs {done + 1}–{done + seg.epochs}" if seg.epochs > 1 else f"# epoch {done + 1}")
+        if seg.schedule != schedule:  # chosen on the page: a fresh schedule
+            lines.append(f"lr_schedule = get_schedule({seg.schedule!r})")
+            schedule = seg.schedule
+        if len(segments) > 1 or scheduled:
+            lines.append(settings_line)
+        lines.append(f'''nnlearn.Trainer(
+    net, {data_args}, epochs={seg.epochs}, mini_batch_size={seg.mini_batch_size}, optimizer=optimizer,
+    schedule=lr_schedule, regularizers={_regularizer_code(seg.regularization, seg.lmbda)},
+    {validation}, history=history, threads=1).run()''')
+        done += seg.epochs
+    lines += _edit_lines(trailing)
     test = ", test loss {history['evaluation_cost'][-1]:.4f}" if has_test else ""
-    tail = f'''print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f}}{test}")
-'''
-    return head + body + tail
+    lines.append(f'''print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f}}{test}")
+''')
+    return "\n".join(lines)
+
+
+def _edit_lines(edits) -> list[str]:
+    return [f"dense_layers[{layer}].params['W'][{k}, {j}] = {value!r}  # set by hand on the page"
+            for layer, k, j, value in edits]
 
 
 def toml_config(session: Session) -> str:

@@ -34,9 +34,11 @@ import numpy
 
 from nnlearn.data import toy
 from nnlearn.errors import DivergenceError, NNLearnError
+from nnlearn.nn.layers import Dropout
 from nnlearn.nn.network import Network
 from nnlearn.nn.regularizers import L1, L2, decay_pairs
 from nnlearn.optim.optimizers import get_optimizer
+from nnlearn.optim.schedules import get_schedule
 from nnlearn.train.trainer import History, Trainer
 from nnlearn.web.validation import FieldError, bounded_int, bounded_number, one_of
 
@@ -47,6 +49,11 @@ COSTS = {"cross_entropy": "cross-entropy", "quadratic": "quadratic",
 INITS = {"xavier": "Xavier N(0, 2/(n_in + n_out))", "he": "He N(0, 2/n_in)",
          "normal_fan_in": "N(0, 1/n_in)", "normal": "N(0, 1)"}
 REGULARIZATIONS = {"none": "none", "l1": "L1", "l2": "L2"}
+SCHEDULES = {"constant": "constant", "exponential": "exponential: η₀·0.95ᵉ",
+             "step": "step: halve every 10 epochs"}
+"""Learning-rate schedules (nnlearn.optim.schedules with their default options; η₀ is ``eta``)."""
+DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
+"""Dropout probabilities the page offers (after each hidden layer; any value in [0, 0.5] is read)."""
 """The choice lists: value → how the page writes it (served to the page by :func:`limits`)."""
 MAX_LAYERS, MAX_NEURONS = 6, 8
 MAX_CLASSES = 5
@@ -90,6 +97,8 @@ class Settings:
     lmbda: float = 0.0
     seed: int = 1
     classes: int = 2
+    dropout: float = 0.0
+    schedule: str = "constant"
 
     @property
     def problem(self) -> str:
@@ -121,7 +130,7 @@ class Settings:
         return out
 
 
-LIVE_FIELDS = ("eta", "mini_batch_size", "regularization", "lmbda")
+LIVE_FIELDS = ("eta", "mini_batch_size", "regularization", "lmbda", "schedule")
 """Settings that change while training goes on (the network is kept)."""
 DATA_FIELDS = ("dataset", "noise", "train_ratio", "n_points", "data_seed")
 """Settings that make new points (and a new network)."""
@@ -162,6 +171,8 @@ _CHECKS = {
     "lmbda": lambda v: bounded_number("lmbda", v, 0.0, 10.0),
     "seed": lambda v: bounded_int("seed", v, 0, 2 ** 31 - 1),
     "classes": lambda v: bounded_int("classes", v, 2, MAX_CLASSES),
+    "dropout": lambda v: bounded_number("dropout", v, 0.0, 0.5),
+    "schedule": lambda v: one_of("schedule", v, SCHEDULES),
 }
 
 
@@ -217,8 +228,8 @@ def build_network(settings: Settings):
     output_activation`); float64 so that the backprop numbers are exact to print."""
     return Network.from_sizes(settings.sizes, activation=settings.activation,
                               output_activation=settings.output_activation, cost=settings.cost,
-                              weight_init=settings.weight_init, seed=settings.seed,
-                              dtype="float64")
+                              weight_init=settings.weight_init, dropout=settings.dropout,
+                              seed=settings.seed, dtype="float64")
 
 
 def penalty(settings: Settings) -> tuple[str, float]:
@@ -234,15 +245,21 @@ def regularizers(settings: Settings) -> list:
     return [] if kind == "none" else [(L1 if kind == "l1" else L2)(lmbda)]
 
 
-def build_trainer(settings: Settings, network, optimizer, history, train, test):
-    """A Trainer continuing ``history`` with ``optimizer`` (an instance, so its state and
-    step count carry over when the settings change)."""
+def build_trainer(settings: Settings, network, optimizer, lr_schedule, history, train, test):
+    """A Trainer continuing ``history`` with ``optimizer`` and ``lr_schedule`` (instances, so
+    their state and step count carry over when the settings change)."""
     has_test = len(test[1]) > 0
     return Trainer(network, *train, epochs=RUN_EPOCHS, mini_batch_size=settings.mini_batch_size,
-                   optimizer=optimizer, regularizers=regularizers(settings),
+                   optimizer=optimizer, regularizers=regularizers(settings), schedule=lr_schedule,
                    validation_data=test if has_test else None,
                    monitor=("training_cost", "evaluation_cost") if has_test else ("training_cost",),
                    history=history, threads=1)
+
+
+def dense_and_activations(network) -> list[tuple[Any, Any]]:
+    """The network's (Dense layer, its activation layer) pairs, Dropout layers left out."""
+    layers = [layer for layer in network.layers if not isinstance(layer, Dropout)]
+    return list(zip(layers[::2], layers[1::2]))
 
 
 def json_safe(value: Any) -> Any:
@@ -262,7 +279,8 @@ def limits() -> dict[str, Any]:
     return {"max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS, "max_classes": MAX_CLASSES,
             "classes": toy.CLASSES, "activations": ACTIVATIONS,
             "optimizers": OPTIMIZERS, "costs": COSTS, "weight_inits": INITS,
-            "regularizations": REGULARIZATIONS, "aliases": ALIASES,
+            "regularizations": REGULARIZATIONS, "schedules": SCHEDULES,
+            "dropouts": DROPOUTS, "aliases": ALIASES,
             "fields": [f.name for f in fields(Settings)]}
 
 
@@ -292,14 +310,20 @@ def dataset_previews(n_points: int = 150) -> dict[str, dict[str, Any]]:
 @dataclass
 class Segment:
     """Consecutive epochs trained with the same live settings and the same training points
-    (the first ``n_added`` clicked points): one entry of the schedule the exported code replays."""
+    (the first ``n_added`` clicked points), after the weights set by hand in ``edits``
+    (``(layer, k, j, value)``: ``W[k, j]`` of Dense layer ``layer``): one step of the run
+    the exported code replays. ``start_eta`` is the optimiser's η when the segment began
+    (a learning-rate schedule moves it away from ``eta``, the schedule's η₀)."""
 
     epochs: int
     eta: float
     mini_batch_size: int
     regularization: str
     lmbda: float
+    schedule: str
     n_added: int
+    start_eta: float
+    edits: tuple[tuple[int, int, int, float], ...] = ()
 
 
 class Session:
@@ -327,7 +351,8 @@ class Session:
         self.uploaded: tuple[numpy.ndarray, numpy.ndarray] | None = None
         self.custom_points = numpy.zeros((0, 2))
         self.custom_labels = numpy.zeros(0)
-        self.schedule: list[Segment] = []
+        self.segments: list[Segment] = []
+        self.pending_edits: list[tuple[int, int, int, float]] = []
         self._make_data()
         self.reset()
 
@@ -370,15 +395,21 @@ class Session:
     def _rebuild_trainer(self) -> None:
         train, test = self._train_split(), self._test_split()
         self.trainer = None if len(train[1]) == 0 else build_trainer(
-            self.settings, self.network, self.optimizer, self.history, train, test)
+            self.settings, self.network, self.optimizer, self.lr_schedule, self.history, train, test)
+
+    def _new_schedule(self) -> None:
+        """The learning-rate schedule of the settings, with η₀ = ``eta``."""
+        self.lr_schedule = get_schedule(self.settings.schedule)
+        self.lr_schedule.eta0 = self.settings.eta
 
     def reset(self) -> None:
         """A fresh network (same seed: the same initial weights), epoch 0, paused."""
         with self.lock:
             self.network = build_network(self.settings)
             self.optimizer = get_optimizer(self.settings.optimizer, self.settings.eta)
+            self._new_schedule()
             self.history = History()
-            self.schedule = []
+            self.segments, self.pending_edits = [], []
             self.error = None
             self.playing = False
             self.generation += 1
@@ -408,7 +439,9 @@ class Session:
             if changed - set(LIVE_FIELDS):
                 self.reset()
                 return
-            self.optimizer.eta = settings.eta
+            if changed & {"eta", "schedule"}:  # η is set anew; a schedule starts from it
+                self.optimizer.eta = settings.eta
+                self._new_schedule()
             self._rebuild_trainer()
             self.version += 1
 
@@ -449,32 +482,52 @@ class Session:
                 self.playing = False
                 return
             for _ in range(epochs):
-                saved = (self.network.state_dict(),
+                start_eta = self.optimizer.eta
+                saved = (self.network.state_dict(), self.lr_schedule.state_dict(),
                          copy.deepcopy(self.network.rng.bit_generator.state),
                          self.optimizer.state_dict())
                 try:
                     self.trainer.run(1)
                 except (DivergenceError, FloatingPointError) as exc:
                     self.network.load_state_dict(saved[0])
-                    self.network.rng.bit_generator.state = saved[1]
-                    self.optimizer.load_state_dict(saved[2])
+                    self.lr_schedule.load_state_dict(saved[1])
+                    self.network.rng.bit_generator.state = saved[2]
+                    self.optimizer.load_state_dict(saved[3])
                     self._rebuild_trainer()  # the Trainer's own epoch state, afresh
                     self.error = (f"{exc}. Training stopped; the network is kept as it was after "
                                   f"epoch {len(self.history)}, its last finite state. Change a "
                                   "setting and play again, or reset.")
                     self.playing = False
                     break
-                self._log_epoch()
+                self._log_epoch(start_eta)
             self.version += 1
 
-    def _log_epoch(self) -> None:
-        kind, lmbda = penalty(self.settings)
-        segment = Segment(1, self.settings.eta, self.settings.mini_batch_size, kind, lmbda,
-                          len(self.custom_labels))
-        if self.schedule and replace(self.schedule[-1], epochs=1) == segment:
-            self.schedule[-1].epochs += 1
+    def _log_epoch(self, start_eta: float) -> None:
+        s = self.settings
+        kind, lmbda = penalty(s)
+        segment = Segment(1, s.eta, s.mini_batch_size, kind, lmbda, s.schedule,
+                          len(self.custom_labels), start_eta, tuple(self.pending_edits))
+        self.pending_edits = []
+        last = self.segments[-1] if self.segments else None
+        if last and not segment.edits and replace(last, epochs=1, start_eta=start_eta, edits=()) == segment:
+            last.epochs += 1
         else:
-            self.schedule.append(segment)
+            self.segments.append(segment)
+
+    def set_weight(self, layer: int, k: int, j: int, value: float) -> None:
+        """Set weight ``W[k, j]`` of Dense layer ``layer`` (from unit k to unit j) by hand;
+        training goes on from the edited network (the exported code replays the edit)."""
+        with self.lock:
+            dense = [d for d, _ in dense_and_activations(self.network)]
+            if not 0 <= layer < len(dense):
+                raise FieldError("layer", f"must be a layer from 0 to {len(dense) - 1}, got {layer}")
+            W = dense[layer].params["W"]
+            for field, index, size in (("from", k, W.shape[0]), ("to", j, W.shape[1])):
+                if not 0 <= index < size:
+                    raise FieldError(field, f"must be a unit from 0 to {size - 1}, got {index}")
+            W[k, j] = value
+            self.pending_edits.append((layer, k, j, float(value)))
+            self.version += 1
 
     def model_file(self, path) -> None:
         """Write the network as an nnlearn model file (``nnlearn.load``, ``nnlearn predict``);
@@ -488,11 +541,13 @@ class Session:
 
     # -- views ----------------------------------------------------------------------------
     def _layer_outputs(self, X: numpy.ndarray) -> list[numpy.ndarray]:
-        """The output of every layer (z after each Dense, a after each activation)."""
+        """The output of every layer in inference mode (z after each Dense, a after each
+        activation); Dropout, the identity here, runs but is not listed."""
         outputs = []
         for layer in self.network.layers:
             X = layer.forward(X, False)
-            outputs.append(X)
+            if not isinstance(layer, Dropout):
+                outputs.append(X)
         return outputs
 
     def _display(self, values: numpy.ndarray, kind: str) -> tuple[numpy.ndarray, float]:
@@ -510,7 +565,7 @@ class Session:
             res = BOUNDARY_RESOLUTION
             grid = toy.grid(res)
             outputs = self._layer_outputs(toy.input_features(grid, s.features))
-            activations = outputs[1::2]
+            activations = outputs[1::2]  # after each activation (Dropout is left out)
             neurons = []
             for depth, A in enumerate(activations):
                 last = depth == len(activations) - 1
@@ -541,10 +596,10 @@ class Session:
                     numpy.uint8).tobytes()).decode("ascii") if s.outputs > 1 else None,
                 "boundary_scale": out_scale, "neurons": neurons, "neuron_resolution": res // 2,
                 "weights": [{"W": layer.params["W"].tolist(), "b": layer.params["b"].tolist()}
-                            for layer in self.network.layers[::2]],
+                            for layer, _ in dense_and_activations(self.network)],
                 "settings": s.to_json(), "data_version": self.data_version,
                 "uploaded": None if self.uploaded is None else len(self.uploaded[1]),
-                "schedule": len(self.schedule),
+                "segments": len(self.segments),
             }
             snap.update(self._scores())
             snap["dead"] = self._dead_units()
@@ -617,8 +672,9 @@ class Session:
             cost_gradient = net.cost.gradient(A, Y)  # ∇ₐC for this one point
             net.backward(A, Y)
             layers = []
-            dense_layers = net.layers[::2]
-            for l, (dense, act) in enumerate(zip(dense_layers, net.layers[1::2])):
+            pairs = dense_and_activations(net)
+            dense_layers = [dense for dense, _ in pairs]
+            for l, (dense, act) in enumerate(pairs):
                 fprime = act.backward(numpy.ones_like(outputs[2 * l + 1]), True)  # f'(zˡ)
                 layers.append({
                     "z": outputs[2 * l][0].tolist(), "a": outputs[2 * l + 1][0].tolist(),

@@ -98,6 +98,15 @@ async def upload_csv(state: AppState, request: Request) -> Response:
     return JSONResponse({"version": session.version, "points": len(labels)})
 
 
+async def set_weight(state: AppState, request: Request) -> Response:
+    session = session_of(state, request)
+    body = await read_json(request)
+    args = [bounded_int(name, get(body, name), 0, 10 ** 3) for name in ("layer", "from", "to")]
+    value = bounded_number("value", get(body, "value"), -100.0, 100.0)
+    await to_thread.run_sync(session.set_weight, *args, value)
+    return JSONResponse({"version": session.version})
+
+
 async def backprop(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
@@ -182,6 +191,7 @@ def routes(state: AppState) -> list:
         Route(S + "/points", bind(add_point, state), methods=["POST"]),
         Route(S + "/csv", bind(upload_csv, state), methods=["POST"]),
         Route(S + "/backprop", bind(backprop, state), methods=["POST"]),
+        Route(S + "/weight", bind(set_weight, state), methods=["POST"]),
         Route(S + "/code", bind(code, state)),
         Route(S + "/model.npz", bind(model_file, state)),
         Route(S + "/stream", bind(stream, state)),

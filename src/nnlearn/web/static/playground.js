@@ -319,6 +319,7 @@ function buildNetwork() {
       path.setAttribute("d", `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
       path.setAttribute("fill", "none");
       path.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "title"));
+      path.addEventListener("click", () => askWeight(l, k, j));
       svg.appendChild(path);
       state.links[`${l}:${k}:${j}`] = path;
     }));
@@ -390,6 +391,20 @@ function makeNode(x, y, extra) {
   return node;
 }
 
+/** A click on a link: ask for the weight's new value (the backprop panel's w cells do the same). */
+function askWeight(layer, k, j) {
+  const now = state.snap.weights[layer].W[k][j];
+  const text = prompt(`New value of this weight (now ${now.toFixed(4)}):`, now.toFixed(4));
+  if (text === null) return;
+  const value = Number(text.replace("−", "-"));
+  if (!Number.isFinite(value)) { NN.banner($("banner"), `${text} is not a number.`); return; }
+  setWeight(layer, k, j, value);
+}
+
+function setWeight(layer, k, j, value) {
+  return send("weight", { layer, from: k, to: j, value }).then(refreshCode).catch(() => {});
+}
+
 function toggleFeature(name) {
   const features = state.settings.features.includes(name)
     ? state.settings.features.filter((f) => f !== name) : [...state.settings.features, name];
@@ -451,6 +466,7 @@ const f4 = (v) => {
 
 function renderBackprop(data) {
   const sel = state.selected;
+  if (document.activeElement && document.activeElement.classList.contains("wedit")) return;  // being edited
   if (!sel || sel.layer >= data.layers.length) { $("backprop").textContent = "Click a neuron."; return; }
   const L = data.layers.length, l = sel.layer, j = sel.unit, layer = data.layers[l];
   if (j >= layer.z.length) return;
@@ -476,7 +492,9 @@ function renderBackprop(data) {
   rows += `<tr><td><span class="tag">BP3</span></td><td class="eq">∂C/∂b<sub>j</sub> = δ<sub>j</sub></td><td class="num">${f4(layer.db[j])}</td></tr>`;
   let links = "";
   inputs.forEach((a, k) => {
-    links += `<tr><td class="eq">${inputName(k)}</td><td class="num">${f4(a)}</td><td class="num">${f4(layer.W[k][j])}</td>` +
+    const w = `<input type="number" step="0.1" class="wedit" data-k="${k}" value="${+layer.W[k][j].toFixed(6)}"
+      aria-label="weight from ${inputName(k).replace(/<[^>]+>/g, "")} to ${name}; Enter sets it">`;
+    links += `<tr><td class="eq">${inputName(k)}</td><td class="num">${f4(a)}</td><td class="num">${w}</td>` +
       `<td class="num">${f4(a)} × ${f4(layer.delta[j])}</td><td class="num">${f4(layer.dW[k][j])}</td></tr>`;
   });
   const [px, py] = data.point;
@@ -495,7 +513,14 @@ function renderBackprop(data) {
      <table class="bp"><thead><tr><th>from</th><th>a<sub>k</sub></th><th>w<sub>jk</sub></th><th>a<sub>k</sub> × δ<sub>j</sub></th><th>∂C/∂w<sub>jk</sub></th></tr></thead><tbody>${links}</tbody></table>
      <p class="small muted" style="margin:8px 0 0">One point's gradients (no regularisation term), from nnlearn's
        <code>forward</code> and <code>backward</code> on this point: δ is read from ∂C/∂b (BP3), ∂C/∂w from the Dense layer's
-       gradient. Choose another point with “inspect” and a click on the output plot.</p>`;
+       gradient. Choose another point with “inspect” and a click on the output plot. Set a weight in the
+       w column (or click its link in the diagram).</p>`;
+  for (const input of $("backprop").querySelectorAll("input.wedit")) {
+    input.addEventListener("change", () => {
+      const value = Number(input.value);
+      if (Number.isFinite(value)) setWeight(l, Number(input.dataset.k), j, value).then(() => input.blur());
+    });
+  }
 }
 
 // -- code panel ---------------------------------------------------------------------------
@@ -539,7 +564,8 @@ function syncControls() {
   const s = state.settings;
   clickButtons();
   $("classes").disabled = s.problem !== "classification" || s.dataset !== "custom" || !!state.uploaded;
-  for (const id of ["eta", "activation", "optimizer", "cost", "weight_init", "regularization", "lmbda", "problem", "classes"]) {
+  for (const id of ["eta", "activation", "optimizer", "cost", "weight_init", "regularization", "lmbda", "problem", "classes",
+    "dropout", "schedule"]) {
     setSelectValue($(id), s[id]);
   }
   $("seed").value = s.seed;
@@ -563,7 +589,7 @@ function controlValue(el) {
 
 function wireControls() {
   for (const id of ["eta", "activation", "optimizer", "cost", "weight_init", "regularization", "lmbda", "seed",
-    "train_ratio", "noise", "n_points", "mini_batch_size", "classes"]) {
+    "train_ratio", "noise", "n_points", "mini_batch_size", "classes", "dropout", "schedule"]) {
     $(id).addEventListener("change", () => changeSettings({ [id]: controlValue($(id)) }).catch(() => syncControls()));
     if ($(id).type === "range") {
       $(id).addEventListener("input", () => { $(id + "_v").textContent = $(id).value + (["train_ratio", "noise"].includes(id) ? " %" : ""); });
@@ -672,6 +698,7 @@ async function drawDatasetButtons() {
   state.datasets = info.datasets; state.features = info.features; state.defaults = info.defaults;
   LIMITS = info.limits;
   for (let k = 2; k <= LIMITS.max_classes; k++) $("classes").insertAdjacentHTML("beforeend", `<option>${k}</option>`);
+  for (const p of LIMITS.dropouts) $("dropout").insertAdjacentHTML("beforeend", `<option>${p}</option>`);
   for (const select of document.querySelectorAll("select[data-choices]")) {
     for (const [value, label] of Object.entries(LIMITS[select.dataset.choices])) {
       const option = document.createElement("option"); option.value = value; option.textContent = label;
