@@ -396,18 +396,23 @@ def test_a_three_class_set_trains_with_a_softmax_output_and_class_colours(server
 
 
 def test_weights_set_by_hand_dropout_and_a_schedule_are_replayed_by_the_code(server, page, tmp_path):
-    page.goto(server + "/playground#dataset=xor&hidden=3&dropout=0.1&schedule=exponential")
+    page.goto(server + "/playground#dataset=xor&hidden=3,2&dropout=0.1&schedule=exponential")
     page.wait_for_function("state.snap !== null")
     assert (page.input_value("#dropout"), page.input_value("#schedule")) == ("0.1", "exponential")
+    page.select_option(".layer-head select[aria-label='activation of hidden layer 2']", "relu")  # one layer's own
+    page.wait_for_function("state.snap.settings.activations.join() === 'tanh,relu'")
     _step(page, 2)
     page.once("dialog", lambda dialog: dialog.accept("-1.5"))
     page.evaluate("state.links['0:1:2'].dispatchEvent(new MouseEvent('click'))")  # the link x₂ → neuron 3
     page.wait_for_function("state.snap.weights[0].W[1][2] === -1.5")
-    page.click('.node[data-layer="1"][data-unit="0"]')  # the output neuron's backprop panel
+    page.click('.node[data-layer="1"][data-unit="0"]')  # neuron 1 of hidden layer 2: its backprop panel
     page.wait_for_selector("input.wedit")
     page.fill('input.wedit[data-k="0"]', "0.25")
     page.press('input.wedit[data-k="0"]', "Enter")
     page.wait_for_function("state.snap.weights[1].W[0][0] === 0.25")
+    _step(page, 1)
+    page.select_option("#schedule", "step")  # a new schedule from the current η
+    page.wait_for_function("state.settings.schedule === 'step'")
     _step(page, 2)
     _code_reproduces_the_page(page, tmp_path)
     assert page.inner_text("#code").count("set by hand on the page") == 2

@@ -352,3 +352,19 @@ def test_a_unit_constant_over_the_data_is_marked_dead():
     assert session.snapshot()["dead"] == [[False, True, False], [False]]
     session.step()  # its δ is 0, so its weights stay put
     assert session.backprop("train", 0)["layers"][0]["dW"][0][1] == 0.0
+
+
+def test_each_hidden_layer_may_have_its_own_activation():
+    s = parse_settings({"hidden": [3, 2], "activations": ["relu", "tanh"]})
+    assert parse_settings({"hidden": [3, 2, 4]}, s).activations == ("relu", "tanh", "tanh")  # new: the last's
+    assert parse_settings({"activation": "sigmoid"}, s).activations == ()  # one for all again
+    assert parse_settings({"activations": ["tanh", "tanh"]}).activations == ()  # same as activation
+    session = Session(s)
+    assert [type(layer).__name__ for layer in session.network.layers] == ["Dense", "ReLU", "Dense", "Tanh",
+                                                                          "Dense", "Sigmoid"]
+    session.step(3)
+    history, _ = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]
+    with pytest.raises(FieldError) as info:
+        parse_settings({"activations": ["relu", "swish"]})
+    assert info.value.field == "activations[1]"

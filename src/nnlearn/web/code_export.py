@@ -102,7 +102,7 @@ from nnlearn.optim import get_optimizer, get_schedule
 X_test, y_test = input_features(data.test_points, features), data.test_labels{cast}
 {training}
 net = nnlearn.Network.from_sizes(
-    {s.sizes!r}, activation={s.activation!r}, output_activation={s.output_activation!r},
+    {s.sizes!r}, activation={s.hidden_activation!r}, output_activation={s.output_activation!r},
     cost={s.cost!r}, weight_init={s.weight_init!r}, dropout={s.dropout!r}, seed={s.seed}, dtype="float64")
 optimizer = get_optimizer({s.optimizer!r}, {segments[0].start_eta!r})  # one optimiser and one schedule
 lr_schedule = get_schedule({segments[0].schedule!r})                 # for the whole run: their state carries on
@@ -145,7 +145,10 @@ def toml_config(session: Session) -> str:
         s, epochs, uploaded = session.settings, len(session.history), session.uploaded
     kind, lmbda = penalty(s)
     overrides: dict[str, Any] = {key: getattr(s, name) for name, key in CONFIG_KEYS.items()}
+    per_layer = f"# hidden activations per layer: {', '.join(s.activations)} (model.activation below\n" \
+        "# is the first; a [[model.layers]] list or the Python tab gives each its own).\n" if s.activations else ""
     overrides.update({"name": "playground", "model.hidden": list(s.hidden),
+                      "model.activation": s.activations[0] if s.activations else s.activation,
                       "training.epochs": max(1, epochs), "training.threads": 1,
                       "model.dtype": "float64",
                       "regularization.lmbda": lmbda if kind == "l2" else 0.0,
@@ -159,7 +162,7 @@ def toml_config(session: Session) -> str:
             f"# Its data: {data}, {s.train_ratio} % for training (seed {s.data_seed}),\n"
             f"# inputs {features}. `nnlearn train` reads MNIST or an IDX folder, not these\n"
             f"# 2-D points, so [data] is left out (it defaults to MNIST); the Python tab runs\n"
-            f"# this experiment on the playground's data.\n" + config.dumps(cfg))
+            f"# this experiment on the playground's data.\n" + per_layer + config.dumps(cfg))
 
 
 def parse_csv(text: Any, problem: str) -> tuple[numpy.ndarray, numpy.ndarray]:

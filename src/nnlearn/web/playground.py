@@ -99,6 +99,8 @@ class Settings:
     classes: int = 2
     dropout: float = 0.0
     schedule: str = "constant"
+    activations: tuple[str, ...] = ()
+    """Per hidden layer; empty: ``activation`` for every hidden layer."""
 
     @property
     def problem(self) -> str:
@@ -120,13 +122,19 @@ class Settings:
         return "softmax" if self.outputs > 1 else "sigmoid"
 
     @property
+    def hidden_activation(self) -> str | list[str]:
+        """``activation``, or the per-layer list where ``activations`` gives one."""
+        return list(self.activations) if self.activations else self.activation
+
+    @property
     def sizes(self) -> list[int]:
         """Layer widths: inputs, hidden layers, outputs."""
         return [len(self.features), *self.hidden, self.outputs]
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out.update(features=list(self.features), hidden=list(self.hidden), problem=self.problem)
+        out.update(features=list(self.features), hidden=list(self.hidden), problem=self.problem,
+                   activations=list(self.activations))
         return out
 
 
@@ -147,6 +155,13 @@ def _features(value: Any) -> tuple[str, ...]:
     return tuple(n for n in names if n in value)  # canonical order
 
 
+def _activations(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYERS:
+        raise FieldError("activations", f"must be a list of at most {MAX_LAYERS} activation names "
+                                        f"(one per hidden layer); got {value!r}")
+    return tuple(one_of(f"activations[{i}]", name, ACTIVATIONS) for i, name in enumerate(value))
+
+
 def _hidden(value: Any) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYERS:
         raise FieldError("hidden", f"must be a list of 0 to {MAX_LAYERS} layer widths; got {value!r}")
@@ -162,6 +177,7 @@ _CHECKS = {
     "features": _features,
     "hidden": _hidden,
     "activation": lambda v: one_of("activation", v, ACTIVATIONS),
+    "activations": _activations,
     "eta": lambda v: bounded_number("eta", v, 0.0, 10.0, low_open=True),
     "mini_batch_size": lambda v: bounded_int("mini_batch_size", v, 1, 1000),
     "optimizer": lambda v: one_of("optimizer", v, OPTIMIZERS),
@@ -191,6 +207,13 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
             raise FieldError(key, f"unknown setting; the settings are {', '.join(sorted(known))}")
     settings = replace(base, **{key: _CHECKS[key](value) for key, value in raw.items()
                                 if key != "problem"})
+    if "activation" in raw and "activations" not in raw:
+        settings = replace(settings, activations=())  # one activation for every layer again
+    if settings.activations:  # one per hidden layer: new layers take the last one's
+        names = settings.activations[:len(settings.hidden)]
+        names += (names[-1] if names else settings.activation,) * (len(settings.hidden) - len(names))
+        settings = replace(settings, activations=() if len(set(names)) <= 1 and
+                           names[:1] in ((), (settings.activation,)) else names)
     fixed = toy.CLASSES.get(settings.dataset)  # a built-in set's classes; custom: as given
     if fixed is not None and settings.classes != fixed:
         if "classes" in raw:
@@ -226,7 +249,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
 def build_network(settings: Settings):
     """``Network.from_sizes`` for these settings (output activation: :attr:`Settings.
     output_activation`); float64 so that the backprop numbers are exact to print."""
-    return Network.from_sizes(settings.sizes, activation=settings.activation,
+    return Network.from_sizes(settings.sizes, activation=settings.hidden_activation,
                               output_activation=settings.output_activation, cost=settings.cost,
                               weight_init=settings.weight_init, dropout=settings.dropout,
                               seed=settings.seed, dtype="float64")
@@ -569,7 +592,8 @@ class Session:
             neurons = []
             for depth, A in enumerate(activations):
                 last = depth == len(activations) - 1
-                kind = s.output_activation if last else s.activation
+                kind = s.output_activation if last else (s.activations[depth] if s.activations
+                                                         else s.activation)
                 maps = A.reshape(res, res, -1)
                 layer_maps = []
                 for j in range(A.shape[1]):

@@ -22,8 +22,8 @@ function settingsFromHash() {
   for (const [name, value] of params) {
     const key = LIMITS.aliases[name] || name;  // links made before the names followed the config
     if (!LIMITS.fields.includes(key)) continue;
-    if (key === "features") out[key] = value ? value.split(",") : [];
-    else if (key === "hidden") out[key] = value ? value.split(",").map(Number) : [];
+    if (key === "hidden") out[key] = value ? value.split(",").map(Number) : [];
+    else if (Array.isArray(state.defaults[key])) out[key] = value ? value.split(",") : [];
     else if (typeof state.defaults[key] === "number") out[key] = Number(value);
     else out[key] = value;
   }
@@ -248,7 +248,8 @@ function drawBoundary(snap) {
 
 // -- the network diagram ------------------------------------------------------------------
 let NODE = 42, ROW = 54;
-const TOP = 58;
+const TOP = 78;
+const SHORT = { tanh: "tanh", relu: "ReLU", sigmoid: "σ", linear: "lin" };
 
 /** Columns spread over the box's width; on a narrow box (a phone) smaller nodes and labels. */
 function layout() {
@@ -269,7 +270,8 @@ function layout() {
 function drawNetwork(snap) {
   const net = $("network");
   const s = state.settings;
-  const shape = JSON.stringify([s.features, s.hidden, outputs(), net.clientWidth, Object.keys(state.features)]);
+  const shape = JSON.stringify([s.features, s.hidden, s.activation, s.activations, outputs(), net.clientWidth,
+    Object.keys(state.features)]);
   if (shape !== state.shape) buildNetwork(), state.shape = shape;
   const { allFeatures } = state.geometry;
   for (const name of allFeatures) {
@@ -357,20 +359,33 @@ function buildNetwork() {
     head.style.left = g.xs[l + 1] + "px";
     head.innerHTML = `<div class="btns"><button class="tiny" data-act="add" title="add a neuron" aria-label="add a neuron to hidden layer ${l + 1}">+</button>` +
       `<button class="tiny" data-act="remove" title="remove a neuron" aria-label="remove a neuron from hidden layer ${l + 1}">−</button></div>` +
-      (g.narrow ? `${n}` : `${n} neuron${n > 1 ? "s" : ""}`);
+      (g.narrow ? `${n}` : `${n} neuron${n > 1 ? "s" : ""}`) +
+      `<select class="layer-act" aria-label="activation of hidden layer ${l + 1}" title="this layer's activation">` +
+      Object.keys(LIMITS.activations).map((a) => `<option value="${a}"${a === layerActivation(l) ? " selected" : ""}>${SHORT[a] || a}</option>`).join("") +
+      "</select>";
     head.querySelector('[data-act="add"]').addEventListener("click", () => changeNeurons(l, +1));
     head.querySelector('[data-act="remove"]').addEventListener("click", () => changeNeurons(l, -1));
+    head.querySelector("select.layer-act").addEventListener("change", (e) => {
+      const names = state.settings.hidden.map((_, i) => layerActivation(i));
+      names[l] = e.target.value;
+      changeSettings({ activations: names }).catch(() => syncControls());
+    });
     net.appendChild(head);
   });
   const outHead = document.createElement("div");
   outHead.className = "layer-head"; outHead.style.left = g.xs[g.xs.length - 1] + "px";
-  outHead.style.top = "26px"; outHead.textContent = "output";
+  outHead.style.top = "44px"; outHead.textContent = "output";
   net.appendChild(outHead);
   const inHead = document.createElement("div");
   inHead.className = "layer-head"; inHead.style.left = (g.xs[0] - 10) + "px";
-  inHead.style.top = "26px"; inHead.textContent = g.narrow ? "inputs" : "features";
+  inHead.style.top = "44px"; inHead.textContent = g.narrow ? "inputs" : "features";
   net.appendChild(inHead);
   $("layerCount").textContent = `${g.hidden.length} hidden layer${g.hidden.length === 1 ? "" : "s"}`;
+}
+
+function layerActivation(l) {
+  const s = state.settings;
+  return s.activations && s.activations.length ? s.activations[l] : s.activation;
 }
 
 function nodeName(layer, unit) {
