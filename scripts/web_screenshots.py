@@ -72,6 +72,7 @@ def main() -> None:
             page.wait_for_function("state.snap.playing === false")
             page.click('.node[data-layer="1"][data-unit="2"]')
             page.wait_for_selector("table.bp")
+            page.mouse.move(5, 5)  # off the neuron: the big plot shows the output again
             page.wait_for_timeout(500)
             page.screenshot(path=str(args.out / "playground.png"), full_page=True)
 

@@ -355,6 +355,7 @@ def test_every_control_has_an_accessible_name(server, page):
                and n.get("role", {}).get("value") in roles and not n.get("name", {}).get("value", "").strip()]
     assert unnamed == []
     assert page.get_attribute("#stats", "aria-live") == "polite"
+    page.keyboard.press("Shift")  # the keyboard, not the mouse, moves the focus from here on
     page.focus('.node[data-layer="1"][data-unit="1"]')  # the keyboard reaches a neuron and opens it
     assert page.inner_text("#boundaryText").startswith("Showing neuron 2 of layer 2")  # in the big plot
     page.keyboard.press("Enter")

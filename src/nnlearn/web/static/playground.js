@@ -350,7 +350,8 @@ function buildNetwork() {
       node.addEventListener("click", () => selectNeuron(l, j));
       const show = (on) => () => { state.hover = on ? { layer: l, unit: j } : null; if (state.snap) drawBoundary(state.snap); };
       node.addEventListener("mouseenter", show(true)); node.addEventListener("mouseleave", show(false));
-      node.addEventListener("focus", show(true)); node.addEventListener("blur", show(false));
+      node.addEventListener("focus", () => node.matches(":focus-visible") && show(true)());  // keyboard focus only
+      node.addEventListener("blur", show(false));
     }
   });
   g.hidden.forEach((n, l) => {
