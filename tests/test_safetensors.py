@@ -192,3 +192,25 @@ def test_damaged_and_foreign_files_are_refused(tmp_path):
     write_safetensors(tmp_path / "shape.safetensors", tensors, meta)
     with pytest.raises(ModelFileError, match=r"layer0.params.W has shape \(2, 3\)"):
         load(tmp_path / "shape.safetensors")
+
+
+def test_the_docs_recipe_runs(tmp_path, monkeypatch):
+    """docs/interop.md's command and PyTorch snippet, run as written."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "interop.md").read_text()
+    section = text[text.index("## safetensors"):]
+    command = re.search(r"```bash\n(nnlearn export .*)\n```", section).group(1)
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    net = Network.from_sizes([784, 30, 10], seed=0)
+    net.save("mnist.npz")
+    assert main(shlex.split(command)[1:]) == 0
+    scope: dict = {}
+    exec(snippet, scope)
+    X = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    with torch.no_grad():
+        out = scope["model"](torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(out, net.predict_proba(X), rtol=0, atol=1e-6)
