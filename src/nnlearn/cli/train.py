@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from nnlearn.files import check_writable
     from nnlearn.errors import DivergenceError
     from nnlearn.train.parallel import plan_threads
+    from nnlearn.experiments.runs import tensorboard
     from nnlearn.experiments.runs.folder import Run
     from nnlearn.experiments.sweeps.trial import monitors
     from nnlearn.train.trainer import Trainer
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     for path, what in ((args.save, "model file (--save)"), (args.metrics, "metrics file (--metrics)")):
         if path:
             check_writable(path, what)  # now, not after the training
+    tensorboard.check_available(cfg)  # the install hint before any work
     train, validation, test = experiment.load_data(cfg)
     classes, class_note = experiment.count_classes(cfg, train, validation, test)
     net = experiment.build_network(cfg, train[0].shape[1:], classes,
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             bar.close()  # erase the bar before the epoch's line
             bar.reset(f"Epoch {record['epoch'] + 1}")
         folder.append_metrics(record)
+        if events is not None:
+            events.epoch(record, net)
         if metrics_file is not None:
             import json
             metrics_file.write(json.dumps(record) + "\n")
@@ -149,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
     if validation is not None:
         say("per epoch: accuracy on the validation set")
     saver = checkpointing.attach(trainer, folder, cfg, args, say)
+    events = tensorboard.open_log(cfg, folder.path, purge_step=trainer.epoch + 1)
+    if events is not None:
+        say(f"TensorBoard: tensorboard --logdir {folder.path}")
     if metrics_file is not None and args.resume:
         checkpointing.write_history(metrics_file, trainer.history)
     if bar is not None:
@@ -166,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         if metrics_file is not None:
             metrics_file.close()
+        if events is not None:
+            events.close()
     wall = time.perf_counter() - start
     finish(folder, cfg, net, trainer, test, wall, args, out)
     return 0

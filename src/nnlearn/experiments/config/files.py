@@ -1,6 +1,6 @@
 r"""Experiment files: one TOML document describes a whole training run.
 
-A config is a nested dict of six tables plus two top-level strings::
+A config is a nested dict of seven tables plus two top-level strings::
 
     name = "ch3-100-l2"                 # label of the experiment (run folders are named after it)
     description = "..."
@@ -13,6 +13,7 @@ A config is a nested dict of six tables plus two top-level strings::
     [optimizer]       name = "sgd" | "momentum" | ... plus that optimiser's options (mu = 0.9, ...)
     [schedule]        name = "constant" | "step" | "exponential" | "book" plus its options
     [regularization]  lmbda (L2 λ), l1 (L1 λ), dropout (p), max_norm (c, 0 = off)
+    [log]             writer = "none" | "tensorboard" (event files in the run folder)
 
 Every key is described once, with its default, check, help and flag, by the table
 dataclasses of :mod:`nnlearn.experiments.config.schema` (:data:`SCHEMA` lists them by dotted
@@ -162,7 +163,7 @@ def _merge(cfg: dict[str, Any], raw: dict[str, Any], prefix: str) -> None:
         dotted = prefix + key
         if isinstance(value, dict):
             if dotted not in TABLES:
-                _check_known(dotted)  # raises: only the six tables are tables
+                _check_known(dotted)  # raises: only the seven tables are tables
             _merge(cfg, value, dotted + ".")
         else:
             _check_known(dotted)

@@ -188,6 +188,8 @@ def _names(registry: dict[str, Any]) -> Callable[[], list[str]]:
 
 EXPANSIONS = ("none", "shifts")
 """``data.expand``: none, or the book's four one-pixel shifts (N → 5N, ``augment.expand_shifts``)."""
+LOG_WRITERS = ("none", "tensorboard")
+"""``log.writer``: where the per-epoch metrics go besides ``metrics.jsonl``."""
 AUGMENTATIONS = ("none", "random_shift")
 """``data.augment``: on-the-fly expansion each epoch (``augment.RandomShift``)."""
 
@@ -295,8 +297,18 @@ class Regularization:
 
 
 @dataclass
+class Log:
+    """``[log]``: where the per-epoch metrics go besides the run folder's ``metrics.jsonl``."""
+
+    writer: str = setting("none", Choice(lambda: LOG_WRITERS), "'tensorboard' also writes "
+                          "TensorBoard event files into the run folder's tensorboard/: the "
+                          "per-epoch costs, accuracies and η, and a histogram of each weight "
+                          "array (pip install 'nnlearn[tensorboard]')", "--log")
+
+
+@dataclass
 class Experiment:
-    """A whole config: two labels and the six tables."""
+    """A whole config: two labels and the tables."""
 
     name: str | None = setting(None, Maybe(Text()), "label of the experiment; run folders are "
                                "named after it")
@@ -305,7 +317,7 @@ class Experiment:
 
 TABLES: dict[str, type] = {"data": Data, "model": Model, "training": Training,
                            "optimizer": Optimizer, "schedule": Schedule,
-                           "regularization": Regularization}
+                           "regularization": Regularization, "log": Log}
 """The tables of a config, in the order they are written."""
 
 OPTION_TABLES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}

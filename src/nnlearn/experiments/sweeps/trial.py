@@ -10,6 +10,8 @@ leaves the same folder behind (:class:`~nnlearn.experiments.runs.folder.Run`)::
         model.npz       the trained network (with ``save_every_epoch``: rewritten after
                         every epoch, so a trial that a scheduler stops still has one)
         summary.json    ``nnlearn train``'s summary plus a ``"sweep"`` entry: the trial's row
+        tensorboard/    with ``[log] writer = "tensorboard"``: the trial's event files, so
+                        that ``tensorboard --logdir <sweep>`` compares the trials
 
 :func:`run_trial` takes and returns plain JSON values (a *spec* and a *row*), so any
 engine that can call a module-level function in another process or on another
@@ -139,6 +141,7 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
             epoch (for schedulers that may stop the trial at any epoch).
     """
     from nnlearn.errors import DivergenceError, NNLearnError
+    from nnlearn.experiments.runs import tensorboard
     from nnlearn.experiments.runs.folder import Run
     from nnlearn.train.parallel import plan_threads
     from nnlearn.train.trainer import Trainer
@@ -146,7 +149,7 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
     cfg = copy.deepcopy(spec["config"])
     row = new_row(spec, sweep_dir)
     run_dir = Path(row["run_dir"])
-    folder = None
+    folder = events = None
     start = time.perf_counter()
     try:
         train, validation, test, net, options = prepare(cfg)
@@ -154,9 +157,12 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
             options["threads"] = cfg["training"]["threads"] = min(
                 max(1, cpus), plan_threads(net, options["mini_batch_size"], "auto"))
         folder = Run.create(cfg, run_dir=run_dir, exist_ok=True)
+        events = tensorboard.open_log(cfg, run_dir, purge_step=1)  # a rerun trial starts afresh
 
         def on_epoch(record: dict[str, Any]) -> None:
             folder.append_metrics(record)
+            if events is not None:
+                events.epoch(record, net)
             accuracy = record.get("evaluation_accuracy")
             if accuracy is not None and (row["validation_accuracy"] is None
                                          or accuracy > row["validation_accuracy"]):
@@ -185,4 +191,7 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
         Run(run_dir).write_summary({"sweep": row})
         if report is not None:
             report(dict(row), row["validation_accuracy"])
+    finally:
+        if events is not None:
+            events.close()
     return row
