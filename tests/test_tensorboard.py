@@ -142,3 +142,21 @@ def test_the_docs_commands_run(tmp_path, monkeypatch):
     assert sorted(mux.Runs()) == ["quick-tb/tensorboard", "quick/tensorboard"]
     toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     assert toml == '[log]\nwriter = "tensorboard"\n'  # what test_sweep_writes_one_log_per_trial uses
+
+
+def test_a_resumed_log_drops_the_steps_past_the_checkpoint(tmp_path):
+    """What `nnlearn train --resume` does (purge_step = first epoch trained again): epochs an
+    interrupted run logged after its checkpoint appear once, with the resumed values."""
+    from nnlearn.experiments.runs.tensorboard import EventLog
+
+    first = EventLog(tmp_path)
+    for epoch in (1, 2, 3):
+        first.epoch({"epoch": epoch, "training_cost": float(epoch)})
+    first.close()
+    resumed = EventLog(tmp_path, purge_step=3)  # the checkpoint held epoch 2
+    for epoch in (3, 4):
+        resumed.epoch({"epoch": epoch, "training_cost": 10.0 * epoch})
+    resumed.close()
+    acc = read_events(tmp_path / "tensorboard")
+    assert [(e.step, e.value) for e in acc.Scalars("cost/training")] == \
+        [(1, 1.0), (2, 2.0), (3, 30.0), (4, 40.0)]

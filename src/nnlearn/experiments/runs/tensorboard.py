@@ -19,6 +19,7 @@ every run found below it, each under its folder's name.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -64,8 +65,10 @@ class EventLog:
 
     def __init__(self, run_dir: str | os.PathLike, purge_step: int | None = None):
         self.path = Path(run_dir) / EVENTS_DIR
+        # tensorboardX names the file after the second it opens it: the suffix keeps a
+        # second log opened in the same second (a quick resume) from overwriting the first
         self.writer = summary_writer()(logdir=str(self.path), purge_step=purge_step,
-                                       flush_secs=10)
+                                       flush_secs=10, filename_suffix=f".{time.time_ns()}")
 
     def epoch(self, record: dict[str, Any], network=None) -> None:
         """Add one epoch's scalars (and, given the network, its weight histograms)."""
