@@ -230,7 +230,8 @@ def _kernels_line(result: dict) -> list[str]:
         return []
     if result["nnlearn_kernels"] != "compiled":
         return ["nnlearn kernels: the NumPy references (Numba not installed or not chosen).", ""]
-    return [f"nnlearn kernels: compiled by Numba (2×2 max-pooling, col2im, ReLU's backward pass); compiling them, or loading "
+    return ["nnlearn kernels: compiled by Numba (2×2 max-pooling, col2im, ReLU's backward pass); "
+            "compiling them, or loading "
             f"them from Numba's disk cache, took {result['nnlearn_compile_seconds']:.2f} s before the "
             "rounds, paid once per process and in no epoch.", ""]
 

@@ -171,5 +171,6 @@ def test_runs_page_follows_a_training_run_live(server, page, runs_dir):
     page.wait_for_function("state.runs.find(r => r.name === 'live').status === 'finished'")
     page.click('tr[data-run="live"] a.name')
     page.wait_for_selector("table.confusion")
-    total = page.eval_on_selector_all("table.confusion td", "cells => cells.reduce((s, c) => s + Number(c.textContent), 0)")
+    total = page.eval_on_selector_all("table.confusion td",
+                                      "cells => cells.reduce((s, c) => s + Number(c.textContent), 0)")
     assert total == 10000

@@ -38,7 +38,7 @@ import copy
 import hashlib
 import json
 import math
-import sys
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,7 @@ from nnlearn.checks import is_number
 from nnlearn.errors import ConfigError
 from nnlearn.files import read_regular_text
 from nnlearn.experiments.config.schema import (OPTION_TABLES, SCHEMA, TABLES, Field, check_layers,
-                                        init_params)
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+                                               option_names)
 
 __all__ = ["SCHEMA", "TABLES", "Field", "defaults", "set_key", "get_key", "loads", "load",
            "list_presets", "load_preset", "parse_assignment", "resolve", "validate", "dumps",
@@ -221,7 +216,7 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _check_options(table: str, name: str, options: dict[str, Any]) -> None:
     cls = OPTION_TABLES[table][name]
-    valid = list(cls.hyper) if table == "optimizer" else init_params(cls, exclude=("eta0",))
+    valid = option_names(table, name)
     for key, value in options.items():
         if key not in valid:
             raise ConfigError(f"unknown key '{table}.{key}': the {name!r} {table} takes "
