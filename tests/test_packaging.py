@@ -64,8 +64,13 @@ def test_the_wheel_ships_py_typed_and_the_declared_metadata(tmp_path):
     """Build the wheel as pip would (setuptools, no network) and read what it declares."""
     if importlib.util.find_spec("setuptools") is None:
         pytest.skip("setuptools is needed to build the wheel")
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info beside it
+    shutil.copytree(REPO / "src", source / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source)
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                           "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(REPO)],
+                           "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(source)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (wheel,) = tmp_path.glob("nnlearn-*.whl")
