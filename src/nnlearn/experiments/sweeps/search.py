@@ -20,13 +20,17 @@ dotted config keys to what to try::
     scheduler = "asha"                 # "fifo" (default) or "asha" (Ray Tune's ASHA)
     grace_period = 1                   # ASHA: epochs before a trial may be stopped
     reduction_factor = 2               # ASHA: keep the best 1/2 at each milestone
+    sampler = "tpe"                    # Optuna proposes the trials: "grid", "random", "tpe"
+    pruner = "median"                  # Optuna stops poor trials: "none", "median", "asha"
 
 A list is a grid axis; ``{choices = [...]}`` and ``{low, high, scale}`` ranges
 (``scale = "linear"`` or ``"log"``; integers when both ends are integers) are drawn
 at random, ``trials`` times, with ``numpy.random.default_rng(seed)``. With grid
 axes and random keys together, each draw is tried at every grid point (Ray Tune's
 convention). Every key and every value is checked by the config's own validation
-(:func:`nnlearn.experiments.config.files.resolve`) before anything runs.
+(:func:`nnlearn.experiments.config.files.resolve`) before anything runs. With ``[sweep]
+sampler`` set, Optuna chooses each trial's values instead, from the results so far
+(:mod:`nnlearn.experiments.sweeps.optuna_study`).
 
 Each trial is a resolved config that :mod:`nnlearn.experiments.sweeps.trial` trains into an
 ordinary run folder; :mod:`nnlearn.experiments.sweeps.engines` runs the trials on this
@@ -53,6 +57,7 @@ from typing import Any, Callable, Sequence
 from nnlearn.checks import is_int, is_number
 from nnlearn.errors import ConfigError
 from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.sweeps.optuna_study import PRUNERS, SAMPLERS
 from nnlearn.experiments.sweeps.results import best, settings_text, write_results
 from nnlearn.experiments.sweeps.trial import FINISHED, TRIALS_DIR, make_spec, read_row
 
@@ -68,6 +73,8 @@ SWEEP_OPTIONS: dict[str, tuple[Callable[[Any], bool], str, Any]] = {
     "scheduler": (lambda v: v in SCHEDULERS, "'fifo' or 'asha'", "fifo"),
     "grace_period": (lambda v: is_int(v) and v >= 1, "a positive integer (epochs)", 1),
     "reduction_factor": (lambda v: is_number(v) and v > 1, "a number > 1", 2),
+    "sampler": (lambda v: v in SAMPLERS, "'grid', 'random' or 'tpe' (Optuna)", None),
+    "pruner": (lambda v: v in PRUNERS, "'none', 'median' or 'asha' (Optuna)", "none"),
 }
 """The ``[sweep]`` table: check, what it expects, default."""
 
@@ -245,10 +252,7 @@ def trial_specs(space: Space, trials: int | None = None) -> list[dict[str, Any]]
         raise ConfigError(f"{where}: --trials / [sweep] trials sets the number of random draws, "
                           "but every [search] key is a grid list (all combinations run); add "
                           "{low, high} ranges or {choices} to draw at random, or drop it")
-    seed = space.options["seed"]
-    rng = numpy.random.default_rng(seed)
-    fixed = {} if cfgmod.resolve(*space.layers)["training"].get("seed") is not None \
-        else {"training.seed": seed}
+    rng = numpy.random.default_rng(space.options["seed"])
     points = [dict(zip(space.grid, combo)) for combo in itertools.product(*space.grid.values())]
     specs = []
     for _ in range(trials if space.draws else 1):
@@ -256,16 +260,25 @@ def trial_specs(space: Space, trials: int | None = None) -> list[dict[str, Any]]
         for point in points:
             values = {**point, **drawn}
             settings = {key: values[key] for key in space.keys}
-            try:
-                cfg = cfgmod.resolve(*space.layers, overrides={**fixed, **settings})
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: the trial with {settings_text(settings)} is not "
-                                  f"a valid config: {exc}") from None
-            source = cfg["data"]["source"]
-            if source != "mnist" and not os.path.isabs(source):
-                cfg["data"]["source"] = os.path.abspath(source)
-            specs.append(make_spec(len(specs), cfg, settings))
+            specs.append(make_spec(len(specs), trial_config(space, settings), settings))
     return specs
+
+
+def trial_config(space: Space, settings: dict[str, Any]) -> dict[str, Any]:
+    """The resolved config of the trial with ``settings``: ``training.seed = [sweep] seed``
+    unless the config sets one, and an absolute ``data.source`` (trials may run in another
+    working directory)."""
+    fixed = {} if cfgmod.resolve(*space.layers)["training"].get("seed") is not None \
+        else {"training.seed": space.options["seed"]}
+    try:
+        cfg = cfgmod.resolve(*space.layers, overrides={**fixed, **settings})
+    except ConfigError as exc:
+        raise ConfigError(f"{space.path}: the trial with {settings_text(settings)} is not "
+                          f"a valid config: {exc}") from None
+    source = cfg["data"]["source"]
+    if source != "mnist" and not os.path.isabs(source):
+        cfg["data"]["source"] = os.path.abspath(source)
+    return cfg
 
 
 # -- the sweep folder ----------------------------------------------------------------
@@ -367,6 +380,12 @@ def run_search(space: Space | str | os.PathLike, engine=None, *, trials: int | N
 
     space = space if isinstance(space, Space) else load_space(space)
     engine = engine or LocalEngine()
+    if space.options["sampler"] is not None or space.options["pruner"] != "none":  # Optuna's
+        from nnlearn.experiments.sweeps import optuna_study  # proposes the trials one by one
+
+        return optuna_study.run_study(space, engine, trials=trials, scheduler=scheduler,
+                                      name=name, resume=resume, root=root, on_start=on_start,
+                                      on_result=on_result)
     specs = trial_specs(space, trials)
     settings = scheduler_settings(space, scheduler)
     engine.check_scheduler(settings)

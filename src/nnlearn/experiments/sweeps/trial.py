@@ -21,9 +21,9 @@ trial: a diverged or failed trial comes back as a row with its error.
 A row::
 
     {"trial": "trial-003", "index": 3, "settings": {"training.eta": 0.25},
-     "status": "completed" | "running" | "asha_stopped" | "diverged" | "failed",
+     "status": "completed" | "running" | "asha_stopped" | "pruned" | "diverged" | "failed",
      "validation_accuracy": 0.9187, "best_epoch": 7, "epochs": 10, "seconds": 4.2,
-     "stopped_by": None | "early_stopping" | "schedule" | "asha", "error": None,
+     "stopped_by": None | "early_stopping" | "schedule" | "asha" | "median", "error": None,
      "run_dir": "/abs/path/trials/trial-003"}
 """
 
@@ -34,11 +34,21 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-FINISHED = ("completed", "asha_stopped", "diverged", "failed")
+FINISHED = ("completed", "asha_stopped", "pruned", "diverged", "failed")
 """Row statuses of a trial that will not run again (``--resume`` skips them)."""
 
 TRIALS_DIR = "trials"
 """The sub-folder of a sweep folder that holds one run folder per trial."""
+
+
+class StopTrial(Exception):
+    """Raised by a ``report`` callback to end its trial after this epoch: an Optuna pruner's
+    decision (:mod:`nnlearn.experiments.sweeps.optuna_study`). The trial ends with status
+    ``"pruned"`` and ``stopped_by = by``."""
+
+    def __init__(self, by: str):
+        super().__init__(f"pruned by {by}")
+        self.by = by
 
 
 def make_spec(index: int, cfg: dict[str, Any], settings: dict[str, Any] | None = None,
@@ -136,7 +146,8 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
         report: ``report(row, accuracy)`` after every epoch (``accuracy``: that epoch's
             validation accuracy; ``row["status"]`` is ``"running"`` until the last
             epoch, then ``"completed"``), and once for a trial that fails: how a
-            scheduler sees the per-epoch validation accuracy.
+            scheduler sees the per-epoch validation accuracy. It may raise
+            :class:`StopTrial` to end the trial there (status ``"pruned"``).
         save_every_epoch: rewrite ``model.npz`` and ``summary.json`` after every
             epoch (for schedulers that may stop the trial at any epoch).
     """
@@ -182,6 +193,10 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
                           callbacks=[on_epoch], **options)
         start = time.perf_counter()
         trainer.run()
+    except StopTrial as stop:  # after a finished epoch: its model and summary are saved
+        row.update(status="pruned", stopped_by=stop.by)
+        summary = Run(run_dir).summary() if Run(run_dir).summary_path.is_file() else {}
+        Run(run_dir).write_summary({**summary, "stopped_by": stop.by, "sweep": row})
     except Exception as exc:  # a bad trial is a result, not the end of the sweep
         status = "diverged" if isinstance(exc, DivergenceError) else "failed"
         message = str(exc) if isinstance(exc, (NNLearnError, OSError)) else \
