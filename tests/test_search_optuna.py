@@ -5,6 +5,7 @@ continues the study, and optuna-dashboard reads the file."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -89,10 +90,12 @@ def test_grid_with_asha_pruning_stops_the_poor_trials_after_one_epoch(tmp_path):
 def test_tpe_with_median_pruner_and_resume_continue_the_study(tmp_path, capsys, monkeypatch):
     """Interrupt after the first result (two trials running), resume: the study ends with
     the planned number of trials, none lost or run twice."""
+    doc = (Path(__file__).parents[1] / "docs" / "interop.md").read_text()
+    sweep_table = re.search(r"```toml\n(\[sweep\]\n.*?)```", doc, re.S).group(1)
+    assert "trials = 10\n" in sweep_table  # the docs' table, with fewer trials here
     path = space_file(tmp_path, '[search]\n"training.eta" = {low = 0.05, high = 5.0, '
                                 'scale = "log"}\n"model.hidden" = [[10], [20]]\n'
-                                '[sweep]\nsampler = "tpe"\npruner = "median"\ntrials = 5\n'
-                                'seed = 3\n')
+                                + sweep_table.replace("trials = 10", "trials = 5") + 'seed = 3\n')
 
     def interrupt(row):
         raise KeyboardInterrupt
@@ -167,7 +170,7 @@ def _free_port() -> int:
 
 
 def test_optuna_dashboard_reads_the_study(tmp_path):
-    """`optuna-dashboard runs/<sweep>/optuna.journal`, as docs/search.md says, on loopback."""
+    """`optuna-dashboard runs/<sweep>/optuna.journal`, as docs/interop.md says, on loopback."""
     import shutil
 
     dashboard = shutil.which("optuna-dashboard")
