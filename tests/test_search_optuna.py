@@ -146,12 +146,6 @@ def test_bad_optuna_settings_exit_2_before_anything_runs(tmp_path, capsys, monke
     assert not (tmp_path / "bad").exists()
 
 
-def test_the_ray_engine_says_it_has_no_optuna_yet(tmp_path, capsys):
-    path = space_file(tmp_path, '[search]\n"training.eta" = [0.1]\n[sweep]\nsampler = "grid"\n')
-    assert main(["search", str(path), "--engine", "ray", "--name", "r"]) == 2
-    assert "local engine only" in capsys.readouterr().err
-
-
 def test_without_optuna_the_install_hint(tmp_path, monkeypatch, capsys):
     from nnlearn.experiments.runs.folder import RUNS_ENV
 

@@ -16,14 +16,16 @@ loop picks each trial's values from the results so far::
 Each trial reports its validation accuracy after every epoch (``trial.report``); the
 pruner compares it with the other trials at the same epoch and may stop the trial there
 (status ``"pruned"``; its model of that epoch is kept). The objective is the trial's best
-validation accuracy. Trials run in a process pool as the local engine's do, each worker
-talking to the study through its storage.
+validation accuracy. On the local engine, trials run in a process pool as its grid
+sweeps' do, each worker talking to the study through its storage; on ``--engine ray``,
+Ray Tune's ``OptunaSearch`` proposes the trials from the same study, and the pruner is
+Tune's scheduler of that name (ASHA, or the median stopping rule: Optuna then records
+stopped trials as complete, with the accuracy they reached).
 
 The study lives in the sweep folder as ``optuna.journal`` (Optuna's journal storage, safe
 for several processes), so ``nnlearn search SPACE --resume`` continues it (trials cut
 short by the interruption are proposed again) and ``optuna-dashboard
-runs/<sweep>/optuna.journal`` shows it. Needs ``pip install "nnlearn[optuna]"``. On the
-Ray engine the same settings are not available yet (see :func:`check_engine`).
+runs/<sweep>/optuna.journal`` shows it. Needs ``pip install "nnlearn[optuna]"``.
 """
 
 from __future__ import annotations
@@ -138,14 +140,6 @@ def check(space, trials: int | None, scheduler: str | None) -> int:
     return planned_trials(space, trials)
 
 
-def check_engine(engine) -> None:
-    """Optuna's loop runs on the local engine; on Ray it is not wired yet."""
-    if engine.name != "local":
-        raise ConfigError(f"[sweep] sampler runs on the local engine only for now (Optuna's "
-                          f"ask-and-tell here); the {engine.name} engine runs grid and random "
-                          "sweeps without sampler (with its asha scheduler)")
-
-
 def make_sampler(optuna, space, seed: int):
     """Optuna's sampler for ``[sweep] sampler``, seeded."""
     name = space.options["sampler"]
@@ -168,13 +162,18 @@ def make_pruner(optuna, name: str, grace_period: int, reduction_factor: float):
     return optuna.pruners.NopPruner()
 
 
-def open_study(folder: Path, space, seed: int):
-    """The study of the sweep in ``folder`` (created, or loaded to continue it)."""
-    optuna = import_optuna()
+def journal(folder: str | os.PathLike):
+    """The journal storage of the study in a sweep folder."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    storage = JournalStorage(JournalFileBackend(str(folder / STUDY_FILE)))
+    return JournalStorage(JournalFileBackend(os.path.join(folder, STUDY_FILE)))
+
+
+def open_study(folder: Path, space, seed: int):
+    """The study of the sweep in ``folder`` (created, or loaded to continue it)."""
+    optuna = import_optuna()
+    storage = journal(folder)
     options = space.options
     return optuna.create_study(
         study_name=folder.name, storage=storage, load_if_exists=True, direction="maximize",
@@ -197,11 +196,7 @@ class Reporter:
 
     def _open(self):
         optuna = import_optuna()
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        storage = JournalStorage(JournalFileBackend(os.path.join(self.folder, STUDY_FILE)))
-        study = optuna.load_study(study_name=self.study_name, storage=storage,
+        study = optuna.load_study(study_name=self.study_name, storage=journal(self.folder),
                                   pruner=make_pruner(optuna, self.pruner, self.grace_period,
                                                      self.reduction_factor))
         return optuna.trial.Trial(study, self.trial_id)
@@ -280,8 +275,8 @@ def run_study(space, engine, *, trials: int | None = None, scheduler: str | None
     from nnlearn.experiments.sweeps.trial import make_spec, new_row, run_trial
 
     total = check(space, trials, scheduler)
-    check_engine(engine)
     import_optuna()  # the install hint before a folder exists
+    engine.check()
     options = {key: space.options[key] for key in ("sampler", "pruner", "seed", "grace_period",
                                                    "reduction_factor")}
     options.update(engine=engine.name, trials=total)
@@ -299,6 +294,8 @@ def run_study(space, engine, *, trials: int | None = None, scheduler: str | None
     if on_start is not None:
         on_start([None] * total, rows, folder)
     paths = write_results(folder, rows, space.keys, specs)
+    if engine.name == "ray":
+        return _on_ray(space, engine, study, folder, total, rows, specs, paths, on_result)
     pruning = space.options["pruner"] != "none"
     workers = engine.workers(total)
     running: dict[Any, tuple[Any, dict[str, Any]]] = {}
@@ -338,3 +335,72 @@ def run_study(space, engine, *, trials: int | None = None, scheduler: str | None
         paths.update(write_results(folder, rows, space.keys, specs))
     ordered = [specs[n] for n in sorted(specs)]
     return Sweep(folder, ordered, rows, space.keys, paths)
+
+
+# -- on Ray: Ray Tune's OptunaSearch on the same study --------------------------------------
+def define_by_run(trial, space) -> None:
+    """OptunaSearch's search space: the settings :func:`suggest` asks for."""
+    suggest(trial, space)
+
+
+def ray_searcher(space, folder: Path, study):
+    """Ray Tune's ``OptunaSearch`` on the sweep's study (its journal file): each suggestion
+    is ``{"spec": ...}``, the whole trial, named after its Optuna trial number."""
+    import functools
+
+    from ray.tune.search.optuna import OptunaSearch
+
+    from nnlearn.experiments.sweeps.search import trial_config
+    from nnlearn.experiments.sweeps.trial import make_spec
+
+    class SpecSearch(OptunaSearch):
+        def suggest(self, trial_id: str):
+            params = super().suggest(trial_id)
+            if not isinstance(params, dict):
+                return params  # None (wait) or FINISHED
+            number = self._ot_trials[trial_id].number  # OptunaSearch's Optuna trial for trial_id
+            settings = settings_of(params, space)
+            return {"spec": make_spec(number, trial_config(space, settings), settings)}
+
+    return SpecSearch(space=functools.partial(define_by_run, space=space),
+                      metric="best_validation_accuracy", mode="max", sampler=study.sampler,
+                      study_name=study.study_name, storage=journal(folder))
+
+
+def _on_ray(space, engine, study, folder: Path, total: int, rows: list[dict[str, Any]],
+            specs: dict[int, dict[str, Any]], paths: dict[str, Path],
+            on_result: Callable[[dict[str, Any]], None] | None):
+    """The rest of the study as Ray Tune trials: OptunaSearch proposes, the pruner is Tune's
+    scheduler of the same name (ASHA, or the median stopping rule)."""
+    from nnlearn.experiments.sweeps.results import write_results
+    from nnlearn.experiments.sweeps.search import Sweep, trial_config
+
+    options = space.options
+    scheduler = {"name": {"none": "fifo"}.get(options["pruner"], options["pruner"]),
+                 "grace_period": options["grace_period"],
+                 "reduction_factor": options["reduction_factor"],
+                 "max_t": max(1, cfg_epochs(space))}
+
+    def finished(row: dict[str, Any]) -> None:
+        specs[row["index"]] = {"name": row["trial"], "index": row["index"],
+                               "settings": row["settings"],
+                               "config": trial_config(space, row["settings"])}
+        rows.append(row)
+        paths.update(write_results(folder, rows, space.keys, specs))
+        if on_result is not None:
+            on_result(row)
+
+    try:
+        engine.run([], folder, finished, scheduler=scheduler,
+                   search_alg=ray_searcher(space, folder, study), num_samples=total - len(rows))
+    finally:
+        paths.update(write_results(folder, rows, space.keys, specs))
+    return Sweep(folder, [specs[n] for n in sorted(specs)], rows, space.keys, paths)
+
+
+def cfg_epochs(space) -> int:
+    """``training.epochs`` of the space's config (the longest a trial runs: ASHA's max_t)."""
+    from nnlearn.experiments.config import files as cfgmod
+
+    return cfgmod.resolve(*space.layers)["training"]["epochs"]
+

@@ -116,19 +116,21 @@ def read_row(run_dir: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def mark_stopped(row: dict[str, Any]) -> dict[str, Any]:
-    """The row of a trial that the scheduler (ASHA) stopped after its last reported epoch;
-    its ``summary.json`` is updated where this machine can see the trial's folder."""
+def mark_stopped(row: dict[str, Any], by: str = "asha") -> dict[str, Any]:
+    """The row of a trial that Ray Tune's scheduler ``by`` stopped after its last reported
+    epoch (ASHA: status ``"asha_stopped"``; the median stopping rule of an Optuna sweep:
+    ``"pruned"``); its ``summary.json`` is updated where this machine can see the trial's
+    folder."""
     from nnlearn.experiments.runs.folder import Run
 
-    row = {**row, "status": "asha_stopped", "stopped_by": "asha"}
+    row = {**row, "status": "asha_stopped" if by == "asha" else "pruned", "stopped_by": by}
     folder = Run(row["run_dir"])
     try:
         summary = folder.summary()
     except ValueError:
         summary = {}
     if folder.path.is_dir():  # else it is on another node without shared storage
-        folder.write_summary({**summary, "stopped_by": "asha", "sweep": row})
+        folder.write_summary({**summary, "stopped_by": by, "sweep": row})
     return row
 
 
