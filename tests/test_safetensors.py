@@ -19,30 +19,20 @@ from nnlearn.nn.layers.base import Layer
 from nnlearn.nn.layers.conv import Conv2D
 from nnlearn.nn.layers.reshape import Flatten
 
+from conftest import randomise_batchnorm  # noqa: E402
+
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
 
-def randomise(net, rng):
-    """Non-trivial γ, β and running statistics, as after training."""
-    for layer in net.layers:
-        if isinstance(layer, BatchNorm):
-            shape = layer.params["gamma"].shape
-            layer.params["gamma"][...] = rng.uniform(0.5, 2.0, shape)
-            layer.params["beta"][...] = rng.normal(size=shape)
-            layer.buffers["running_mean"][...] = rng.normal(size=shape)
-            layer.buffers["running_var"][...] = rng.uniform(0.3, 3.0, shape)
-    return net
-
-
 def mlp(rng):
-    return randomise(Network([Dense(6, 8), BatchNorm(8), Tanh(), Dropout(0.3), Dense(8, 5),
+    return randomise_batchnorm(Network([Dense(6, 8), BatchNorm(8), Tanh(), Dropout(0.3), Dense(8, 5),
                               LeakyReLU(0.1), Dense(5, 4), Softmax()],
                              cost="log_likelihood", dtype="float64", seed=3), rng)
 
 
 def convnet(rng):
-    return randomise(Network([Conv2D(2, 4, 3, padding="same", input_shape=(2, 9, 9)),
+    return randomise_batchnorm(Network([Conv2D(2, 4, 3, padding="same", input_shape=(2, 9, 9)),
                               BatchNorm(4), ReLU(), MaxPool2D(2), Conv2D(4, 3, (2, 3), stride=2,
                                                                          padding=(1, 1)),
                               Sigmoid(), AvgPool2D(2, stride=1), L2Pool2D(1), Flatten(),
