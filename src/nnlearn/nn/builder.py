@@ -123,8 +123,9 @@ def build_network(model: Mapping[str, Any], input_shape: Sequence[int], n_output
     """The :class:`~nnlearn.nn.network.Network` that an experiment's ``[model]`` table describes.
 
     ``model`` holds ``hidden`` (an MLP's hidden widths) or ``layers`` (layer tables),
-    and optionally ``activation``, ``output_activation``, ``cost``, ``init``,
-    ``bias_init`` and ``dtype`` (missing keys take :mod:`nnlearn.defaults`);
+    and optionally ``activation``, ``output_activation``, ``cost``, ``label_smoothing``
+    (of the log-likelihood), ``init``, ``bias_init`` and ``dtype`` (missing keys take
+    :mod:`nnlearn.defaults`);
     ``dropout`` adds a ``Dropout`` after every hidden activation of an MLP.
 
     Before any layer is built, ``check`` is called with the layers' plans
@@ -134,7 +135,7 @@ def build_network(model: Mapping[str, Any], input_shape: Sequence[int], n_output
     """
     from nnlearn.nn.network import Network
 
-    cost = model.get("cost", defaults.COST)
+    cost = get_cost(model.get("cost", defaults.COST), model.get("label_smoothing", 0.0))
     init = model.get("init", defaults.WEIGHT_INIT)
     bias_init = model.get("bias_init", defaults.BIAS_INIT)
     dtype = model.get("dtype", defaults.DTYPE)
