@@ -19,7 +19,7 @@ from nnlearn.nn.layers.base import Layer
 from nnlearn.nn.layers.conv import Conv2D
 from nnlearn.nn.layers.reshape import Flatten
 
-from conftest import randomise_batchnorm  # noqa: E402
+from batchnorm_state import randomise_batchnorm  # noqa: E402
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
