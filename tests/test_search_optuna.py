@@ -87,6 +87,7 @@ def test_grid_with_asha_pruning_stops_the_poor_trials_after_one_epoch(tmp_path):
     assert csv.count(",pruned,") == len(pruned)
 
 
+@pytest.mark.slow
 def test_tpe_with_median_pruner_and_resume_continue_the_study(tmp_path, capsys, monkeypatch):
     """Interrupt after the first result (two trials running), resume: the study ends with
     the planned number of trials, none lost or run twice."""
@@ -163,6 +164,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_optuna_dashboard_reads_the_study(tmp_path):
     """`optuna-dashboard runs/<sweep>/optuna.journal`, as docs/interop.md says, on loopback."""
     import shutil
