@@ -379,11 +379,13 @@ def test_a_three_class_set_trains_with_a_softmax_output_and_class_colours(server
     page.click("#play")
     page.wait_for_function("state.snap.playing === false")
     colours = page.evaluate("""() => {  // the plot's pixels: one hue per class region
-        const c = document.getElementById('boundary'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const c = document.getElementById('boundary');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         const seen = new Set();
         for (let i = 0; i < d.length; i += 4 * 97) {
           const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
-          if (Math.max(r, g, b) - Math.min(r, g, b) > 60) seen.add(r > g && r > b ? 'orange' : b > r && b > g ? 'blue' : 'green');
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 60)
+            seen.add(r > g && r > b ? 'orange' : b > r && b > g ? 'blue' : 'green');
         }
         return [...seen].sort(); }""")
     assert colours == ["blue", "green", "orange"]
