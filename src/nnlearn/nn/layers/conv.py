@@ -53,7 +53,7 @@ from nnlearn import backend
 from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
-from nnlearn.nn.layers.base import Layer, register_layer
+from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer, window_work
 from nnlearn.nn.kernels import col2im
 from nnlearn.nn.layers.windows import (check_batch, im2col, im2col_batch_last,
                                     image_shape, pair, positive_int, scratch, window_pair)
@@ -319,12 +319,9 @@ class Conv2D(Layer):
                 f"stride={self.stride}, padding={self.padding!r})")
 
     @classmethod
-    def plan(cls, config: dict[str, Any], input_shape: Sequence[int]) -> "LayerPlan":
+    def plan(cls, config: dict[str, Any], input_shape: Sequence[int]) -> LayerPlan:
         """``W (F, C, kh, kw)``, ``b (F,)`` and the im2col columns ``C·kh·kw × OH·OW`` per
         example, from ``config`` without allocating them."""
-        # imported here only while another branch rewrites this file's imports (issue 26)
-        from nnlearn.nn.layers.base import LayerPlan, window_work
-
         C = positive_int("in_channels", config.get("in_channels"))
         F = positive_int("out_channels", config.get("out_channels"))
         kernel = window_pair("kernel_size", config.get("kernel_size"))
