@@ -1,0 +1,115 @@
+r"""Chapter 3, *Improving the way neural networks learn*: the learning slowdown and softmax.
+
+**The slowdown** (book §"The cross-entropy cost function", eqs. 54–57 and 61–62). One
+sigmoid neuron with one input learns to output 0 for the input 1. Under the quadratic cost
+C = (y − a)²/2 its gradients are ∂C/∂w = (a − y) σ′(z) x and ∂C/∂b = (a − y) σ′(z), so from
+(w, b) = (2, 2), where a ≈ 0.98 and σ′(z) is tiny, it hardly moves for the first hundred
+epochs. Under the cross-entropy C = −[y ln a + (1 − y) ln(1 − a)] the σ′(z) cancels:
+∂C/∂w = x (a − y), ∂C/∂b = a − y, and it learns fastest when it is most wrong.
+:func:`slowdown` trains the neuron with ``Network.fit`` and records the cost and the output
+before training and after every epoch.
+
+**Softmax** (book §"Softmax", eq. 78): aᴸⱼ = e^{zᴸⱼ} / Σₖ e^{zᴸₖ}, by nnlearn's ``Softmax``
+layer (:func:`softmax`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from nnlearn.errors import DivergenceError
+from nnlearn.examples.notebooks import neuron
+from nnlearn.nn.layers import Softmax
+from nnlearn.web.book import SEED, numbers
+from nnlearn.web.validation import bounded_int, bounded_number, get, one_of
+
+COSTS = ("quadratic", "cross_entropy")
+BOOK_ETA = {"quadratic": 0.15, "cross_entropy": 0.005}
+"""The book's η for each cost in this demonstration (its widgets use these)."""
+MAX_EPOCHS = 2000
+SOFTMAX_SIZE = 4
+"""The book's softmax widget has four outputs."""
+
+
+def slowdown(body: dict[str, Any]) -> dict[str, Any]:
+    """The neuron's cost and output before training and after each epoch.
+
+    Body: ``cost`` (quadratic | cross_entropy), ``w``, ``b`` (the start, in [−10, 10]),
+    ``eta`` (default: the book's for that cost), ``epochs`` (1–2000, default 300).
+    """
+    cost = one_of("cost", get(body, "cost", "quadratic"), COSTS)
+    w = bounded_number("w", get(body, "w", 2.0), -10.0, 10.0)
+    b = bounded_number("b", get(body, "b", 2.0), -10.0, 10.0)
+    eta = bounded_number("eta", get(body, "eta", BOOK_ETA[cost]), 0.0, 100.0, low_open=True)
+    epochs = bounded_int("epochs", get(body, "epochs", 300), 1, MAX_EPOCHS)
+    costs, outputs, diverged = learn(w, b, cost, eta, epochs)
+    return {"cost": cost, "w": w, "b": b, "eta": eta, "epochs": epochs, "costs": costs,
+            "outputs": outputs, "diverged": diverged, "code": slowdown_code(w, b, cost, eta, epochs)}
+
+
+def learn(w: float, b: float, cost: str, eta: float, epochs: int
+          ) -> tuple[list[float], list[float], str | None]:
+    """Train ``neuron(w, b)`` on x = 1, y = 0 with ``Network.fit`` (minibatches of 1): the cost
+    and the output a before training and after each epoch, and the divergence message if the
+    run diverged (the lists then stop at the last finite epoch)."""
+    x_one, y_zero = numpy.array([[1.0]]), numpy.array([[0.0]])
+    net = neuron(w, b, "sigmoid", cost, seed=SEED)
+    costs = [net.evaluate(x_one, y_zero)["cost"]]
+    outputs = [float(net.predict_proba(x_one)[0, 0])]
+
+    def record(epoch_record: dict) -> None:
+        costs.append(epoch_record["training_cost"])
+        outputs.append(float(net.predict_proba(x_one)[0, 0]))
+
+    try:
+        net.fit(x_one, y_zero, epochs=epochs, mini_batch_size=1, eta=eta,
+                monitor=["training_cost"], callbacks=[record])
+    except DivergenceError as exc:
+        return costs, outputs, str(exc)
+    return costs, outputs, None
+
+
+def slowdown_code(w: float, b: float, cost: str, eta: float, epochs: int) -> str:
+    """A script that reproduces :func:`slowdown`'s numbers (``costs``, ``outputs``)."""
+    return f'''"""Book ch. 3, the learning slowdown: one sigmoid neuron learns to output 0 from the input 1
+({cost} cost, start (w, b) = ({w!r}, {b!r}), eta = {eta!r}). Written by nnlearn serve."""
+import numpy as np
+from nnlearn.examples.notebooks import neuron   # Dense(1, 1) + Sigmoid with weight w, bias b
+
+x_one, y_zero = np.array([[1.0]]), np.array([[0.0]])
+net = neuron({w!r}, {b!r}, "sigmoid", {cost!r}, seed={SEED})
+costs = [net.evaluate(x_one, y_zero)["cost"]]
+outputs = [float(net.predict_proba(x_one)[0, 0])]
+
+
+def record(epoch_record):
+    costs.append(epoch_record["training_cost"])
+    outputs.append(float(net.predict_proba(x_one)[0, 0]))
+
+
+net.fit(x_one, y_zero, epochs={epochs}, mini_batch_size=1, eta={eta!r},
+        monitor=["training_cost"], callbacks=[record])
+print(f"cost {{costs[0]:.6f}} -> {{costs[-1]:.6f}} after {{len(costs) - 1}} epochs; "
+      f"output {{outputs[0]:.4f}} -> {{outputs[-1]:.4f}}")
+'''
+
+
+def softmax(body: dict[str, Any]) -> dict[str, Any]:
+    """Softmax of the weighted inputs ``z`` (four numbers in [−10, 10]) by nnlearn's layer."""
+    z = numbers("z", get(body, "z"), SOFTMAX_SIZE, -10.0, 10.0)
+    a = Softmax().forward(numpy.array([z], dtype="float64"))[0]
+    return {"z": z, "a": [float(v) for v in a], "sum": float(a.sum()), "code": softmax_code(z)}
+
+
+def softmax_code(z: list[float]) -> str:
+    """A script that reproduces :func:`softmax`'s ``a``."""
+    return f'''"""Book ch. 3, eq. (78): a_j = exp(z_j) / sum_k exp(z_k). Written by nnlearn serve."""
+import numpy as np
+import nnlearn
+
+z = np.array([[{", ".join(repr(v) for v in z)}]])   # one row: the weighted inputs z_1..z_4
+a = nnlearn.Softmax().forward(z)[0]
+print("a =", a.round(4), " sum =", a.sum())
+'''

@@ -1,0 +1,64 @@
+r"""The Book section: ``/book`` (the chapters), ``/book/chN`` (one page per chapter) and the
+API that computes each demonstration, ``POST /api/book/chN/<demo>`` (:mod:`nnlearn.web.book`).
+
+A chapter page is ``static/book/chN.html`` in the shared layout, with ``static/book/chN.js``;
+the computations run in worker threads, so a long one never stalls the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from nnlearn.web.book import CHAPTERS, ch1, ch3
+from nnlearn.web.routes.common import AppState, bind, read_json
+from nnlearn.web.routes.pages import STATIC
+
+HINT = "every number on this page is computed by nnlearn on the server"
+
+DEMOS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "ch1/neuron": ch1.neuron, "ch1/descent": ch1.descent,
+    "ch3/slowdown": ch3.slowdown, "ch3/softmax": ch3.softmax,
+}
+"""``/api/book/<name>`` → the function that computes it from the JSON body."""
+
+
+def render_book_page(name: str) -> str:
+    """Page ``name`` (``"index"``, ``"ch1"``, ...): ``static/book/<name>.html`` in the layout."""
+    title = "Book" if name == "index" else f"Book · {name.replace('ch', 'Chapter ')}"
+    main = (STATIC / "book" / f"{name}.html").read_text(encoding="utf-8")
+    layout = (STATIC / "layout.html").read_text(encoding="utf-8")
+    for key, value in (("title", title), ("hint", HINT), ("page", f"book/{name}"),
+                       ("main", main.rstrip())):
+        layout = layout.replace("{{" + key + "}}", value)
+    return layout
+
+
+def page_endpoint(name: str):
+    async def endpoint(request: Request) -> Response:
+        return HTMLResponse(render_book_page(name))
+    endpoint.__name__ = f"book_page_{name}"
+    return endpoint
+
+
+def demo_endpoint(name: str):
+    compute = DEMOS[name]
+
+    async def endpoint(state: AppState, request: Request) -> Response:
+        body = await read_json(request)
+        return JSONResponse(await to_thread.run_sync(compute, body))
+    endpoint.__name__ = f"book_{name.replace('/', '_')}"
+    return endpoint
+
+
+def routes(state: AppState) -> list:
+    return [
+        Route("/book", page_endpoint("index")),
+        *[Route(f"/book/{name}", page_endpoint(name)) for name in CHAPTERS],
+        *[Route(f"/api/book/{name}", bind(demo_endpoint(name), state), methods=["POST"])
+          for name in DEMOS],
+    ]
