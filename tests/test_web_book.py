@@ -88,6 +88,58 @@ def test_softmax_is_the_layer_and_sums_to_one(client):
     assert higher[3] > answer["a"][3] and all(higher[j] < answer["a"][j] for j in range(3))
 
 
+# -- chapter 1 ---------------------------------------------------------------------------------
+def test_the_perceptron_and_the_sigmoid_neuron_are_eqs_2_and_3(client):
+    answer = client.post("/api/book/ch1/neuron", json={"w": 8, "b": -4}).json()
+    x = np.array(answer["x"])
+    assert len(x) == 201 and x[0] == -1.0 and x[-1] == 1.0
+    assert answer["step"] == [1.0 if v > 0 else 0.0 for v in 8 * x - 4]
+    np.testing.assert_allclose(answer["sigmoid"], 1 / (1 + np.exp(-(8 * x - 4))), rtol=1e-12)
+    assert answer["threshold"] == 0.5
+    code = run_code(answer["code"])
+    assert list(code["step"]) == answer["step"] and list(code["sigmoid"]) == answer["sigmoid"]
+    hard = client.post("/api/book/ch1/neuron", json={"w": 50, "b": -25}).json()
+    far = np.abs(x - 0.5) > 0.1
+    gap = lambda r: np.abs(np.array(r["sigmoid"]) - np.array(r["step"]))[far].max()
+    assert gap(hard) < 0.01 < gap(answer)   # a larger w: the sigmoid hardens into the step
+
+
+def by_hand_descent(eta: float, steps: int) -> list[list[float]]:
+    """Eq. (11) written out: (w, b) -= eta * (mean((a - y) x), mean(a - y))."""
+    xs = np.linspace(0.0, 2.0, 20)
+    ys = 2 * xs + 1
+    w, b = -1.0, 4.0
+    path = [[w, b]]
+    for _ in range(steps):
+        error = w * xs + b - ys
+        w, b = w - eta * np.mean(error * xs), b - eta * np.mean(error)
+        path.append([w, b])
+    return path
+
+
+def test_gradient_descent_is_eq_11_and_diverges_past_2_over_lambda_max(client):
+    answer = client.post("/api/book/ch1/descent", json={"eta": 0.3, "steps": 30}).json()
+    np.testing.assert_allclose(answer["path"], by_hand_descent(0.3, 30), rtol=1e-10, atol=1e-12)
+    xs = np.linspace(0.0, 2.0, 20)
+    w, b = np.array(answer["path"]).T
+    expected_costs = [np.mean((wi * xs + bi - 2 * xs - 1) ** 2) / 2 for wi, bi in zip(w, b)]
+    np.testing.assert_allclose(answer["costs"], expected_costs, rtol=1e-10)
+    hessian = np.array([[np.mean(xs ** 2), np.mean(xs)], [np.mean(xs), 1.0]])
+    assert answer["eta_limit"] == pytest.approx(2 / np.linalg.eigvalsh(hessian).max())
+    assert answer["costs"][-1] < answer["costs"][0] and answer["diverged"] is None
+    code = run_code(answer["code"])
+    assert code["path"] == answer["path"] and code["costs"] == answer["costs"]
+    surface = np.array(answer["surface"]["log10_cost"])
+    assert surface.shape == (41, 41)
+    row, col = np.unravel_index(surface.argmin(), surface.shape)   # the bottom of the bowl
+    assert np.linspace(-1.5, 4.5, 41)[col] == pytest.approx(2.0, abs=0.16)
+    assert np.linspace(-2.5, 5.0, 41)[row] == pytest.approx(1.0, abs=0.2)
+    limit = answer["eta_limit"]
+    over = client.post("/api/book/ch1/descent", json={"eta": round(1.1 * limit, 2), "steps": 30}).json()
+    assert over["costs"][-1] > 100 * over["costs"][0]   # every step overshoots further
+
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("ch3/slowdown", {"cost": "hinge"}, "cost"),
     ("ch3/slowdown", {"epochs": 0}, "epochs"),
@@ -96,6 +148,9 @@ def test_softmax_is_the_layer_and_sums_to_one(client):
     ("ch3/softmax", {"z": [1, 2, 3]}, "z"),
     ("ch3/softmax", {"z": [1, 2, 3, 1e9]}, "z[3]"),
     ("ch3/softmax", {}, "z"),
+    ("ch1/neuron", {"w": 51}, "w"),
+    ("ch1/descent", {"eta": 0}, "eta"),
+    ("ch1/descent", {"steps": 201}, "steps"),
 ])
 def test_bad_settings_get_400_naming_the_field(client, path, body, field):
     response = client.post(f"/api/book/{path}", json=body)

@@ -51,3 +51,30 @@ def test_ch3_slowdown_and_softmax_show_the_library_numbers(server, page):
     z = np.array([2.5, -1.0, 3.2, 1.5])
     np.testing.assert_allclose(shown, np.exp(z) / np.exp(z).sum(), atol=5e-5)
     assert shown[3] > before[3] and all(shown[j] < before[j] for j in range(3))
+
+
+def test_ch1_sliders_move_the_neuron_and_the_descent_to_the_library_numbers(server, page):
+    page.goto(server + "/book/ch1")
+    page.wait_for_function("state.neuron !== null && state.descent !== null")
+    assert page.inner_text("#threshold") == "0.500"
+    w = page.locator("#w")
+    w.focus()
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")   # w: 8 → 12, the sigmoid gets steeper
+    page.wait_for_function("state.neuron.w === 12")
+    assert page.inner_text("#threshold") == "0.333"
+    assert float(page.inner_text("#sigmoidAtZero")) == pytest.approx(1 / (1 + np.exp(4)), abs=5e-5)
+
+    eta = page.locator("#eta")
+    eta.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")   # η: 0.30 → 0.40
+    page.wait_for_function("Math.abs(state.descent.eta - 0.4) < 1e-9")
+    xs = np.linspace(0.0, 2.0, 20)[:, None]
+    net = neuron(-1.0, 4.0, "linear")
+    net.fit(xs, 2 * xs + 1, epochs=30, mini_batch_size=20, eta=0.4, monitor=())
+    w_fit, b_fit = net.layers[0].params["W"].item(), net.layers[0].params["b"].item()
+    assert float(page.inner_text("#wShown")) == pytest.approx(w_fit, rel=1e-5)
+    assert float(page.inner_text("#bShown")) == pytest.approx(b_fit, rel=1e-5)
+    assert float(page.inner_text("#costShown")) == pytest.approx(
+        net.evaluate(xs, 2 * xs + 1)["cost"], rel=1e-5)

@@ -79,7 +79,7 @@ import numpy as np
 from nnlearn.examples.notebooks import neuron   # Dense(1, 1) + Sigmoid with weight w, bias b
 
 x_one, y_zero = np.array([[1.0]]), np.array([[0.0]])
-net = neuron({w!r}, {b!r}, "sigmoid", {cost!r}, seed={SEED})
+net = neuron({w!r}, {b!r}, "sigmoid", "{cost}", seed={SEED})
 costs = [net.evaluate(x_one, y_zero)["cost"]]
 outputs = [float(net.predict_proba(x_one)[0, 0])]
 

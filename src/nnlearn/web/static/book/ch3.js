@@ -60,7 +60,7 @@ async function runSoftmax() {
   state.softmax = answer;
   const bars = document.getElementById("softmaxBars");
   bars.innerHTML = answer.a.map((a, j) =>
-    `<div class="bar"><div class="fill" style="height:${(a * 100).toFixed(2)}%"></div>` +
+    `<div class="sm-bar"><div class="fill" style="height:${(a * 100).toFixed(2)}%"></div>` +
     `<span>a${j + 1} = <b class="a">${a.toFixed(4)}</b></span></div>`).join("");
   document.getElementById("softmaxReadout").textContent =
     `Σⱼ aⱼ = ${answer.sum.toFixed(6)}`;

@@ -1,0 +1,75 @@
+r"""Screenshots of the Book pages of ``nnlearn serve`` for docs/book.md, taken by Debian's Chromium.
+
+Usage::
+
+    python scripts/book_screenshots.py                 # writes docs/images/book/<page>.png
+    python scripts/book_screenshots.py --pages ch3 --out /tmp/shots
+
+It starts ``nnlearn serve`` on 127.0.0.1, opens each page, moves one control the way a reader
+would (the cross-entropy on chapter 3, a larger η on chapter 1) and photographs the whole page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "images" / "book"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def index(page) -> None:
+    page.wait_for_selector(".book-toc")
+
+
+def ch1(page) -> None:
+    page.wait_for_function("state.neuron !== null && state.descent !== null")
+    page.locator("#eta").fill("0.85")          # near 2/λ_max: the path zigzags across the valley
+    page.wait_for_function("Math.abs(state.descent.eta - 0.85) < 1e-9")
+
+
+def ch3(page) -> None:
+    page.wait_for_function("state.slowdown !== null && !state.busy && state.softmax !== null")
+    page.click('#cost button[data-cost="cross_entropy"]')   # the quadratic run stays, in grey
+    page.wait_for_function("state.slowdown.cost === 'cross_entropy' && !state.busy")
+    page.click("#slowdown details.code-export summary")
+
+
+PAGES = {"index": index, "ch1": ch1, "ch3": ch3}
+"""Page → what to do on it before the screenshot."""
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--pages", nargs="+", choices=sorted(PAGES), default=list(PAGES))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen([sys.executable, "-m", "nnlearn.cli", "serve", "--port", "0",
+                               "--runs-dir", tempfile.mkdtemp(prefix="nnlearn-book-")],
+                              stdout=subprocess.PIPE, text=True)
+    url = server.stdout.readline().split()[2].rstrip("/")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            for name in args.pages:
+                page.goto(f"{url}/book" + ("" if name == "index" else f"/{name}"))
+                PAGES[name](page)
+                page.wait_for_timeout(400)
+                page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
+                print(f"wrote {args.out / (name + '.png')}")
+            browser.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
