@@ -6,7 +6,7 @@ Usage::
     python scripts/book_screenshots.py --pages ch3 --out /tmp/shots
 
 It starts ``nnlearn serve`` on 127.0.0.1, opens each page, moves one control the way a reader
-would (the cross-entropy on chapter 3, a larger η on chapter 1) and photographs the whole page.
+would (a larger η on chapter 1, a click on a δ on chapter 2, the cross-entropy on chapter 3) and photographs the whole page.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ def ch1(page) -> None:
     page.wait_for_function("Math.abs(state.descent.eta - 0.85) < 1e-9")
 
 
+def ch2(page) -> None:
+    page.wait_for_function("state.bp !== null")
+    page.click('.num[data-q="delta2_2"]')      # δ²₂ by BP2: which terms made it
+
+
 def ch3(page) -> None:
     page.wait_for_function("state.slowdown !== null && !state.busy && state.softmax !== null")
     page.click('#cost button[data-cost="cross_entropy"]')   # the quadratic run stays, in grey
@@ -39,7 +44,7 @@ def ch3(page) -> None:
     page.click("#slowdown details.code-export summary")
 
 
-PAGES = {"index": index, "ch1": ch1, "ch3": ch3}
+PAGES = {"index": index, "ch1": ch1, "ch2": ch2, "ch3": ch3}
 """Page → what to do on it before the screenshot."""
 
 

@@ -140,6 +140,48 @@ def test_gradient_descent_is_eq_11_and_diverges_past_2_over_lambda_max(client):
 
 
 
+# -- chapter 2 ---------------------------------------------------------------------------------
+def test_backprop_step_by_step_is_the_book_equations_and_the_finite_differences(client):
+    body = {"x": [0.8, -0.3], "y": [0.0, 1.0], "seed": 7}
+    bp = client.post("/api/book/ch2/backprop", json=body).json()
+    net = nnlearn.Network.from_sizes([2, 3, 2], cost="quadratic", seed=7, dtype="float64")
+    W2, b2 = net.layers[0].params["W"].T, net.layers[0].params["b"]   # the book's w is our W.T
+    W3, b3 = net.layers[2].params["W"].T, net.layers[2].params["b"]
+    sigma = lambda z: 1 / (1 + np.exp(-z))
+    x, y = np.array(body["x"]), np.array(body["y"])
+    # the book's backprop (network.py's backprop), written out here as the reference
+    z2 = W2 @ x + b2; a2 = sigma(z2); z3 = W3 @ a2 + b3; a3 = sigma(z3)
+    delta3 = (a3 - y) * a3 * (1 - a3)                       # BP1
+    delta2 = (W3.T @ delta3) * a2 * (1 - a2)                # BP2
+    hidden, output = bp["layers"]
+    for layer, z, a, delta, below in ((hidden, z2, a2, delta2, x), (output, z3, a3, delta3, a2)):
+        np.testing.assert_allclose(layer["z"], z, rtol=1e-12)
+        np.testing.assert_allclose(layer["a"], a, rtol=1e-12)
+        np.testing.assert_allclose(layer["delta"], delta, rtol=1e-12)
+        np.testing.assert_allclose(layer["dC_db"], delta, rtol=1e-12)               # BP3
+        np.testing.assert_allclose(layer["dC_dW"], np.outer(delta, below), rtol=1e-12)  # BP4
+        np.testing.assert_allclose(layer["fd_db"], layer["dC_db"], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(layer["fd_dW"], layer["dC_dW"], rtol=1e-6, atol=1e-9)
+    assert bp["cost"] == pytest.approx(0.5 * np.sum((a3 - y) ** 2), rel=1e-12)
+    # every number's terms give the number: sums for z, products for δ and the gradients
+    assert len(bp["explain"]) == 2 * 5 + 5 + 5 + 6 + 6   # z, a, δ, ∂C/∂b, ∂C/∂w
+    for key, e in bp["explain"].items():
+        values = [v for _, v in e["terms"]]
+        made = {"sum": sum(values), "product": float(np.prod(values)),
+                "sigmoid": float(sigma(values[0]))}[e["combine"]]
+        assert made == pytest.approx(e["value"], rel=1e-9, abs=1e-15), key
+        if "parts" in e:
+            assert sum(v for _, v in e["parts"]) == pytest.approx(values[0], rel=1e-12)
+    assert bp["explain"]["delta3_1"]["equation"].startswith("BP1")
+    assert bp["explain"]["delta2_3"]["equation"].startswith("BP2")
+    assert bp["explain"]["dw3_2_3"]["terms"][0] == ["a²₃", pytest.approx(a2[2])]
+    code = run_code(bp["code"])
+    np.testing.assert_array_equal(code["net"].layers[2].grads["W"].T, bp["layers"][1]["dC_dW"])
+    np.testing.assert_array_equal(code["outputs"][1][0], bp["layers"][0]["z"])   # Dense: z²
+    np.testing.assert_array_equal(code["outputs"][2][0], bp["layers"][0]["a"])   # Sigmoid: a²
+
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("ch3/slowdown", {"cost": "hinge"}, "cost"),
     ("ch3/slowdown", {"epochs": 0}, "epochs"),
@@ -149,6 +191,9 @@ def test_gradient_descent_is_eq_11_and_diverges_past_2_over_lambda_max(client):
     ("ch3/softmax", {"z": [1, 2, 3, 1e9]}, "z[3]"),
     ("ch3/softmax", {}, "z"),
     ("ch1/neuron", {"w": 51}, "w"),
+    ("ch2/backprop", {"x": [1, 2, 3]}, "x"),
+    ("ch2/backprop", {"y": [0, 2]}, "y[1]"),
+    ("ch2/backprop", {"seed": -1}, "seed"),
     ("ch1/descent", {"eta": 0}, "eta"),
     ("ch1/descent", {"steps": 201}, "steps"),
 ])

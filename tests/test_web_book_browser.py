@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import nnlearn
 from nnlearn.examples.notebooks import neuron
 from test_web_browser import CHROMIUM, browser, page, runs_dir, server  # noqa: F401 (fixtures)
 
@@ -78,3 +79,29 @@ def test_ch1_sliders_move_the_neuron_and_the_descent_to_the_library_numbers(serv
     assert float(page.inner_text("#bShown")) == pytest.approx(b_fit, rel=1e-5)
     assert float(page.inner_text("#costShown")) == pytest.approx(
         net.evaluate(xs, 2 * xs + 1)["cost"], rel=1e-5)
+
+
+def test_ch2_a_click_on_a_gradient_shows_its_terms_and_the_numbers_are_backward(server, page):
+    page.goto(server + "/book/ch2")
+    page.wait_for_function("state.bp !== null")
+    x1 = page.locator("#x1")
+    x1.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")    # x₁: 1.0 → 0.7
+    page.wait_for_function("Math.abs(state.bp.x[0] - 0.7) < 1e-9")
+    page.click('#target button[data-y="0,1"]')
+    page.wait_for_function("state.bp.y[1] === 1")
+    net = nnlearn.Network.from_sizes([2, 3, 2], cost="quadratic", seed=1, dtype="float64")
+    X, Y = np.array([[0.7, 0.5]]), np.array([[0.0, 1.0]])
+    net.backward(net.forward(X), Y)
+    assert float(page.inner_text("#costShown")) == pytest.approx(net.evaluate(X, Y)["cost"], abs=1e-8)
+    page.click('.num[data-q="dw2_3_1"]')    # ∂C/∂w²₃₁ = a¹₁ δ²₃ (BP4)
+    assert page.inner_text("#explainSymbol") == "∂C/∂w²₃₁"
+    assert "BP4" in page.inner_text("#explain")
+    assert float(page.inner_text("#explainValue")) == pytest.approx(
+        net.layers[0].grads["W"][0, 2], rel=1e-7)
+    terms = page.locator("#explainTerms tr").all_inner_texts()
+    assert terms[0].split()[0] == "a¹₁" and float(terms[0].split()[1]) == pytest.approx(0.7)
+    assert float(terms[1].split()[1]) == pytest.approx(net.layers[0].grads["b"][2], rel=1e-5)
+    assert "finite difference" in page.inner_text("#explain")
+    assert page.locator(".fd.bad").count() == 0 and page.locator(".fd").count() == 5 + 12

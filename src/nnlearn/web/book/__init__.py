@@ -19,6 +19,7 @@ every request, and in the exported code."""
 
 CHAPTERS = {
     "ch1": "Using neural nets to recognize handwritten digits",
+    "ch2": "How the backpropagation algorithm works",
     "ch3": "Improving the way neural networks learn",
 }
 """The chapters that have a page, in the order of the book: name → the book's title."""

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from nnlearn.web.book import CHAPTERS, ch1, ch3
+from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3
 from nnlearn.web.routes.common import AppState, bind, read_json
 from nnlearn.web.routes.pages import STATIC
 
@@ -22,7 +22,7 @@ HINT = "every number on this page is computed by nnlearn on the server"
 
 DEMOS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ch1/neuron": ch1.neuron, "ch1/descent": ch1.descent,
-    "ch3/slowdown": ch3.slowdown, "ch3/softmax": ch3.softmax,
+    "ch2/backprop": ch2.backprop, "ch3/slowdown": ch3.slowdown, "ch3/softmax": ch3.softmax,
 }
 """``/api/book/<name>`` → the function that computes it from the JSON body."""
 
@@ -31,6 +31,8 @@ def render_book_page(name: str) -> str:
     """Page ``name`` (``"index"``, ``"ch1"``, ...): ``static/book/<name>.html`` in the layout."""
     title = "Book" if name == "index" else f"Book · {name.replace('ch', 'Chapter ')}"
     main = (STATIC / "book" / f"{name}.html").read_text(encoding="utf-8")
+    links = "".join(f'<a href="/book/{chapter}">Chapter {chapter[2:]}</a>' for chapter in CHAPTERS)
+    main = main.replace("{{chapters}}", f'<a href="/book">All chapters</a>{links}')
     layout = (STATIC / "layout.html").read_text(encoding="utf-8")
     for key, value in (("title", title), ("hint", HINT), ("page", f"book/{name}"),
                        ("main", main.rstrip())):
