@@ -6,7 +6,8 @@ Usage::
     python scripts/book_screenshots.py --pages ch3 --out /tmp/shots
 
 It starts ``nnlearn serve`` on 127.0.0.1, opens each page, moves one control the way a reader
-would (a larger η on chapter 1, a click on a δ on chapter 2, the cross-entropy on chapter 3) and photographs the whole page.
+would (a larger η on chapter 1, a click on a δ on chapter 2, the cross-entropy
+on chapter 3, the matching heights and a fit on chapter 4) and photographs the whole page.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def ch2(page) -> None:
     page.click('.num[data-q="delta2_2"]')      # δ²₂ by BP2: which terms made it
 
 
+def ch4(page) -> None:
+    page.wait_for_function("state.pair !== null && state.bumps !== null")
+    page.click("#match")                          # the heights that match f
+    page.wait_for_function("state.heights !== null && state.bumps.heights[0] !== 0")
+    page.fill("#fitEpochs", "300")
+    page.click("#fitRun")
+    page.wait_for_function("state.fit !== null && !state.fitting", timeout=120_000)
+
+
 def ch3(page) -> None:
     page.wait_for_function("state.slowdown !== null && !state.busy && state.softmax !== null")
     page.click('#cost button[data-cost="cross_entropy"]')   # the quadratic run stays, in grey
@@ -44,7 +54,7 @@ def ch3(page) -> None:
     page.click("#slowdown details.code-export summary")
 
 
-PAGES = {"index": index, "ch1": ch1, "ch2": ch2, "ch3": ch3}
+PAGES = {"index": index, "ch1": ch1, "ch2": ch2, "ch3": ch3, "ch4": ch4}
 """Page → what to do on it before the screenshot."""
 
 

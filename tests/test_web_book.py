@@ -182,6 +182,59 @@ def test_backprop_step_by_step_is_the_book_equations_and_the_finite_differences(
 
 
 
+# -- chapter 4 ---------------------------------------------------------------------------------
+def test_a_pair_of_steep_neurons_makes_a_bump_of_height_h(client):
+    answer = client.post("/api/book/ch4/pair", json={"w": 500, "s1": 0.3, "s2": 0.7, "h": 1.5}).json()
+    x = np.array(answer["x"])
+    sigma = lambda z: 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(answer["steps"][0], sigma(500 * (x - 0.3)), rtol=1e-9, atol=1e-30)  # σ caps its exponent
+    np.testing.assert_allclose(answer["bump"], 1.5 * (sigma(500 * (x - 0.3)) - sigma(500 * (x - 0.7))),
+                               rtol=1e-9, atol=1e-12)
+    inside, outside = (x > 0.32) & (x < 0.68), (x < 0.28) | (x > 0.72)
+    assert np.allclose(np.array(answer["bump"])[inside], 1.5, atol=1e-3)
+    assert np.allclose(np.array(answer["bump"])[outside], 0.0, atol=1e-3)
+    assert run_code(answer["code"])["bump"].tolist() == answer["bump"]
+
+
+def test_bumps_of_the_dragged_heights_and_the_matching_ones(client):
+    from nnlearn.examples import universality
+
+    heights = [0.5, -1.0, 0.0, 2.0, -0.25]
+    answer = client.post("/api/book/ch4/bumps", json={"n": 5, "heights": heights}).json()
+    x = np.linspace(0.0, 1.0, 201)
+    expected = universality.build(5, heights=heights).predict_proba(x[:, None]).ravel()
+    assert answer["output"] == expected.tolist()
+    on_piece_2 = (x > 0.22) & (x < 0.38)               # output ≈ σ(h₂) inside piece 2
+    np.testing.assert_allclose(np.array(answer["output"])[on_piece_2], 1 / (1 + np.exp(1.0)), atol=1e-3)
+    assert answer["mean_deviation"] == pytest.approx(np.mean(np.abs(expected - universality.f(x))))
+    assert run_code(answer["code"])["output"].tolist() == answer["output"]
+    matched = client.post("/api/book/ch4/bumps", json={"n": 20}).json()
+    np.testing.assert_allclose(matched["heights"],
+                               universality.logit(universality.f((np.arange(20) + 0.5) / 20)))
+    assert matched["mean_deviation"] < 0.03 < answer["mean_deviation"]
+
+
+@pytest.mark.parametrize("start", ["random", "bumps"])
+def test_gradient_descent_fits_the_same_network_as_network_fit(client, start):
+    from nnlearn.examples import universality
+
+    body = {"n": 5, "start": start, "epochs": 60, "heights": [0.0] * 5}
+    answer = client.post("/api/book/ch4/fit", json=body).json()
+    net = (nnlearn.Network.from_sizes([1, 10, 1], cost="quadratic", dtype="float64", seed=1)
+           if start == "random" else universality.build(5, heights=[0.0] * 5, seed=1))
+    xs = np.linspace(0.0, 1.0, 200)[:, None]
+    history = net.fit(xs, universality.f(xs), epochs=60, mini_batch_size=20, optimizer="adam",
+                      eta=0.03 if start == "random" else 0.001, monitor=["training_cost"])
+    assert answer["costs"] == history["training_cost"]
+    x = np.linspace(0.0, 1.0, 201)[:, None]
+    assert answer["snapshots"][-1] == {"epoch": 60, "output": net.predict_proba(x).ravel().tolist()}
+    epochs = [s["epoch"] for s in answer["snapshots"]]
+    assert epochs[0] == 0 and epochs == sorted(set(epochs)) and 10 <= len(epochs) <= 25
+    assert answer["mean_deviation_after"] < answer["mean_deviation_before"]
+    assert run_code(answer["code"])["costs"] == answer["costs"]
+
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("ch3/slowdown", {"cost": "hinge"}, "cost"),
     ("ch3/slowdown", {"epochs": 0}, "epochs"),
@@ -194,6 +247,11 @@ def test_backprop_step_by_step_is_the_book_equations_and_the_finite_differences(
     ("ch2/backprop", {"x": [1, 2, 3]}, "x"),
     ("ch2/backprop", {"y": [0, 2]}, "y[1]"),
     ("ch2/backprop", {"seed": -1}, "seed"),
+    ("ch4/pair", {"w": 0.5}, "w"),
+    ("ch4/bumps", {"n": 21}, "n"),
+    ("ch4/bumps", {"n": 3, "heights": [1, 2]}, "heights"),
+    ("ch4/fit", {"epochs": 2001}, "epochs"),
+    ("ch4/fit", {"start": "hand"}, "start"),
     ("ch1/descent", {"eta": 0}, "eta"),
     ("ch1/descent", {"steps": 201}, "steps"),
 ])

@@ -105,3 +105,38 @@ def test_ch2_a_click_on_a_gradient_shows_its_terms_and_the_numbers_are_backward(
     assert float(terms[1].split()[1]) == pytest.approx(net.layers[0].grads["b"][2], rel=1e-5)
     assert "finite difference" in page.inner_text("#explain")
     assert page.locator(".fd.bad").count() == 0 and page.locator(".fd").count() == 5 + 12
+
+
+def test_ch4_dragging_a_height_and_fitting_show_the_library_numbers(server, page):
+    from nnlearn.examples import universality
+
+    page.goto(server + "/book/ch4")
+    page.wait_for_function("state.pair !== null && state.bumps !== null")
+    assert page.evaluate("state.bumps.heights") == [0.0] * 10
+    box = page.locator("#heights").bounding_box()
+    page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.5 * box["height"])   # bar 3
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.2 * box["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_function("state.bumps.heights[3] > 1 && state.bumps.heights.every("
+                           "(h, j) => h === state.heights[j])")
+    heights = page.evaluate("state.bumps.heights")
+    assert heights[3] > 1 and heights[:3] == [0.0] * 3 and heights[4:] == [0.0] * 6
+    x = np.linspace(0.0, 1.0, 201)
+    output = universality.build(10, heights=heights).predict_proba(x[:, None]).ravel()
+    assert float(page.inner_text("#deviationShown")) == pytest.approx(
+        np.mean(np.abs(output - universality.f(x))), abs=6e-6)
+
+    page.fill("#fitEpochs", "40")
+    page.click("#fitRun")
+    page.wait_for_function("state.fit !== null && !state.fitting")
+    net = nnlearn.Network.from_sizes([1, 20, 1], cost="quadratic", dtype="float64", seed=1)
+    xs = np.linspace(0.0, 1.0, 200)[:, None]
+    history = net.fit(xs, universality.f(xs), epochs=40, mini_batch_size=20, optimizer="adam",
+                      eta=0.03, monitor=["training_cost"])
+    assert page.inner_text("#fitEpochShown") == "40"
+    assert float(page.inner_text("#fitCostShown")) == pytest.approx(history["training_cost"][-1],
+                                                                     abs=6e-7)
+    fitted = net.predict_proba(x[:, None]).ravel()
+    assert float(page.inner_text("#fitDeviationShown")) == pytest.approx(
+        np.mean(np.abs(fitted - universality.f(x))), abs=6e-6)

@@ -21,6 +21,7 @@ CHAPTERS = {
     "ch1": "Using neural nets to recognize handwritten digits",
     "ch2": "How the backpropagation algorithm works",
     "ch3": "Improving the way neural networks learn",
+    "ch4": "A visual proof that neural nets can compute any function",
 }
 """The chapters that have a page, in the order of the book: name → the book's title."""
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3
+from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3, ch4
 from nnlearn.web.routes.common import AppState, bind, read_json
 from nnlearn.web.routes.pages import STATIC
 
@@ -23,6 +23,7 @@ HINT = "every number on this page is computed by nnlearn on the server"
 DEMOS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ch1/neuron": ch1.neuron, "ch1/descent": ch1.descent,
     "ch2/backprop": ch2.backprop, "ch3/slowdown": ch3.slowdown, "ch3/softmax": ch3.softmax,
+    "ch4/pair": ch4.pair, "ch4/bumps": ch4.bumps, "ch4/fit": ch4.fit,
 }
 """``/api/book/<name>`` → the function that computes it from the JSON body."""
 
