@@ -4,6 +4,8 @@ exported script reproduces them when run."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
@@ -235,6 +237,60 @@ def test_gradient_descent_fits_the_same_network_as_network_fit(client, start):
 
 
 
+# -- chapter 5: a session of the playground's pool ---------------------------------------------
+def test_the_vanishing_session_steps_like_examples_vanishing_and_streams(client):
+    from nnlearn.examples import vanishing
+
+    created = client.post("/api/book/ch5/session", json={"activation": "sigmoid"})
+    assert created.status_code == 201
+    snap = created.json()
+    session = snap["session"]
+    assert snap["epoch"] == 0 and snap["history"][0]["accuracy"] is None and not snap["playing"]
+    for _ in range(2):
+        assert client.post(f"/api/playground/{session}/control", json={"action": "step"}).json()["playing"] is False
+    snap = client.get(f"/api/playground/{session}").json()
+    assert snap["epoch"] == 2 and [r["epoch"] for r in snap["history"]] == [0, 1, 2]
+    expected = vanishing.measure(n=1000, epochs=2, sizes=[784, 30, 30, 30, 10], eta=0.1,
+                                 mini_batch_size=10, seed=1)
+    # float32: the same computation, up to the last bits of BLAS's summation order
+    np.testing.assert_allclose([r["norms"] for r in snap["history"]], expected["norms"], rtol=1e-5)
+    assert [r["accuracy"] for r in snap["history"][1:]] == expected["accuracy"]
+    first, last = snap["norms"][0], snap["norms"][2]
+    assert last > 5 * first                           # the first hidden layer learns slowest
+    code = run_code(snap["code"])
+    np.testing.assert_allclose(code["norms"], expected["norms"], rtol=1e-5)
+    # the playground's stream drives it: play, two snapshots, each one epoch further
+    client.post(f"/api/playground/{session}/control", json={"action": "play"})
+    with client.stream("GET", f"/api/playground/{session}/stream?max_updates=3") as stream:
+        events = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+    epochs = [e["epoch"] for e in events]
+    assert len(events) == 3 and epochs == sorted(epochs) and epochs[-1] > 2
+    assert events[-1]["history"][-1]["epoch"] == epochs[-1]
+    # the playground-only calls answer 400 naming the session, not a traceback
+    r = client.post(f"/api/playground/{session}/points", json={"x": 0, "y": 0, "label": 1})
+    assert r.status_code == 400 and r.json()["field"] == "session"
+    assert client.post(f"/api/playground/{session}/close", json={}).json() == {"closed": True}
+
+
+def test_a_relu_session_learns_its_first_layer_faster(client):
+    sigmoid = client.post("/api/book/ch5/session", json={}).json()
+    relu = client.post("/api/book/ch5/session", json={"activation": "relu", "init": "he"}).json()
+    ratio = lambda snap: snap["norms"][2] / snap["norms"][0]
+    assert ratio(relu) < ratio(sigmoid) / 5
+    assert relu["activation"] == "relu" and 'activation="relu"' in relu["code"]
+    for snap in (sigmoid, relu):
+        client.post(f"/api/playground/{snap['session']}/close", json={})
+
+
+def test_book_sessions_share_the_playground_limit(tmp_path):
+    with TestClient(create_app(tmp_path, max_sessions=1)) as c:
+        assert c.post("/api/book/ch5/session", json={}).status_code == 201
+        full = c.post("/api/book/ch5/session", json={})
+        assert full.status_code == 503 and "--max-sessions" in full.json()["error"]
+        assert c.post("/api/playground", json={}).status_code == 503
+
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("ch3/slowdown", {"cost": "hinge"}, "cost"),
     ("ch3/slowdown", {"epochs": 0}, "epochs"),
@@ -252,6 +308,8 @@ def test_gradient_descent_fits_the_same_network_as_network_fit(client, start):
     ("ch4/bumps", {"n": 3, "heights": [1, 2]}, "heights"),
     ("ch4/fit", {"epochs": 2001}, "epochs"),
     ("ch4/fit", {"start": "hand"}, "start"),
+    ("ch5/session", {"activation": "softplus"}, "activation"),
+    ("ch5/session", {"init": "zeros"}, "init"),
     ("ch1/descent", {"eta": 0}, "eta"),
     ("ch1/descent", {"steps": 201}, "steps"),
 ])

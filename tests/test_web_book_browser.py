@@ -140,3 +140,25 @@ def test_ch4_dragging_a_height_and_fitting_show_the_library_numbers(server, page
     fitted = net.predict_proba(x[:, None]).ravel()
     assert float(page.inner_text("#fitDeviationShown")) == pytest.approx(
         np.mean(np.abs(fitted - universality.f(x))), abs=6e-6)
+
+
+def test_ch5_bars_follow_the_training_and_relu_changes_them(server, page):
+    from nnlearn.examples import vanishing
+
+    page.goto(server + "/book/ch5")
+    page.wait_for_function("state.snap !== null && state.snap.epoch === 0")
+    page.click("#play")
+    page.wait_for_function("state.snap.epoch >= 3", timeout=60_000)
+    page.click("#play")                                   # pause
+    page.wait_for_function("state.snap.playing === false")
+    epoch = int(page.inner_text("#epochShown"))
+    shown = [float(t) for t in page.locator("#bars b.norm").all_inner_texts()]
+    expected = vanishing.measure(n=1000, epochs=epoch, sizes=[784, 30, 30, 30, 10], seed=1)
+    np.testing.assert_allclose(shown, expected["norms"][epoch][:-1], rtol=1e-3)
+    sigmoid_ratio = float(page.inner_text("#ratioShown"))
+    assert sigmoid_ratio > 5 and page.locator("#normChart").is_visible()
+
+    page.click('#activation button[data-v="relu"]')
+    page.wait_for_function("state.snap !== null && state.snap.activation === 'relu'")
+    assert float(page.inner_text("#ratioShown")) < sigmoid_ratio / 5
+    assert 'activation="relu"' in page.evaluate("state.snap.code")

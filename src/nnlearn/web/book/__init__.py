@@ -22,6 +22,7 @@ CHAPTERS = {
     "ch2": "How the backpropagation algorithm works",
     "ch3": "Improving the way neural networks learn",
     "ch4": "A visual proof that neural nets can compute any function",
+    "ch5": "Why are deep neural networks hard to train?",
 }
 """The chapters that have a page, in the order of the book: name → the book's title."""
 

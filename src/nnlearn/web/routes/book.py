@@ -2,7 +2,9 @@ r"""The Book section: ``/book`` (the chapters), ``/book/chN`` (one page per chap
 API that computes each demonstration, ``POST /api/book/chN/<demo>`` (:mod:`nnlearn.web.book`).
 
 A chapter page is ``static/book/chN.html`` in the shared layout, with ``static/book/chN.js``;
-the computations run in worker threads, so a long one never stalls the server.
+the computations run in worker threads, so a long one never stalls the server. The trainings
+that take longer (``POST /api/book/chN/session``) become sessions of the playground's pool and
+are driven through its stream and controls.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3, ch4
+from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3, ch4, ch5
 from nnlearn.web.routes.common import AppState, bind, read_json
 from nnlearn.web.routes.pages import STATIC
 
@@ -58,10 +60,29 @@ def demo_endpoint(name: str):
     return endpoint
 
 
+SESSIONS = {"ch5": lambda body: (lambda: ch5.VanishingSession(*ch5.parse(body)))}
+"""Chapter → ``make(body)``: the checked body's session factory. These trainings run as
+sessions of the playground's pool (its limits, stream and controls; see
+:mod:`nnlearn.web.book.sessions`)."""
+
+
+def session_endpoint(chapter: str):
+    make = SESSIONS[chapter]
+
+    async def endpoint(state: AppState, request: Request) -> Response:
+        factory = make(await read_json(request))   # checks the body before anything is built
+        session = await to_thread.run_sync(state.pool.create, None, factory)
+        return JSONResponse(await to_thread.run_sync(session.snapshot), status_code=201)
+    endpoint.__name__ = f"book_{chapter}_session"
+    return endpoint
+
+
 def routes(state: AppState) -> list:
     return [
         Route("/book", page_endpoint("index")),
         *[Route(f"/book/{name}", page_endpoint(name)) for name in CHAPTERS],
         *[Route(f"/api/book/{name}", bind(demo_endpoint(name), state), methods=["POST"])
           for name in DEMOS],
+        *[Route(f"/api/book/{chapter}/session", bind(session_endpoint(chapter), state),
+                methods=["POST"]) for chapter in SESSIONS],
     ]
