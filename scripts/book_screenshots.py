@@ -8,7 +8,7 @@ Usage::
 It starts ``nnlearn serve`` on 127.0.0.1, opens each page, moves one control the way a reader
 would (a larger η on chapter 1, a click on a δ on chapter 2, the cross-entropy
 on chapter 3, the matching heights and a fit on chapter 4, a dozen epochs on
-chapter 5) and photographs the whole page.
+chapter 5, five on chapter 6) and photographs the whole page.
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ def ch5(page) -> None:
     page.wait_for_function("state.snap.playing === false")
 
 
+def ch6(page) -> None:
+    page.wait_for_function("state.snap !== null")
+    page.click("#play")
+    page.wait_for_function("state.snap.epoch >= 5", timeout=180_000)
+    page.click("#play")
+    page.wait_for_function("state.snap.playing === false")
+
+
 def ch3(page) -> None:
     page.wait_for_function("state.slowdown !== null && !state.busy && state.softmax !== null")
     page.click('#cost button[data-cost="cross_entropy"]')   # the quadratic run stays, in grey
@@ -63,7 +71,7 @@ def ch3(page) -> None:
     page.click("#slowdown details.code-export summary")
 
 
-PAGES = {"index": index, "ch1": ch1, "ch2": ch2, "ch3": ch3, "ch4": ch4, "ch5": ch5}
+PAGES = {"index": index, "ch1": ch1, "ch2": ch2, "ch3": ch3, "ch4": ch4, "ch5": ch5, "ch6": ch6}
 """Page → what to do on it before the screenshot."""
 
 

@@ -291,6 +291,36 @@ def test_book_sessions_share_the_playground_limit(tmp_path):
 
 
 
+# -- chapter 6 ---------------------------------------------------------------------------------
+def test_the_convnet_session_shows_the_filters_and_maps_of_network_fit(client):
+    from nnlearn.data import load_mnist
+
+    snap = client.post("/api/book/ch6/session", json={"filters": 4}).json()
+    session = snap["session"]
+    before = np.array(snap["filters"])
+    assert before.shape == (4, 5, 5) and np.array(snap["feature_maps"]).shape == (4, 24, 24)
+    client.post(f"/api/playground/{session}/control", json={"action": "step"})
+    snap = client.get(f"/api/playground/{session}").json()
+    assert snap["epoch"] == 1 and [r["epoch"] for r in snap["history"]] == [0, 1]
+    mnist = load_mnist()
+    X, y = mnist.train[0][:1000].reshape(-1, 1, 28, 28), mnist.train[1][:1000]
+    X_test, y_test = mnist.test[0][:500].reshape(-1, 1, 28, 28), mnist.test[1][:500]
+    net = nnlearn.Network([nnlearn.Conv2D(1, 4, 5, input_shape=(1, 28, 28)), nnlearn.ReLU(),
+                           nnlearn.MaxPool2D(2), nnlearn.Flatten(), nnlearn.Dense(4 * 12 * 12, 10),
+                           nnlearn.Softmax()], cost="log_likelihood", seed=1)
+    np.testing.assert_allclose(before, net.layers[0].params["W"][:, 0], atol=6e-6)   # 5 decimals
+    net.fit(X, y, epochs=1, mini_batch_size=10, eta=0.1, monitor=(), threads=1)
+    np.testing.assert_allclose(snap["filters"], net.layers[0].params["W"][:, 0], atol=6e-6)
+    maps = np.maximum(0, net.layers[0].forward(X_test[:1]))[0]
+    np.testing.assert_allclose(snap["feature_maps"], maps, atol=6e-5)
+    assert snap["accuracy"] == net.evaluate(X_test, y_test)["accuracy"] > 0.5
+    assert snap["history"][0]["accuracy"] < 0.3            # untrained: about chance
+    code = run_code(snap["code"])
+    np.testing.assert_allclose(code["filters"], snap["filters"], atol=6e-6)
+    client.post(f"/api/playground/{session}/close", json={})
+
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("ch3/slowdown", {"cost": "hinge"}, "cost"),
     ("ch3/slowdown", {"epochs": 0}, "epochs"),
@@ -310,6 +340,8 @@ def test_book_sessions_share_the_playground_limit(tmp_path):
     ("ch4/fit", {"start": "hand"}, "start"),
     ("ch5/session", {"activation": "softplus"}, "activation"),
     ("ch5/session", {"init": "zeros"}, "init"),
+    ("ch6/session", {"filters": 5}, "filters"),
+    ("ch6/session", {"filters": True}, "filters"),
     ("ch1/descent", {"eta": 0}, "eta"),
     ("ch1/descent", {"steps": 201}, "steps"),
 ])

@@ -162,3 +162,28 @@ def test_ch5_bars_follow_the_training_and_relu_changes_them(server, page):
     page.wait_for_function("state.snap !== null && state.snap.activation === 'relu'")
     assert float(page.inner_text("#ratioShown")) < sigmoid_ratio / 5
     assert 'activation="relu"' in page.evaluate("state.snap.code")
+
+
+def test_ch6_a_step_changes_the_filters_to_network_fit_s(server, page):
+    from nnlearn.data import load_mnist
+
+    page.goto(server + "/book/ch6")
+    page.wait_for_function("state.snap !== null && state.snap.epoch === 0")
+    assert page.locator("#filters canvas").count() == 8 and page.locator("#maps canvas").count() == 8
+    before = page.evaluate("document.querySelector('#filters canvas').toDataURL()")
+    page.click("#step")
+    page.wait_for_function("state.snap.epoch === 1", timeout=60_000)
+    assert page.evaluate("document.querySelector('#filters canvas').toDataURL()") != before
+    mnist = load_mnist()
+    net = nnlearn.Network([nnlearn.Conv2D(1, 8, 5, input_shape=(1, 28, 28)), nnlearn.ReLU(),
+                           nnlearn.MaxPool2D(2), nnlearn.Flatten(), nnlearn.Dense(8 * 12 * 12, 10),
+                           nnlearn.Softmax()], cost="log_likelihood", seed=1)
+    net.fit(mnist.train[0][:1000].reshape(-1, 1, 28, 28), mnist.train[1][:1000], epochs=1,
+            mini_batch_size=10, eta=0.1, monitor=(), threads=1)
+    accuracy = net.evaluate(mnist.test[0][:500].reshape(-1, 1, 28, 28), mnist.test[1][:500])["accuracy"]
+    assert page.inner_text("#accuracyShown") == f"{100 * accuracy:.1f}"
+    np.testing.assert_allclose(page.evaluate("state.snap.filters"), net.layers[0].params["W"][:, 0],
+                               atol=6e-6)
+    page.click('#filterCount button[data-v="16"]')
+    page.wait_for_function("state.snap !== null && state.snap.filter_count === 16")
+    assert page.locator("#filters canvas").count() == 16

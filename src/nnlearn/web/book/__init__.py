@@ -23,6 +23,7 @@ CHAPTERS = {
     "ch3": "Improving the way neural networks learn",
     "ch4": "A visual proof that neural nets can compute any function",
     "ch5": "Why are deep neural networks hard to train?",
+    "ch6": "Deep learning",
 }
 """The chapters that have a page, in the order of the book: name → the book's title."""
 

@@ -13,7 +13,7 @@ layers to ReLU or tanh, or the weights to another initialisation, and watch the 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Callable
 
 from nnlearn.examples import vanishing
 from nnlearn.nn.network import Network
@@ -38,9 +38,11 @@ def images():
     return X[:IMAGES], y[:IMAGES]
 
 
-def parse(body: dict[str, Any]) -> tuple[str, str]:
-    return (one_of("activation", get(body, "activation", "sigmoid"), ACTIVATIONS),
-            one_of("init", get(body, "init", "normal_fan_in"), INITS))
+def session(body: dict[str, Any]) -> Callable[[], "VanishingSession"]:
+    """Check the body (``activation``, ``init``); the factory of its session."""
+    activation = one_of("activation", get(body, "activation", "sigmoid"), ACTIVATIONS)
+    init = one_of("init", get(body, "init", "normal_fan_in"), INITS)
+    return lambda: VanishingSession(activation, init)
 
 
 class VanishingSession(TrainingSession):

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3, ch4, ch5
+from nnlearn.web.book import CHAPTERS, ch1, ch2, ch3, ch4, ch5, ch6
 from nnlearn.web.routes.common import AppState, bind, read_json
 from nnlearn.web.routes.pages import STATIC
 
@@ -60,8 +60,8 @@ def demo_endpoint(name: str):
     return endpoint
 
 
-SESSIONS = {"ch5": lambda body: (lambda: ch5.VanishingSession(*ch5.parse(body)))}
-"""Chapter → ``make(body)``: the checked body's session factory. These trainings run as
+SESSIONS = {"ch5": ch5.session, "ch6": ch6.session}
+"""Chapter → ``session(body)``: checks the body and returns the factory of its session. These trainings run as
 sessions of the playground's pool (its limits, stream and controls; see
 :mod:`nnlearn.web.book.sessions`)."""
 
