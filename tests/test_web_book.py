@@ -4,7 +4,11 @@ exported script reproduces them when run."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +24,13 @@ from nnlearn.web.book import CHAPTERS
 def client(tmp_path_factory):
     with TestClient(create_app(tmp_path_factory.mktemp("runs"))) as c:
         yield c
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "book.md"
+
+
+def doc_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
 
 
 def run_code(code: str) -> dict:
@@ -349,3 +360,25 @@ def test_bad_settings_get_400_naming_the_field(client, path, body, field):
     response = client.post(f"/api/book/{path}", json=body)
     assert response.status_code == 400
     assert response.json()["field"] == field and field in response.json()["error"]
+
+
+# -- docs/book.md --------------------------------------------------------------------------------
+def test_the_docs_python_snippet_prints_what_it_says():
+    (snippet,) = doc_blocks("python")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_code(snippet)
+    lines = out.getvalue().splitlines()
+    promised = re.search(r"# ([0-9.]+):", snippet).group(1)
+    assert lines[0] == promised
+    assert lines[1].startswith("cost 0.482176 -> 0.020574 after 300 epochs")   # exec(answer["code"])
+
+
+def test_the_docs_show_every_page_and_the_readme_links_them():
+    text = DOC.read_text(encoding="utf-8")
+    for name in ["index", *CHAPTERS]:
+        assert f"(images/book/{name}.png)" in text
+        assert (DOC.parent / "images" / "book" / f"{name}.png").is_file()
+    assert [line.split("#")[0].strip() for block in doc_blocks("bash") for line in block.splitlines()] == \
+        ["nnlearn serve", "python scripts/book_screenshots.py"]   # both run in test_web_book_browser.py
+    assert "docs/book.md" in (DOC.parent.parent / "README.md").read_text(encoding="utf-8")

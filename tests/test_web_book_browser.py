@@ -4,6 +4,10 @@ changes what it shows, and the numbers on the page equal the library's."""
 
 from __future__ import annotations
 
+import signal
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,7 +16,7 @@ from nnlearn.examples.notebooks import neuron
 from test_web_browser import CHROMIUM, browser, page, runs_dir, server  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                  reason="needs Debian's Chromium: apt-get install chromium")]
 
 
@@ -187,3 +191,35 @@ def test_ch6_a_step_changes_the_filters_to_network_fit_s(server, page):
     page.click('#filterCount button[data-v="16"]')
     page.wait_for_function("state.snap !== null && state.snap.filter_count === 16")
     assert page.locator("#filters canvas").count() == 16
+
+
+def test_the_docs_commands_serve_the_book_and_take_its_screenshots(tmp_path):
+    """docs/book.md's two commands, as written (a free port, and one page into a temporary
+    folder, so that the committed screenshots stay as they are)."""
+    import os
+    import subprocess
+    import sys
+    from urllib.request import urlopen
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    serve = subprocess.Popen(["nnlearn", "serve", "--port", "0", "--runs-dir", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = serve.stdout.readline().split()[2].rstrip("/")
+        for _ in range(150):   # the URL is printed once the port is bound, just before it listens
+            try:
+                page = urlopen(url + "/book", timeout=30).read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert 'href="/book/ch6"' in page and "The book, live" in page
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.communicate(timeout=30)
+    shots = subprocess.run([sys.executable, "scripts/book_screenshots.py", "--pages", "ch3",
+                            "--out", str(tmp_path / "shots")], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert shots.returncode == 0, shots.stderr
+    png = (tmp_path / "shots" / "ch3.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000

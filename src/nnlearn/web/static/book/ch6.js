@@ -43,8 +43,8 @@ function render(snap) {
   document.querySelector("#convnet pre.code").textContent = snap.code;
   NN.drawGrey(document.getElementById("digit"), snap.digit);
   canvases(document.getElementById("filters"), snap.filters.length).forEach((c, j) => drawSigned(c, snap.filters[j]));
-  const top = Math.max(1e-9, ...snap.feature_maps.flat(2));
-  canvases(document.getElementById("maps"), snap.feature_maps.length).forEach((c, j) => NN.drawGrey(c, snap.feature_maps[j], top));
+  canvases(document.getElementById("maps"), snap.feature_maps.length).forEach((c, j) =>   // each map by its own largest value
+    NN.drawGrey(c, snap.feature_maps[j], Math.max(1e-9, ...snap.feature_maps[j].flat())));
   NN.lineChart(document.getElementById("accuracyChart"), { xLabel: "epoch", yMin: 0, yMax: 1,
     series: [{ color: "#2f7fc1", dots: true, points: state.history.map((r) => [r.epoch, r.accuracy]) }] });
   document.getElementById("readout").innerHTML =
