@@ -48,20 +48,21 @@ def ch4(page) -> None:
     page.wait_for_function("state.fit !== null && !state.fitting", timeout=120_000)
 
 
-def ch5(page) -> None:
+def train(page, epochs: int) -> None:
+    """Play a Book training session until ``epochs`` epochs, then pause."""
     page.wait_for_function("state.snap !== null")
     page.click("#play")
-    page.wait_for_function("state.snap.epoch >= 12", timeout=180_000)
+    page.wait_for_function(f"state.snap.epoch >= {epochs}", timeout=180_000)
     page.click("#play")
     page.wait_for_function("state.snap.playing === false")
+
+
+def ch5(page) -> None:
+    train(page, 12)
 
 
 def ch6(page) -> None:
-    page.wait_for_function("state.snap !== null")
-    page.click("#play")
-    page.wait_for_function("state.snap.epoch >= 5", timeout=180_000)
-    page.click("#play")
-    page.wait_for_function("state.snap.playing === false")
+    train(page, 5)
 
 
 def ch3(page) -> None:

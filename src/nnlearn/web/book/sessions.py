@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from nnlearn.errors import DivergenceError
-from nnlearn.web.playground import Settings
+from nnlearn.web.playground import Session, Settings
 from nnlearn.web.validation import FieldError
 
 
@@ -47,14 +47,8 @@ class TrainingSession:
         self.reset()
 
     # -- what the playground's routes call ---------------------------------------------------
-    def touch(self) -> None:
-        self.last_seen = time.monotonic()
-
-    def set_playing(self, playing: bool) -> None:
-        with self.lock:
-            if self.playing != playing:
-                self.playing = playing
-                self.version += 1
+    touch = Session.touch                  # the idle clock and play/pause: the playground's own
+    set_playing = Session.set_playing
 
     def reset(self) -> None:
         """A fresh network (the same seed: the same weights), epoch 0, paused."""

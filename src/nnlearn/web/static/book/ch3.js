@@ -2,7 +2,7 @@
 "use strict";
 
 const BOOK_ETA = { quadratic: 0.15, cross_entropy: 0.005 };
-const state = { slowdown: null, previous: null, softmax: null, shown: 0, busy: false };
+const state = { slowdown: null, previous: null, softmax: null, shown: 0, busy: false, ticket: 0 };
 
 function on(group) { return document.querySelector(`#${group} button.on`); }
 
@@ -34,24 +34,30 @@ async function runSlowdown() {
   const body = { cost: on("cost").dataset.cost, w: Number(start.dataset.w), b: Number(start.dataset.b),
                  eta: Number(document.getElementById("eta").value),
                  epochs: Number(document.getElementById("epochs").value) };
+  const ticket = ++state.ticket;   // only the newest request's answer is shown
   state.busy = true;
+  let answer;
   try {
-    const answer = await BOOK.compute("ch3/slowdown", body, document.getElementById("slowdown"));
-    if (state.slowdown) state.previous = state.slowdown;
-    state.slowdown = answer;
-    // replay the epochs over about a second and a half, so the curve is seen to grow
-    const total = answer.costs.length - 1, began = performance.now();
-    const frame = (now) => {
-      const upto = Math.min(total, Math.round((now - began) / 1500 * total));
-      state.shown = upto;
-      drawSlowdown(upto);
-      if (upto < total && state.slowdown === answer) requestAnimationFrame(frame);
-      else state.busy = false;
-    };
-    requestAnimationFrame(frame);
+    answer = await BOOK.compute("ch3/slowdown", body, document.getElementById("slowdown"));
   } catch (err) {
-    state.busy = false;
+    if (ticket === state.ticket) state.busy = false;
+    return;
   }
+  if (ticket !== state.ticket) return;
+  if (state.slowdown) state.previous = state.slowdown;
+  state.slowdown = answer;
+  // replay the epochs over about a second and a half, so the curve is seen to grow
+  const total = answer.costs.length - 1, began = performance.now();
+  const frame = (now) => {
+    if (ticket !== state.ticket) return;   // a newer run took over
+    // (a frame's timestamp can precede `began`, taken just before the first request)
+    const upto = Math.max(0, Math.min(total, Math.round((now - began) / 1500 * total)));
+    state.shown = upto;
+    drawSlowdown(upto);
+    if (upto < total) requestAnimationFrame(frame);
+    else state.busy = false;
+  };
+  requestAnimationFrame(frame);
 }
 
 async function runSoftmax() {

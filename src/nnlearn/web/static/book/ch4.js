@@ -52,9 +52,10 @@ function drawBumps() {
   document.getElementById("deviationShown").textContent = b.mean_deviation.toFixed(5);
 }
 
+const bumpsAgain = BOOK.throttle(runBumps, 60);   // one request at a time, the newest settings last
+
 function dragHeights() {
   const canvas = document.getElementById("heights");
-  const again = BOOK.throttle(runBumps, 60);
   let dragging = false;
   const set = (event) => {
     const r = canvas.getBoundingClientRect(), n = state.heights.length;
@@ -62,7 +63,7 @@ function dragHeights() {
     const v = (r.height / 2 - (event.clientY - r.top)) / (r.height / 2 - 6) * HEIGHT_RANGE;
     state.heights[j] = Math.round(Math.max(-HEIGHT_RANGE, Math.min(HEIGHT_RANGE, v)) * 100) / 100;
     drawHeights();
-    again();
+    bumpsAgain();
   };
   canvas.addEventListener("pointerdown", (e) => { dragging = true; canvas.setPointerCapture(e.pointerId); set(e); });
   canvas.addEventListener("pointermove", (e) => { if (dragging) set(e); });
@@ -119,10 +120,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   for (const b of document.querySelectorAll("#pairs button")) b.addEventListener("click", () => {
     for (const o of document.querySelectorAll("#pairs button")) o.classList.toggle("on", o === b);
-    state.n = Number(b.dataset.n); state.heights = new Array(state.n).fill(0); runBumps();
+    state.n = Number(b.dataset.n); state.heights = new Array(state.n).fill(0); bumpsAgain();
   });
-  document.getElementById("zero").addEventListener("click", () => { state.heights = new Array(state.n).fill(0); runBumps(); });
-  document.getElementById("match").addEventListener("click", () => { state.heights = null; runBumps(); });
+  document.getElementById("zero").addEventListener("click", () => { state.heights = new Array(state.n).fill(0); bumpsAgain(); });
+  document.getElementById("match").addEventListener("click", () => { state.heights = null; bumpsAgain(); });
   for (const b of document.querySelectorAll("#fitStart button")) b.addEventListener("click", () => {
     for (const o of document.querySelectorAll("#fitStart button")) o.classList.toggle("on", o === b);
     document.getElementById("fitEta").value = b.dataset.start === "random" ? 0.03 : 0.001;
@@ -131,7 +132,7 @@ document.addEventListener("DOMContentLoaded", () => {
   dragHeights();
   state.heights = new Array(state.n).fill(0);   // the reader starts from flat heights, as in the book
   runPair();
-  runBumps();
+  bumpsAgain();
 });
 window.addEventListener("resize", () => {
   if (state.pair) drawPair(); if (state.bumps) drawBumps(); if (state.fit) drawFit(state.shown);
