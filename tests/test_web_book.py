@@ -278,8 +278,12 @@ def test_the_vanishing_session_steps_like_examples_vanishing_and_streams(client)
     assert len(events) == 3 and epochs == sorted(epochs) and epochs[-1] > 2
     assert events[-1]["history"][-1]["epoch"] == epochs[-1]
     # the playground-only calls answer 400 naming the session, not a traceback
-    r = client.post(f"/api/playground/{session}/points", json={"x": 0, "y": 0, "label": 1})
-    assert r.status_code == 400 and r.json()["field"] == "session"
+    for method, path, body in [("POST", "points", {"x": 0, "y": 0, "label": 1}),
+                               ("POST", "settings", {"hidden": [3]}), ("GET", "code", None),
+                               ("POST", "weight", {"layer": 0, "from": 0, "to": 0, "value": 1}),
+                               ("GET", "model.npz", None)]:
+        r = client.request(method, f"/api/playground/{session}/{path}", json=body)
+        assert r.status_code == 400 and r.json()["field"] == "session", path
     assert client.post(f"/api/playground/{session}/close", json={}).json() == {"closed": True}
 
 

@@ -102,11 +102,13 @@ class TrainingSession:
                     "max_epochs": self.max_epochs, "playing": self.playing, "error": self.error,
                     "history_start": start, "history": self.records[start:], **self.view()}
 
-    def _not_here(self, *args: Any) -> None:
-        raise FieldError("session", "this is a Book session: only the stream and play, pause, "
-                                    "step and reset apply to it")
-
-    update = add_point = set_points = backprop = points = _not_here
+    def __getattr__(self, name: str) -> Any:
+        """Called only for what this class lacks: a playground call (points, weights, backprop,
+        code, model file, ...) on a Book session is answered 400, naming the session."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise FieldError("session", f"this is a Book session: only the stream and play, pause, "
+                                    f"step, reset and close apply to it (not {name})")
 
     # -- what each chapter supplies ----------------------------------------------------------
     def build(self) -> None:
