@@ -7,7 +7,7 @@ Usage::
 
 It starts ``nnlearn serve`` on 127.0.0.1, opens each page, moves one control the way a reader
 would (a larger η on chapter 1, a click on a δ on chapter 2, the cross-entropy
-on chapter 3, the matching heights and a fit on chapter 4, a dozen epochs on
+and 150 epochs of overfitting on chapter 3, the matching heights and a fit on chapter 4, a dozen epochs on
 chapter 5, five on chapter 6) and photographs the whole page.
 """
 
@@ -48,13 +48,14 @@ def ch4(page) -> None:
     page.wait_for_function("state.fit !== null && !state.fitting", timeout=120_000)
 
 
-def train(page, epochs: int) -> None:
-    """Play a Book training session until ``epochs`` epochs, then pause."""
-    page.wait_for_function("state.snap !== null")
+def train(page, epochs: int, session: str = "state") -> None:
+    """Play the page's Book training session (the script's ``session`` object) until
+    ``epochs`` epochs, then pause."""
+    page.wait_for_function(f"{session}.snap !== null")
     page.click("#play")
-    page.wait_for_function(f"state.snap.epoch >= {epochs}", timeout=180_000)
+    page.wait_for_function(f"{session}.snap.epoch >= {epochs}", timeout=180_000)
     page.click("#play")
-    page.wait_for_function("state.snap.playing === false")
+    page.wait_for_function(f"{session}.snap.playing === false")
 
 
 def ch5(page) -> None:
@@ -70,6 +71,7 @@ def ch3(page) -> None:
     page.click('#cost button[data-cost="cross_entropy"]')   # the quadratic run stays, in grey
     page.wait_for_function("state.slowdown.cost === 'cross_entropy' && !state.busy")
     page.click("#slowdown details.code-export summary")
+    train(page, 150, "overfit")
 
 
 PAGES = {"index": index, "ch1": ch1, "ch2": ch2, "ch3": ch3, "ch4": ch4, "ch5": ch5, "ch6": ch6}

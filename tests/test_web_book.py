@@ -101,6 +101,28 @@ def test_softmax_is_the_layer_and_sums_to_one(client):
     assert higher[3] > answer["a"][3] and all(higher[j] < answer["a"][j] for j in range(3))
 
 
+def test_the_overfitting_session_is_network_fit_on_1000_images(client):
+    from nnlearn.data import load_mnist
+
+    snap = client.post("/api/book/ch3/session", json={"lmbda": 5, "dropout": 0.2}).json()
+    session = snap["session"]
+    assert snap["epoch"] == 0 and snap["history"][0]["training_cost"] is None
+    for _ in range(3):
+        client.post(f"/api/playground/{session}/control", json={"action": "step"})
+    snap = client.get(f"/api/playground/{session}").json()
+    mnist = load_mnist()
+    net = nnlearn.Network.from_sizes([784, 30, 10], cost="cross_entropy", dropout=0.2, seed=1)
+    history = net.fit(mnist.train[0][:1000], mnist.train[1][:1000], epochs=3, mini_batch_size=10,
+                      eta=0.5, lmbda=5.0, validation_data=mnist.validation,
+                      monitor=["training_cost", "evaluation_accuracy"])
+    assert [r["training_cost"] for r in snap["history"][1:]] == history["training_cost"]
+    assert [r["evaluation_accuracy"] for r in snap["history"][1:]] == history["evaluation_accuracy"]
+    assert snap["history"][3]["evaluation_accuracy"] > 0.7
+    code = run_code(snap["code"])
+    assert code["history"]["training_cost"] == history["training_cost"]
+    client.post(f"/api/playground/{session}/close", json={})
+
+
 # -- chapter 1 ---------------------------------------------------------------------------------
 def test_the_perceptron_and_the_sigmoid_neuron_are_eqs_2_and_3(client):
     answer = client.post("/api/book/ch1/neuron", json={"w": 8, "b": -4}).json()
@@ -353,6 +375,8 @@ def test_the_convnet_session_shows_the_filters_and_maps_of_network_fit(client):
     ("ch4/bumps", {"n": 3, "heights": [1, 2]}, "heights"),
     ("ch4/fit", {"epochs": 2001}, "epochs"),
     ("ch4/fit", {"start": "hand"}, "start"),
+    ("ch3/session", {"lmbda": 2}, "lmbda"),
+    ("ch3/session", {"dropout": 0.9}, "dropout"),
     ("ch5/session", {"activation": "softplus"}, "activation"),
     ("ch5/session", {"init": "zeros"}, "init"),
     ("ch6/session", {"filters": 5}, "filters"),

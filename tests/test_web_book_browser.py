@@ -57,6 +57,21 @@ def test_ch3_slowdown_and_softmax_show_the_library_numbers(server, page):
     np.testing.assert_allclose(shown, np.exp(z) / np.exp(z).sum(), atol=5e-5)
     assert shown[3] > before[3] and all(shown[j] < before[j] for j in range(3))
 
+    page.click('#lmbda button[data-v="0.1"]')            # overfitting: a new session with L2 λ = 0.1
+    page.wait_for_function("overfit.snap !== null && overfit.snap.lmbda === 0.1")
+    for epoch in (1, 2):
+        page.click("#step")
+        page.wait_for_function(f"overfit.snap.epoch === {epoch}", timeout=60_000)
+    from nnlearn.data import load_mnist
+    mnist = load_mnist()
+    net = nnlearn.Network.from_sizes([784, 30, 10], cost="cross_entropy", seed=1)
+    history = net.fit(mnist.train[0][:1000], mnist.train[1][:1000], epochs=2, mini_batch_size=10,
+                      eta=0.5, lmbda=0.1, validation_data=mnist.validation,
+                      monitor=["training_cost", "evaluation_accuracy"])
+    assert float(page.inner_text("#overfitCostShown")) == pytest.approx(history["training_cost"][-1], abs=6e-5)
+    assert float(page.inner_text("#overfitAccuracyShown")) == pytest.approx(
+        100 * history["evaluation_accuracy"][-1], abs=6e-3)
+
 
 def test_ch1_sliders_move_the_neuron_and_the_descent_to_the_library_numbers(server, page):
     page.goto(server + "/book/ch1")

@@ -11,19 +11,28 @@ before training and after every epoch.
 
 **Softmax** (book §"Softmax", eq. 78): aᴸⱼ = e^{zᴸⱼ} / Σₖ e^{zᴸₖ}, by nnlearn's ``Softmax``
 layer (:func:`softmax`).
+
+**Overfitting** (book §"Overfitting and regularization", eq. 85): [784, 30, 10] trained on only
+1,000 images; the training cost keeps falling while the accuracy on the 10,000 validation images
+stalls. L2 regularisation, C = C₀ + (λ/2n) Σ w², and dropout are the controls. An
+:class:`OverfitSession` trains one epoch per stream update (a session of the playground's pool).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import numpy
 
 from nnlearn.errors import DivergenceError
 from nnlearn.examples.notebooks import neuron
 from nnlearn.nn.layers import Softmax
+from nnlearn.nn.network import Network
+from nnlearn.train.trainer import Trainer
+from nnlearn.web.book.sessions import TrainingSession
 from nnlearn.web.book import SEED, numbers
-from nnlearn.web.validation import bounded_int, bounded_number, get, one_of
+from nnlearn.web.validation import FieldError, bounded_int, bounded_number, get, one_of
 
 COSTS = ("quadratic", "cross_entropy")
 BOOK_ETA = {"quadratic": 0.15, "cross_entropy": 0.005}
@@ -112,4 +121,78 @@ import nnlearn
 z = np.array([[{", ".join(repr(v) for v in z)}]])   # one row: the weighted inputs z_1..z_4
 a = nnlearn.Softmax().forward(z)[0]
 print("a =", a.round(4), " sum =", a.sum())
+'''
+
+
+# -- overfitting, live ------------------------------------------------------------------------
+OVERFIT_SIZES, OVERFIT_IMAGES, OVERFIT_ETA, OVERFIT_MINI_BATCH, OVERFIT_EPOCHS = (784, 30, 10), 1000, 0.5, 10, 400
+LMBDAS = (0.0, 0.1, 1.0, 5.0)
+DROPOUTS = (0.0, 0.2, 0.5)
+
+
+@functools.lru_cache(maxsize=1)
+def overfit_data():
+    """The first 1,000 training images and the 10,000 validation images (the book's split)."""
+    from nnlearn.data import load_mnist
+
+    mnist = load_mnist()
+    return mnist.train[0][:OVERFIT_IMAGES], mnist.train[1][:OVERFIT_IMAGES], *mnist.validation
+
+
+def overfit_session(body: dict[str, Any]) -> Callable[[], "OverfitSession"]:
+    """Check the body (``lmbda``, ``dropout``, each one of the page's choices); its factory."""
+    lmbda, dropout = get(body, "lmbda", 0.0), get(body, "dropout", 0.0)
+    if isinstance(lmbda, bool) or lmbda not in LMBDAS:
+        raise FieldError("lmbda", f"must be one of {', '.join(map(str, LMBDAS))}, got {lmbda!r}")
+    if isinstance(dropout, bool) or dropout not in DROPOUTS:
+        raise FieldError("dropout", f"must be one of {', '.join(map(str, DROPOUTS))}, got {dropout!r}")
+    return lambda: OverfitSession(float(lmbda), float(dropout))
+
+
+class OverfitSession(TrainingSession):
+    """Each record: ``{"epoch", "training_cost" (with the L2 term), "evaluation_accuracy"}``;
+    epoch 0 (before training) has the validation accuracy only."""
+
+    max_epochs = OVERFIT_EPOCHS
+
+    def __init__(self, lmbda: float, dropout: float):
+        self.lmbda, self.dropout = lmbda, dropout
+        super().__init__()
+
+    def build(self) -> None:
+        X, y, X_val, y_val = overfit_data()
+        self.network = Network.from_sizes(list(OVERFIT_SIZES), cost="cross_entropy",
+                                          dropout=self.dropout, seed=SEED)
+        self.validation = (X_val, y_val)
+        self.trainer = Trainer(self.network, X, y, epochs=OVERFIT_EPOCHS,
+                               mini_batch_size=OVERFIT_MINI_BATCH, eta=OVERFIT_ETA,
+                               lmbda=self.lmbda, validation_data=self.validation,
+                               monitor=["training_cost", "evaluation_accuracy"])
+
+    def record(self) -> dict[str, Any]:
+        if not self.records:
+            return {"epoch": 0, "training_cost": None,
+                    "evaluation_accuracy": self.network.evaluate(*self.validation)["accuracy"]}
+        last = self.trainer.history.records[-1]
+        return {"epoch": last["epoch"], "training_cost": last["training_cost"],
+                "evaluation_accuracy": last["evaluation_accuracy"]}
+
+    def view(self) -> dict[str, Any]:
+        return {"lmbda": self.lmbda, "dropout": self.dropout,
+                "code": overfit_code(self.lmbda, self.dropout, self.epoch)}
+
+
+def overfit_code(lmbda: float, dropout: float, epochs: int) -> str:
+    return f'''"""Book ch. 3, overfitting: [784, 30, 10] on 1,000 MNIST images, {epochs} epochs, L2 lambda
+= {lmbda!r}, dropout {dropout!r}. Written by nnlearn serve."""
+import nnlearn
+from nnlearn.data import load_mnist
+
+mnist = load_mnist()
+X, y = mnist.train[0][:{OVERFIT_IMAGES}], mnist.train[1][:{OVERFIT_IMAGES}]
+net = nnlearn.Network.from_sizes({list(OVERFIT_SIZES)!r}, cost="cross_entropy", dropout={dropout!r}, seed={SEED})
+history = net.fit(X, y, epochs={epochs}, mini_batch_size={OVERFIT_MINI_BATCH}, eta={OVERFIT_ETA!r}, lmbda={lmbda!r},
+                  validation_data=mnist.validation, monitor=["training_cost", "evaluation_accuracy"])
+print(f"training cost {{history['training_cost'][-1]:.4f}}, validation accuracy "
+      f"{{history['evaluation_accuracy'][-1]:.4f}} after {{len(history)}} epochs")
 '''

@@ -60,7 +60,7 @@ def demo_endpoint(name: str):
     return endpoint
 
 
-SESSIONS = {"ch5": ch5.session, "ch6": ch6.session}
+SESSIONS = {"ch3": ch3.overfit_session, "ch5": ch5.session, "ch6": ch6.session}
 """Chapter → ``session(body)``: checks the body and returns the factory of its session. These trainings run as
 sessions of the playground's pool (its limits, stream and controls; see
 :mod:`nnlearn.web.book.sessions`)."""

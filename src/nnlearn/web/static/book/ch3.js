@@ -72,7 +72,35 @@ async function runSoftmax() {
     `Σⱼ aⱼ = ${answer.sum.toFixed(6)}`;
 }
 
+// -- overfitting: a Book training session -------------------------------------------------------
+const overfit = BOOK.session("ch3", document.getElementById("overfit"), drawOverfit);
+let previousOverfit = [];
+
+function drawOverfit(snap, history) {
+  const line = (rows, key, color) => ({ color, points: rows.filter((r) => r[key] !== null).map((r) => [r.epoch, r[key]]) });
+  NN.lineChart(document.getElementById("overfitCost"), { xLabel: "epoch", yMin: 0, series: [
+    line(previousOverfit, "training_cost", "#b0b8c6"), line(history, "training_cost", "#2f7fc1")] });
+  NN.lineChart(document.getElementById("overfitAccuracy"), { xLabel: "epoch", series: [
+    line(previousOverfit, "evaluation_accuracy", "#b0b8c6"), line(history, "evaluation_accuracy", "#2f9e6a")] });
+  const last = history[history.length - 1];
+  const best = Math.max(...history.map((r) => r.evaluation_accuracy));
+  document.getElementById("overfitReadout").innerHTML =
+    `λ = ${snap.lmbda}, dropout ${snap.dropout}: epoch <b id="overfitEpoch">${snap.epoch}</b> of ${snap.max_epochs}` +
+    (last.training_cost === null ? "" : `, training cost <b id="overfitCostShown">${last.training_cost.toFixed(4)}</b>`) +
+    `, validation accuracy <b id="overfitAccuracyShown">${(100 * last.evaluation_accuracy).toFixed(2)}</b>% (best ${(100 * best).toFixed(2)}%)` +
+    (snap.error ? ` — <span style="color:var(--bad)">${NN.escape(snap.error)}</span>` : "");
+}
+
+function startOverfit() {
+  if (overfit.history.length > 1) previousOverfit = overfit.history;
+  const chosen = (group) => Number(document.querySelector(`#${group} button.on`).dataset.v);
+  return overfit.start({ lmbda: chosen("lmbda"), dropout: chosen("dropout") });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  BOOK.choice("lmbda", startOverfit);
+  BOOK.choice("dropout", startOverfit);
+  startOverfit();
   for (const b of document.querySelectorAll("#cost button")) b.addEventListener("click", () => {
     select("cost", b);
     document.getElementById("eta").value = BOOK_ETA[b.dataset.cost];
@@ -90,4 +118,7 @@ document.addEventListener("DOMContentLoaded", () => {
   runSlowdown();
   runSoftmax();
 });
-window.addEventListener("resize", () => { if (state.slowdown) drawSlowdown(state.shown); });
+window.addEventListener("resize", () => {
+  if (state.slowdown) drawSlowdown(state.shown);
+  if (overfit.snap) drawOverfit(overfit.snap, overfit.history);
+});
