@@ -13,7 +13,7 @@ import pytest
 
 import nnlearn
 from nnlearn.examples.notebooks import neuron
-from test_web_browser import CHROMIUM, browser, page, runs_dir, server  # noqa: F401 (fixtures)
+from test_web_browser import CHROMIUM, _fits, browser, page, runs_dir, server  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -238,3 +238,10 @@ def test_the_docs_commands_serve_the_book_and_take_its_screenshots(tmp_path):
     assert shots.returncode == 0, shots.stderr
     png = (tmp_path / "shots" / "ch3.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_every_book_page_fits_a_phone_without_scrolling_sideways(server, browser):
+    from nnlearn.web.book import CHAPTERS
+
+    for path in ["/book", *[f"/book/{name}" for name in CHAPTERS]]:
+        assert _fits(browser, server + path, 390, 844) <= 390, path
