@@ -45,6 +45,10 @@ def test_every_book_page_is_served_with_the_nav_link(client):
         response = client.get(path)
         assert response.status_code == 200, path
         assert '<a href="/book">Book</a>' in response.text
+        if path != "/book":
+            name = path.rsplit("/", 1)[1]
+            assert f"<h1>Chapter {name[2:]} · {CHAPTERS[name]}</h1>" in response.text
+            assert response.text.count('class="caption"') >= 1 and "{{" not in response.text
         assert f'src="/static/{"book/index" if path == "/book" else path[1:]}.js"' in response.text
         assert client.get(f"/static/{'book/index' if path == '/book' else path[1:]}.js").status_code == 200
     assert client.get("/book/ch9").status_code == 404

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnlearn.web.validation import FieldError
+from nnlearn.web.validation import FieldError, bounded_number
 
 SEED = 1
 """The seed of every demonstration's network (its minibatch order): the same numbers on
@@ -30,8 +30,6 @@ CHAPTERS = {
 
 def numbers(field: str, value: Any, count: int, low: float, high: float) -> list[float]:
     """``value`` as a list of ``count`` finite numbers in [low, high] (400 naming ``field``)."""
-    from nnlearn.web.validation import bounded_number
-
     if not isinstance(value, list) or len(value) != count:
         raise FieldError(field, f"must be a list of {count} numbers, got {value!r}")
     return [bounded_number(f"{field}[{i}]", v, low, high) for i, v in enumerate(value)]

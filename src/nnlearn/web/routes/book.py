@@ -36,6 +36,8 @@ def render_book_page(name: str) -> str:
     main = (STATIC / "book" / f"{name}.html").read_text(encoding="utf-8")
     links = "".join(f'<a href="/book/{chapter}">Chapter {chapter[2:]}</a>' for chapter in CHAPTERS)
     main = main.replace("{{chapters}}", f'<a href="/book">All chapters</a>{links}')
+    if name in CHAPTERS:
+        main = main.replace("{{heading}}", f"Chapter {name[2:]} · {CHAPTERS[name]}")
     layout = (STATIC / "layout.html").read_text(encoding="utf-8")
     for key, value in (("title", title), ("hint", HINT), ("page", f"book/{name}"),
                        ("main", main.rstrip())):
@@ -61,8 +63,8 @@ def demo_endpoint(name: str):
 
 
 SESSIONS = {"ch3": ch3.overfit_session, "ch5": ch5.session, "ch6": ch6.session}
-"""Chapter → ``session(body)``: checks the body and returns the factory of its session. These trainings run as
-sessions of the playground's pool (its limits, stream and controls; see
+"""Chapter → ``session(body)``: checks the body and returns the factory of its session. These
+trainings run as sessions of the playground's pool (its limits, stream and controls; see
 :mod:`nnlearn.web.book.sessions`)."""
 
 
