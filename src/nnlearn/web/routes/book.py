@@ -31,16 +31,20 @@ DEMOS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def render_book_page(name: str) -> str:
-    """Page ``name`` (``"index"``, ``"ch1"``, ...): ``static/book/<name>.html`` in the layout."""
+    """Page ``name`` (``"index"``, ``"ch1"``, ...): ``static/book/<name>.html`` after the
+    chapter heading and links (``static/book/chapter-head.html``), with the Book's stylesheet
+    and ``book.js``, in the shared layout."""
     title = "Book" if name == "index" else f"Book · {name.replace('ch', 'Chapter ')}"
     main = (STATIC / "book" / f"{name}.html").read_text(encoding="utf-8")
-    links = "".join(f'<a href="/book/{chapter}">Chapter {chapter[2:]}</a>' for chapter in CHAPTERS)
-    main = main.replace("{{chapters}}", f'<a href="/book">All chapters</a>{links}')
     if name in CHAPTERS:
-        main = main.replace("{{heading}}", f"Chapter {name[2:]} · {CHAPTERS[name]}")
+        links = "".join(f'<a href="/book/{chapter}">Chapter {chapter[2:]}</a>' for chapter in CHAPTERS)
+        head = (STATIC / "book" / "chapter-head.html").read_text(encoding="utf-8")
+        main = head.replace("{{heading}}", f"Chapter {name[2:]} · {CHAPTERS[name]}").replace(
+            "{{chapters}}", f'<a href="/book">All chapters</a>{links}') + "\n" + main
+    main = ('<link rel="stylesheet" href="/static/book/book.css">\n' + main.rstrip() +
+            '\n<script src="/static/book/book.js"></script>')   # before the page's own script
     layout = (STATIC / "layout.html").read_text(encoding="utf-8")
-    for key, value in (("title", title), ("hint", HINT), ("page", f"book/{name}"),
-                       ("main", main.rstrip())):
+    for key, value in (("title", title), ("hint", HINT), ("page", f"book/{name}"), ("main", main)):
         layout = layout.replace("{{" + key + "}}", value)
     return layout
 
