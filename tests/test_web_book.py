@@ -15,7 +15,6 @@ import pytest
 from starlette.testclient import TestClient
 
 import nnlearn
-from nnlearn.nn.costs import get_cost
 from nnlearn.web.app import create_app
 from nnlearn.web.book import CHAPTERS
 
@@ -189,7 +188,10 @@ def test_backprop_step_by_step_is_the_book_equations_and_the_finite_differences(
     sigma = lambda z: 1 / (1 + np.exp(-z))
     x, y = np.array(body["x"]), np.array(body["y"])
     # the book's backprop (network.py's backprop), written out here as the reference
-    z2 = W2 @ x + b2; a2 = sigma(z2); z3 = W3 @ a2 + b3; a3 = sigma(z3)
+    z2 = W2 @ x + b2
+    a2 = sigma(z2)
+    z3 = W3 @ a2 + b3
+    a3 = sigma(z3)
     delta3 = (a3 - y) * a3 * (1 - a3)                       # BP1
     delta2 = (W3.T @ delta3) * a2 * (1 - a2)                # BP2
     hidden, output = bp["layers"]
