@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from nnlearn import backend
+from nnlearn import backend, defaults
 from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
@@ -156,8 +156,8 @@ class Conv2D(Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
                  stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = "valid",
-                 weight_init: str = "normal_fan_in", bias_init: str = "normal",
-                 dtype: str = "float32", seed: int | None = None,
+                 weight_init: str = defaults.WEIGHT_INIT, bias_init: str = defaults.BIAS_INIT,
+                 dtype: str = defaults.DTYPE, seed: int | None = None,
                  input_shape: Sequence[int] | None = None):
         super().__init__()
         self.in_channels = positive_int("in_channels", in_channels)
@@ -182,7 +182,7 @@ class Conv2D(Layer):
         self._in_shape: tuple[tuple[int, ...], tuple[int, ...]] | None = None
         self._work: dict[str, Any] = {}
 
-    def initialize(self, rng, dtype: str = "float32") -> None:
+    def initialize(self, rng, dtype: str = defaults.DTYPE) -> None:
         """Draw ``W`` then ``b`` from ``rng`` with ``fan_in = C·kh·kw``."""
         dtype = float_dtype(dtype)
         (kh, kw), C, F = self.kernel_size, self.in_channels, self.out_channels
