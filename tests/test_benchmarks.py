@@ -181,7 +181,8 @@ def test_compiled_products_alone_make_the_compiled_epoch_s_calls():
 
 def test_profile_counts_the_compiled_epoch_as_compiled_and_its_products_as_blas():
     from profile_epoch import attribute
-    loop = "<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:290);CompiledEpoch.run (nnlearn/train/compiled_epoch.py:200)"
+    loop = ("<module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:290);"
+            "CompiledEpoch.run (nnlearn/train/compiled_epoch.py:200)")
     r = attribute(f"{loop};0x7f01 (?) 3\n{loop};0x7f01 (?);sgemm_kernel (libscipy_openblas64_.so) 5\n")
     assert r["kinds"] == {"BLAS": 5 / 8, "compiled": 3 / 8}
 
