@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Sequence
+from importlib import import_module
 
 from nnlearn.errors import ConfigError, NNLearnError
 from nnlearn.system.version import __version__
@@ -24,8 +25,6 @@ COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command module."""
-    from importlib import import_module
-
     parser = argparse.ArgumentParser(
         prog="nnlearn",
         description="Neural networks and deep learning, with the backprop equations in plain sight.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from importlib import import_module
 
 from nnlearn.examples import EXAMPLES
 
@@ -22,8 +23,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from importlib import import_module
-
     if args.list or args.name is None:
         for name, text in EXAMPLES.items():
             print(f"{name:<13} {text}")

@@ -76,7 +76,7 @@ def make_progress(stream: TextIO | None = None, quiet: bool = False, kind: str =
         return None
     if kind in ("auto", "tqdm"):
         try:
-            from tqdm import tqdm
+            from tqdm import tqdm  # optional extra
         except ImportError:
             if kind == "tqdm":
                 raise

@@ -6,7 +6,8 @@ import argparse
 
 from nnlearn.cli.flags import positive_int
 from nnlearn.errors import ConfigError
-from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
+from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS, reproduce
+from nnlearn.experiments.sweeps.engines import get_engine
 
 
 def _epochs(text: str) -> int | dict[str, int]:
@@ -46,10 +47,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.experiments.reproduce import reproduce
-
-    from nnlearn.experiments.sweeps.engines import get_engine
-
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     if args.address is not None and args.engine is None:
         raise ConfigError("--address joins a Ray cluster: it needs --engine ray")

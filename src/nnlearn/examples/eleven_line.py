@@ -28,6 +28,7 @@ import sys
 from typing import Any, Sequence
 
 import numpy
+from nnlearn import Dense, Network, Sigmoid
 
 X = numpy.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=numpy.float64)
 """The four 3-bit training inputs of the original post."""
@@ -44,8 +45,6 @@ def train(hidden: int | None, y, *, iterations: int = 10_000, seed: int = 1) -> 
     η = 1 on a summed cost). Returns ``{"network", "outputs" (4,), "cost" (pairs
     (iteration, cost) at the first, every tenth of the run, and the last)}``.
     """
-    from nnlearn import Dense, Network, Sigmoid
-
     layers = [Dense(3, 1), Sigmoid()] if hidden is None else \
         [Dense(3, hidden), Sigmoid(), Dense(hidden, 1), Sigmoid()]
     net = Network(layers, cost="quadratic", seed=seed, dtype="float64")

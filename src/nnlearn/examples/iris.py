@@ -31,6 +31,9 @@ from typing import Any, Sequence
 
 import numpy
 
+from nnlearn import Network
+from nnlearn.data import load_iris
+from nnlearn.data.preprocessing import Standardize
 from nnlearn.examples._common import stratified_split
 
 
@@ -39,10 +42,6 @@ def train_iris(seed: int = 1, *, hidden: int = 8, epochs: int = 1000, eta: float
     r"""Split with ``seed``, standardise, train; returns ``{"network", "test_accuracy",
     "train_accuracy", "correct", "total", "confusion" (3, 3: rows true, columns
     predicted), "class_names", "train_index", "test_index"}``."""
-    from nnlearn import Network
-    from nnlearn.data import load_iris
-    from nnlearn.data.preprocessing import Standardize
-
     X, y, class_names = load_iris(dtype="float64")
     train, test = stratified_split(y, test_fraction, seed)
     scaler = Standardize().fit(X[train])

@@ -33,6 +33,8 @@ from typing import Any, Sequence
 
 import numpy
 
+from nnlearn import Dense, Network, Sigmoid
+from nnlearn.errors import ConfigError
 from nnlearn.examples._common import no_matplotlib, pyplot, save_figure
 
 PAIRS = (5, 10, 20, 50)
@@ -61,9 +63,6 @@ def build(pairs: int, *, sharpness: float = 200.0, heights: Sequence[float] | No
     widget lets the reader drag them); the output bias is 0. ``seed`` is the network's (it
     orders the minibatches when the network is then trained).
     """
-    from nnlearn import Dense, Network, Sigmoid
-    from nnlearn.errors import ConfigError
-
     if isinstance(pairs, bool) or not isinstance(pairs, (int, numpy.integer)) or pairs < 1:
         raise ConfigError(f"pairs must be a positive integer, got {pairs!r}")
     if not sharpness > 0:

@@ -23,7 +23,10 @@ from typing import Any, Sequence
 
 import numpy
 
+from nnlearn import Network, backend
+from nnlearn.data import load_mnist
 from nnlearn.examples._common import no_matplotlib, pyplot, save_figure
+from nnlearn.nn.layers.dense import Dense
 
 SIZES = (784, 30, 30, 30, 30, 10)
 
@@ -33,9 +36,6 @@ def bias_gradient_norms(net, X, Y) -> list[float]:
 
     One full-batch ``forward``/``backward``; ``Y`` are the cost's targets (N, K).
     """
-    from nnlearn import backend
-    from nnlearn.nn.layers.dense import Dense
-
     xp = backend.xp
     net.backward(net.forward(X, True), Y)
     return [float(xp.linalg.norm(layer.grads["b"])) for layer in net.layers
@@ -54,10 +54,7 @@ def measure(*, n: int = 1000, epochs: int = 30, sizes: Sequence[int] = SIZES, et
     "norms": (epochs + 1, L) array, row 0 at initialisation, one column per Dense layer
     (the last is the output layer), "accuracy": training accuracy after each epoch}``.
     """
-    from nnlearn import Network
-
     if data is None:
-        from nnlearn.data import load_mnist
         data = load_mnist().train
     X, y = data[0][:n], data[1][:n]
     net = Network.from_sizes(list(sizes), activation=activation, cost="cross_entropy",

@@ -20,6 +20,7 @@ import sys
 from typing import Any, Sequence
 
 import numpy
+from nnlearn import Dense, Network, Sigmoid
 
 X = numpy.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=numpy.float64)
 Y = numpy.array([0, 1, 1, 0], dtype=numpy.float64)
@@ -29,8 +30,6 @@ def train_xor(hidden: int = 4, *, epochs: int = 3000, eta: float = 2.0,
               seed: int = 0) -> dict[str, Any]:
     r"""Train the XOR net; returns ``{"network", "cost" (per epoch), "outputs" (4,),
     "predictions" (4,) ints, "correct" (bool)}``."""
-    from nnlearn import Dense, Network, Sigmoid
-
     net = Network([Dense(2, hidden), Sigmoid(), Dense(hidden, 1), Sigmoid()],
                   cost="cross_entropy", seed=seed, dtype="float64")
     history = net.fit(X, Y, epochs=epochs, mini_batch_size=len(X), eta=eta,

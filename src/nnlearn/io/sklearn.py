@@ -43,6 +43,7 @@ import numpy
 
 from nnlearn import defaults
 from nnlearn.errors import ConfigError, DataError
+from nnlearn.nn.network import Network
 
 try:  # optional dependency; only this module imports it
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -204,8 +205,6 @@ class _NNBase(BaseEstimator):
         return self.default_cost if self.cost is None else self.cost
 
     def _build_and_fit(self, X, targets, n_outputs: int, output_activation: str | None):
-        from nnlearn.nn.network import Network
-
         seed = self.seed
         if seed is not None and not isinstance(seed, (int, numpy.integer)):
             raise ConfigError(f"seed must be an int or None, got {seed!r}")

@@ -139,7 +139,7 @@ def build_network(model: Mapping[str, Any], input_shape: Sequence[int], n_output
     for a mini-batch of 10 with SGD, so that a network too large for the memory is
     refused with the figure instead of failing half-way.
     """
-    from nnlearn.nn.network import Network
+    from nnlearn.nn.network import Network  # nnlearn.nn.network imports this module
 
     cost = get_cost(model.get("cost", defaults.COST), model.get("label_smoothing", 0.0))
     init = model.get("init", defaults.WEIGHT_INIT)

@@ -29,6 +29,8 @@ from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.layers.activations import Activation
 from nnlearn.nn.layers.base import Layer
 from nnlearn.nn.memory import inference_batch_size
+from nnlearn.nn import memory
+from nnlearn.nn.builder import mlp_layers
 
 EVAL_BATCH_SIZE = 1000
 """Examples per forward pass in inference (predict, evaluate, monitors): large enough for
@@ -106,9 +108,6 @@ class Network:
         The output activation fits the cost unless given (sigmoid for cross-entropy,
         softmax for log-likelihood; see :func:`nnlearn.nn.builder.output_activation_for`).
         """
-        from nnlearn.nn import memory
-        from nnlearn.nn.builder import mlp_layers
-
         if isinstance(sizes, (list, tuple)) and len(sizes) >= 2:  # else mlp_layers says what is wrong
             # refuse a network too large for the memory with the figure, before allocating it
             memory.require_training(memory.plan_network(memory.mlp_specs(sizes, dropout), sizes[:1]),
@@ -281,13 +280,13 @@ class Network:
 
         See :func:`nnlearn.train.trainer.fit` for every option. Returns the ``History``.
         """
-        from nnlearn.train.trainer import fit
+        from nnlearn.train.trainer import fit  # thin convenience, allowed upward (test_layout)
         return fit(self, X, y, epochs=epochs, mini_batch_size=mini_batch_size, eta=eta,
                    validation_data=validation_data, monitor=monitor, callbacks=callbacks, **options)
 
     def save(self, path, metadata: dict[str, Any] | None = None) -> None:
         """Write the network to ``path`` (no pickle; see :mod:`nnlearn.io.model_file`)."""
-        from nnlearn.io.model_file import save
+        from nnlearn.io.model_file import save  # thin convenience, allowed upward (test_layout)
         save(self, path, metadata)
 
     def config(self) -> dict[str, Any]:

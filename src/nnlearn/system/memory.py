@@ -85,7 +85,7 @@ def _cgroup_headroom() -> int | None:
 
 def _address_space_headroom() -> int | None:
     try:
-        import resource
+        import resource  # POSIX only (stdlib), hence the fallback below
     except ImportError:  # pragma: no cover - not POSIX
         return None
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)

@@ -87,7 +87,7 @@ def numpy_blas() -> Any:
             continue
         import llvmlite.binding  # comes with Numba, which the caller has imported
 
-        from nnlearn.train import epoch_loops
+        from nnlearn.train import epoch_loops  # needs Numba, an optional extra
         for t, symbol in (("s", epoch_loops.SGEMM), ("d", epoch_loops.DGEMM)):
             llvmlite.binding.add_symbol(symbol, ctypes.cast(found[t], ctypes.c_void_p).value)
         return int_dtype if _blas_works(int_dtype) else None
@@ -96,7 +96,7 @@ def numpy_blas() -> Any:
 
 def _blas_works(int_dtype) -> bool:
     """The registered ``gemm`` gives NumPy's products, plain and transposed, in both dtypes."""
-    from nnlearn.train import epoch_loops
+    from nnlearn.train import epoch_loops  # needs Numba, an optional extra
     rng = numpy.random.default_rng(0)
     for dtype in ("float32", "float64"):
         A, B = rng.standard_normal((3, 5)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
@@ -191,7 +191,7 @@ class CompiledEpoch:
         calling ``after(done, [outputs])`` when ``done`` minibatches are through, for each
         ``done`` in ``stops`` (increasing, the last = all of them); ``outputs`` are the
         last minibatch's output activations, as the batch hooks receive them."""
-        from nnlearn.train import epoch_loops
+        from nnlearn.train import epoch_loops  # needs Numba, an optional extra
 
         opt = self.optimizer
         eta, mu = float(opt.eta), float(getattr(opt, "mu", 0.0))

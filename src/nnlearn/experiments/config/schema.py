@@ -19,6 +19,7 @@ as TOML and to compare; :data:`SCHEMA` maps each dotted key (``"training.eta"``)
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -28,6 +29,7 @@ from nnlearn.checks import (Integer, Maybe, OneOf, Param, Rule, Text, non_negati
 from nnlearn.errors import ConfigError
 from nnlearn.nn.costs import COSTS
 from nnlearn.nn.init import INITIALIZERS
+from nnlearn.nn.layers import LAYER_TYPES
 from nnlearn.nn.layers.activations import ACTIVATIONS
 from nnlearn.optim.optimizers import OPTIMIZERS
 from nnlearn.optim.schedules import SCHEDULES
@@ -80,8 +82,6 @@ class LayerTables(Rule):
         return "list of layer tables"
 
     def json_schema(self) -> dict[str, Any]:
-        from nnlearn.nn.layers import LAYER_TYPES
-
         kinds = [{"type": "object", "required": ["type"], "additionalProperties": False,
                   "properties": {"type": {"const": kind},
                                  **{option: {} for option in layer_options(cls)}}}
@@ -267,8 +267,6 @@ def check_layers(specs: Any) -> list[dict[str, Any]]:
 
     Values are checked when the network is built (:func:`nnlearn.nn.builder.build_network`).
     """
-    from nnlearn.nn.layers import LAYER_TYPES
-
     if not isinstance(specs, list) or not specs:
         raise ConfigError("model.layers must be a non-empty list of tables ([[model.layers]])")
     out = []
@@ -296,8 +294,6 @@ def layer_options(cls: type) -> list[str]:
 
 def init_params(cls: type, exclude: Sequence[str] = ()) -> list[str]:
     """The keyword parameters of ``cls.__init__`` (its config options)."""
-    import inspect
-
     params = inspect.signature(cls.__init__).parameters
     return [p for p in params if p not in ("self", *exclude)
             and params[p].kind not in (inspect.Parameter.VAR_POSITIONAL,

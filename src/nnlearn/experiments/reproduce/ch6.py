@@ -8,7 +8,11 @@ of minibatches, so its λ = 0.1 at m = 10 is our λ = 1.0 (we scale by 1/n).
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
+
+from nnlearn.experiments.reproduce.common import build_preset, preset_config, run_spec
+from nnlearn.nn.ensemble import Ensemble
 
 TITLE = "Chapter 6 reproduction: convolutional networks"
 
@@ -62,11 +66,6 @@ def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[st
     (:mod:`nnlearn.experiments.sweeps.engines`: local processes or Ray) they train as parallel
     trials, each into its own run folder.
     """
-    import time
-
-    from nnlearn.nn.ensemble import Ensemble
-    from nnlearn.experiments.reproduce.common import build_preset, preset_config, run_spec
-
     start = time.perf_counter()
     trained = trained or {}
     reused = {s: trained[(member["key"], s)] for s in range(seed, seed + size)

@@ -22,7 +22,9 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
+from nnlearn.experiments.config import files as config
 from nnlearn.experiments.runs.builder import prepare
+from nnlearn.nn.network import Network
 
 
 def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -32,8 +34,6 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
     architecture and training options; ``"overrides"`` are dotted config keys) and
     ignores ``data``; otherwise ``"network"`` holds ``Network.from_sizes`` kwargs.
     """
-    from nnlearn.nn.network import Network
-
     if "preset" in spec:
         net, (X, y), (X_test, y_test), options = build_preset(spec, seed)
     else:
@@ -63,8 +63,6 @@ def build_preset(spec: dict[str, Any], seed: int):
 
 def preset_config(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     """The resolved config of a spec naming a shipped preset, with ``seed`` and its overrides."""
-    from nnlearn.experiments.config import files as config
-
     overrides = {"training.seed": seed, **spec.get("overrides", {})}
     return config.resolve(config.load_preset(spec["preset"]), overrides=overrides)
 

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nnlearn.experiments.reproduce.ch1 import specs
+from nnlearn.data import load_mnist
 
 STUCK_BELOW = 90.0
 """A run whose best test accuracy stays below this (%) ended with digit classes unlearned."""
@@ -104,7 +105,6 @@ def sgd(sizes: Sequence[int], training_data: list, epochs: int, mini_batch_size:
 def book_data(train_size: int | None = None):
     """The book's ``load_data_wrapper`` lists: ``(x (784, 1), one-hot y (10, 1))`` training
     pairs and ``(x, label)`` test pairs, float64, from the shipped MNIST."""
-    from nnlearn.data import load_mnist
     data = load_mnist()
     X, y = data.train
     n = len(y) if train_size is None else train_size

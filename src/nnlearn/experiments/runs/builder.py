@@ -18,7 +18,14 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from nnlearn import data as datasets
+from nnlearn.data.augment import RandomShift, expand_shifts
+from nnlearn.data.labels import count_classes as count
 from nnlearn.errors import DataError
+from nnlearn.nn import builder, memory
+from nnlearn.nn.regularizers import L1, L2
+from nnlearn.optim.optimizers import OPTIMIZERS
+from nnlearn.optim.schedules import get_schedule
 from nnlearn.train.trainer import MONITORS
 
 
@@ -67,9 +74,6 @@ def load_data(cfg: dict[str, Any]):
     "shifts"`` appends the four one-pixel shifts of every training image (after
     ``train_size`` is applied).
     """
-    from nnlearn.data import augment
-    from nnlearn import data as datasets
-
     data_cfg = cfg["data"]
     source = data_cfg["source"]
     folder = datasets.mnist_path() if source == "mnist" else source
@@ -79,7 +83,7 @@ def load_data(cfg: dict[str, Any]):
     train = data.train
     if data_cfg["expand"] == "shifts":
         shape = None if train[0].ndim > 2 else _square_image(train[0].shape[1])
-        train = augment.expand_shifts(*train, image_shape=shape)
+        train = expand_shifts(*train, image_shape=shape)
     return train, data.validation, data.test
 
 
@@ -93,8 +97,6 @@ def _square_image(n: int) -> tuple[int, int]:
 def count_classes(cfg: dict[str, Any], train, validation, test):
     """The class count of the splits' labels under ``data.num_classes`` and the stray-label
     rule (:func:`nnlearn.data.labels.count_classes`): ``(classes, note or None)``."""
-    from nnlearn.data.labels import count_classes as count
-
     return count({"training": train[1], "validation": None if validation is None else
                   validation[1], "test": test[1]}, cfg["data"].get("num_classes"))
 
@@ -113,8 +115,6 @@ def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int,
     sizes of the training, validation and test sets, for their one-hot targets) is
     compared with the memory available (:func:`nnlearn.nn.memory.require_training`).
     """
-    from nnlearn.nn import builder
-
     return builder.build_network(cfg["model"], input_shape, classes,
                                  seed=cfg["training"].get("seed"),
                                  dropout=cfg["regularization"]["dropout"],
@@ -124,9 +124,6 @@ def build_network(cfg: dict[str, Any], input_shape: Sequence[int], classes: int,
 def _require_memory(cfg: dict[str, Any], plans: list, classes: int,
                     examples: Sequence[int]) -> None:
     """:func:`nnlearn.nn.memory.require_training` with the options of ``cfg``."""
-    from nnlearn.nn import memory
-    from nnlearn.optim.optimizers import OPTIMIZERS
-
     t, reg = cfg["training"], cfg["regularization"]
     memory.require_training(plans, cfg["model"]["dtype"], mini_batch_size=t["mini_batch_size"],
                             optimizer_slots=len(OPTIMIZERS[cfg["optimizer"]["name"]].slots),
@@ -138,16 +135,12 @@ def _require_memory(cfg: dict[str, Any], plans: list, classes: int,
 
 def trainer_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments of :class:`~nnlearn.train.trainer.Trainer` for ``cfg`` (no data, no hooks)."""
-    from nnlearn.nn.regularizers import L1, L2
-    from nnlearn.optim.schedules import get_schedule
-
     t, reg = cfg["training"], cfg["regularization"]
     opt = {k: v for k, v in cfg["optimizer"].items() if k != "name"}
     sched = {k: v for k, v in cfg["schedule"].items() if k != "name"}
     regs = [cls(reg[key]) for key, cls in (("lmbda", L2), ("l1", L1)) if reg[key] > 0]
     augment = None
     if cfg["data"]["augment"] == "random_shift":
-        from nnlearn.data.augment import RandomShift
         augment = RandomShift(cfg["data"]["max_shift"])
     return {"epochs": t["epochs"], "mini_batch_size": t["mini_batch_size"], "eta": t["eta"],
             "augment": augment,

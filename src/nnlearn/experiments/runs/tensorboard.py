@@ -27,6 +27,8 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.errors import DataError
+from nnlearn.experiments.runs.folder import Run
+from nnlearn.io.model_file import load
 
 EVENTS_DIR = "tensorboard"
 """The sub-folder of a run folder that holds its event files."""
@@ -109,8 +111,6 @@ def convert_run(run_dir: str | os.PathLike) -> Path:
     """Write a finished (or running) run's ``metrics.jsonl`` as event files; the saved model's
     weight histograms go at the last epoch. Returns the folder written. A run folder that
     already has event files is refused (delete ``RUN/tensorboard`` to write them again)."""
-    from nnlearn.experiments.runs.folder import Run
-
     run = Run.open(run_dir)
     records = run.metrics()
     if not records:
@@ -125,8 +125,6 @@ def convert_run(run_dir: str | os.PathLike) -> Path:
         for record in _last_of_each_epoch(records):
             log.epoch(record)
         if run.model_path.is_file():
-            from nnlearn.io.model_file import load
-
             log.histograms(load(run.model_path), int(records[-1]["epoch"]))
     finally:
         log.close()

@@ -30,13 +30,20 @@ runs/<sweep>/optuna.journal`` shows it. Needs ``pip install "nnlearn[optuna]"``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
 from nnlearn.errors import ConfigError
+from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.sweeps.engines import hold_blas_threads
+from nnlearn.experiments.sweeps.results import write_results
+from nnlearn.experiments.sweeps.trial import (FINISHED, TRIALS_DIR, StopTrial, make_spec, new_row,
+                                              read_row, run_trial)
 
 SAMPLERS = ("grid", "random", "tpe")
 """``[sweep] sampler``: how Optuna proposes trials."""
@@ -125,8 +132,6 @@ def planned_trials(space, trials: int | None) -> int:
 
 def check(space, trials: int | None, scheduler: str | None) -> int:
     """Refuse, before anything runs, what an Optuna sweep cannot do; the planned trials."""
-    from nnlearn.experiments.config import files as cfgmod
-
     if space.options["pruner"] != "none" and space.options["sampler"] is None:
         raise ConfigError(f"{space.path}: [sweep] pruner needs a sampler (Optuna runs the "
                           "pruner): add sampler = \"tpe\", \"random\" or \"grid\"")
@@ -164,8 +169,8 @@ def make_pruner(optuna, name: str, grace_period: int, reduction_factor: float):
 
 def journal(folder: str | os.PathLike):
     """The journal storage of the study in a sweep folder."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages import JournalStorage  # optional extra (optuna)
+    from optuna.storages.journal import JournalFileBackend  # optional extra (optuna)
 
     return JournalStorage(JournalFileBackend(os.path.join(folder, STUDY_FILE)))
 
@@ -202,8 +207,6 @@ class Reporter:
         return optuna.trial.Trial(study, self.trial_id)
 
     def __call__(self, row: dict[str, Any], accuracy: float | None) -> None:
-        from nnlearn.experiments.sweeps.trial import StopTrial
-
         if accuracy is None or row["status"] != "running":
             return  # a failed trial, or the last epoch: nothing left to stop
         if self._trial is None:
@@ -216,7 +219,7 @@ class Reporter:
 def tell(study, trial, row: dict[str, Any]) -> None:
     """Give the study a finished trial's outcome: its best validation accuracy, pruned, or
     failed (a diverged or failed trial)."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # optional extra (optuna)
 
     if row["status"] == "pruned":
         outcome: dict[str, Any] = {"state": TrialState.PRUNED}
@@ -238,10 +241,9 @@ def _resume(study, space, folder: Path, specs: dict[int, dict[str, Any]]) -> lis
     """The rows of the trials that finished before (a trial that finished after the driver
     stopped listening is told to the study now); a trial an interruption cut short is
     marked failed in the study and proposed again with the same values."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # optional extra (optuna)
 
-    from nnlearn.experiments.sweeps.search import trial_config
-    from nnlearn.experiments.sweeps.trial import FINISHED, TRIALS_DIR, make_spec, read_row
+    from nnlearn.experiments.sweeps.search import trial_config  # search imports this module
 
     rows = []
     for past in study.get_trials(deepcopy=False):
@@ -285,12 +287,7 @@ def _study(space, engine, *, trials: int, options: dict[str, Any], folder: Path,
            on_start: Callable[..., None] | None,
            on_result: Callable[[dict[str, Any]], None] | None):
     """The body of :func:`run_study`, run while the sweep folder's lock is held."""
-    from multiprocessing import get_context
-
-    from nnlearn.experiments.sweeps.engines import hold_blas_threads
-    from nnlearn.experiments.sweeps.results import write_results
-    from nnlearn.experiments.sweeps.search import Sweep, trial_config
-    from nnlearn.experiments.sweeps.trial import make_spec, new_row, run_trial
+    from nnlearn.experiments.sweeps.search import Sweep, trial_config  # search imports this module
 
     total = trials
     saved = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["options"]
@@ -358,12 +355,9 @@ def define_by_run(trial, space) -> None:
 def ray_searcher(space, folder: Path, study):
     """Ray Tune's ``OptunaSearch`` on the sweep's study (its journal file): each suggestion
     is ``{"spec": ...}``, the whole trial, named after its Optuna trial number."""
-    import functools
+    from ray.tune.search.optuna import OptunaSearch  # optional extra (ray, optuna)
 
-    from ray.tune.search.optuna import OptunaSearch
-
-    from nnlearn.experiments.sweeps.search import trial_config
-    from nnlearn.experiments.sweeps.trial import make_spec
+    from nnlearn.experiments.sweeps.search import trial_config  # search imports this module
 
     class SpecSearch(OptunaSearch):
         def suggest(self, trial_id: str):
@@ -384,8 +378,7 @@ def _on_ray(space, engine, study, folder: Path, total: int, rows: list[dict[str,
             on_result: Callable[[dict[str, Any]], None] | None):
     """The rest of the study as Ray Tune trials: OptunaSearch proposes, the pruner is Tune's
     scheduler of the same name (ASHA, or the median stopping rule)."""
-    from nnlearn.experiments.sweeps.results import write_results
-    from nnlearn.experiments.sweeps.search import Sweep, trial_config
+    from nnlearn.experiments.sweeps.search import Sweep, trial_config  # search imports this module
 
     options = space.options
     scheduler = {"name": {"none": "fifo"}.get(options["pruner"], options["pruner"]),
@@ -412,7 +405,5 @@ def _on_ray(space, engine, study, folder: Path, total: int, rows: list[dict[str,
 
 def cfg_epochs(space) -> int:
     """``training.epochs`` of the space's config (the longest a trial runs: ASHA's max_t)."""
-    from nnlearn.experiments.config import files as cfgmod
-
     return cfgmod.resolve(*space.layers)["training"]["epochs"]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.runs.folder import Run
 
 ENDED_WELL = ("completed", "asha_stopped", "pruned")
 """Statuses of trials that trained without error (ranked by validation accuracy)."""
@@ -137,8 +138,6 @@ def write_results(folder: Path, rows: Sequence[dict[str, Any]], keys: Sequence[s
 
     best.toml is the best trial's own ``config.toml``; where this machine cannot see the
     trial's folder (a cluster without shared storage), the trial's spec config."""
-    from nnlearn.experiments.runs.folder import Run
-
     paths = {"markdown": folder / "results.md", "csv": folder / "results.csv"}
     paths["markdown"].write_text(f"# Sweep {folder.name}\n\n" + results_markdown(rows, keys),
                                  encoding="utf-8")

@@ -69,6 +69,7 @@ from nnlearn.experiments.sweeps.optuna_study import PRUNERS, SAMPLERS
 from nnlearn.experiments.sweeps.results import best, settings_text, write_results
 from nnlearn.experiments.sweeps.trial import FINISHED, TRIALS_DIR, make_spec, read_row
 from nnlearn.system.processes import LOCK_NAME, FolderLock
+from nnlearn.experiments.sweeps import optuna_study
 
 RANGE_KEYS = ("low", "high", "scale")
 SCALES = ("linear", "log")
@@ -439,7 +440,6 @@ def run_search(space: Space | str | os.PathLike, engine=None, *, trials: int | N
     space = space if isinstance(space, Space) else load_space(space)
     engine = engine or LocalEngine()
     if space.options["sampler"] is not None or space.options["pruner"] != "none":  # Optuna's
-        from nnlearn.experiments.sweeps import optuna_study  # proposes the trials one by one
 
         return optuna_study.run_study(space, engine, trials=trials, scheduler=scheduler,
                                       name=name, resume=resume, root=root, on_start=on_start,
