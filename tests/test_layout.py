@@ -144,3 +144,63 @@ def test_the_layering_check_resolves_and_refuses_relative_imports(tmp_path):
     package.write_text("from . import costs\nfrom ..data import idx\n")
     assert _imports(package, "nnlearn.nn") == ["nnlearn.nn", "nnlearn.data"]
     assert _against_layering("nn/__init__.py", "nnlearn.data")
+
+
+PENDING_LAZY_IMPORTS = {
+    "backend.py": 1, "cli/evaluate.py": 3, "cli/export.py": 5, "cli/plot.py": 2, "cli/predict.py": 5,
+    "cli/search.py": 7, "cli/serve.py": 1, "cli/train.py": 1, "data/digits.py": 1,
+    "examples/baselines.py": 1, "experiments/reproduce/__init__.py": 2, "experiments/runs/folder.py": 2,
+    "experiments/runs/plots.py": 3, "experiments/sweeps/engines.py": 4, "io/model_file.py": 3,
+    "io/onnx.py": 10, "nn/kernels.py": 1, "web/book/ch3.py": 1, "web/book/ch5.py": 1, "web/book/ch6.py": 1,
+    "web/predictor.py": 5, "web/runs_view.py": 6,
+}
+"""Files not yet hoisted (issue 26) and how many unexplained function-level ``nnlearn`` imports each
+may still hold: the counts may only go down; delete a file's entry once it reaches zero."""
+
+
+def _unexplained_lazy_imports(path: Path) -> list[int]:
+    """Lines of the ``nnlearn`` imports inside functions that carry no comment saying why.
+
+    An import belongs at the top of its module; one inside a function must say on its line (or on
+    the comment line just above) what keeps it there: the import cycle it breaks (``# search imports
+    this module``), the optional extra it needs, or that it is a thin convenience upward."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    tree = ast.parse("\n".join(lines))
+    found = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom):
+                own = node.level > 0 or (node.module or "").split(".")[0] == "nnlearn"
+            elif isinstance(node, ast.Import):
+                own = any(a.name.split(".")[0] == "nnlearn" for a in node.names)
+            else:
+                continue
+            said = any("#" in lines[i - 1] for i in range(node.lineno, node.end_lineno + 1))
+            said = said or lines[node.lineno - 2].strip().startswith("#")
+            if own and not said:
+                found.add(node.lineno)
+    return sorted(found)
+
+
+def test_imports_inside_functions_say_why():
+    unexplained, over = {}, []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        lines = _unexplained_lazy_imports(path)
+        if lines:
+            unexplained[rel] = lines
+        if len(lines) > PENDING_LAZY_IMPORTS.get(rel, 0):
+            over.append(f"{rel}: lines {lines}")
+    assert not over, ("move these imports to the top of the module, or say in a comment which import "
+                      "cycle or optional extra keeps them inside:\n" + "\n".join(over))
+
+
+def test_the_lazy_import_check_wants_a_reason(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import os\n\n\ndef f():\n    from nnlearn.nn import memory\n"
+                      "    from nnlearn.experiments.sweeps.search import Sweep  # search imports this module\n"
+                      "    # optional extra\n    from nnlearn.train import epoch_loops\n"
+                      "    import json\n    from . import sibling\n")
+    assert _unexplained_lazy_imports(module) == [5, 10]
