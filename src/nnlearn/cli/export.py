@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from nnlearn.cli import models
+
 
 def add_parser(sub) -> None:
     from nnlearn.io.onnx import DEFAULT_OPSET
@@ -13,7 +15,7 @@ def add_parser(sub) -> None:
                                    "computing the same output probabilities (input 'input' of shape "
                                    "(N, ...), output 'output'). Needs the onnx package: "
                                    "pip install 'nnlearn[onnx]'.")
-    p.add_argument("model", metavar="MODEL", help="model file (.npz) written by nnlearn")
+    p.add_argument("model", metavar="MODEL|RUN", help=models.HELP)
     p.add_argument("out", metavar="OUT", help="ONNX file to write, e.g. model.onnx")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
                    help="ONNX operator set (default: %(default)s; at least 13)")
@@ -24,9 +26,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nnlearn.io.onnx import export_onnx
-    from nnlearn.io.model_file import load
 
-    net = load(args.model)
+    net = models.load_model(args.model)
     export_onnx(net, args.out, opset=args.opset, dtype=args.dtype)
     kinds = ", ".join(type(layer).__name__ for layer in net.layers)
     print(f"wrote {args.out}: {len(net.layers)} layers ({kinds}), input (N, "
