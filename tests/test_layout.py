@@ -21,6 +21,7 @@ LEVELS = {
     "nn": 2, "data": 2, "optim": 3, "train": 4, "io": 5, "experiments": 6,
     "cli": 7, "examples": 7, "web": 7,
     "__init__": 8, "__main__": 8, "datasets": 8,  # the public faces re-export from below
+    "sklearn": 8,
 }
 """The layer of each top-level module or folder of ``nnlearn``."""
 

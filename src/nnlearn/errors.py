@@ -35,3 +35,20 @@ class DivergenceError(NNLearnError, FloatingPointError):
 class ResourceError(NNLearnError, MemoryError):
     """An input, a config or a flag would need more memory than the machine has
     (:mod:`nnlearn.backend`), or more than nnlearn's limits allow."""
+
+
+EXTRAS = {
+    "plot": "matplotlib", "images": "Pillow", "progress": "tqdm", "sklearn": "scikit-learn",
+    "onnx": "onnx, onnxruntime", "threads": "threadpoolctl", "fast": "numba",
+    "ray": "ray[tune]", "web": "starlette, uvicorn, threadpoolctl",
+}
+"""The optional extras and the packages each brings (pyproject.toml's
+``[project.optional-dependencies]``; tests/test_docs.py checks they agree)."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra, from a package index and from a checkout, and what it brings:
+    ``pip install "nnlearn[web]"`` (or ``pip install ".[web]"`` in a checkout of nnlearn;
+    it brings starlette, uvicorn, threadpoolctl)."""
+    return (f'pip install "nnlearn[{extra}]" (or pip install ".[{extra}]" in a checkout of '
+            f"nnlearn; it brings {EXTRAS[extra]})")

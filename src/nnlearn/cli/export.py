@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nnlearn.cli import models
+from nnlearn.errors import install_hint
 
 
 def add_parser(sub) -> None:
@@ -14,7 +15,7 @@ def add_parser(sub) -> None:
                        description="Translate a model saved by nnlearn (.npz) into an ONNX file "
                                    "computing the same output probabilities (input 'input' of shape "
                                    "(N, ...), output 'output'). Needs the onnx package: "
-                                   "pip install 'nnlearn[onnx]'.")
+                                   + install_hint("onnx") + ".")
     p.add_argument("model", metavar="MODEL|RUN", help=models.HELP)
     p.add_argument("out", metavar="OUT", help="ONNX file to write, e.g. model.onnx")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from nnlearn.errors import install_hint
 
 
 def add_parser(sub) -> None:
@@ -11,7 +12,7 @@ def add_parser(sub) -> None:
                                    "learning_curves.png (training and validation cost and "
                                    "accuracy per epoch), confusion_matrix.png, misclassified.png "
                                    "and first_layer.png (weights or filters). Needs matplotlib "
-                                   "(pip install 'nnlearn[plot]'); no display is used.")
+                                   "(" + install_hint("plot") + "); no display is used.")
     p.add_argument("run", metavar="RUN", help="run folder (runs/<name>)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="write the PNGs here (default: RUN/plots)")

@@ -7,13 +7,15 @@ import ipaddress
 import socket
 import sys
 
+from nnlearn.errors import install_hint
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "serve", help="the web pages: playground, draw a digit, live run dashboards",
         description="Serve the Playground (a small network trained live by nnlearn on 2-D data), "
                     "Draw a digit and the Runs dashboard, with their HTTP API under /api/ "
-                    "(see docs/web.md). Needs the web extra: pip install 'nnlearn[web]'. "
+                    "(see docs/web.md). Needs the web extra: " + install_hint("web") + ". "
                     "Ctrl-C stops it.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: %(default)s, this machine only)")
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         from nnlearn.web.app import create_app
     except ImportError as exc:
         raise ImportError(f"nnlearn serve needs the web extra ({exc.name} is missing): "
-                          "pip install 'nnlearn[web]'") from None
+                          f"{install_hint('web')}") from None
     try:  # many small requests at once: one BLAS thread each beats threads fighting over 2 cores
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, user_api="blas")

@@ -16,6 +16,7 @@ from typing import Any
 
 from nnlearn.cli.flags import flag_type, positive_int
 from nnlearn.cli.progress import make_progress
+from nnlearn.errors import install_hint
 from nnlearn.experiments import config as cfgmod
 
 
@@ -190,7 +191,7 @@ def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
             paths = plots.plot_run(folder, network=net, test=test)
         except ImportError:
             if not args.quiet:
-                print("plots skipped: matplotlib is not installed (pip install 'nnlearn[plot]')",
+                print(f"plots skipped: matplotlib is not installed ({install_hint('plot')})",
                       file=out)
         else:
             if not args.quiet:

@@ -47,7 +47,7 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.data import ink
-from nnlearn.errors import DataError
+from nnlearn.errors import DataError, install_hint
 from nnlearn.files import open_regular
 from nnlearn.backend import require_memory
 
@@ -139,8 +139,8 @@ def _read_with_pillow(path: Path, why: str, max_pixels: int = MAX_IMAGE_PIXELS):
     try:
         from PIL import Image, ImageOps
     except ImportError:
-        raise ImportError(f"{why}; reading it needs Pillow: pip install 'nnlearn[images]' "
-                          "(or save the image as PNG)") from None
+        raise ImportError(f"{why}; reading it needs Pillow: {install_hint('images')}; or save "
+                          "the image as PNG") from None
     try:
         with warnings.catch_warnings():  # sizes are checked here, below Pillow's own limits
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

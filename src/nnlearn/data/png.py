@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy
 
-from nnlearn.errors import DataError
+from nnlearn.errors import DataError, install_hint
 from nnlearn.files import read_regular_bytes
 from nnlearn.backend import require_memory
 
@@ -244,7 +244,7 @@ def decode_png(data: bytes, name: str = "PNG data", max_pixels: int = MAX_PIXELS
     width, height, depth, color, interlace = header
     if interlace:
         raise DataError(f"{path_s} is an interlaced PNG, which the built-in reader does not "
-                        "decode; install Pillow (pip install 'nnlearn[images]') or re-save it")
+                        f"decode; install Pillow ({install_hint('images')}) or re-save it")
     if width * height > max_pixels:
         raise DataError(f"{path_s}: a PNG of {width}×{height} = {width * height:,} pixels is "
                         f"larger than the limit of {max_pixels:,} pixels; scale it down first")

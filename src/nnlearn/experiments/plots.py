@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy
 
 from nnlearn import backend
-from nnlearn.errors import DataError
+from nnlearn.errors import DataError, install_hint
 
 DPI = 100
 SIZES = {"learning_curves": (10.0, 4.0), "confusion_matrix": (6.0, 5.5),
@@ -37,8 +37,7 @@ def _figure(name: str):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plots need matplotlib, an optional extra: "
-                          "pip install 'nnlearn[plot]' (or pip install matplotlib)") from None
+        raise ImportError(f"plots need matplotlib, an optional extra: {install_hint('plot')}") from None
     fig = Figure(figsize=SIZES[name], dpi=DPI)
     FigureCanvasAgg(fig)
     return fig

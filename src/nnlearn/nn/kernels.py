@@ -39,6 +39,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from nnlearn import backend
+from nnlearn.errors import install_hint
 from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
 from nnlearn.nn.layers.windows import col2im as col2im_reference
 
@@ -249,7 +250,7 @@ def _compiled():
         import numba
     except ImportError:
         print("nnlearn: Numba is not installed, so max-pooling, col2im and ReLU's backward pass "
-              "run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
+              f"run as NumPy array code (slower); {install_hint('fast')} compiles them",
               file=sys.stderr)
         return None
 
