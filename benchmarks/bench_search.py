@@ -71,7 +71,7 @@ def ray_startup(num_cpus: int) -> dict[str, float]:
 
 def sweep_seconds(engine, space_path: Path, root: Path, tag: str) -> tuple[float, list[float]]:
     """Wall time of the whole sweep on ``engine``, and each trial's own training seconds."""
-    from nnlearn.experiments.search import run_search
+    from nnlearn.experiments.sweeps.search import run_search
 
     start = time.perf_counter()
     sweep = run_search(space_path, engine, name=tag, root=root)
@@ -87,7 +87,7 @@ def main() -> None:
                         help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     args = parser.parse_args()
     native_blas(args.keep_blas_env)
-    from nnlearn.experiments.engines import LocalEngine, RayEngine
+    from nnlearn.experiments.sweeps.engines import LocalEngine, RayEngine
 
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     space_path = work / "space.toml"

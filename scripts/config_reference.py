@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nnlearn.experiments.schema import markdown_reference
+from nnlearn.experiments.config.schema import markdown_reference
 
 
 def main() -> None:

@@ -170,17 +170,17 @@ def measure_bombs() -> list[dict]:
 
 def _limits() -> list[tuple[str, str]]:
     """The limits, read from the code."""
-    from nnlearn import backend
     from nnlearn.data import digits, idx, mnist, png
     from nnlearn.io import model_file
     from nnlearn.nn import memory
     from nnlearn.nn.layers import windows
+    from nnlearn.system import memory as system_memory
 
     return [
         ("memory", "every size computable before allocating (network, data set from its IDX "
          "headers, image from its PNG header) is compared with the memory available: the least "
          "of MemAvailable, the headroom under RLIMIT_AS, the cgroup's headroom and "
-         f"`${backend.MEMORY_LIMIT_ENV}`; refused with the figure, its largest parts and a fix"),
+         f"`${system_memory.MEMORY_LIMIT_ENV}`; refused with the figure, its largest parts and a fix"),
         ("layers per network", f"{memory.MAX_LAYERS:,}"),
         ("values per example in any array", f"{memory.MAX_EXAMPLE_VALUES:,} (input, activation, "
          "im2col columns or pooling windows)"),

@@ -17,7 +17,7 @@ def _runs_in_a_temporary_folder(tmp_path_factory):
     """`nnlearn train` writes run folders; keep the tests' out of the working tree."""
     import os
 
-    from nnlearn.experiments.runs import RUNS_ENV
+    from nnlearn.experiments.runs.folder import RUNS_ENV
 
     old = os.environ.get(RUNS_ENV)
     os.environ[RUNS_ENV] = str(tmp_path_factory.mktemp("runs"))

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from nnlearn.experiments import config as cfgmod
-from nnlearn.experiments import builder as experiment
+from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.runs import builder as experiment
 from nnlearn.cli import main
 from nnlearn.errors import ConfigError
 
@@ -42,7 +42,7 @@ def test_every_preset_resolves_builds_and_round_trips():
 
 
 def test_configs_folder_holds_the_same_files_as_the_packaged_presets():
-    packaged = REPO / "src" / "nnlearn" / "experiments" / "presets"
+    packaged = REPO / "src" / "nnlearn" / "experiments" / "config" / "presets"
     shipped = sorted(p.name for p in (REPO / "configs").glob("*.toml"))
     assert shipped == sorted(p.name for p in packaged.glob("*.toml")) == \
         sorted(f"{n}.toml" for n in cfgmod.list_presets())
@@ -223,13 +223,13 @@ def test_parse_assignment_reads_toml_values():
 
 def test_docs_config_reference_is_written_from_the_schema():
     """docs/config.md is current: rerun `python scripts/config_reference.py` after a schema change."""
-    from nnlearn.experiments.schema import markdown_reference
+    from nnlearn.experiments.config.schema import markdown_reference
 
     assert (REPO / "docs" / "config.md").read_text(encoding="utf-8") == markdown_reference() + "\n"
 
 
 def test_every_flag_and_default_comes_from_the_schema(capsys):
-    from nnlearn.experiments.schema import SCHEMA
+    from nnlearn.experiments.config.schema import SCHEMA
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])

@@ -65,6 +65,14 @@ COVERED = {
     "--engine ray --address auto --scheduler asha --trials 64":
         "a sketch for Kubernetes, which the tests do not run (the text says so)",
     "python:docs/distributed.md#ensembles": "test_ensemble_snippet_runs_as_a_script_and_learns",
+    # docs/notebooks.md
+    'pip install -e ".[notebook]"': "an install (the tests run with every extra installed)",
+    "NNLEARN_NOTEBOOK_SIZE=small jupyter execute notebooks/ch2_backpropagation.ipynb":
+        "tests/test_notebooks.py: test_ch2_notebook runs it in a real kernel at the small size "
+        "and checks its numbers against the library",
+    "jupytext --update --to ipynb notebooks/ch2_backpropagation.py":
+        "tests/test_notebooks.py: test_ipynb_is_its_py checks every committed .ipynb is what "
+        "this command makes of its .py",
     # docs/web.md
     'pip install ".[web]"': "an install (the tests run with every extra installed)",
     "nnlearn serve": "tests/test_web_browser.py: its server fixture runs `nnlearn serve --port 0`",
@@ -172,8 +180,9 @@ def test_set_up_main_job_learns(runs, capsys):
 def test_tour_train_commands_learn(runs, capsys, mnist):
     from nnlearn.data.png import write_png
 
-    assert main(["train", "--preset", "ch1-30", *SMALL, "--epochs", "2"]) == 0
-    assert accuracy(capsys.readouterr().out) > 70                       # the book's ch. 1 network
+    assert main(["train", "--preset", "ch1-30", "--train-size", "10000", "--validation-size", "1000",
+                 "--epochs", "3", "--seed", "1", "--no-plots"]) == 0  # seeded: some seeds get stuck
+    assert accuracy(capsys.readouterr().out) > 80                       # the book's ch. 1 network
     assert main(["train", "--preset", "ch3-100-l2", "--seed", "1", "--name", "l2", *SMALL,
                  "--epochs", "2"]) == 0
     assert accuracy(capsys.readouterr().out) > 85

@@ -58,7 +58,7 @@ def stopped_run(tmp_path, capsys):
     checkpoint = load_checkpoint(first / "checkpoint.npz")
     state = dict(checkpoint.state, end_epoch=2)  # epoch 1 of the 2-epoch run: same weights
     save_checkpoint(folder / "checkpoint.npz", state, {"config": json.loads(
-        json.dumps(nnlearn.experiments.runs.Run(folder).config()))})
+        json.dumps(nnlearn.experiments.runs.folder.Run(folder).config()))})
     (folder / "model.npz").unlink()
     return folder
 

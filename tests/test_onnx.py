@@ -195,8 +195,8 @@ def test_export_and_evaluate_accept_a_run_folder_and_sigmoid_outputs_are_documen
     output layer rows need not sum to 1); `predict` shows those divided by their row sum."""
     from nnlearn.cli import main
     from nnlearn.data import digits
-    from nnlearn.experiments import config as cfgmod
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.config import files as cfgmod
+    from nnlearn.experiments.runs.folder import Run
 
     run = Run.create(cfgmod.resolve(), run_dir=tmp_path / "run")
     net = Network.from_sizes([784, 12, 10], seed=3)            # sigmoid output, cross-entropy

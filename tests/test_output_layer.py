@@ -14,8 +14,8 @@ import pytest
 
 from nnlearn import ConfigError, Dense, Linear, Network, ReLU, Sigmoid, Softmax
 from nnlearn.cli import main
-from nnlearn.experiments import builder as experiment
-from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.runs import builder as experiment
+from nnlearn.experiments.config import files as cfgmod
 from nnlearn.nn.builder import output_activation_for
 
 

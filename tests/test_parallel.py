@@ -181,7 +181,7 @@ def test_divergence_in_a_worker_thread_is_detected():
 
 
 def test_threads_is_a_config_key_and_a_cli_flag(tmp_path):
-    from nnlearn.experiments import config as cfgmod
+    from nnlearn.experiments.config import files as cfgmod
     cfg = cfgmod.resolve(overrides={"training.threads": 2})
     assert cfg["training"]["threads"] == 2
     assert cfgmod.resolve()["training"]["threads"] == "auto"

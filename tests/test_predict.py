@@ -109,7 +109,9 @@ def test_non_png_needs_pillow(tmp_path, monkeypatch):
     PIL.fromarray(np.full((10, 10), 200, np.uint8)).save(path)
     assert digits.load_image(path).shape == (10, 10)
     monkeypatch.setitem(sys.modules, "PIL", None)
-    with pytest.raises(ImportError, match=r"needs Pillow: pip install 'nnlearn\[images\]'"):
+    with pytest.raises(ImportError, match=r'needs Pillow: pip install "nnlearn\[images\]" \(or pip '
+                                          r'install "\.\[images\]" in a checkout of nnlearn; it brings '
+                                          r'Pillow\)'):
         digits.load_image(path)
 
 
@@ -210,8 +212,8 @@ def test_predict_classifies_re_rendered_test_digits_as_well_as_the_originals(tmp
 
 
 def test_predict_text_output_run_folder_and_preprocessed_images(tmp_path, capsys):
-    from nnlearn.experiments.runs import Run
-    from nnlearn.experiments import config as cfgmod
+    from nnlearn.experiments.runs.folder import Run
+    from nnlearn.experiments.config import files as cfgmod
 
     run = Run.create(cfgmod.resolve(), run_dir=tmp_path / "run")
     net = nnlearn.Network.from_sizes([784, 10, 10], seed=0)

@@ -2,7 +2,7 @@
 anything is allocated, with a figure and a fix, or handled with memory for the work it states.
 
 In-process tests cap the memory nnlearn plans with ``$NNLEARN_MEMORY_LIMIT`` (a real
-setting of :mod:`nnlearn.backend`); the ``slow`` tests run the real command lines in a
+setting of :mod:`nnlearn.system.memory`); the ``slow`` tests run the real command lines in a
 subprocess under ``RLIMIT_AS`` and read their peak memory from ``wait4``
 (``tests/fuzz/bombs.py``; ``scripts/reliability_report.py`` records the same bombs).
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import bombs  # noqa: E402
 
 import nnlearn  # noqa: E402
-from nnlearn import backend  # noqa: E402
+from nnlearn.system import memory as system_memory  # noqa: E402
 from nnlearn.cli import main  # noqa: E402
 from nnlearn.data import digits, idx, mnist, png  # noqa: E402
 from nnlearn.data.labels import count_classes  # noqa: E402
@@ -103,7 +103,8 @@ def test_inference_batches_shrink_for_large_examples_and_give_the_same_outputs()
 
 
 def test_plans_agree_with_built_layers():
-    from nnlearn.experiments import builder, config
+    from nnlearn.experiments.config import files as config
+    from nnlearn.experiments.runs import builder
 
     for preset in ("ch6-conv2-relu", "ch6-conv2-relu-expanded-fc2", "ch3-100-l2"):
         cfg = config.resolve(config.load_preset(preset))
@@ -151,7 +152,7 @@ def test_idx_bomb_is_refused_from_its_headers_when_all_of_it_is_asked_for(tmp_pa
                                                                            capsys):
     folder = _idx_bomb(tmp_path / "bomb")
     assert sum(p.stat().st_size for p in folder.iterdir()) < 3_000_000
-    monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "4G")
+    monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "4G")
     for dtype, figure in (("float32", "10 GiB"), ("float64", "18 GiB")):
         assert main(["train", "--data", str(folder), "--dtype", dtype, "--epochs", "1",
                      "--no-plots", "--quiet"]) == 1
@@ -190,7 +191,7 @@ def test_png_bombs_are_refused_from_the_header(tmp_path, monkeypatch, digit, cap
         assert main(["predict", str(model), str(path)]) == 1
         assert ("a PNG of 16384×16384 = 268,435,456 pixels is larger than the limit of "
                 "16,777,216 pixels; scale it down first") in capsys.readouterr().err
-    monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "1G")  # the reader's own limit is 2**28 pixels
+    monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "1G")  # the reader's own limit is 2**28 pixels
     with pytest.raises(ResourceError, match=r"decoding .*rgba16.png \(16384×16384 pixels\) needs "
                                             r"about 12 GiB \(unfiltered rows 6 GiB"):
         png.read_png(rgba16)
@@ -246,7 +247,7 @@ def test_a_hundred_million_hidden_units_are_refused_with_the_figure(capsys):
 
 
 def test_a_million_hidden_units_are_refused_under_a_limit(monkeypatch, capsys):
-    monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "12G")
+    monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "12G")
     assert main(["train", "--hidden", "1000000", *SMALL_RUN]) == 1
     assert "needs about 15.2 GiB" in capsys.readouterr().err
 
@@ -257,7 +258,7 @@ def test_a_convnet_config_too_large_for_the_memory(tmp_path, monkeypatch, capsys
                       'padding = 4\n[[model.layers]]\ntype = "MaxPool2D"\npool_size = 32\n'
                       '[[model.layers]]\ntype = "Flatten"\n[[model.layers]]\ntype = "Dense"\n'
                       '[[model.layers]]\ntype = "Softmax"\n[model]\ncost = "log_likelihood"\n')
-    monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "4G")
+    monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "4G")
     assert main(["train", "--config", str(config), *SMALL_RUN]) == 1
     err = capsys.readouterr().err
     assert "training this network needs about" in err and "(training activations" in err
@@ -271,15 +272,15 @@ def test_a_convnet_config_too_large_for_the_memory(tmp_path, monkeypatch, capsys
 
 
 def test_available_memory_is_the_least_of_the_limits(monkeypatch):
-    monkeypatch.delenv(backend.MEMORY_LIMIT_ENV, raising=False)
-    free, source = backend.available_memory()
+    monkeypatch.delenv(system_memory.MEMORY_LIMIT_ENV, raising=False)
+    free, source = system_memory.available_memory()
     assert free is not None and free > 0
-    monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "1.5GiB")
-    assert backend.available_memory() == (3 * 2**29, "$NNLEARN_MEMORY_LIMIT")
-    assert backend.parse_size("512M") == 2**29 and backend.parse_size("4096") == 4096
-    monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "lots")
+    monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "1.5GiB")
+    assert system_memory.available_memory() == (3 * 2**29, "$NNLEARN_MEMORY_LIMIT")
+    assert system_memory.parse_size("512M") == 2**29 and system_memory.parse_size("4096") == 4096
+    monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "lots")
     with pytest.raises(ConfigError, match="must be a size such as 4G"):
-        backend.available_memory()
+        system_memory.available_memory()
 
 
 # -- 5. stray labels -------------------------------------------------------------------------------
@@ -324,11 +325,11 @@ def test_huge_labels_are_stray_then_too_big(tmp_path, monkeypatch, capsys):
                "--no-plots", "--quiet"]
         assert main(run) == 1
         assert f"the labels {label} (1× in training)" in capsys.readouterr().err
-        monkeypatch.setenv(backend.MEMORY_LIMIT_ENV, "2G")
+        monkeypatch.setenv(system_memory.MEMORY_LIMIT_ENV, "2G")
         assert main(run + ["--num-classes", str(int(stated) + 1)]) == 1
         err = capsys.readouterr().err
         assert "training this network needs about" in err and "one-hot targets" in err
-        monkeypatch.delenv(backend.MEMORY_LIMIT_ENV)
+        monkeypatch.delenv(system_memory.MEMORY_LIMIT_ENV)
 
 
 # -- the real command lines, under RLIMIT_AS, with their peak memory ----------------------------
@@ -368,7 +369,8 @@ def test_a_png_bomb_posted_to_the_web_predictor_is_refused_from_its_header(tmp_p
 
     from starlette.testclient import TestClient
 
-    from nnlearn.web.app import MAX_BODY_BYTES, create_app
+    from nnlearn.web.app import create_app
+    from nnlearn.web.routes.common import MAX_BODY_BYTES
 
     data = bombs.png_file(tmp_path / "bomb.png", 16384, 16384).read_bytes()
     url = "data:image/png;base64," + base64.b64encode(data).decode()

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import nnlearn
-from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.config import files as cfgmod
 from nnlearn.cli import main
 from nnlearn.cli.progress import ProgressBar, make_progress
-from nnlearn.experiments.runs import RUNS_ENV, Run
+from nnlearn.experiments.runs.folder import RUNS_ENV, Run
 
 QUICK = ["--hidden", "16", "--epochs", "2", "--train-size", "2000", "--seed", "3", "--no-plots"]
 

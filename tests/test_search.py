@@ -14,9 +14,9 @@ import pytest
 
 from nnlearn.cli import main
 from nnlearn.errors import ConfigError
-from nnlearn.experiments import search
-from nnlearn.experiments.engines import LocalEngine
-from nnlearn.experiments.runs import Run
+from nnlearn.experiments.sweeps import search
+from nnlearn.experiments.sweeps.engines import LocalEngine
+from nnlearn.experiments.runs.folder import Run
 
 TINY = """
 [data]
@@ -73,7 +73,7 @@ def metrics(run_dir) -> list[float]:
     ('[traning]\neta = 0.5\n[search]\n"training.eta" = [0.5]\n', "unknown key 'traning'"),
 ])
 def test_bad_space_exits_2_naming_the_problem_before_anything_runs(tmp_path, capsys, body, phrase):
-    from nnlearn.experiments.runs import runs_root
+    from nnlearn.experiments.runs.folder import runs_root
 
     path = space_file(tmp_path, body)
     assert main(["search", str(path), "--name", "bad"]) == 2
@@ -282,7 +282,7 @@ def test_ensemble_members_as_parallel_trials_match_the_sequential_ensemble(tmp_p
 
 @pytest.mark.slow
 def test_ensemble_train_api_trains_one_member_per_config(tmp_path):
-    from nnlearn.experiments import config
+    from nnlearn.experiments.config import files as config
     from nnlearn.experiments.reproduce.common import preset_config
     from nnlearn.nn.ensemble import Ensemble
 

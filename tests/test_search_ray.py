@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from nnlearn.cli import main
-from nnlearn.experiments.runs import Run
+from nnlearn.experiments.runs.folder import Run
 from test_search import MEMBER, TINY
 
 pytestmark = pytest.mark.slow
@@ -215,7 +215,7 @@ def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(cluster, tmp_path
 def test_ensemble_members_train_as_parallel_trials_on_the_cluster(cluster, tmp_path):
     from nnlearn.experiments.reproduce.ch6 import ensemble_run
 
-    code = (f"import json; from nnlearn.experiments.engines import RayEngine\n"
+    code = (f"import json; from nnlearn.experiments.sweeps.engines import RayEngine\n"
             f"from nnlearn.experiments.reproduce.ch6 import ensemble_run\n"
             f"row = ensemble_run({MEMBER!r}, 4, 2, print, RayEngine(address={cluster.address!r}))\n"
             f"print(json.dumps(row))")

@@ -20,9 +20,10 @@ from starlette.testclient import TestClient
 import nnlearn
 from nnlearn.data import digits
 from nnlearn.data.png import write_png
-from nnlearn.experiments import config as cfgmod
-from nnlearn.experiments.runs import Run
-from nnlearn.web.app import MAX_BODY_BYTES, create_app
+from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.runs.folder import Run
+from nnlearn.web.app import create_app
+from nnlearn.web.routes.common import MAX_BODY_BYTES
 from nnlearn.web.predictor import shipped_model_path
 
 

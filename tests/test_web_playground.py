@@ -8,43 +8,43 @@ import time
 import numpy as np
 import pytest
 
-from nnlearn.experiments import config as cfgmod
-from nnlearn.web import toy_data
+from nnlearn.experiments.config import files as cfgmod
+from nnlearn.data import toy
 from nnlearn.web.code_export import parse_csv, python_code, toml_config
 from nnlearn.web.playground import (BOUNDARY_RESOLUTION, PoolFull, Session, SessionPool, Settings,
                                     parse_settings)
 from nnlearn.web.validation import FieldError
 
 
-@pytest.mark.parametrize("name", list(toy_data.DATASETS))
+@pytest.mark.parametrize("name", list(toy.DATASETS))
 def test_datasets_have_their_shape_domain_and_seed(name):
-    P, y = toy_data.make_points(name, 300, 0.2, seed=3)
+    P, y = toy.make_points(name, 300, 0.2, seed=3)
     n = 0 if name == "custom" else 300
     assert P.shape == (n, 2) and y.shape == (n,)
-    assert np.abs(P).max(initial=0) <= toy_data.EXTENT
-    if toy_data.DATASETS[name] == "classification":
+    assert np.abs(P).max(initial=0) <= toy.EXTENT
+    if toy.DATASETS[name] == "classification":
         assert set(np.unique(y)) <= {0.0, 1.0}
         if n:
             assert 0.2 < y.mean() < 0.8  # both classes present in fair numbers
     else:
         assert np.abs(y).max() <= 1.0 and y.std() > 0.05
-    P2, y2 = toy_data.make_points(name, 300, 0.2, seed=3)
+    P2, y2 = toy.make_points(name, 300, 0.2, seed=3)
     assert np.array_equal(P, P2) and np.array_equal(y, y2)
 
 
 def test_noise_free_circle_and_xor_follow_their_rules():
-    P, y = toy_data.make_points("circle", 400, 0.0, 1)
+    P, y = toy.make_points("circle", 400, 0.0, 1)
     assert np.array_equal(y == 1, np.hypot(P[:, 0], P[:, 1]) < 3.0)
-    P, y = toy_data.make_points("xor", 400, 0.0, 1)
+    P, y = toy.make_points("xor", 400, 0.0, 1)
     assert np.array_equal(y == 1, P[:, 0] * P[:, 1] > 0)
 
 
 def test_split_and_features():
-    data = toy_data.make_dataset("gauss", n_points=200, train_ratio=0.3, seed=2)
+    data = toy.make_dataset("gauss", n_points=200, train_ratio=0.3, seed=2)
     assert len(data.train_labels) == 60 and len(data.test_labels) == 140
-    X = toy_data.input_features(np.array([[6.0, -3.0]]), list(toy_data.FEATURES))
+    X = toy.input_features(np.array([[6.0, -3.0]]), list(toy.FEATURES))
     assert X[0].tolist() == pytest.approx([1.0, -0.5, 1.0, 0.25, -0.5, np.sin(6.0), np.sin(-3.0)])
-    g = toy_data.grid(4)
+    g = toy.grid(4)
     assert g.shape == (16, 2) and g[0].tolist() == [-4.5, 4.5] and g[-1].tolist() == [4.5, -4.5]
 
 

@@ -27,10 +27,9 @@ from nnlearn.nn.network import Network
 from nnlearn.nn.regularizers import L1, L2, MaxNorm
 from nnlearn.optim import (OPTIMIZERS, SCHEDULES, SGD, Adagrad, Adam, BookSchedule,
                            ExponentialDecay, Momentum, Nesterov, Optimizer, RMSprop, StepDecay)
+from nnlearn.system.version import __version__
 from nnlearn.train.callbacks import EarlyStopping
 from nnlearn.train.trainer import History, Trainer
-
-__version__ = "0.1.0"
 
 __all__ = [
     # model and training

@@ -41,6 +41,7 @@ EXTRAS = {
     "plot": "matplotlib", "images": "Pillow", "progress": "tqdm", "sklearn": "scikit-learn",
     "onnx": "onnx, onnxruntime", "threads": "threadpoolctl", "fast": "numba",
     "ray": "ray[tune]", "web": "starlette, uvicorn, threadpoolctl",
+    "notebook": "matplotlib, ipykernel, jupytext, nbclient, nbformat",
 }
 """The optional extras and the packages each brings (pyproject.toml's
 ``[project.optional-dependencies]``; tests/test_docs.py checks they agree)."""

@@ -15,8 +15,8 @@ import argparse
 import sys
 from typing import Sequence
 
-from nnlearn import __version__
 from nnlearn.errors import ConfigError, NNLearnError
+from nnlearn.system.version import __version__
 
 COMMAND_MODULES = ("train", "evaluate", "plot", "predict", "reproduce", "example", "export",
                    "serve", "search")
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NNLearnError, OSError, ImportError) as exc:  # ImportError: a missing optional extra
         print(f"nnlearn {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except MemoryError as exc:  # what the estimates before allocating (nnlearn.backend) missed
+    except MemoryError as exc:  # what the estimates before allocating (nnlearn.system.memory) missed
         print(f"nnlearn {args.command}: error: out of memory ({exc or 'MemoryError'}); use a "
               "smaller network, mini-batch or data set, or give the process more memory",
               file=sys.stderr)

@@ -20,7 +20,7 @@ import argparse
 import json
 from typing import Any
 
-from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.config import files as cfgmod
 from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, restore
 from nnlearn.errors import ConfigError, DivergenceError
 from nnlearn.files import remove_stale_temporaries
@@ -28,7 +28,7 @@ from nnlearn.files import remove_stale_temporaries
 
 def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(run folder, config)`` of ``--resume DIR``; flags that would change the run are refused."""
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     changed = [k for k in vars(args) if k in cfgmod.SCHEMA]
     changed += [f"--{k}" for k in ("config", "preset") if getattr(args, k, None)]

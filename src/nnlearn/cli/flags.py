@@ -1,4 +1,5 @@
-"""Command-line values checked by the same rules as config values (:mod:`nnlearn.experiments.schema`)."""
+"""Command-line values checked by the same rules as config values
+(:mod:`nnlearn.experiments.config.schema`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 from typing import Any, Callable
 
 from nnlearn.errors import ConfigError
-from nnlearn.experiments.schema import Check, Integer
+from nnlearn.experiments.config.schema import Check, Integer
 
 
 def flag_type(name: str, check: Check) -> Callable[[str], Any]:

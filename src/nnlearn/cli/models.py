@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nnlearn.errors import DataError
-from nnlearn.experiments.runs import Run
+from nnlearn.experiments.runs.folder import Run
 
 
 def model_path(text: str) -> Path:

@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.experiments import plots
+    from nnlearn.experiments.runs import plots
 
     plots._figure("first_layer")  # without matplotlib: a clear ImportError (exit status 1)
     for path in plots.plot_run(args.run, out_dir=args.out):

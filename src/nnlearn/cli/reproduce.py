@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from nnlearn.experiments.reproduce import reproduce
 
-    from nnlearn.experiments.engines import get_engine
+    from nnlearn.experiments.sweeps.engines import get_engine
 
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     if args.address is not None and args.engine is None:

@@ -1,7 +1,7 @@
 """``nnlearn search SPACE.toml``: a hyper-parameter sweep, on this machine or on a Ray cluster.
 
 Prints one line per finished trial (and a bar on a terminal), then the results
-table; writes the sweep folder (see :mod:`nnlearn.experiments.search`). Exit status 0
+table; writes the sweep folder (see :mod:`nnlearn.experiments.sweeps.search`). Exit status 0
 when at least one trial trained, 1 when every trial failed, 2 for a bad space file
 or option (nothing has run then).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from nnlearn.cli.flags import positive_int
 from nnlearn.errors import install_hint
-from nnlearn.experiments.engines import ENGINES
+from nnlearn.experiments.sweeps.engines import ENGINES
 
 
 def add_parser(sub) -> None:
@@ -50,7 +50,7 @@ def add_parser(sub) -> None:
 def trial_line(row: dict[str, Any], done: int, total: int) -> str:
     """``[3/8] trial-002 training.eta=0.25: validation 91.23% (best at epoch 7 of 10), 4.1 s,
     completed``."""
-    from nnlearn.experiments.sweep_results import format_value
+    from nnlearn.experiments.sweeps.results import format_value
 
     settings = " ".join(f"{k}={format_value(v)}" for k, v in row["settings"].items())
     acc = row.get("validation_accuracy")
@@ -66,8 +66,8 @@ def trial_line(row: dict[str, Any], done: int, total: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from nnlearn.cli.progress import make_progress
     from nnlearn.errors import NNLearnError
-    from nnlearn.experiments import search, sweep_results
-    from nnlearn.experiments.engines import get_engine
+    from nnlearn.experiments.sweeps import results as sweep_results, search
+    from nnlearn.experiments.sweeps.engines import get_engine
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))

@@ -46,7 +46,7 @@ def _is_loopback(host: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from nnlearn.errors import ConfigError
-    from nnlearn.experiments.runs import runs_root
+    from nnlearn.experiments.runs.folder import runs_root
 
     for name, value in (("--max-sessions", args.max_sessions), ("--port", args.port + 1)):
         if value < 1 or (name == "--port" and value > 65536):

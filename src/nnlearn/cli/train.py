@@ -2,7 +2,7 @@
 
 Priority, lowest first: the default recipe, ``--preset NAME`` or ``--config FILE``,
 then the hyper-parameter flags and ``--set KEY=VALUE``. Each hyper-parameter flag
-sets one config key (see ``nnlearn.experiments.config.SCHEMA``); output options (``--run-dir``,
+sets one config key (see ``nnlearn.experiments.config.schema.SCHEMA``); output options (``--run-dir``,
 ``--name``, ``--save``, ``--metrics``, ``--quiet``, ``--no-plots``, ``--progress``)
 are not part of the experiment and have no config key.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from nnlearn.cli.flags import flag_type, positive_int
 from nnlearn.cli.progress import make_progress
 from nnlearn.errors import install_hint
-from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.config import files as cfgmod
 
 
 def add_parser(sub) -> None:
@@ -90,13 +90,13 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.experiments import builder as experiment
+    from nnlearn.experiments.runs import builder as experiment
     from nnlearn.cli import checkpointing
     from nnlearn.files import check_writable
     from nnlearn.errors import DivergenceError
     from nnlearn.train.parallel import plan_threads
-    from nnlearn.experiments.runs import Run
-    from nnlearn.experiments.trial import monitors
+    from nnlearn.experiments.runs.folder import Run
+    from nnlearn.experiments.sweeps.trial import monitors
     from nnlearn.train.trainer import Trainer
 
     out = sys.stdout
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
            args: argparse.Namespace, out) -> None:
     """Test the trained network; write model, summary and plots; print the summary line."""
-    from nnlearn.experiments.trial import save_outcome, summarize
+    from nnlearn.experiments.sweeps.trial import save_outcome, summarize
 
     summary = summarize(net, trainer, test, wall)
     metadata = save_outcome(folder, cfg, net, summary)
@@ -187,7 +187,7 @@ def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
         print(f"saved model to {args.save}", file=out)
     if not args.no_plots:
         try:
-            from nnlearn.experiments import plots
+            from nnlearn.experiments.runs import plots
             paths = plots.plot_run(folder, network=net, test=test)
         except ImportError:
             if not args.quiet:

@@ -4,6 +4,8 @@ r"""Data sets and the IDX file format.
   book (50,000 train / 10,000 validation / 10,000 test).
 - :func:`load_idx_dataset` — any folder with the four MNIST-style IDX files.
 - :func:`load_iris` — Fisher's iris data (150 x 4, three classes).
+- :mod:`nnlearn.data.toy` — the web playground's 2-D sets (circle, xor, spiral, ...) and
+  their input features.
 - :func:`read_idx`, :func:`write_idx`, :func:`read_idx_header` — the IDX format.
 
 Everything here returns NumPy arrays (host memory), batch-first.

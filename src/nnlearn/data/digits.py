@@ -49,7 +49,7 @@ from nnlearn import backend
 from nnlearn.data import ink
 from nnlearn.errors import DataError, install_hint
 from nnlearn.files import open_regular
-from nnlearn.backend import require_memory
+from nnlearn.system.memory import require_memory
 
 BOX = 20
 FIELD = 28

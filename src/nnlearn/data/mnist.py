@@ -32,7 +32,7 @@ from nnlearn.checks import float_dtype, positive_int
 from nnlearn.data._common import DATA_DIR
 from nnlearn.data.idx import IDXHeader, PathLike, read_idx, read_idx_header, read_idx_rows
 from nnlearn.errors import ConfigError, DataError
-from nnlearn.backend import require_memory
+from nnlearn.system.memory import require_memory
 
 __all__ = ["Dataset", "Split", "load_idx_dataset", "load_mnist", "mnist_path"]
 
@@ -190,7 +190,7 @@ def load_idx_dataset(
 
     The headers are checked before any payload is read: shapes and counts, and the
     memory the files and the converted examples need against the memory available
-    (:func:`nnlearn.backend.require_memory`), so that a small gzip file declaring
+    (:func:`nnlearn.system.memory.require_memory`), so that a small gzip file declaring
     millions of images is refused with a ``ResourceError`` instead of exhausting memory.
 
     Raises :class:`~nnlearn.errors.DataError` naming any missing file or on

@@ -1,5 +1,5 @@
-r"""Experiments: configs (:mod:`~nnlearn.experiments.config`), from a config to data, a
-network and a trainer (:mod:`~nnlearn.experiments.builder`), run folders, hyper-parameter
-sweeps (:mod:`~nnlearn.experiments.search`; trials and where they run:
-:mod:`~nnlearn.experiments.trial`, :mod:`~nnlearn.experiments.engines`), plots, the presets
-and the book's reproductions."""
+r"""Experiments, one folder per concern: the config (:mod:`~nnlearn.experiments.config`: tables,
+files, presets), one training run (:mod:`~nnlearn.experiments.runs`: from a config to data,
+network and trainer, run folders, plots), hyper-parameter sweeps
+(:mod:`~nnlearn.experiments.sweeps`: search space, trials, engines, results) and the book's
+reproductions (:mod:`~nnlearn.experiments.reproduce`)."""

@@ -44,6 +44,7 @@ from typing import Any, Callable
 import numpy
 
 from nnlearn.errors import ConfigError, install_hint
+from nnlearn.system.version import __version__
 
 DEFAULT_OPSET = 17
 
@@ -212,8 +213,6 @@ def to_onnx(network, *, opset: int = DEFAULT_OPSET, dtype: str = "float32",
         [helper.make_tensor_value_info("input", elem, ["N", *network.input_shape])],
         [helper.make_tensor_value_info("output", elem, ["N", *network.output_shape])],
         initializer=g.initializers)
-    from nnlearn import __version__
-
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="nnlearn", producer_version=__version__,
                               doc_string=f"nnlearn network, cost {network.cost.name}; "

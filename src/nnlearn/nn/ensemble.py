@@ -59,12 +59,12 @@ class Ensemble:
         """Train one member per experiment config as parallel trials on ``engine``; combine them.
 
         ``engine`` is anything with ``train_networks(configs) -> networks``: the engines of
-        :mod:`nnlearn.experiments.engines` run the members in processes on this machine
+        :mod:`nnlearn.experiments.sweeps.engines` run the members in processes on this machine
         (``LocalEngine()``) or on a Ray cluster (``RayEngine(address=...)``), each into its
         own run folder. Example (the book's five members differ in their seed)::
 
-            from nnlearn.experiments import config
-            from nnlearn.experiments.engines import LocalEngine
+            from nnlearn.experiments.config import files as config
+            from nnlearn.experiments.sweeps.engines import LocalEngine
             base = config.load_preset("ch6-conv2-dropout")
             configs = [config.resolve(base, overrides={"training.seed": k}) for k in range(5)]
             ens = Ensemble.train(configs, LocalEngine())
@@ -72,7 +72,7 @@ class Ensemble:
         train_networks = getattr(engine, "train_networks", None)
         if not callable(train_networks):
             raise ConfigError(f"engine must have a train_networks(configs) method (e.g. "
-                              f"nnlearn.experiments.engines.LocalEngine()), got {engine!r}")
+                              f"nnlearn.experiments.sweeps.engines.LocalEngine()), got {engine!r}")
         return cls(train_networks(list(configs)))
 
     @property

@@ -37,7 +37,7 @@ The peak is the larger of building (parameters, gradients, initial draw) and tra
 and :func:`inference_batch_size` shrinks the batch of ``predict``/``evaluate`` from
 1000 until it needs at most :data:`INFERENCE_BATCH_BYTES`. The figures are lower
 bounds of the peak within a small factor (NumPy temporaries are not counted); they are
-compared with :func:`nnlearn.backend.available_memory` by :func:`require_training` and
+compared with :func:`nnlearn.system.memory.available_memory` by :func:`require_training` and
 :func:`require_inference`.
 """
 
@@ -49,7 +49,7 @@ from typing import Any, Sequence
 
 from nnlearn.checks import float_dtype, positive_int
 from nnlearn.errors import ConfigError
-from nnlearn.backend import require_memory
+from nnlearn.system.memory import require_memory
 
 MAX_LAYERS = 1000
 """Most layers in a network (the book's deepest has 9 including activations)."""

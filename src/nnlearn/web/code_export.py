@@ -35,7 +35,7 @@ def python_code(settings: Settings, epochs: int) -> str:
     output = "sigmoid" if s.problem == "classification" else "linear"
     return f'''"""The nnlearn playground's experiment as a script (written by nnlearn serve)."""
 import nnlearn
-from nnlearn.web.toy_data import input_features, make_dataset
+from nnlearn.data.toy import input_features, make_dataset
 
 data = make_dataset({s.dataset!r}, n_points={s.n_points}, noise={s.noise / 100!r},
                     train_ratio={s.train_ratio / 100!r}, seed={s.data_seed})
@@ -59,7 +59,7 @@ print(f"epoch {{len(history)}}: training loss {{history['training_cost'][-1]:.4f
 
 def toml_config(settings: Settings, epochs: int) -> str:
     """The network and training settings as an ``nnlearn train`` config (TOML)."""
-    from nnlearn.experiments import config
+    from nnlearn.experiments.config import files as config
 
     s = settings
     overrides: dict[str, Any] = {

@@ -31,7 +31,7 @@ from typing import Any
 import numpy
 
 from nnlearn.errors import DivergenceError, NNLearnError
-from nnlearn.web import toy_data
+from nnlearn.data import toy
 from nnlearn.web.validation import FieldError, bounded_int, bounded_number, one_of
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
@@ -76,7 +76,7 @@ class Settings:
     @property
     def problem(self) -> str:
         """``"classification"`` or ``"regression"`` (set by the data set)."""
-        return toy_data.DATASETS[self.dataset]
+        return toy.DATASETS[self.dataset]
 
     @property
     def sizes(self) -> list[int]:
@@ -96,7 +96,7 @@ DATA_FIELDS = ("dataset", "noise", "train_ratio", "n_points", "data_seed")
 
 
 def _features(value: Any) -> tuple[str, ...]:
-    names = list(toy_data.FEATURES)
+    names = list(toy.FEATURES)
     if not isinstance(value, (list, tuple)) or not value:
         raise FieldError("features", f"must be a non-empty list of {', '.join(names)}; got {value!r}")
     for name in value:
@@ -113,7 +113,7 @@ def _hidden(value: Any) -> tuple[int, ...]:
 
 
 _CHECKS = {
-    "dataset": lambda v: one_of("dataset", v, list(toy_data.DATASETS)),
+    "dataset": lambda v: one_of("dataset", v, list(toy.DATASETS)),
     "noise": lambda v: bounded_int("noise", v, 0, 50),
     "train_ratio": lambda v: bounded_int("train_ratio", v, 10, 90),
     "n_points": lambda v: bounded_int("n_points", v, 10, 2000),
@@ -150,7 +150,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
     problem = raw.get("problem", settings.problem)
     one_of("problem", problem, ("classification", "regression"))
     if problem != settings.problem:
-        choices = [n for n, p in toy_data.DATASETS.items() if p == problem]
+        choices = [n for n, p in toy.DATASETS.items() if p == problem]
         raise FieldError("dataset", f"{settings.dataset!r} is a {settings.problem} data set; "
                                     f"for {problem} choose one of {', '.join(choices)}")
     if settings.problem == "regression" and settings.cost != "quadratic":
@@ -202,15 +202,15 @@ def encode_map(values: numpy.ndarray, scale: float) -> str:
 
 def feature_maps(resolution: int) -> dict[str, str]:
     """Every input feature over the square, as heat maps (:func:`encode_map`, scale 1)."""
-    X = toy_data.input_features(toy_data.grid(resolution), list(toy_data.FEATURES))
-    return {name: encode_map(X[:, i], 1.0) for i, name in enumerate(toy_data.FEATURES)}
+    X = toy.input_features(toy.grid(resolution), list(toy.FEATURES))
+    return {name: encode_map(X[:, i], 1.0) for i, name in enumerate(toy.FEATURES)}
 
 
 def dataset_previews(n_points: int = 150) -> dict[str, dict[str, Any]]:
     """A small noise-free sample of every data set, for the page's data set buttons."""
     previews = {}
-    for name, problem in toy_data.DATASETS.items():
-        P, y = toy_data.make_points(name, n_points, 0.0, 1)
+    for name, problem in toy.DATASETS.items():
+        P, y = toy.make_points(name, n_points, 0.0, 1)
         previews[name] = {"problem": problem,
                           "points": numpy.column_stack([P, y]).round(3).tolist()}
     return previews
@@ -252,7 +252,7 @@ class Session:
 
     def _make_data(self) -> None:
         s = self.settings
-        self.data = toy_data.make_dataset(s.dataset, n_points=s.n_points, noise=s.noise / 100,
+        self.data = toy.make_dataset(s.dataset, n_points=s.n_points, noise=s.noise / 100,
                                           train_ratio=s.train_ratio / 100, seed=s.data_seed)
         self.custom_points, self.custom_labels = numpy.zeros((0, 2)), numpy.zeros(0)
         self.data_version += 1
@@ -260,10 +260,10 @@ class Session:
     def _train_split(self):
         points = numpy.concatenate([self.data.train_points, self.custom_points])
         labels = numpy.concatenate([self.data.train_labels, self.custom_labels])
-        return toy_data.input_features(points, self.settings.features), labels
+        return toy.input_features(points, self.settings.features), labels
 
     def _test_split(self):
-        return (toy_data.input_features(self.data.test_points, self.settings.features),
+        return (toy.input_features(self.data.test_points, self.settings.features),
                 self.data.test_labels)
 
     def _rebuild_trainer(self) -> None:
@@ -318,7 +318,7 @@ class Session:
     def set_points(self, points: numpy.ndarray, labels: numpy.ndarray) -> None:
         """Replace the data by these points (from a CSV file), split by ``train_ratio``."""
         with self.lock:
-            self.data = toy_data.split(points, labels, self.settings.train_ratio / 100,
+            self.data = toy.split(points, labels, self.settings.train_ratio / 100,
                                        self.settings.data_seed)
             self.custom_points, self.custom_labels = numpy.zeros((0, 2)), numpy.zeros(0)
             self.data_version += 1
@@ -360,8 +360,8 @@ class Session:
         with self.lock:
             s = self.settings
             res = BOUNDARY_RESOLUTION
-            grid = toy_data.grid(res)
-            outputs = self._layer_outputs(toy_data.input_features(grid, s.features))
+            grid = toy.grid(res)
+            outputs = self._layer_outputs(toy.input_features(grid, s.features))
             activations = outputs[1::2]
             neurons = []
             for depth, A in enumerate(activations):

@@ -1,5 +1,5 @@
 r"""The Runs page's data: run folders of ``--runs-dir`` read through
-:class:`nnlearn.experiments.runs.Run`.
+:class:`nnlearn.experiments.runs.folder.Run`.
 
 Status of a run: ``finished`` when it has ``summary.json``; ``running`` when it has
 none and its ``metrics.jsonl`` (or ``config.toml``) changed within
@@ -25,7 +25,7 @@ MISCLASSIFIED_SHOWN = 24
 
 
 def _open(root: Path, name: Any, field: str = "name"):
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     path = folder_name(field, name, root)
     if not (path / Run.CONFIG).is_file():
@@ -69,7 +69,7 @@ def run_row(run) -> dict[str, Any]:
 
 def _read_row(run) -> dict[str, Any]:
     """The parts of a row that change only when the run's files do (see :class:`_RowCache`)."""
-    from nnlearn.experiments import builder
+    from nnlearn.experiments.runs import builder
 
     try:
         cfg = run.config()
@@ -130,7 +130,7 @@ _ROWS = _RowCache()
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
     """Every run folder of ``root`` (folders with a ``config.toml``), newest first."""
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     if not root.is_dir():
         return []
@@ -198,7 +198,7 @@ class Evaluations:
     @staticmethod
     def _evaluate(run) -> dict[str, Any]:
         from nnlearn import backend
-        from nnlearn.experiments import builder
+        from nnlearn.experiments.runs import builder
         from nnlearn.io.model_file import load
 
         cfg = run.config()

@@ -25,7 +25,7 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     """Train the specs of ``chapter`` (all, or the keys in ``only``) for ``seeds`` seeds each
     and write its results table. ``epochs`` overrides every experiment's epoch count, or,
     as ``{"b": 15, ...}``, those of the named preset experiments. ``engine``
-    (:mod:`nnlearn.experiments.engines`) trains the members of ensemble experiments (ch6 h)
+    (:mod:`nnlearn.experiments.sweeps.engines`) trains the members of ensemble experiments (ch6 h)
     as parallel trials; the others always run in this process."""
     from nnlearn import data as datasets
     from nnlearn.experiments.reproduce.common import run_spec, summarise, time_to_note, write_table

@@ -59,7 +59,7 @@ def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[st
     Members already in ``trained`` (``(member key, seed) → network``: the same spec run
     earlier in this reproduction, e.g. (g) before (h)) are reused, not retrained. Without
     an ``engine`` the others train one after another in this process; with one
-    (:mod:`nnlearn.experiments.engines`: local processes or Ray) they train as parallel
+    (:mod:`nnlearn.experiments.sweeps.engines`: local processes or Ray) they train as parallel
     trials, each into its own run folder.
     """
     import time

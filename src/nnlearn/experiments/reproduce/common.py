@@ -52,7 +52,7 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
 
 def build_preset(spec: dict[str, Any], seed: int):
     """``(network, train, test, trainer options)`` for a spec naming a shipped preset."""
-    from nnlearn.experiments import builder as experiment
+    from nnlearn.experiments.runs import builder as experiment
 
     cfg = preset_config(spec, seed)
     train, _, test = experiment.load_data(cfg)
@@ -62,7 +62,7 @@ def build_preset(spec: dict[str, Any], seed: int):
 
 def preset_config(spec: dict[str, Any], seed: int) -> dict[str, Any]:
     """The resolved config of a spec naming a shipped preset, with ``seed`` and its overrides."""
-    from nnlearn.experiments import config
+    from nnlearn.experiments.config import files as config
 
     overrides = {"training.seed": seed, **spec.get("overrides", {})}
     return config.resolve(config.load_preset(spec["preset"]), overrides=overrides)

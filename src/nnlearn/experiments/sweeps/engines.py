@@ -1,6 +1,6 @@
 r"""Where the trials of a sweep run: a process pool on this machine, or Ray Tune on a cluster.
 
-Both engines run the same function, :func:`nnlearn.experiments.trial.run_trial`, on
+Both engines run the same function, :func:`nnlearn.experiments.sweeps.trial.run_trial`, on
 the same trial specs, so a trial gives the same numbers on either (for the same
 seed and thread count). They differ in where and how many at once:
 
@@ -16,7 +16,7 @@ seed and thread count). They differ in where and how many at once:
   trials. Nothing here schedules trials itself; Ray does.
 
 An engine's ``run(specs, sweep_dir, on_result)`` returns the trials' rows (see
-:mod:`nnlearn.experiments.trial`) and calls ``on_result(row)`` as each one finishes;
+:mod:`nnlearn.experiments.sweeps.trial`) and calls ``on_result(row)`` as each one finishes;
 ``train_networks(configs)`` trains one network per config as parallel trials, which is
 how :meth:`nnlearn.nn.ensemble.Ensemble.train` gets its members.
 """
@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, NNLearnError, install_hint
-from nnlearn.experiments.trial import make_spec, mark_stopped, new_row, run_trial
+from nnlearn.experiments.sweeps.trial import make_spec, mark_stopped, new_row, run_trial
 
 ENGINES = ("local", "ray")
 SCHEDULERS = ("fifo", "asha")
@@ -80,8 +80,8 @@ class Engine:
         ``folder`` (default ``runs/<time>-ensemble-<pid>``) keeps one run folder per member.
         Raises :class:`~nnlearn.errors.NNLearnError` naming a member that diverged or failed.
         """
-        from nnlearn.experiments import config
-        from nnlearn.experiments.runs import runs_root
+        from nnlearn.experiments.config import files as config
+        from nnlearn.experiments.runs.folder import runs_root
         from nnlearn.io.model_file import load
 
         if not configs:

@@ -61,7 +61,7 @@ class Run:
         ``run_dir`` is used as is; else ``root/name``; else ``root/<timestamp>-<label>``.
         An existing non-empty folder is an error unless ``exist_ok`` (resuming).
         """
-        from nnlearn.experiments import config as config_mod
+        from nnlearn.experiments.config import files as config_mod
 
         if run_dir is not None and name is not None:
             raise ConfigError("give --run-dir or --name, not both")
@@ -106,7 +106,7 @@ class Run:
 
     def config(self) -> dict[str, Any]:
         """The run's resolved config, validated again."""
-        from nnlearn.experiments import config as config_mod
+        from nnlearn.experiments.config import files as config_mod
 
         return config_mod.resolve(config_mod.load(self.config_path))
 

@@ -26,10 +26,10 @@ A list is a grid axis; ``{choices = [...]}`` and ``{low, high, scale}`` ranges
 at random, ``trials`` times, with ``numpy.random.default_rng(seed)``. With grid
 axes and random keys together, each draw is tried at every grid point (Ray Tune's
 convention). Every key and every value is checked by the config's own validation
-(:func:`nnlearn.experiments.config.resolve`) before anything runs.
+(:func:`nnlearn.experiments.config.files.resolve`) before anything runs.
 
-Each trial is a resolved config that :mod:`nnlearn.experiments.trial` trains into an
-ordinary run folder; :mod:`nnlearn.experiments.engines` runs the trials on this
+Each trial is a resolved config that :mod:`nnlearn.experiments.sweeps.trial` trains into an
+ordinary run folder; :mod:`nnlearn.experiments.sweeps.engines` runs the trials on this
 machine or on a Ray cluster. The sweep folder (``runs/<name>/``) holds::
 
     space.toml       the space file as it was run
@@ -52,9 +52,9 @@ from typing import Any, Callable, Sequence
 
 from nnlearn.checks import is_int, is_number
 from nnlearn.errors import ConfigError
-from nnlearn.experiments import config as cfgmod
-from nnlearn.experiments.sweep_results import best, settings_text, write_results
-from nnlearn.experiments.trial import FINISHED, TRIALS_DIR, make_spec, read_row
+from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.sweeps.results import best, settings_text, write_results
+from nnlearn.experiments.sweeps.trial import FINISHED, TRIALS_DIR, make_spec, read_row
 
 RANGE_KEYS = ("low", "high", "scale")
 SCALES = ("linear", "log")
@@ -274,7 +274,7 @@ def sweep_folder(space: Space, specs: Sequence[dict[str, Any]], *, name: str | N
                  options: dict[str, Any] | None = None) -> Path:
     """Create the sweep folder (``root/name``, default ``runs/search-<space name>``), or
     check that the one to ``resume`` holds the same trials. Returns its absolute path."""
-    from nnlearn.experiments.runs import runs_root
+    from nnlearn.experiments.runs.folder import runs_root
 
     name = name or f"search-{space.name}"
     if not name or "/" in name or name in (".", ".."):
@@ -357,13 +357,13 @@ def run_search(space: Space | str | os.PathLike, engine=None, *, trials: int | N
 
     Args:
         space: a :class:`Space` or the path of a space file.
-        engine: an engine of :mod:`nnlearn.experiments.engines` (default: local).
+        engine: an engine of :mod:`nnlearn.experiments.sweeps.engines` (default: local).
         trials, scheduler: override ``[sweep] trials`` and ``[sweep] scheduler``.
         name, root: the sweep folder is ``root/name`` (default ``runs/search-<space>``).
         on_start: ``on_start(specs, finished_rows, folder)`` once, before trials run.
         on_result: ``on_result(row)`` as each trial finishes (in finishing order).
     """
-    from nnlearn.experiments.engines import LocalEngine
+    from nnlearn.experiments.sweeps.engines import LocalEngine
 
     space = space if isinstance(space, Space) else load_space(space)
     engine = engine or LocalEngine()

@@ -4,7 +4,7 @@ Each field of the tables below carries its default (from :mod:`nnlearn.defaults`
 its check (a :class:`Check`: type and range), its help text and its command-line
 flag. Everything else is derived from these classes:
 
-* validation of config files and overrides (:func:`nnlearn.experiments.config.resolve`);
+* validation of config files and overrides (:func:`nnlearn.experiments.config.files.resolve`);
 * the flags of ``nnlearn train`` and their ``--help`` (:mod:`nnlearn.cli.train`);
 * the order of keys in ``--print-config`` and in a run folder's ``config.toml``;
 * the reference table in ``docs/config.md`` (:func:`markdown_reference`).
@@ -378,7 +378,7 @@ def markdown_reference() -> str:
     """The reference of every config key as markdown tables (``docs/config.md``)."""
     lines = ["# Experiment config reference", "",
              "Written by `python scripts/config_reference.py` from the tables of "
-             "`nnlearn.experiments.schema`; do not edit by hand.", "",
+             "`nnlearn.experiments.config.schema`; do not edit by hand.", "",
              "Every key can be set in a TOML file (`[table]` then `key = value`), with its flag, "
              "or with `--set table.key=value`. Defaults live in `nnlearn.defaults`.", ""]
     groups = [("top level", Experiment, "")] + [(f"[{t}]", c, t + ".") for t, c in TABLES.items()]

@@ -1,8 +1,8 @@
 r"""One trial of a sweep: train one resolved experiment config into an ordinary run folder.
 
 A trial is built and trained by the same code as ``nnlearn train``
-(:mod:`nnlearn.experiments.builder` and :class:`~nnlearn.train.trainer.Trainer`) and
-leaves the same folder behind (:class:`~nnlearn.experiments.runs.Run`)::
+(:mod:`nnlearn.experiments.runs.builder` and :class:`~nnlearn.train.trainer.Trainer`) and
+leaves the same folder behind (:class:`~nnlearn.experiments.runs.folder.Run`)::
 
     <sweep>/trials/trial-003/
         config.toml     the trial's resolved config (``nnlearn train --config`` reruns it)
@@ -13,7 +13,7 @@ leaves the same folder behind (:class:`~nnlearn.experiments.runs.Run`)::
 
 :func:`run_trial` takes and returns plain JSON values (a *spec* and a *row*), so any
 engine that can call a module-level function in another process or on another
-machine can run it (:mod:`nnlearn.experiments.engines`). It never raises for a bad
+machine can run it (:mod:`nnlearn.experiments.sweeps.engines`). It never raises for a bad
 trial: a diverged or failed trial comes back as a row with its error.
 
 A row::
@@ -57,7 +57,7 @@ def new_row(spec: dict[str, Any], sweep_dir: str | Path) -> dict[str, Any]:
 def prepare(cfg: dict[str, Any]):
     """``(train, validation, test, network, trainer options)`` of a resolved config,
     exactly as ``nnlearn train`` builds them."""
-    from nnlearn.experiments import builder
+    from nnlearn.experiments.runs import builder
 
     train, validation, test = builder.load_data(cfg)
     classes = builder.count_classes(cfg, train, validation, test).classes
@@ -68,7 +68,7 @@ def prepare(cfg: dict[str, Any]):
 
 def monitors(validation) -> list[str]:
     """What a run records per epoch: all four curves, the evaluation ones only with validation data."""
-    from nnlearn.experiments.builder import MONITOR
+    from nnlearn.experiments.runs.builder import MONITOR
 
     return [m for m in MONITOR if validation is not None or m.startswith("training")]
 
@@ -96,7 +96,7 @@ def save_outcome(folder, cfg: dict[str, Any], net, summary: dict[str, Any]) -> d
 def read_row(run_dir: str | Path) -> dict[str, Any] | None:
     """The row a trial left in its ``summary.json``, or ``None`` (never ran, or interrupted
     before its first epoch)."""
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     try:
         return Run(run_dir).summary().get("sweep")
@@ -107,7 +107,7 @@ def read_row(run_dir: str | Path) -> dict[str, Any] | None:
 def mark_stopped(row: dict[str, Any]) -> dict[str, Any]:
     """The row of a trial that the scheduler (ASHA) stopped after its last reported epoch;
     its ``summary.json`` is updated where this machine can see the trial's folder."""
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     row = {**row, "status": "asha_stopped", "stopped_by": "asha"}
     folder = Run(row["run_dir"])
@@ -139,7 +139,7 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
             epoch (for schedulers that may stop the trial at any epoch).
     """
     from nnlearn.errors import DivergenceError, NNLearnError
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
     from nnlearn.train.parallel import plan_threads
     from nnlearn.train.trainer import Trainer
 

@@ -15,7 +15,7 @@ A config is a nested dict of six tables plus two top-level strings::
     [regularization]  lmbda (L2 λ), l1 (L1 λ), dropout (p), max_norm (c, 0 = off)
 
 Every key is described once, with its default, check, help and flag, by the table
-dataclasses of :mod:`nnlearn.experiments.schema` (:data:`SCHEMA` lists them by dotted
+dataclasses of :mod:`nnlearn.experiments.config.schema` (:data:`SCHEMA` lists them by dotted
 key; ``docs/config.md`` is written from them). The defaults (:mod:`nnlearn.defaults`)
 are the quick, sound recipe of ``nnlearn train``: [784, 100, 10] sigmoid,
 cross-entropy, N(0, 1/n_in), η = 0.5, m = 10, L2 λ = 5.0, 30 epochs (the book's
@@ -45,7 +45,7 @@ from typing import Any
 from nnlearn.checks import is_number
 from nnlearn.errors import ConfigError
 from nnlearn.files import read_regular_text
-from nnlearn.experiments.schema import (OPTION_TABLES, SCHEMA, TABLES, Field, check_layers,
+from nnlearn.experiments.config.schema import (OPTION_TABLES, SCHEMA, TABLES, Field, check_layers,
                                         init_params)
 
 if sys.version_info >= (3, 11):
@@ -113,11 +113,11 @@ def load(path: str | Path) -> dict[str, Any]:
 
 
 def _presets_dir():
-    return resources.files("nnlearn.experiments") / "presets"
+    return resources.files("nnlearn.experiments.config") / "presets"
 
 
 def list_presets() -> list[str]:
-    """Names of the presets shipped in the package (``nnlearn/presets/*.toml``)."""
+    """Names of the presets shipped in the package (``nnlearn/experiments/config/presets/*.toml``)."""
     return sorted(p.name[:-5] for p in _presets_dir().iterdir() if p.name.endswith(".toml"))
 
 

@@ -1,4 +1,5 @@
-r"""From a resolved experiment config (:mod:`nnlearn.experiments.config`) to data, a network and a Trainer.
+r"""From a resolved experiment config (:mod:`nnlearn.experiments.config.files`) to data, a
+network and a Trainer.
 
 ``load_data(cfg)`` → ``(train, validation, test)``; ``build_network(cfg, input_shape,
 n_classes)`` → :class:`~nnlearn.nn.network.Network`; ``trainer_options(cfg)`` → the

@@ -1,4 +1,4 @@
-r"""The playground's two-dimensional data sets and input features (NumPy only).
+r"""The web playground's 2-D toy data sets and their input features (NumPy only).
 
 Points live in the square ``[−6, 6]²``. Classification sets have labels 0 and 1;
 regression sets have real targets in ``[−1, 1]``. ``noise`` is a fraction in

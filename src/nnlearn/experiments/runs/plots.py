@@ -181,12 +181,12 @@ def first_layer(network, path: str | Path, max_units: int = 64) -> Path:
 
 
 def plot_run(run, network=None, test=None, out_dir: str | Path | None = None) -> list[Path]:
-    """All four figures of a run folder (a :class:`~nnlearn.experiments.runs.Run` or its path).
+    """All four figures of a run folder (a :class:`~nnlearn.experiments.runs.folder.Run` or its path).
 
     ``network`` defaults to the run's ``model.npz``; ``test`` ``(X, y)`` to the test
     split of the run's data. Writes into ``out_dir`` (default ``RUN/plots``).
     """
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     run = run if isinstance(run, Run) else Run.open(run)
     out = Path(out_dir) if out_dir is not None else run.plots_dir
@@ -197,7 +197,7 @@ def plot_run(run, network=None, test=None, out_dir: str | Path | None = None) ->
         network = load(run.model_path)
     cfg = None
     if test is None:
-        from nnlearn.experiments import builder as experiment
+        from nnlearn.experiments.runs import builder as experiment
         cfg = run.config()
         test = experiment.load_data(cfg)[2]
     records = run.metrics()

@@ -1,6 +1,6 @@
 r"""The results of a sweep: the ranked table (Markdown and CSV) and ``best.toml``.
 
-Rows are the dicts :mod:`nnlearn.experiments.trial` returns for each trial; trials that
+Rows are the dicts :mod:`nnlearn.experiments.sweeps.trial` returns for each trial; trials that
 trained without error are ranked by validation accuracy, the diverged and failed ones
 after them.
 """
@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any, Sequence
 
-from nnlearn.experiments import config as cfgmod
+from nnlearn.experiments.config import files as cfgmod
 
 ENDED_WELL = ("completed", "asha_stopped")
 """Statuses of trials that trained without error (ranked by validation accuracy)."""
@@ -128,7 +128,7 @@ def write_results(folder: Path, rows: Sequence[dict[str, Any]], keys: Sequence[s
 
     best.toml is the best trial's own ``config.toml``; where this machine cannot see the
     trial's folder (a cluster without shared storage), the trial's spec config."""
-    from nnlearn.experiments.runs import Run
+    from nnlearn.experiments.runs.folder import Run
 
     paths = {"markdown": folder / "results.md", "csv": folder / "results.csv"}
     paths["markdown"].write_text(f"# Sweep {folder.name}\n\n" + results_markdown(rows, keys),
