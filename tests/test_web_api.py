@@ -103,6 +103,25 @@ def test_predict_steps_show_the_crop_and_the_20x20_digit(client):
     assert centred[:, 12:16].sum() == pytest.approx(centred.sum())  # centred on column 14
 
 
+def test_predict_steps_show_the_paper_the_ink_and_the_specks_set_aside(client):
+    image = np.full((280, 280), 0.85)
+    image += np.linspace(-0.15, 0.1, 280)[None, :]          # lit unevenly
+    image[50:230, 130:150] = 0.1                            # a 1
+    image[240:246, 20:26] = 0.1                             # a speck far from it
+    image = (255 * image).round()                           # 0–255: a body within the limit
+    answer = client.post("/api/predict", json={"image": image.tolist(), "steps": True}).json()
+    steps = answer["steps"]
+    assert steps["box"] == [50, 130, 230, 150] and steps["dark_ink"] is True
+    ink, paper = np.array(steps["ink"]), np.array(steps["paper"])
+    assert ink.shape == paper.shape == (70, 70)
+    assert ink.max() == pytest.approx(1.0, abs=0.05) and ink.min() < -0.3   # kept, and set aside
+    assert 0 < steps["threshold"] < 1
+    two = np.full((200, 400), 0.9)
+    two[40:160, 60:80] = two[40:160, 320:340] = 0.1
+    r = client.post("/api/predict", json={"image": two.tolist()})
+    assert r.status_code == 400 and "2 separate marks" in r.json()["error"]
+
+
 @pytest.mark.parametrize("body, field, text", [
     ({"image": "data:image/jpeg;base64,AAAA"}, "image", "PNG data URL"),
     ({"image": "data:image/png;base64,@@@"}, "image", "base64"),
