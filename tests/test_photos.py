@@ -244,3 +244,16 @@ def test_predict_reads_each_image_names_the_failing_one_and_exits_1(tmp_path, mn
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["image"] for r in records] == paths
     assert "no visible ink" in records[1]["error"] and records[0]["digit"] == 7
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (2, 500), (300, 1), (3, 3000), (28, 28, 3)])
+def test_tiny_and_thin_images_give_an_answer_or_a_data_error(shape):
+    """Thin strips once emptied the thumbnails (ValueError from numpy.pad)."""
+    rng = np.random.default_rng(1)
+    for image in (np.zeros(shape), rng.random(shape), (rng.random(shape) > 0.7).astype(float)):
+        for invert in (None, True, False):
+            try:
+                out = digits.to_mnist(image, invert=invert)
+            except nnlearn.DataError:
+                continue
+            assert out.shape == (28, 28) and np.isfinite(out).all()

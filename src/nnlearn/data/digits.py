@@ -312,7 +312,7 @@ def mnist_stages(image, invert: bool | None = None) -> dict:
     xp = backend.xp
     colour = to_colour(image)
     height, width = colour.shape[:2]
-    factor = -(-max(height, width) // ink.WORK_SIDE)
+    factor = min(-(-max(height, width) // ink.WORK_SIDE), height, width)
     colour = ink.block_mean(colour, factor)
     if invert is None:  # each channel votes with its ink: darker or lighter than the paper
         votes = [ink.dark_ink_evidence(colour[..., c]) for c in range(colour.shape[2])]

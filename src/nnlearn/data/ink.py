@@ -36,7 +36,9 @@ that darkens the corners by 30% its error stays below 2% of the paper's level)."
 
 def block_mean(image, factor: int):
     """Average ``factor × factor`` blocks of an ``(H, W)`` or ``(H, W, C)`` image (the edge
-    rows and columns that do not fill a block are dropped)."""
+    rows and columns that do not fill a block are dropped; the factor is at most the shorter
+    side, so a thin strip keeps one row or column)."""
+    factor = min(factor, image.shape[0], image.shape[1])
     if factor <= 1:
         return image
     h, w = image.shape[0] // factor * factor, image.shape[1] // factor * factor
@@ -79,7 +81,7 @@ def background(image):
     fit of the paper (:func:`smooth_part`) lies higher, the fit is the level. The result
     is interpolated bilinearly back to the image's pixels."""
     xp = backend.xp
-    factor = -(-max(image.shape) // BACKGROUND_SIDE)
+    factor = min(-(-max(image.shape) // BACKGROUND_SIDE), *image.shape)  # as block_mean
     small = block_mean(image, factor)
     size = max(3, max(small.shape) // WINDOW_FRACTION // 2 * 2 + 1)
     eroded = running_extreme(running_extreme(small, size, 0, xp.minimum), size, 1, xp.minimum)
@@ -116,7 +118,7 @@ def smooth_part(rest):
     sharp; σ: 1.4826 × the median absolute deviation), first above the median.""" 
     xp = backend.xp
     h, w = rest.shape
-    factor = -(-max(h, w) // FIT_SIDE)
+    factor = min(-(-max(h, w) // FIT_SIDE), h, w)  # as block_mean
     thumb = block_mean(rest, factor)
     th, tw = thumb.shape
     if th < 3 or tw < 3:
