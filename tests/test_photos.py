@@ -238,7 +238,7 @@ def test_predict_reads_each_image_names_the_failing_one_and_exits_1(tmp_path, mn
     lines = captured.out.splitlines()
     assert [line.split(":")[0] for line in lines] == [paths[0], paths[2]]
     assert all(": 7 (p = " in line for line in lines)
-    assert f"{paths[1]}: the image has no visible ink" in captured.err
+    assert f"nnlearn predict: error: {paths[1]}: the image has no visible ink" in captured.err
     assert "1 of 3 image(s) failed" in captured.err
     assert main(["predict", str(shipped_model_path()), *paths, "--json"]) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

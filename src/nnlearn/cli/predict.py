@@ -54,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
             prepared = digits.to_mnist(digits.load_pixels(path), invert=invert)
         except (NNLearnError, OSError) as exc:
             failed += 1
+            text = str(exc) if path in str(exc) else f"{path}: {exc}"  # named once
             if args.json:
-                print(json.dumps({"image": path, "error": str(exc)}), flush=True)
+                print(json.dumps({"image": path, "error": text}), flush=True)
             else:
-                print(f"nnlearn predict: {path}: {exc}", file=sys.stderr, flush=True)
+                print(f"nnlearn predict: error: {text}", file=sys.stderr, flush=True)
             continue
         p = backend.to_numpy(digits.class_probabilities(
             net, digits.network_inputs(net, prepared[None])))[0]
@@ -72,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
             ranked = " ".join(f"{k}:{p[k]:.3f}" for k in range(len(p)))
             print(f"{path}: {digit} (p = {p[digit]:.3f})   {ranked}", flush=True)
     if failed:
-        print(f"nnlearn predict: {failed} of {len(args.images)} image(s) failed (named above)",
-              file=sys.stderr)
+        print(f"nnlearn predict: error: {failed} of {len(args.images)} image(s) failed (named "
+              "above)", file=sys.stderr)
     return 1 if failed else 0
