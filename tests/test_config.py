@@ -143,12 +143,15 @@ def test_bad_cli_configs_exit_2(argv, phrase, capsys):
     (["--schedule", "cosine"], "invalid choice: 'cosine'"),
     (["--expand", "rotate"], "invalid choice: 'rotate'"),
     (["--early-stopping", "x"], "training.early_stopping must be an integer >= 0, got 'x'"),
-    (["--hidden", "0"], "--hidden must be a positive integer, got 0"),
+    (["--hidden", "0"], "--hidden: model.hidden must be a list of positive integers "
+                        "(layer widths), got [0]"),
 ])
 def test_bad_flags_are_usage_errors(argv, phrase, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["train", *argv])
-    assert info.value.code == 2
+    try:  # argparse's own errors exit while parsing; values are checked by the config's rules
+        code = main(["train", *argv])
+    except SystemExit as info:
+        code = info.code
+    assert code == 2
     assert phrase in capsys.readouterr().err
 
 
@@ -185,6 +188,17 @@ def test_mlp_dropout_goes_after_each_hidden_activation():
     assert [type(l).__name__ for l in net.layers] == [
         "Dense", "Sigmoid", "Dropout", "Dense", "Sigmoid", "Dropout", "Dense", "Sigmoid"]
     assert net.layers[2].p == 0.3
+
+
+def test_an_mlp_may_give_each_hidden_layer_its_own_activation():
+    import nnlearn
+
+    net = nnlearn.Network.from_sizes([4, 5, 3, 2], activation=["relu", "tanh"], cost="log_likelihood")
+    assert [type(l).__name__ for l in net.layers] == ["Dense", "ReLU", "Dense", "Tanh", "Dense", "Softmax"]
+    with pytest.raises(ConfigError, match="2 names for 1 hidden layers"):
+        nnlearn.Network.from_sizes([4, 5, 2], activation=["relu", "tanh"])
+    with pytest.raises(ConfigError, match="unknown activation 'swish'"):
+        nnlearn.Network.from_sizes([4, 5, 3, 2], activation=["relu", "swish"])
 
 
 def test_trainer_options_from_a_config():

@@ -37,6 +37,11 @@ class ResourceError(NNLearnError, MemoryError):
     (:mod:`nnlearn.backend`), or more than nnlearn's limits allow."""
 
 
+class LockedError(NNLearnError, RuntimeError):
+    """A run or sweep folder is being written by another live process
+    (:class:`nnlearn.system.processes.FolderLock`)."""
+
+
 EXTRAS = {
     "plot": "matplotlib", "images": "Pillow", "progress": "tqdm", "sklearn": "scikit-learn",
     "onnx": "onnx, onnxruntime", "threads": "threadpoolctl", "fast": "numba",

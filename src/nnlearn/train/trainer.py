@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 import numpy
 
 from nnlearn import backend, defaults
-from nnlearn.checks import positive_int, positive_number
+from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, DivergenceError
 from nnlearn.nn.costs import is_one_hot
 from nnlearn.nn.network import output_activation_name
@@ -185,7 +185,7 @@ class Trainer:
         self.mini_batch_size = positive_int("mini_batch_size", mini_batch_size)
         self.threads = plan_threads(network, self.mini_batch_size, threads)
         if not isinstance(optimizer, Optimizer):
-            optimizer = get_optimizer(optimizer, positive_number("eta (learning rate η)", eta),
+            optimizer = get_optimizer(optimizer, eta,  # the optimiser checks η (once)
                                       **(optimizer_options or {}))
         self.optimizer = optimizer
         self.regularizers = _regularizers(regularizers, lmbda)
@@ -273,12 +273,18 @@ class Trainer:
         n_batches = math.ceil(n / m)
         self._prepare_step()
         start = time.perf_counter()
+        per_step = self.schedule.per_step  # η set before every minibatch (one-cycle, linear)
+        first_step, total_steps = (epoch - 1) * n_batches, self.end_epoch * n_batches
+        if per_step:  # the epoch's record reports the η of its first minibatch
+            self.schedule.set_step(first_step, total_steps, self.optimizer)
         eta = self.optimizer.eta
         self._interrupted_epoch = epoch  # cleared at the epoch's end; stays set if it raises
         if self.augment is not None:  # a fresh expansion of the training set each epoch
             X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
         for b in range(n_batches):
+            if per_step:
+                self.schedule.set_step(first_step + b, total_steps, self.optimizer)
             batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
             # (the array method skips the ~1 µs Python wrapper of xp.take: a few % of a small step)
             outputs = self.train_step(X.take(batch, axis=0), Y.take(batch, axis=0))

@@ -6,12 +6,12 @@ A config is a nested dict of six tables plus two top-level strings::
     description = "..."
 
     [data]            source = "mnist" | "path/to/idx-folder", validation_size, train_size, expand
-    [model]           hidden = [100], activation, output_activation, cost, init, bias_init, dtype
+    [model]           hidden = [100], activation, output_activation, cost, label_smoothing, init, bias_init, dtype
                       -- or -- [[model.layers]] tables: type = "Conv2D", out_channels = 20, ...
     [training]        epochs, mini_batch_size, eta, seed, early_stopping (patience, 0 = off),
                       threads ("auto" or k CPU threads per minibatch)
     [optimizer]       name = "sgd" | "momentum" | ... plus that optimiser's options (mu = 0.9, ...)
-    [schedule]        name = "constant" | "step" | "exponential" | "book" plus its options
+    [schedule]        name = "constant" | "step" | "exponential" | "book" | "one_cycle" | "linear" plus its options
     [regularization]  lmbda (L2 λ), l1 (L1 λ), dropout (p), max_norm (c, 0 = off)
 
 Every key is described once, with its default, check, help and flag, by the table
@@ -97,7 +97,8 @@ def loads(source: str, origin: str = "<string>") -> dict[str, Any]:
     try:
         return tomllib.loads(source)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
-        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+        reason = str(exc) if len(str(exc)) <= 300 else str(exc)[:300] + "..."  # a huge key
+        raise ConfigError(f"{origin} is not valid TOML: {reason}") from None
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -144,9 +145,13 @@ def parse_assignment(item: str) -> tuple[str, Any]:
 
 
 # -- validation ---------------------------------------------------------------------------
-def resolve(*layers: dict[str, Any] | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(*layers: dict[str, Any] | None, overrides: dict[str, Any] | None = None,
+            given_by: dict[str, str] | None = None) -> dict[str, Any]:
     """Merge the defaults, then each of ``layers`` (raw configs), then the dotted
-    ``overrides`` (``{"training.eta": 0.1}``); validate and return the full config."""
+    ``overrides`` (``{"training.eta": 0.1}``); validate and return the full config.
+
+    ``given_by`` maps override keys to the flag that set them (``{"training.eta":
+    "--eta"}``), so that the error for a bad value names the flag the user typed."""
     cfg = defaults()
     for raw in layers:
         if raw is not None:
@@ -154,7 +159,7 @@ def resolve(*layers: dict[str, Any] | None, overrides: dict[str, Any] | None = N
     for key, value in (overrides or {}).items():
         _check_known(key)
         set_key(cfg, key, value)
-    return validate(cfg)
+    return validate(cfg, given_by)
 
 
 def _merge(cfg: dict[str, Any], raw: dict[str, Any], prefix: str) -> None:
@@ -186,13 +191,19 @@ def _check_known(key: str) -> None:
                       f"tables [{'], ['.join(TABLES)}]")
 
 
-def validate(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Check every value of a merged config; returns it with values normalised."""
+def validate(cfg: dict[str, Any], given_by: dict[str, str] | None = None) -> dict[str, Any]:
+    """Check every value of a merged config, once, with its rule from the schema; returns
+    it with values normalised (``given_by``: see :func:`resolve`)."""
     out: dict[str, Any] = {t: {} for t in TABLES}
     for key, field in SCHEMA.items():
         if key == "model.layers":
             continue  # checked below, with model.hidden
-        value = field.check(key, get_key(cfg, key, field.default))
+        try:
+            value = field.check(key, get_key(cfg, key, field.default))
+        except ConfigError as exc:
+            if given_by and key in given_by:
+                raise ConfigError(f"{given_by[key]}: {exc}") from None
+            raise
         if value is not None:
             set_key(out, key, value)
     for table in OPTION_TABLES:

@@ -1,8 +1,8 @@
 r"""The experiment config, described once: one dataclass per table.
 
 Each field of the tables below carries its default (from :mod:`nnlearn.defaults`),
-its check (a :class:`Check`: type and range), its help text and its command-line
-flag. Everything else is derived from these classes:
+its check (a :class:`nnlearn.checks.Rule`: type and range, the same rules every entry
+point uses), its help text and its command-line flag. Everything else is derived from these classes:
 
 * validation of config files and overrides (:func:`nnlearn.experiments.config.files.resolve`);
 * the flags of ``nnlearn train`` and their ``--help`` (:mod:`nnlearn.cli.train`);
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from nnlearn import checks, defaults
+from nnlearn.checks import (Integer, Maybe, OneOf, Param, Rule, Text, non_negative_number,
+                            positive_int, positive_number, unit_interval)
 from nnlearn.errors import ConfigError
 from nnlearn.nn.costs import COSTS
 from nnlearn.nn.init import INITIALIZERS
@@ -29,120 +31,8 @@ from nnlearn.optim.optimizers import OPTIMIZERS
 from nnlearn.optim.schedules import SCHEDULES
 
 
-# -- checks: the type and range of one value ---------------------------------------------
-class Check:
-    """The type and range of a config value.
-
-    ``check(key, value)`` returns the value normalised or raises
-    :class:`~nnlearn.errors.ConfigError` naming ``key``; ``parse(text)`` turns a
-    command-line flag's text into a value (then checked); ``describe()`` says in words
-    what is accepted (docs and ``--help``).
-    """
-
-    def __call__(self, key: str, value: Any) -> Any:
-        return value
-
-    def parse(self, text: str) -> Any:
-        return text
-
-    def choices(self) -> list[str] | None:
-        """The valid names, for a check that takes one of a set; else ``None``."""
-        return None
-
-    def describe(self) -> str:
-        return "any value"
-
-
-class Text(Check):
-    def __call__(self, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
-        return value
-
-    def describe(self) -> str:
-        return "text"
-
-
-@dataclass(frozen=True)
-class Integer(Check):
-    minimum: int = 1
-
-    def __call__(self, key: str, value: Any) -> int:
-        return checks.integer(key, value, self.minimum)
-
-    def parse(self, text: str) -> Any:
-        try:
-            return int(text)
-        except ValueError:
-            return text  # the check then says what was expected
-
-    def describe(self) -> str:
-        return "integer ≥ 1" if self.minimum == 1 else f"integer ≥ {self.minimum}"
-
-
-@dataclass(frozen=True)
-class Number(Check):
-    rule: Callable[[str, Any], float]  # one of nnlearn.checks' number checks
-    words: str
-
-    def __call__(self, key: str, value: Any) -> float:
-        return self.rule(key, value)
-
-    def parse(self, text: str) -> Any:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-
-    def describe(self) -> str:
-        return self.words
-
-
-POSITIVE = Number(checks.positive_number, "number > 0")
-NON_NEGATIVE = Number(checks.non_negative_number, "number ≥ 0")
-PROBABILITY = Number(checks.unit_interval, "number in [0, 1)")
-
-
-@dataclass(frozen=True)
-class Choice(Check):
-    names: Callable[[], Sequence[str]]
-
-    def __call__(self, key: str, value: Any) -> str:
-        valid = sorted(self.names())
-        if not isinstance(value, str) or value not in valid:
-            raise ConfigError(f"{key}: unknown value {value!r}; expected one of {', '.join(valid)}")
-        return value
-
-    def choices(self) -> list[str]:
-        return sorted(self.names())
-
-    def describe(self) -> str:
-        return "one of " + ", ".join(f"`{n}`" for n in self.choices())
-
-
-@dataclass(frozen=True)
-class Maybe(Check):
-    """``inner``, or nothing: ``None`` (left out of the TOML), or ``"none"`` for a choice."""
-
-    inner: Check
-
-    def __call__(self, key: str, value: Any) -> Any:
-        if value is None or (self.inner.choices() is not None and value in ("none", "")):
-            return None
-        return self.inner(key, value)
-
-    def parse(self, text: str) -> Any:
-        return self.inner.parse(text)
-
-    def choices(self) -> list[str] | None:
-        names = self.inner.choices()
-        return None if names is None else names + ["none"]
-
-    def describe(self) -> str:
-        return f"{self.inner.describe()}, or unset"
-
-
-class Widths(Check):
+# -- rules for the values only configs have (the shared ones live in nnlearn.checks) ---------
+class Widths(Rule):
     def __call__(self, key: str, value: Any) -> list[int]:
         if not isinstance(value, (list, tuple)) or not all(checks.is_int(n) and n >= 1
                                                            for n in value):
@@ -151,13 +41,13 @@ class Widths(Check):
         return list(value)
 
     def parse(self, text: str) -> Any:
-        return Integer(1).parse(text)
+        return positive_int.parse(text)
 
     def describe(self) -> str:
         return "list of integers ≥ 1"
 
 
-class AutoOrCount(Check):
+class AutoOrCount(Rule):
     def __call__(self, key: str, value: Any) -> int | str:
         if value == "auto":
             return value
@@ -172,7 +62,7 @@ class AutoOrCount(Check):
         return "`auto` or integer ≥ 1"
 
 
-class LayerTables(Check):
+class LayerTables(Rule):
     """``[[model.layers]]``: checked against the layer classes in :func:`check_layers`."""
 
     def __call__(self, key: str, value: Any) -> Any:
@@ -193,7 +83,7 @@ AUGMENTATIONS = ("none", "random_shift")
 
 
 # -- the tables ---------------------------------------------------------------------------
-def setting(default: Any, check: Check, help: str, flag: str | None = None) -> Any:
+def setting(default: Any, check: Rule, help: str, flag: str | None = None) -> Any:
     """A table field: its default, check, help text and command-line flag."""
     meta = {"check": check, "help": help, "flag": flag}
     if isinstance(default, (list, tuple)):
@@ -215,9 +105,9 @@ class Data:
                                       "largest label + 1); state it to train on labels of which "
                                       "fewer than half the classes occur, otherwise refused as "
                                       "stray (nnlearn.data.labels)", "--num-classes")
-    expand: str = setting("none", Choice(lambda: EXPANSIONS), "data expansion: 'shifts' adds "
+    expand: str = setting("none", OneOf(lambda: EXPANSIONS), "data expansion: 'shifts' adds "
                           "the book's four one-pixel shifts (N → 5N)", "--expand")
-    augment: str = setting("none", Choice(lambda: AUGMENTATIONS), "on-the-fly expansion, fresh "
+    augment: str = setting("none", OneOf(lambda: AUGMENTATIONS), "on-the-fly expansion, fresh "
                            "every epoch: 'random_shift' moves each image by up to "
                            "data.max_shift pixels in x and y", "--augment")
     max_shift: int = setting(1, Integer(1), "largest shift of data.augment = 'random_shift', "
@@ -230,19 +120,21 @@ class Model:
 
     hidden: list[int] = setting(defaults.HIDDEN, Widths(), "hidden layer widths of an MLP",
                                 "--hidden")
-    activation: str = setting(defaults.ACTIVATION, Choice(_names(ACTIVATIONS)),
+    activation: str = setting(defaults.ACTIVATION, OneOf(_names(ACTIVATIONS)),
                               "hidden activation", "--activation")
     output_activation: str | None = setting(
-        None, Maybe(Choice(_names(ACTIVATIONS))), "output activation (default: the one the "
+        None, Maybe(OneOf(_names(ACTIVATIONS))), "output activation (default: the one the "
         "cost needs: sigmoid for cross_entropy, softmax for log_likelihood, linear for hinge; "
         "for quadratic, sigmoid under sigmoid hidden layers, else linear)",
         "--output-activation")
-    cost: str = setting(defaults.COST, Choice(_names(COSTS)), "cost function", "--cost")
-    init: str = setting(defaults.WEIGHT_INIT, Choice(_names(INITIALIZERS)), "weight "
+    cost: str = setting(defaults.COST, OneOf(_names(COSTS)), "cost function", "--cost")
+    label_smoothing: float = setting(0.0, unit_interval, "label smoothing ε of the log_likelihood "
+                                     "cost: targets (1 − ε)·one-hot + ε/K", "--label-smoothing")
+    init: str = setting(defaults.WEIGHT_INIT, OneOf(_names(INITIALIZERS)), "weight "
                         "initialiser (normal_fan_in = N(0, 1/n_in); normal = N(0, 1))", "--init")
-    bias_init: str = setting(defaults.BIAS_INIT, Choice(_names(INITIALIZERS)), "bias initialiser",
+    bias_init: str = setting(defaults.BIAS_INIT, OneOf(_names(INITIALIZERS)), "bias initialiser",
                              "--bias-init")
-    dtype: str = setting(defaults.DTYPE, Choice(lambda: checks.FLOAT_DTYPES),
+    dtype: str = setting(defaults.DTYPE, OneOf(lambda: checks.FLOAT_DTYPES),
                          "floating-point precision", "--dtype")
     layers: list[dict[str, Any]] | None = setting(None, Maybe(LayerTables()), "explicit layer "
                                                   "tables (convnets); exclusive with model.hidden")
@@ -255,7 +147,7 @@ class Training:
     epochs: int = setting(defaults.EPOCHS, Integer(1), "number of epochs", "--epochs")
     mini_batch_size: int = setting(defaults.MINI_BATCH_SIZE, Integer(1), "examples per minibatch",
                                    "--mini-batch-size")
-    eta: float = setting(defaults.ETA, POSITIVE, "learning rate η", "--eta")
+    eta: float = setting(defaults.ETA, positive_number, "learning rate η", "--eta")
     seed: int | None = setting(None, Maybe(Integer(0)), "seed for a bit-reproducible run "
                                "(default: random)", "--seed")
     early_stopping: int = setting(defaults.EARLY_STOPPING, Integer(0), "stop after N epochs "
@@ -270,14 +162,14 @@ class Training:
 class Optimizer:
     """``[optimizer]``: ``name`` plus that optimiser's own options (``mu = 0.9``, ...)."""
 
-    name: str = setting("sgd", Choice(_names(OPTIMIZERS)), "optimiser", "--optimizer")
+    name: str = setting("sgd", OneOf(_names(OPTIMIZERS)), "optimiser", "--optimizer")
 
 
 @dataclass
 class Schedule:
     """``[schedule]``: ``name`` plus that schedule's own options (``patience = 10``, ...)."""
 
-    name: str = setting("constant", Choice(_names(SCHEDULES)), "learning-rate schedule",
+    name: str = setting("constant", OneOf(_names(SCHEDULES)), "learning-rate schedule",
                         "--schedule")
 
 
@@ -285,12 +177,12 @@ class Schedule:
 class Regularization:
     """``[regularization]``: weight decay, dropout and max-norm."""
 
-    lmbda: float = setting(defaults.LMBDA, NON_NEGATIVE, "L2 strength λ (w → (1 − ηλ/n) w)",
+    lmbda: float = setting(defaults.LMBDA, non_negative_number, "L2 strength λ (w → (1 − ηλ/n) w)",
                            "--lmbda")
-    l1: float = setting(0.0, NON_NEGATIVE, "L1 strength λ", "--l1")
-    dropout: float = setting(0.0, PROBABILITY, "dropout probability after each hidden "
+    l1: float = setting(0.0, non_negative_number, "L1 strength λ", "--l1")
+    dropout: float = setting(0.0, unit_interval, "dropout probability after each hidden "
                              "activation (MLP)", "--dropout")
-    max_norm: float = setting(0.0, NON_NEGATIVE, "max-norm bound c on each neuron's weights "
+    max_norm: float = setting(0.0, non_negative_number, "max-norm bound c on each neuron's weights "
                               "(0 = off)", "--max-norm")
 
 
@@ -313,12 +205,9 @@ OPTION_TABLES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 
 
 @dataclass(frozen=True)
-class Field:
-    """One config key: its check, default, help text and CLI flag (or ``None``)."""
+class Field(Param):
+    """One config key: its rule (``check``), default, help text and CLI flag (or ``None``)."""
 
-    check: Check
-    default: Any
-    help: str
     flag: str | None = None
 
 

@@ -1,7 +1,7 @@
 r"""One trial of a sweep: train one resolved experiment config into an ordinary run folder.
 
 A trial is built and trained by the same code as ``nnlearn train``
-(:mod:`nnlearn.experiments.runs.builder` and :class:`~nnlearn.train.trainer.Trainer`) and
+(:func:`nnlearn.experiments.runs.builder.prepare` and :class:`~nnlearn.train.trainer.Trainer`) and
 leaves the same folder behind (:class:`~nnlearn.experiments.runs.folder.Run`)::
 
     <sweep>/trials/trial-003/
@@ -32,8 +32,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from nnlearn.errors import DivergenceError, LockedError, NNLearnError
+from nnlearn.experiments.runs.builder import prepare
+from nnlearn.experiments.runs.folder import Run
+from nnlearn.train.parallel import plan_threads
+from nnlearn.train.trainer import Trainer
+
 FINISHED = ("completed", "asha_stopped", "diverged", "failed")
 """Row statuses of a trial that will not run again (``--resume`` skips them)."""
+
+LOCK_WAIT = 30.0
+"""Seconds a trial waits for its folder's lock: within a locked sweep, only a worker of a
+driver that was just killed can hold it, and it dies within moments."""
 
 TRIALS_DIR = "trials"
 """The sub-folder of a sweep folder that holds one run folder per trial."""
@@ -52,25 +62,6 @@ def new_row(spec: dict[str, Any], sweep_dir: str | Path) -> dict[str, Any]:
             "status": "running", "validation_accuracy": None, "best_epoch": None, "epochs": 0,
             "seconds": 0.0, "stopped_by": None, "error": None,
             "run_dir": str(Path(sweep_dir) / TRIALS_DIR / spec["name"])}
-
-
-def prepare(cfg: dict[str, Any]):
-    """``(train, validation, test, network, trainer options)`` of a resolved config,
-    exactly as ``nnlearn train`` builds them."""
-    from nnlearn.experiments.runs import builder
-
-    train, validation, test = builder.load_data(cfg)
-    classes = builder.count_classes(cfg, train, validation, test).classes
-    net = builder.build_network(cfg, train[0].shape[1:], classes,
-                                builder.split_sizes(train, validation, test))
-    return train, validation, test, net, builder.trainer_options(cfg)
-
-
-def monitors(validation) -> list[str]:
-    """What a run records per epoch: all four curves, the evaluation ones only with validation data."""
-    from nnlearn.experiments.runs.builder import MONITOR
-
-    return [m for m in MONITOR if validation is not None or m.startswith("training")]
 
 
 def summarize(net, trainer, test, wall: float) -> dict[str, Any]:
@@ -96,8 +87,6 @@ def save_outcome(folder, cfg: dict[str, Any], net, summary: dict[str, Any]) -> d
 def read_row(run_dir: str | Path) -> dict[str, Any] | None:
     """The row a trial left in its ``summary.json``, or ``None`` (never ran, or interrupted
     before its first epoch)."""
-    from nnlearn.experiments.runs.folder import Run
-
     try:
         return Run(run_dir).summary().get("sweep")
     except ValueError:  # a summary.json cut short by a kill
@@ -107,8 +96,6 @@ def read_row(run_dir: str | Path) -> dict[str, Any] | None:
 def mark_stopped(row: dict[str, Any]) -> dict[str, Any]:
     """The row of a trial that the scheduler (ASHA) stopped after its last reported epoch;
     its ``summary.json`` is updated where this machine can see the trial's folder."""
-    from nnlearn.experiments.runs.folder import Run
-
     row = {**row, "status": "asha_stopped", "stopped_by": "asha"}
     folder = Run(row["run_dir"])
     try:
@@ -138,22 +125,20 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
         save_every_epoch: rewrite ``model.npz`` and ``summary.json`` after every
             epoch (for schedulers that may stop the trial at any epoch).
     """
-    from nnlearn.errors import DivergenceError, NNLearnError
-    from nnlearn.experiments.runs.folder import Run
-    from nnlearn.train.parallel import plan_threads
-    from nnlearn.train.trainer import Trainer
-
     cfg = copy.deepcopy(spec["config"])
     row = new_row(spec, sweep_dir)
     run_dir = Path(row["run_dir"])
     folder = None
     start = time.perf_counter()
     try:
-        train, validation, test, net, options = prepare(cfg)
+        run = prepare(cfg)
+        net, test, options = run.network, run.test, run.options
         if options["threads"] == "auto":
             options["threads"] = cfg["training"]["threads"] = min(
                 max(1, cpus), plan_threads(net, options["mini_batch_size"], "auto"))
-        folder = Run.create(cfg, run_dir=run_dir, exist_ok=True)
+        # the trial starts again from its first epoch: its metrics.jsonl is emptied, once this
+        # process holds the folder (a worker of a killed driver may take a moment to die)
+        folder = Run.create(cfg, run_dir=run_dir, exist_ok=True, wait=LOCK_WAIT)
 
         def on_epoch(record: dict[str, Any]) -> None:
             folder.append_metrics(record)
@@ -172,7 +157,7 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
             if report is not None:
                 report(dict(row), accuracy)
 
-        trainer = Trainer(net, *train, validation_data=validation, monitor=monitors(validation),
+        trainer = Trainer(net, *run.train, validation_data=run.validation,
                           callbacks=[on_epoch], **options)
         start = time.perf_counter()
         trainer.run()
@@ -181,8 +166,12 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
         message = str(exc) if isinstance(exc, (NNLearnError, OSError)) else \
             f"{type(exc).__name__}: {exc}"
         row.update(status=status, error=message, seconds=time.perf_counter() - start)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        Run(run_dir).write_summary({"sweep": row})
+        if not isinstance(exc, LockedError):  # the folder is another process's
+            run_dir.mkdir(parents=True, exist_ok=True)
+            Run(run_dir).write_summary({"sweep": row})
         if report is not None:
             report(dict(row), row["validation_accuracy"])
+    finally:
+        if folder is not None:
+            folder.lock.release()
     return row

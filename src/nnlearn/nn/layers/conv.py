@@ -318,3 +318,21 @@ class Conv2D(Layer):
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding!r})")
 
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: Sequence[int]) -> "LayerPlan":
+        """``W (F, C, kh, kw)``, ``b (F,)`` and the im2col columns ``C·kh·kw × OH·OW`` per
+        example, from ``config`` without allocating them."""
+        # imported here only while another branch rewrites this file's imports (issue 26)
+        from nnlearn.nn.layers.base import LayerPlan, window_work
+
+        C = positive_int("in_channels", config.get("in_channels"))
+        F = positive_int("out_channels", config.get("out_channels"))
+        kernel = window_pair("kernel_size", config.get("kernel_size"))
+        stride = pair("stride", config.get("stride", 1))
+        padding = conv_padding(config.get("padding", "valid"), kernel, stride)
+        shape = tuple(int(d) for d in input_shape)
+        out = conv_output_shape(shape, C, F, kernel, stride, conv_pads(padding, kernel), padding)
+        weights = F * C * kernel[0] * kernel[1]
+        return LayerPlan("Conv2D", shape, out, params=weights + F, largest_param=weights,
+                         work=window_work(C * kernel[0] * kernel[1], out))
+

@@ -92,6 +92,17 @@ class Pool2D(Layer):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(pool_size={self.pool_size}, stride={self.stride})"
 
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: Sequence[int]) -> "LayerPlan":
+        """No parameters; the window stack ``ph·pw·C × OH·OW`` per example is the work array."""
+        # imported here only while another branch rewrites this file's imports (issue 26)
+        from nnlearn.nn.layers.base import window_work
+
+        layer = cls(**config)
+        out = layer.output_shape(tuple(int(d) for d in input_shape))
+        return layer.measure(input_shape, work=window_work(
+            layer.pool_size[0] * layer.pool_size[1] * out[0], out))
+
 
 @register_layer
 class MaxPool2D(Pool2D):
