@@ -1,4 +1,5 @@
-"""nnlearn.sklearn (code in nnlearn.io.sklearn): scikit-learn's estimator checks, model selection, labels, and the no-sklearn fallback."""
+"""nnlearn.sklearn (code in nnlearn.io.sklearn): scikit-learn's estimator checks, model selection,
+labels, and the no-sklearn fallback."""
 
 from __future__ import annotations
 

@@ -73,6 +73,10 @@ class Rule:
     def describe(self) -> str:
         return "any value"
 
+    def json_schema(self) -> dict[str, Any]:
+        """The accepted values as a JSON Schema (draft-07) fragment (editors check TOML with it)."""
+        return {}
+
 
 class Text(Rule):
     """A string."""
@@ -84,6 +88,9 @@ class Text(Rule):
 
     def describe(self) -> str:
         return "text"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,10 @@ class Integer(Rule):
         if self.high is not None:
             return f"integer from {self.low} to {self.high}"
         return f"integer ≥ {self.low}"
+
+    def json_schema(self) -> dict[str, Any]:
+        bounds = {} if self.high is None else {"maximum": self.high}
+        return {"type": "integer", "minimum": self.low, **bounds}
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,14 @@ class Number(Rule):
     def describe(self) -> str:
         return self._bounds(ascii_signs=False)
 
+    def json_schema(self) -> dict[str, Any]:
+        bounds: dict[str, float] = {}
+        if self.low is not None:
+            bounds["exclusiveMinimum" if self.low_open else "minimum"] = self.low
+        if self.high is not None:
+            bounds["exclusiveMaximum" if self.high_open else "maximum"] = self.high
+        return {"type": "number", **bounds}
+
 
 @dataclass(frozen=True)
 class OneOf(Rule):
@@ -186,6 +205,9 @@ class OneOf(Rule):
     def describe(self) -> str:
         return "one of " + ", ".join(f"`{n}`" for n in self.choices())
 
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": self.choices()}
+
 
 @dataclass(frozen=True)
 class Maybe(Rule):
@@ -207,6 +229,10 @@ class Maybe(Rule):
 
     def describe(self) -> str:
         return f"{self.inner.describe()}, or unset"
+
+    def json_schema(self) -> dict[str, Any]:
+        names = self.choices()  # TOML has no null: unset is a missing key (or "none")
+        return {"type": "string", "enum": names} if names is not None else self.inner.json_schema()
 
 
 positive_int = Integer(1)

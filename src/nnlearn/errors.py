@@ -47,6 +47,7 @@ EXTRAS = {
     "onnx": "onnx, onnxruntime", "threads": "threadpoolctl", "fast": "numba",
     "ray": "ray[tune]", "web": "starlette, uvicorn, threadpoolctl",
     "notebook": "matplotlib, ipykernel, jupytext, nbclient, nbformat",
+    "tensorboard": "tensorboardX, tensorboard", "optuna": "optuna",
 }
 """The optional extras and the packages each brings (pyproject.toml's
 ``[project.optional-dependencies]``; tests/test_docs.py checks they agree)."""

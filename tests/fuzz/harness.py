@@ -612,7 +612,8 @@ def space_structured(draw) -> bytes:
     ranges and choices with edge values, and a ``[sweep]`` table with edge options."""
     lines = []
     if draw(st.booleans()):
-        lines.append(f"base = {_toml_value(draw(st.sampled_from(('preset:quick', 'preset:nope', 'none.toml', '', 3))))}")
+        base = draw(st.sampled_from(('preset:quick', 'preset:nope', 'none.toml', '', 3)))
+        lines.append(f"base = {_toml_value(base)}")
     lines += ["[data]", "train_size = 100", "validation_size = 50"]
     if draw(st.booleans()):
         lines += ["[training]", f"epochs = {_toml_value(draw(_EDGE_VALUES))}"]

@@ -30,4 +30,4 @@ def load_model(text: str):
     return load(model_path(text))
 
 
-HELP = "model file (.npz) written by nnlearn, or a run folder (its model.npz)"
+HELP = "model file (.npz or .safetensors) written by nnlearn, or a run folder (its model.npz)"

@@ -70,11 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from nnlearn.cli.progress import make_progress
     from nnlearn.errors import NNLearnError
     from nnlearn.experiments.sweeps import results as sweep_results, search
+    from nnlearn.experiments.config.files import resolve
+    from nnlearn.experiments.runs import tensorboard
     from nnlearn.experiments.sweeps.engines import get_engine
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     space = search.load_space(args.space, max_trials=args.max_trials)
+    tensorboard.check_available(resolve(*space.layers))  # [log] writer: the install hint now
     engine = get_engine(args.engine, address=args.address, cpus_per_trial=args.cpus_per_trial)
     # the built-in bar keeps its clock while it is erased for each trial's line
     bar = make_progress(out, args.quiet, kind="builtin", unit=("trial", "trials"))

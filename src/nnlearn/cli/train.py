@@ -18,9 +18,11 @@ from typing import Any
 from nnlearn.cli import checkpointing
 from nnlearn.cli.flags import positive_int
 from nnlearn.cli.progress import make_progress
+from nnlearn.data.mnist import release_decoded
 from nnlearn.errors import DivergenceError, install_hint
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs import builder as experiment
+from nnlearn.experiments.runs import tensorboard
 from nnlearn.experiments.runs.builder import prepare
 from nnlearn.experiments.runs.folder import Run
 from nnlearn.experiments.sweeps.trial import save_outcome, summarize
@@ -123,7 +125,9 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
     for path, what in ((args.save, "model file (--save)"), (args.metrics, "metrics file (--metrics)")):
         if path:
             check_writable(path, what)  # now, not after the training
+    tensorboard.check_available(cfg)  # the install hint before any work
     run = prepare(cfg)
+    release_decoded()  # loaded once: keeping the decoded files would only add to the peak memory
     net, train, validation, test, options = run.network, run.train, run.validation, run.test, \
         run.options
     plan_threads(net, options["mini_batch_size"], options["threads"])  # fail before making a folder
@@ -136,6 +140,8 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
             bar.close()  # erase the bar before the epoch's line
             bar.reset(f"Epoch {record['epoch'] + 1}")
         folder.append_metrics(record)
+        if events is not None:
+            events.epoch(record, net)
         if metrics_file is not None:
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
@@ -147,6 +153,7 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
 
     trainer = Trainer(net, *train, validation_data=validation, callbacks=[on_epoch],
                       on_batch=bar, **options)  # checks the data first
+    events = None
     try:
         if folder is None:  # a new run: its folder is made (and locked) now
             folder = Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
@@ -160,6 +167,9 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
         if validation is not None:
             say("per epoch: accuracy on the validation set")
         saver = checkpointing.attach(trainer, folder, cfg, args, say)
+        events = tensorboard.open_log(cfg, folder.path, purge_step=trainer.epoch + 1)
+        if events is not None:
+            say(f"TensorBoard: tensorboard --logdir {folder.path}")
         if metrics_file is not None and args.resume:
             checkpointing.write_history(metrics_file, trainer.history)
         if bar is not None:
@@ -177,7 +187,13 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
                 bar.close()
             if metrics_file is not None:
                 metrics_file.close()
+            if events is not None:
+                events.close()
         wall = time.perf_counter() - start
+        # the training data is not needed to test and plot: free it before those add their share
+        del train, validation
+        run.train = run.validation = None
+        trainer.release_data()
         finish(folder, cfg, net, trainer, test, wall, args, out)
     finally:
         if folder is not None:

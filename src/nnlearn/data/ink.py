@@ -115,7 +115,7 @@ def smooth_part(rest):
     r"""The quadratic surface ``q(y, x) = Σ c_k y^i x^j`` (``i + j ≤ 2``, coordinates in
     [−1, 1]) that fits the paper of ``rest`` ``(H, W)`` (bright ink): least squares on a thumbnail,
     three times, each time on the points at most 3 σ above the last fit (ink is sparse and
-    sharp; σ: 1.4826 × the median absolute deviation), first above the median.""" 
+    sharp; σ: 1.4826 × the median absolute deviation), the first time above the median."""
     xp = backend.xp
     h, w = rest.shape
     factor = min(-(-max(h, w) // FIT_SIDE), h, w)  # as block_mean

@@ -741,15 +741,17 @@ class SessionPool:
                 del self.sessions[key]
         return idle
 
-    def create(self, settings: Settings) -> Session:
-        """A new session, or :class:`PoolFull` when ``max_sessions`` are live."""
+    def create(self, settings: Settings | None, make: Any = None) -> Session:
+        """A new session, or :class:`PoolFull` when ``max_sessions`` are live. ``make()``, when
+        given, builds another kind of session instead (the Book's trainings; see
+        :mod:`nnlearn.web.book.sessions`), which then shares these limits and the stream."""
         self.sweep()
         with self.lock:
             if len(self.sessions) >= self.max_sessions:
                 raise PoolFull(f"all {self.max_sessions} playground sessions are in use; close "
                                "another playground tab, wait for idle ones to be freed, or start "
                                "the server with a larger --max-sessions")
-        session = Session(settings)
+        session = Session(settings) if make is None else make()
         with self.lock:
             self.sessions[session.id] = session
         return session

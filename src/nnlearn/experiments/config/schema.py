@@ -7,7 +7,9 @@ point uses), its help text and its command-line flag. Everything else is derived
 * validation of config files and overrides (:func:`nnlearn.experiments.config.files.resolve`);
 * the flags of ``nnlearn train`` and their ``--help`` (:mod:`nnlearn.cli.train`);
 * the order of keys in ``--print-config`` and in a run folder's ``config.toml``;
-* the reference table in ``docs/config.md`` (:func:`markdown_reference`).
+* the reference table in ``docs/config.md`` (:func:`markdown_reference`);
+* the JSON Schema ``docs/config.schema.json`` that editors (Taplo) complete and check
+  TOML configs with (:func:`json_schema`).
 
 A resolved config is a plain nested dict (``cfg["training"]["eta"]``), easy to write
 as TOML and to compare; :data:`SCHEMA` maps each dotted key (``"training.eta"``) to its
@@ -23,7 +25,7 @@ from typing import Any, Callable, Sequence
 from nnlearn import checks, defaults
 from nnlearn.checks import (Integer, Maybe, OneOf, Param, Rule, Text, non_negative_number,
                             positive_int, positive_number, unit_interval)
-from nnlearn.errors import ConfigError
+from nnlearn.errors import ConfigError, install_hint
 from nnlearn.nn.costs import COSTS
 from nnlearn.nn.init import INITIALIZERS
 from nnlearn.nn.layers.activations import ACTIVATIONS
@@ -46,6 +48,9 @@ class Widths(Rule):
     def describe(self) -> str:
         return "list of integers ≥ 1"
 
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "integer", "minimum": 1}}
+
 
 class AutoOrCount(Rule):
     def __call__(self, key: str, value: Any) -> int | str:
@@ -61,6 +66,9 @@ class AutoOrCount(Rule):
     def describe(self) -> str:
         return "`auto` or integer ≥ 1"
 
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"const": "auto"}, {"type": "integer", "minimum": 1}]}
+
 
 class LayerTables(Rule):
     """``[[model.layers]]``: checked against the layer classes in :func:`check_layers`."""
@@ -71,6 +79,15 @@ class LayerTables(Rule):
     def describe(self) -> str:
         return "list of layer tables"
 
+    def json_schema(self) -> dict[str, Any]:
+        from nnlearn.nn.layers import LAYER_TYPES
+
+        kinds = [{"type": "object", "required": ["type"], "additionalProperties": False,
+                  "properties": {"type": {"const": kind},
+                                 **{option: {} for option in layer_options(cls)}}}
+                 for kind, cls in sorted(LAYER_TYPES.items())]
+        return {"type": "array", "minItems": 1, "items": {"oneOf": kinds}}
+
 
 def _names(registry: dict[str, Any]) -> Callable[[], list[str]]:
     return lambda: list(registry)
@@ -78,6 +95,8 @@ def _names(registry: dict[str, Any]) -> Callable[[], list[str]]:
 
 EXPANSIONS = ("none", "shifts")
 """``data.expand``: none, or the book's four one-pixel shifts (N → 5N, ``augment.expand_shifts``)."""
+LOG_WRITERS = ("none", "tensorboard")
+"""``log.writer``: where the per-epoch metrics go besides ``metrics.jsonl``."""
 AUGMENTATIONS = ("none", "random_shift")
 """``data.augment``: on-the-fly expansion each epoch (``augment.RandomShift``)."""
 
@@ -187,8 +206,18 @@ class Regularization:
 
 
 @dataclass
+class Log:
+    """``[log]``: where the per-epoch metrics go besides the run folder's ``metrics.jsonl``."""
+
+    writer: str = setting("none", OneOf(LOG_WRITERS), "'tensorboard' also writes "
+                          "TensorBoard event files into the run folder's tensorboard/: the "
+                          "per-epoch costs, accuracies and η, and a histogram of each weight "
+                          "array (" + install_hint("tensorboard") + ")", "--log")
+
+
+@dataclass
 class Experiment:
-    """A whole config: two labels and the six tables."""
+    """A whole config: two labels and the tables."""
 
     name: str | None = setting(None, Maybe(Text()), "label of the experiment; run folders are "
                                "named after it")
@@ -197,11 +226,18 @@ class Experiment:
 
 TABLES: dict[str, type] = {"data": Data, "model": Model, "training": Training,
                            "optimizer": Optimizer, "schedule": Schedule,
-                           "regularization": Regularization}
+                           "regularization": Regularization, "log": Log}
 """The tables of a config, in the order they are written."""
 
 OPTION_TABLES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 """Tables whose other keys are the options of the class that ``name`` selects."""
+
+
+def option_names(table: str, name: str) -> list[str]:
+    """The keys besides ``name`` that ``[table]`` takes when ``name`` selects a class: an
+    optimiser's hyper-parameters, a schedule's constructor options."""
+    cls = OPTION_TABLES[table][name]
+    return list(cls.hyper) if table == "optimizer" else init_params(cls, exclude=("eta0",))
 
 
 @dataclass(frozen=True)
@@ -244,13 +280,18 @@ def check_layers(specs: Any) -> list[dict[str, Any]]:
         if kind not in LAYER_TYPES:
             raise ConfigError(f"{key}.type: unknown layer type {kind!r}; expected one of "
                               f"{', '.join(sorted(LAYER_TYPES))}")
-        valid = init_params(LAYER_TYPES[kind], exclude=("dtype", "seed"))
+        valid = layer_options(LAYER_TYPES[kind])
         for option in spec:
             if option != "type" and option not in valid:
                 raise ConfigError(f"unknown key '{key}.{option}': {kind} takes "
                                   f"{', '.join(valid) if valid else 'no options'}")
         out.append(dict(spec))
     return out
+
+
+def layer_options(cls: type) -> list[str]:
+    """The options a ``[[model.layers]]`` table of this layer class may set."""
+    return init_params(cls, exclude=("dtype", "seed"))
 
 
 def init_params(cls: type, exclude: Sequence[str] = ()) -> list[str]:
@@ -269,7 +310,20 @@ def markdown_reference() -> str:
              "Written by `python scripts/config_reference.py` from the tables of "
              "`nnlearn.experiments.config.schema`; do not edit by hand.", "",
              "Every key can be set in a TOML file (`[table]` then `key = value`), with its flag, "
-             "or with `--set table.key=value`. Defaults live in `nnlearn.defaults`.", ""]
+             "or with `--set table.key=value`. Defaults live in `nnlearn.defaults`.", "",
+             "**In an editor.** [config.schema.json](config.schema.json), written beside this "
+             "file from the same tables, is a JSON Schema of a config file. Editors built on "
+             "[Taplo](https://taplo.tamasfe.dev/) (VS Code's *Even Better TOML*, Zed, Helix, ...) "
+             "then complete keys and values, show each key's help on hover and flag unknown "
+             "keys and out-of-range values as you type. Point them at it with a first line in "
+             "the config, `#:schema ../docs/config.schema.json` (a path relative to the TOML "
+             "file, or a URL), or once for the project in `.taplo.toml`:", "",
+             "```toml", "[[rule]]", "include = [\"configs/*.toml\"]",
+             "schema.path = \"docs/config.schema.json\"", "```", "",
+             "The same check on the command line: `taplo check --schema "
+             "file://$PWD/docs/config.schema.json configs/quick.toml`. Space files "
+             "(configs/search/) add `base`, `[search]` and `[sweep]`, which this schema does "
+             "not describe.", ""]
     groups = [("top level", Experiment, "")] + [(f"[{t}]", c, t + ".") for t, c in TABLES.items()]
     for title, cls, prefix in groups:
         lines += [f"## {title}", "", (cls.__doc__ or "").strip().replace("``", "`"), "",
@@ -284,3 +338,44 @@ def markdown_reference() -> str:
                       f"({names}); see their docstrings."]
         lines.append("")
     return "\n".join(lines)
+
+
+def json_schema() -> dict[str, Any]:
+    """Every config key as a JSON Schema (draft-07) that editors use to complete and check
+    TOML configs (Taplo, Even Better TOML): the same tables, checks, defaults and help as
+    ``docs/config.md``. The cross-key rules (``model.hidden`` xor ``model.layers``, validation
+    data for early stopping) are left to ``nnlearn train`` itself."""
+    def table_schema(prefix: str, cls: type) -> dict[str, Any]:
+        properties = {}
+        for name, f in _fields(prefix, cls).items():
+            entry = {"description": f.help + (f" (flag {f.flag})" if f.flag else ""),
+                     **f.check.json_schema()}
+            if f.default is not None:
+                entry["default"] = f.default
+            properties[name[len(prefix):]] = entry
+        return {"type": "object", "description": (cls.__doc__ or "").strip().replace("``", "`"),
+                "properties": properties, "additionalProperties": False}
+
+    tables = {}
+    for table, cls in TABLES.items():
+        tables[table] = table_schema(table + ".", cls)
+        if table in OPTION_TABLES:  # name selects a class; the other keys are its options
+            registry = OPTION_TABLES[table]
+            options = sorted({o for name in registry for o in option_names(table, name)})
+            tables[table]["properties"].update(
+                {o: {"type": ["number", "string"], "description": f"an option of the selected "
+                     f"{table} (see its docstring)"} for o in options})
+            default = SCHEMA[f"{table}.name"].default
+            rules = [{"if": {"required": ["name"], "properties": {"name": {"const": name}}},
+                      "then": {"propertyNames": {"enum": ["name", *option_names(table, name)]}}}
+                     for name in registry]
+            rules.append({"if": {"not": {"required": ["name"]}},
+                          "then": {"propertyNames": {"enum": option_names(table, default)}}})
+            tables[table]["allOf"] = rules
+    top = table_schema("", Experiment)
+    top["properties"].update(tables)
+    return {"$schema": "http://json-schema.org/draft-07/schema#",
+            "title": "nnlearn experiment config",
+            "description": "An nnlearn experiment file (TOML); written by `python "
+                           "scripts/config_reference.py` from nnlearn.experiments.config.schema.",
+            **{k: v for k, v in top.items() if k != "description"}}

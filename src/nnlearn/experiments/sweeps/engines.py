@@ -208,7 +208,7 @@ class RayEngine(Engine):
     """
 
     name = "ray"
-    schedulers = SCHEDULERS
+    schedulers = SCHEDULERS + ("median",)  # median: an Optuna sweep's pruner, as Tune's rule
 
     def __init__(self, address: str | None = None, cpus_per_trial: int = 1,
                  num_cpus: int | None = None):
@@ -230,14 +230,18 @@ class RayEngine(Engine):
             check_reachable(self.address)  # seconds at most, before Ray's own slow import
         import_ray()
 
-    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
+    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None,
+            search_alg=None, num_samples: int = 1):
+        """Run ``specs`` as a grid; or, given a Tune ``search_alg`` (an Optuna sweep), the
+        ``num_samples`` trials it proposes (each suggestion holds its trial's ``spec``)."""
         scheduler = scheduler or {"name": "fifo"}
         self.check_scheduler(scheduler)
-        if not specs:
+        if not specs and (search_alg is None or num_samples < 1):
             return []
         ray = import_ray()
         with connected(ray, self.address, self.num_cpus):
-            return _tune(specs, Path(sweep_dir), self.cpus_per_trial, scheduler, on_result)
+            return _tune(specs, Path(sweep_dir), self.cpus_per_trial, scheduler, on_result,
+                         search_alg, num_samples)
 
 
 def import_ray():
@@ -354,6 +358,7 @@ def ray_trainable(config: dict[str, Any]) -> None:
 
     def report(row: dict[str, Any], accuracy: float | None) -> None:
         tune.report({"epoch": row["epochs"], "validation_accuracy": accuracy or 0.0,
+                     "best_validation_accuracy": row["validation_accuracy"] or 0.0,
                      "row": json.dumps(row)})
 
     run_trial(config["spec"], config["sweep_dir"], config["cpus"], report=report,
@@ -361,11 +366,10 @@ def ray_trainable(config: dict[str, Any]) -> None:
 
 
 def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
-          on_result: OnResult) -> list[dict[str, Any]]:
+          on_result: OnResult, search_alg=None, num_samples: int = 1) -> list[dict[str, Any]]:
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
-    by_name = {spec["name"]: spec for spec in specs}
     rows: dict[str, dict[str, Any]] = {}
 
     class Collector(tune.Callback):
@@ -384,27 +388,35 @@ def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
                                                                    " (see Ray's logs)"))
 
         def finish(self, trial, error: str | None) -> None:
-            spec = by_name[trial.config["spec"]["name"]]
+            spec = trial.config["spec"]
             last = (trial.last_result or {}).get("row")
             row = json.loads(last) if last else new_row(spec, sweep_dir)
             if error is not None and row["status"] not in ("diverged", "failed"):
                 row.update(status="failed", error=error)
             elif row["status"] == "running":
-                row = mark_stopped(row)
+                row = mark_stopped(row, scheduler["name"])
             rows[spec["name"]] = row
             on_result(row)
 
-    asha = scheduler["name"] == "asha"
-    chosen = ASHAScheduler(time_attr="epoch",
-                           max_t=max(s["config"]["training"]["epochs"] for s in specs),
-                           grace_period=scheduler.get("grace_period", 1),
-                           reduction_factor=scheduler.get("reduction_factor", 2)) \
-        if asha else FIFOScheduler()
+    stopping = scheduler["name"] in ("asha", "median")
+    if scheduler["name"] == "asha":
+        chosen = ASHAScheduler(time_attr="epoch", max_t=scheduler.get("max_t") or max(
+                                   s["config"]["training"]["epochs"] for s in specs),
+                               grace_period=scheduler.get("grace_period", 1),
+                               reduction_factor=scheduler.get("reduction_factor", 2))
+    elif scheduler["name"] == "median":
+        chosen = MedianStoppingRule(time_attr="epoch",
+                                    grace_period=scheduler.get("grace_period", 1))
+    else:
+        chosen = FIFOScheduler()
+    param_space = {"sweep_dir": str(sweep_dir), "cpus": cpus, "save_every_epoch": stopping}
+    if search_alg is None:
+        param_space["spec"] = tune.grid_search(list(specs))
     tuner = tune.Tuner(
         tune.with_resources(ray_trainable, {"cpu": cpus}),
-        param_space={"spec": tune.grid_search(list(specs)), "sweep_dir": str(sweep_dir),
-                     "cpus": cpus, "save_every_epoch": asha},
+        param_space=param_space,
         tune_config=tune.TuneConfig(metric="validation_accuracy", mode="max", scheduler=chosen,
+                                    search_alg=search_alg, num_samples=num_samples,
                                     reuse_actors=True,  # a worker process per slot, not per trial
                                     trial_name_creator=_trial_name,
                                     trial_dirname_creator=_trial_name),
@@ -413,7 +425,8 @@ def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
                                   failure_config=tune.FailureConfig(max_failures=0)))
     with _environment(RAY_AIR_NEW_OUTPUT="0"):  # Tune's console tables off: nnlearn reports
         tuner.fit()
-    return [rows[s["name"]] for s in specs if s["name"] in rows]
+    return [rows[s["name"]] for s in specs if s["name"] in rows] if search_alg is None else \
+        list(rows.values())
 
 
 def _trial_name(trial) -> str:

@@ -21,6 +21,8 @@ dotted config keys to what to try::
     scheduler = "asha"                 # "fifo" (default) or "asha" (Ray Tune's ASHA)
     grace_period = 1                   # ASHA: epochs before a trial may be stopped
     reduction_factor = 2               # ASHA: keep the best 1/2 at each milestone
+    sampler = "tpe"                    # Optuna proposes the trials: "grid", "random", "tpe"
+    pruner = "median"                  # Optuna stops poor trials: "none", "median", "asha"
 
 A list is a grid axis; ``{choices = [...]}`` and ``{low, high, scale}`` ranges
 (``scale = "linear"`` or ``"log"``; integers when both ends are integers) are drawn
@@ -29,7 +31,9 @@ axes and random keys together, each draw is tried at every grid point (Ray Tune'
 convention). Every key and every value is checked by the config's own validation
 (:func:`nnlearn.experiments.config.files.resolve`) before anything runs, and a sweep of
 more than :data:`MAX_TRIALS` trials is refused, counted before any trial is listed
-(``--max-trials`` or ``[sweep] max_trials`` raises the limit).
+(``--max-trials`` or ``[sweep] max_trials`` raises the limit). With ``[sweep] sampler``
+set, Optuna chooses each trial's values instead, from the results so far
+(:mod:`nnlearn.experiments.sweeps.optuna_study`).
 
 Each trial is a resolved config that :mod:`nnlearn.experiments.sweeps.trial` trains into an
 ordinary run folder; :mod:`nnlearn.experiments.sweeps.engines` runs the trials on this
@@ -61,6 +65,7 @@ from nnlearn.errors import ConfigError
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs.folder import runs_root
 from nnlearn.experiments.sweeps.engines import SCHEDULERS, LocalEngine
+from nnlearn.experiments.sweeps.optuna_study import PRUNERS, SAMPLERS
 from nnlearn.experiments.sweeps.results import best, settings_text, write_results
 from nnlearn.experiments.sweeps.trial import FINISHED, TRIALS_DIR, make_spec, read_row
 from nnlearn.system.processes import LOCK_NAME, FolderLock
@@ -87,8 +92,12 @@ SWEEP_OPTIONS: dict[str, Param] = {
     "reduction_factor": Param(Number(1, low_open=True), 2, "ASHA: keep the best 1/factor at "
                               "each milestone"),
     "max_trials": Param(Integer(1), MAX_TRIALS, "refuse a sweep of more trials than this"),
+    "sampler": Param(Maybe(OneOf(SAMPLERS)), None, "Optuna chooses each trial's values: grid, "
+                     "random or tpe"),
+    "pruner": Param(OneOf(PRUNERS), "none", "Optuna: stop poor trials early (none, median, asha)"),
 }
 """The ``[sweep]`` table: each option's rule, default and meaning (:mod:`nnlearn.checks`)."""
+
 
 @dataclass
 class Space:
@@ -296,10 +305,7 @@ def trial_specs(space: Space, trials: int | None = None) -> list[dict[str, Any]]
                           "{low, high} ranges or {choices} to draw at random, or drop it")
     _check_count(where, math.prod(len(v) for v in space.grid.values()),
                  trials if space.draws else 1, space.max_trials)  # before listing any
-    seed = space.options["seed"]
-    rng = numpy.random.default_rng(seed)
-    fixed = {} if cfgmod.resolve(*space.layers)["training"].get("seed") is not None \
-        else {"training.seed": seed}
+    rng = numpy.random.default_rng(space.options["seed"])
     points = [dict(zip(space.grid, combo)) for combo in itertools.product(*space.grid.values())]
     specs = []
     for _ in range(trials if space.draws else 1):
@@ -307,16 +313,25 @@ def trial_specs(space: Space, trials: int | None = None) -> list[dict[str, Any]]
         for point in points:
             values = {**point, **drawn}
             settings = {key: values[key] for key in space.keys}
-            try:
-                cfg = cfgmod.resolve(*space.layers, overrides={**fixed, **settings})
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: the trial with {settings_text(settings)} is not "
-                                  f"a valid config: {exc}") from None
-            source = cfg["data"]["source"]
-            if source != "mnist" and not os.path.isabs(source):
-                cfg["data"]["source"] = os.path.abspath(source)
-            specs.append(make_spec(len(specs), cfg, settings))
+            specs.append(make_spec(len(specs), trial_config(space, settings), settings))
     return specs
+
+
+def trial_config(space: Space, settings: dict[str, Any]) -> dict[str, Any]:
+    """The resolved config of the trial with ``settings``: ``training.seed = [sweep] seed``
+    unless the config sets one, and an absolute ``data.source`` (trials may run in another
+    working directory)."""
+    fixed = {} if cfgmod.resolve(*space.layers)["training"].get("seed") is not None \
+        else {"training.seed": space.options["seed"]}
+    try:
+        cfg = cfgmod.resolve(*space.layers, overrides={**fixed, **settings})
+    except ConfigError as exc:
+        raise ConfigError(f"{space.path}: the trial with {settings_text(settings)} is not "
+                          f"a valid config: {exc}") from None
+    source = cfg["data"]["source"]
+    if source != "mnist" and not os.path.isabs(source):
+        cfg["data"]["source"] = os.path.abspath(source)
+    return cfg
 
 
 # -- the sweep folder ----------------------------------------------------------------
@@ -423,6 +438,12 @@ def run_search(space: Space | str | os.PathLike, engine=None, *, trials: int | N
     """
     space = space if isinstance(space, Space) else load_space(space)
     engine = engine or LocalEngine()
+    if space.options["sampler"] is not None or space.options["pruner"] != "none":  # Optuna's
+        from nnlearn.experiments.sweeps import optuna_study  # proposes the trials one by one
+
+        return optuna_study.run_study(space, engine, trials=trials, scheduler=scheduler,
+                                      name=name, resume=resume, root=root, on_start=on_start,
+                                      on_result=on_result)
     specs = trial_specs(space, trials)
     settings = scheduler_settings(space, scheduler)
     engine.check_scheduler(settings)
