@@ -73,6 +73,21 @@ COVERED = {
     "jupytext --update --to ipynb notebooks/ch2_backpropagation.py":
         "tests/test_notebooks.py: test_ipynb_is_its_py checks every committed .ipynb is what "
         "this command makes of its .py",
+    # docs/interop.md and docs/book.md (each with its own test of its commands)
+    "nnlearn train --preset quick --log tensorboard --run-dir runs/quick-tb":
+        "tests/test_tensorboard.py: test_the_docs_commands_run (300 images, 2 epochs)",
+    "nnlearn train --preset quick --run-dir runs/quick":
+        "tests/test_tensorboard.py: test_the_docs_commands_run (300 images, 2 epochs)",
+    "nnlearn plot runs/quick --tensorboard": "tests/test_tensorboard.py: test_the_docs_commands_run",
+    "tensorboard --logdir runs": "tests/test_tensorboard.py: test_the_docs_commands_run reads the "
+                                 "logs as TensorBoard's event multiplexer does",
+    "optuna-dashboard runs/search-ch3-eta-lambda/optuna.journal":
+        "tests/test_search_optuna.py: test_optuna_dashboard_reads_the_study",
+    "nnlearn export mnist.npz mnist.safetensors": "tests/test_safetensors.py: test_the_docs_recipe_runs",
+    "python:docs/interop.md#safetensors-and-pytorch": "tests/test_safetensors.py: test_the_docs_recipe_runs",
+    "python:docs/book.md#how-it-works":
+        "tests/test_web_book.py: test_the_docs_python_snippet_prints_what_it_says",
+    "python scripts/book_screenshots.py": "tests/test_web_book_browser.py runs it (one page)",
     # docs/web.md
     'pip install ".[web]"': "an install (the tests run with every extra installed)",
     "nnlearn serve": "tests/test_web_browser.py: its server fixture runs `nnlearn serve --port 0`",
@@ -167,7 +182,7 @@ def runs(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
-SMALL = ["--train-size", "3000", "--validation-size", "1000", "--no-plots"]
+SMALL = ["--train-size", "3000", "--validation-size", "1000", "--no-plots", "--seed", "1"]
 
 
 def test_set_up_main_job_learns(runs, capsys):
@@ -183,7 +198,7 @@ def test_tour_train_commands_learn(runs, capsys, mnist):
     assert main(["train", "--preset", "ch1-30", "--train-size", "10000", "--validation-size", "1000",
                  "--epochs", "3", "--seed", "1", "--no-plots"]) == 0  # seeded: some seeds get stuck
     assert accuracy(capsys.readouterr().out) > 80                       # the book's ch. 1 network
-    assert main(["train", "--preset", "ch3-100-l2", "--seed", "1", "--name", "l2", *SMALL,
+    assert main(["train", "--preset", "ch3-100-l2", "--name", "l2", *SMALL,
                  "--epochs", "2"]) == 0
     assert accuracy(capsys.readouterr().out) > 85
     digit = np.round(255 * (1 - np.kron(mnist.test[0][0].reshape(28, 28), np.ones((6, 6)))))
