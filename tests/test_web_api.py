@@ -27,6 +27,12 @@ from nnlearn.web.routes.common import MAX_BODY_BYTES
 from nnlearn.web.predictor import shipped_model_path
 
 
+def local_client(app) -> TestClient:
+    """The app through Starlette's TestClient, as a browser on this machine reaches it
+    (``Host: localhost``; TestClient's own ``testserver`` is not an allowed host)."""
+    return TestClient(app, base_url="http://localhost")
+
+
 @pytest.fixture
 def runs_dir(tmp_path):
     root = tmp_path / "runs"
@@ -36,7 +42,7 @@ def runs_dir(tmp_path):
 
 @pytest.fixture
 def client(runs_dir):
-    with TestClient(create_app(runs_dir, max_sessions=3)) as c:
+    with local_client(create_app(runs_dir, max_sessions=3)) as c:
         yield c
 
 
@@ -132,7 +138,7 @@ def test_bodies_over_one_megabyte_get_413_and_bad_json_400(client):
     def chunks():  # no Content-Length: the limit is enforced while reading
         for _ in range(20):
             yield b" " * 65536
-    r = client.post("/api/predict", content=chunks())
+    r = client.post("/api/predict", content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413
     r = client.post("/api/predict", content=b'{"image": [[0, 1]', headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["field"] == "body" and "not valid JSON" in r.json()["error"]
@@ -164,7 +170,7 @@ def test_the_model_option_names_the_default(runs_dir):
     make_run(runs_dir, "chosen", seed=3)
     make_run(runs_dir, "later", seed=4)
     for given in ("chosen", str(runs_dir / "chosen"), str(runs_dir / "chosen" / "model.npz")):
-        with TestClient(create_app(runs_dir, model=given)) as c:
+        with local_client(create_app(runs_dir, model=given)) as c:
             assert c.get("/api/models").json()["default"] in ("chosen", "model.npz")
 
 
@@ -250,7 +256,7 @@ def test_playground_session_trains_streams_and_changes(client):
     assert client.get(f"/api/playground/{sid}").json()["epoch"] == 0  # a new network
     code = client.get(f"/api/playground/{sid}/code").json()
     assert "Network.from_sizes(\n    [2, 3, 1]," in code["python"] and "hidden = [3]" in code["toml"]
-    assert client.delete(f"/api/playground/{sid}").json() == {"closed": True}
+    assert client.request("DELETE", f"/api/playground/{sid}", json={}).json() == {"closed": True}
     assert client.get(f"/api/playground/{sid}").status_code == 404
 
 
@@ -292,7 +298,7 @@ def test_playground_settings_are_checked(client, path, body, field):
 
 
 def test_session_limit_gives_503_and_idle_sessions_are_freed(runs_dir):
-    with TestClient(create_app(runs_dir, max_sessions=2, idle_seconds=0.4)) as c:
+    with local_client(create_app(runs_dir, max_sessions=2, idle_seconds=0.4)) as c:
         first, second = create(c)["session"], create(c)["session"]
         r = c.post("/api/playground", json={})
         assert r.status_code == 503 and "--max-sessions" in r.json()["error"]

@@ -30,6 +30,16 @@ def add_parser(sub) -> None:
                    help="free a playground session unused this long (default: %(default)s)")
     p.add_argument("--max-rate", type=float, default=30.0, metavar="N",
                    help="playground updates per second at most (default: %(default)s)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a name the server may be reached by (the Host header), besides "
+                        "localhost, 127.0.0.1, ::1 and the --host address; repeat for more; "
+                        "'*' allows any name (turns off the DNS-rebinding check)")
+    p.add_argument("--max-connections", type=int, default=100, metavar="N",
+                   help="open connections at once; one more is answered 503 and closed "
+                        "(default: %(default)s)")
+    p.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="time a client has to send a whole request; slower ones are "
+                        "disconnected (default: %(default)s)")
     p.set_defaults(func=run)
 
 
@@ -46,15 +56,16 @@ def run(args: argparse.Namespace) -> int:
     from nnlearn.errors import ConfigError
     from nnlearn.experiments.runs.folder import runs_root
 
-    for name, value in (("--max-sessions", args.max_sessions), ("--port", args.port + 1)):
+    for name, value in (("--max-sessions", args.max_sessions), ("--port", args.port + 1),
+                        ("--max-connections", args.max_connections)):
         if value < 1 or (name == "--port" and value > 65536):
             raise ConfigError(f"{name} is out of range: {value if name != '--port' else args.port}")
-    if not args.idle_timeout > 0 or not args.max_rate > 0:
-        raise ConfigError("--idle-timeout and --max-rate must be positive numbers")
+    if not args.idle_timeout > 0 or not args.max_rate > 0 or not args.request_timeout > 0:
+        raise ConfigError("--idle-timeout, --max-rate and --request-timeout must be positive numbers")
     try:
-        import uvicorn
-
+        from nnlearn.web import server
         from nnlearn.web.app import create_app
+        from nnlearn.web.guard import allowed_host_names
     except ImportError as exc:
         raise ImportError(f"nnlearn serve needs the web extra ({exc.name} is missing): "
                           "pip install 'nnlearn[web]'") from None
@@ -65,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         pass
     runs_dir = args.runs_dir or str(runs_root())
     app = create_app(runs_dir, model=args.model, max_sessions=args.max_sessions,
-                     idle_seconds=args.idle_timeout, max_updates_per_second=args.max_rate)
+                     idle_seconds=args.idle_timeout, max_updates_per_second=args.max_rate,
+                     allowed_hosts=allowed_host_names(args.host, args.allowed_host))
     if not _is_loopback(args.host):
         print(f"nnlearn serve: warning: listening on {args.host}, so other machines can reach "
               "this server; it has no authentication (anyone who can connect can use it and "
@@ -84,10 +96,9 @@ def run(args: argparse.Namespace) -> int:
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     print(f"nnlearn serve: http://{shown}:{port}/  (runs from {runs_dir}; Ctrl-C to stop)",
           flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           timeout_graceful_shutdown=2))
     try:
-        server.run(sockets=[sock])
+        server.serve(app, sock, max_connections=args.max_connections,
+                     request_timeout=args.request_timeout)
     except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the Ctrl-C
         pass
     print("nnlearn serve: stopped", flush=True)

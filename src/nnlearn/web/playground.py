@@ -471,6 +471,8 @@ class SessionPool:
         self.idle_seconds = idle_seconds
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
+        self._starting = 0
+        """Sessions being built: counted against the limit before they join ``sessions``."""
 
     def sweep(self) -> list[str]:
         """Free the idle sessions; returns their ids."""
@@ -484,14 +486,20 @@ class SessionPool:
     def create(self, settings: Settings) -> Session:
         """A new session, or :class:`PoolFull` when ``max_sessions`` are live."""
         self.sweep()
-        with self.lock:
-            if len(self.sessions) >= self.max_sessions:
+        with self.lock:  # count and reserve in one step: concurrent creates cannot overshoot
+            if len(self.sessions) + self._starting >= self.max_sessions:
                 raise PoolFull(f"all {self.max_sessions} playground sessions are in use; close "
                                "another playground tab, wait for idle ones to be freed, or start "
                                "the server with a larger --max-sessions")
-        session = Session(settings)
-        with self.lock:
-            self.sessions[session.id] = session
+            self._starting += 1
+        session = None
+        try:
+            session = Session(settings)
+        finally:
+            with self.lock:
+                self._starting -= 1
+                if session is not None:
+                    self.sessions[session.id] = session
         return session
 
     def get(self, session_id: str) -> Session | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from anyio import CapacityLimiter, to_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from nnlearn.web import playground, predictor, runs_view
@@ -71,11 +71,15 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise ApiError(413, f"the request body has {int(declared)} bytes; the limit is "
                             f"{MAX_BODY_BYTES} bytes (1 MiB)")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"the request body exceeds the limit of {MAX_BODY_BYTES} bytes (1 MiB)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ApiError(413, f"the request body exceeds the limit of {MAX_BODY_BYTES} "
+                                    "bytes (1 MiB)")
+            chunks.append(chunk)
+    except ClientDisconnect:  # too slow (--request-timeout) or gone: nobody reads the answer
+        raise ApiError(400, "the client disconnected before sending the whole body", "body") from None
     data = b"".join(chunks) or b"{}"
     try:  # a large body is parsed in a worker thread, so the event loop keeps serving
         body = json.loads(data) if size < 65536 else await to_thread.run_sync(json.loads, data)

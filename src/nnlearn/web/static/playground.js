@@ -493,7 +493,10 @@ function wireControls() {
   });
   window.addEventListener("resize", () => state.snap && render({ ...state.snap, history: [], history_start: state.history.length }));
   window.addEventListener("pagehide", () => {
-    if (state.session) navigator.sendBeacon(`/api/playground/${state.session}/close`, "{}");
+    if (state.session) {  // keepalive: the request outlives the page; JSON like every POST
+      fetch(`/api/playground/${state.session}/close`, { method: "POST", keepalive: true,
+        headers: { "Content-Type": "application/json" }, body: "{}" });
+    }
   });
 }
 

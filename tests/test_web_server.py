@@ -1,0 +1,193 @@
+"""``nnlearn serve`` as a real server process on 127.0.0.1 against hostile clients: foreign
+``Host`` names, simultaneous session creates, slow and idle connections, a flood of connections
+that exhausts the process's file descriptors. Every client here is on loopback, bounded in count
+(at most a few hundred sockets) and in time (seconds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+class Server:
+    """``nnlearn serve --port 0 ARGS`` in a subprocess, its stderr in a file."""
+
+    def __init__(self, runs_dir: Path, *args: str, max_files: int | None = None):
+        self.log = runs_dir.parent / f"serve-{time.monotonic_ns()}.log"
+
+        def limit_files():  # in the child only: a small ulimit -n
+            if max_files:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
+
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nnlearn.cli", "serve", "--port", "0", "--runs-dir",
+                 str(runs_dir), *args], stdout=subprocess.PIPE, stderr=log, text=True,
+                preexec_fn=limit_files)
+        line = self.proc.stdout.readline()
+        assert line.startswith("nnlearn serve: http://127.0.0.1:"), (line, self.log.read_text())
+        self.port = int(line.split()[2].rsplit(":", 1)[1].strip("/"))
+        deadline = time.monotonic() + 30
+        while self.request("GET", "/api/health")[0] != 200:
+            assert time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.1)
+
+    def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None,
+                timeout: float = 10) -> tuple[int, bytes]:
+        """One HTTP/1.1 request on a fresh connection: (status, body); (0, b"") if refused."""
+        headers = {"Host": f"127.0.0.1:{self.port}", "Connection": "close",
+                   "Content-Length": str(len(body)), **(headers or {})}
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+                s.sendall(head.encode() + b"\r\n" + body)
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+        except OSError:
+            return 0, b""
+        if not data:
+            return 0, b""
+        status = int(data.split(b" ", 2)[1])
+        return status, data.split(b"\r\n\r\n", 1)[1]
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.communicate(timeout=30)
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    (tmp_path / "runs").mkdir()
+    return tmp_path / "runs"
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_twenty_simultaneous_creates_with_a_limit_of_three_leave_three(runs_dir):
+    server = Server(runs_dir, "--max-sessions", "3")
+    try:
+        start, statuses = threading.Barrier(20), []
+
+        def create():
+            start.wait()
+            statuses.append(server.request("POST", "/api/playground", b"{}", JSON)[0])
+        threads = [threading.Thread(target=create) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(statuses) == [201] * 3 + [503] * 17
+        assert json.loads(server.request("GET", "/api/health")[1])["sessions"] == 3
+    finally:
+        assert "Traceback" not in server.stop()
+
+
+def test_foreign_hosts_and_cross_site_writes_are_refused(runs_dir):
+    server = Server(runs_dir, "--allowed-host", "nn.example")
+    try:
+        for host in ("attacker.example", f"attacker.example:{server.port}", "127.0.0.2", ""):
+            status, body = server.request("GET", "/api/health", headers={"Host": host})
+            assert status == 400 and json.loads(body)["field"] == "Host", host
+        for host in (f"localhost:{server.port}", "nn.example", f"[::1]:{server.port}"):
+            assert server.request("GET", "/api/health", headers={"Host": host})[0] == 200, host
+        status, body = server.request("POST", "/api/playground", b"{}",
+                                      {"Content-Type": "text/plain;charset=UTF-8"})
+        assert status == 415 and json.loads(body)["field"] == "Content-Type"
+        status, body = server.request("POST", "/api/playground", b"{}",
+                                      {**JSON, "Origin": "http://attacker.example"})
+        assert status == 403 and json.loads(body)["field"] == "Origin"
+        origin = {"Origin": f"http://127.0.0.1:{server.port}"}
+        assert server.request("POST", "/api/playground", b"{}", {**JSON, **origin})[0] == 201
+        assert json.loads(server.request("GET", "/api/health")[1])["sessions"] == 1
+    finally:
+        server.stop()
+
+
+def open_slow(port: int, count: int, partial: bytes = b"GET /api/health HTTP/1.1\r\n") -> list:
+    """``count`` connections that send the start of a request and then nothing."""
+    socks = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(partial)
+        socks.append(s)
+    return socks
+
+
+def closed_by_server(s: socket.socket, within: float) -> bool:
+    """Whether the server closes ``s`` within ``within`` seconds (answering at most a 503)."""
+    s.settimeout(within)
+    try:
+        data = s.recv(4096)
+        while data and data.startswith(b"HTTP/1.1 503"):
+            data = s.recv(4096)
+        return data == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_slow_connections_are_capped_in_count_and_dropped_after_the_timeout(runs_dir):
+    server = Server(runs_dir, "--max-connections", "20", "--request-timeout", "1.5")
+    try:
+        started = time.monotonic()
+        slow = open_slow(server.port, 20) + open_slow(server.port, 10, b"POST /api/predict")
+        over = slow[20:]
+        for s in over:  # beyond --max-connections: answered 503 and closed at once
+            s.settimeout(5)
+            assert s.recv(4096).startswith(b"HTTP/1.1 503")
+        assert all(closed_by_server(s, 10) for s in slow[:20])
+        assert time.monotonic() - started < 10
+        body = json.dumps({"image": [[0, 1]] * 3}).encode()
+        half = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body[:5]
+        trickle = open_slow(server.port, 1, half)[0]  # headers, then a body that never ends
+        assert closed_by_server(trickle, 10)
+        assert server.request("GET", "/api/health")[0] == 200
+        for s in slow + [trickle]:
+            s.close()
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log
+
+
+def test_running_out_of_file_descriptors_logs_a_few_lines_and_recovers(runs_dir):
+    """With ``ulimit -n 120`` and no connection cap, 200 idle connections exhaust the
+    descriptors: accept() fails with EMFILE in a loop (which used to write megabytes of the
+    same traceback a second). The log stays small, and once the slow clients are dropped
+    the server answers again."""
+    server = Server(runs_dir, "--max-connections", "1000", "--request-timeout", "2",
+                    max_files=120)
+    try:
+        socks = []
+        for _ in range(200):
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=2))
+            except OSError:
+                break
+        time.sleep(4)
+        for s in socks:
+            s.close()
+        deadline = time.monotonic() + 15
+        while server.request("GET", "/api/health", timeout=2)[0] != 200:
+            assert time.monotonic() < deadline, "the server did not recover"
+            time.sleep(0.2)
+    finally:
+        log = server.stop()
+    assert "Too many open files" in log
+    assert len(log) < 20_000, f"{len(log)} bytes of log in a few seconds"
