@@ -372,3 +372,61 @@ def test_runs_table_rereads_a_run_only_when_its_files_change(tmp_path, monkeypat
     monkeypatch.setattr(runs_view, "RUNNING_WINDOW", 0.0)   # time alone turns running into stopped
     assert {r["name"]: r["status"] for r in runs_view.list_runs(root)}["live"] == "stopped"
     assert reads[3:] == []
+
+
+# -- what every request must show (nnlearn.web.guard) -------------------------------------
+def test_other_sites_cannot_change_state_and_foreign_hosts_are_refused(runs_dir):
+    from nnlearn.web.guard import allowed_host_names
+
+    with local_client(create_app(runs_dir, max_sessions=3)) as c:
+        # a form or no-cors fetch from another site: text/plain, no preflight
+        r = c.post("/api/playground", content=b"{}", headers={"Content-Type": "text/plain"})
+        assert r.status_code == 415 and r.json()["field"] == "Content-Type"
+        assert "application/json" in r.json()["error"]
+        for origin in ("http://attacker.example", "null", "http://localhost:9999",
+                       "file://"):
+            r = c.post("/api/playground", json={}, headers={"Origin": origin})
+            assert r.status_code == 403 and r.json()["field"] == "Origin", origin
+        r = c.request("DELETE", "/api/playground/x")
+        assert r.status_code == 415
+        assert c.get("/api/health").json()["sessions"] == 0
+        assert c.post("/api/playground", json={}, headers={"Origin": "http://localhost"}).status_code == 201
+        assert c.post("/api/playground", json={}).status_code == 201  # no Origin: curl, scripts
+        for host in ("attacker.example", "attacker.example:8000", "localhost.attacker.example",
+                     "127.0.0.1.nip.io", "testserver"):
+            r = c.get("/api/health", headers={"Host": host})
+            assert r.status_code == 400 and r.json()["field"] == "Host", host
+            assert "--allowed-host" in r.json()["error"]
+        r = c.get("/", headers={"Host": "attacker.example"})
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/plain")
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "app.localhost:1", "LOCALHOST"):
+            assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
+    hosts = allowed_host_names("192.168.1.5", ["nn.lan"])
+    with local_client(create_app(runs_dir, allowed_hosts=hosts)) as c:
+        for host in ("192.168.1.5:8000", "nn.lan", "NN.LAN:80", "localhost"):
+            assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
+        assert c.get("/api/health", headers={"Host": "192.168.1.6"}).status_code == 400
+    assert "0.0.0.0" not in allowed_host_names("0.0.0.0") and "::" not in allowed_host_names("::")
+    with local_client(create_app(runs_dir, allowed_hosts=allowed_host_names(extra=["*"]))) as c:
+        assert c.get("/api/health", headers={"Host": "anything.example"}).status_code == 200
+
+
+def test_simultaneous_creates_never_exceed_the_session_limit():
+    import threading
+
+    from nnlearn.web.playground import PoolFull, SessionPool, Settings
+
+    pool, start, made, full = SessionPool(max_sessions=3), threading.Barrier(20), [], []
+
+    def create():
+        start.wait()
+        try:
+            made.append(pool.create(Settings()))
+        except PoolFull:
+            full.append(1)
+    threads = [threading.Thread(target=create) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(made) == 3 and len(full) == 17 and len(pool.sessions) == 3

@@ -191,3 +191,39 @@ def test_running_out_of_file_descriptors_logs_a_few_lines_and_recovers(runs_dir)
         log = server.stop()
     assert "Too many open files" in log
     assert len(log) < 20_000, f"{len(log)} bytes of log in a few seconds"
+
+
+def test_a_csv_upload_is_parsed_while_the_server_keeps_answering(runs_dir):
+    """A CSV of about 1 MiB takes a while to parse; a health check sent after it is
+    answered first (the parse used to run on the event loop, stalling every request)."""
+    server = Server(runs_dir)
+    try:
+        status, body = server.request("POST", "/api/playground",
+                                      b'{"settings": {"dataset": "custom"}}', JSON)
+        session = json.loads(body)["session"]
+        rows = "".join(f"{i % 11 - 5}.125,{i % 7 - 3}.5,{i % 2}\n" for i in range(70_000))
+        upload = json.dumps({"csv": "x1,x2,label\n" + rows}).encode()
+        assert 900_000 < len(upload) < 1 << 20
+        head = (f"POST /api/playground/{session}/csv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(upload)}\r\n"
+                "Connection: close\r\n\r\n").encode()
+        answered_meanwhile = 0
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+            s.sendall(head + upload)
+            s.setblocking(False)
+            answer = b""
+            while True:  # health checks, one after the other, until the upload is answered
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    assert server.request("GET", "/api/health")[0] == 200
+                    answered_meanwhile += 1
+                    continue
+                if not chunk:
+                    break
+                answer += chunk
+        assert b" 400 " in answer.split(b"\r\n")[0] and b"at most 5000" in answer
+        print("health checks answered during the upload:", answered_meanwhile)
+        assert answered_meanwhile >= 10
+    finally:
+        server.stop()
