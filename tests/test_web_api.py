@@ -430,3 +430,119 @@ def test_simultaneous_creates_never_exceed_the_session_limit():
     for t in threads:
         t.join(60)
     assert len(made) == 3 and len(full) == 17 and len(pool.sessions) == 3
+
+
+# -- one bad file or field is one bad answer, not a 500 for everyone ------------------------
+DEEP = "[" * 100_000
+HUGE_INT = "1" + "0" * 5000
+
+
+@pytest.mark.parametrize("file, text, says", [
+    ("summary.json", "", "summary.json: not JSON"),
+    ("summary.json", '{"test_accuracy": 0.', "summary.json: not JSON"),   # cut short by a full disk
+    ("summary.json", "[0.97, 0.5]", "expected a JSON object, found list"),
+    ("summary.json", DEEP, "RecursionError"),
+    ("summary.json", '{"test_accuracy": ' + HUGE_INT + "}", "summary.json: not JSON"),
+    ("metrics.jsonl", '{"epoch": 1}\n5\n', "metrics.jsonl:2: expected a JSON object, found int"),
+    ("metrics.jsonl", DEEP + "\n", "metrics.jsonl:1: not JSON"),
+])
+def test_a_damaged_run_is_marked_unreadable_and_the_others_still_show(client, runs_dir, file, text, says):
+    make_run(runs_dir, "good", metrics=[{"epoch": 1, "evaluation_accuracy": 0.9}])
+    bad = make_run(runs_dir, "bad", metrics=[{"epoch": 1, "evaluation_accuracy": 0.8}])
+    (bad.path / file).write_text(text)
+    r = client.get("/api/runs")
+    assert r.status_code == 200, r.text
+    table = {row["name"]: row for row in r.json()["runs"]}
+    assert table["good"]["status"] == "finished" and table["good"]["problem"] is None
+    assert table["good"]["best_validation_accuracy"] == 0.9
+    assert table["bad"]["status"] == "unreadable" and says in table["bad"]["problem"]
+    detail = client.get("/api/runs/bad")
+    assert detail.status_code == 200 and detail.json()["config"]["model"]["hidden"] == [10]
+    assert detail.json()["summary_json" if file == "summary.json" else "metrics"] is None
+    metrics = client.get("/api/runs/bad/metrics")
+    if file == "metrics.jsonl":
+        assert metrics.status_code == 400 and metrics.json()["field"] == "name"
+        assert says in metrics.json()["error"]
+    else:
+        assert metrics.json()["count"] == 1
+    assert client.get("/api/models").status_code == 200
+
+
+def test_nan_and_infinity_in_a_runs_files_are_sent_as_null(client, runs_dir):
+    run = make_run(runs_dir, "diverged", finished=False)
+    run.metrics_path.write_text('{"epoch": 1, "training_cost": NaN, "evaluation_accuracy": 0.1}\n'
+                                '{"epoch": 2, "training_cost": Infinity, "evaluation_accuracy": NaN}\n')
+    run.summary_path.write_text('{"test_accuracy": NaN, "test_cost": -Infinity}')
+    row = client.get("/api/runs").json()["runs"][0]
+    assert row["status"] == "finished" and row["problem"] is None
+    assert row["test_accuracy"] is None and row["best_validation_accuracy"] == 0.1
+    detail = client.get("/api/runs/diverged").json()
+    assert detail["summary_json"] == {"test_accuracy": None, "test_cost": None}
+    assert [m["training_cost"] for m in detail["metrics"]] == [None, None]
+    assert client.get("/api/runs/diverged/metrics?since=1").json()["records"] == [
+        {"epoch": 2, "training_cost": None, "evaluation_accuracy": None}]
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("POST", "/api/predict", DEEP, "body"),
+    ("POST", "/api/predict", '{"image": ' + HUGE_INT + "}", "body"),
+    ("POST", "/api/playground", '{"settings": {"seed": ' + HUGE_INT + "}}", "body"),
+    ("POST", "/api/predict", json.dumps({"image": [[0, 1]], "model": "r" * 5000}), "model"),
+    ("GET", "/api/runs/" + "r" * 5000, None, "name"),
+    ("GET", "/api/runs/" + "r" * 5000 + "/metrics", None, "name"),
+    ("GET", "/api/compare?a=" + "r" * 5000 + "&b=x", None, "a"),
+    ("GET", "/api/runs/good/metrics?since=²", None, "since"),
+    ("GET", "/api/runs/good/metrics?since=" + "9" * 5000, None, "since"),
+    ("GET", "/api/runs/good/metrics?since=-" + "9" * 5000, None, "since"),
+])
+def test_hostile_fields_get_a_400_naming_them(client, runs_dir, method, path, body, field):
+    make_run(runs_dir, "good")
+    r = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["field"] == field and len(r.text) < 2000
+    assert client.get("/api/runs").status_code == 200
+
+
+def _raw_member_model(path: Path) -> None:
+    """A model file whose header member is raw JSON bytes, not a .npy array."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__nnlearn__", json.dumps({"format": "nnlearn-model", "version": 1}))
+        archive.writestr("layer0.params.W.npy", b"")
+
+
+def test_a_model_file_with_a_raw_member_does_not_break_draw(client, runs_dir):
+    make_run(runs_dir, "good", seed=1)
+    time.sleep(0.01)
+    broken = make_run(runs_dir, "broken", seed=2)  # the newest run: the default candidate
+    _raw_member_model(broken.model_path)
+    info = client.get("/api/models")
+    assert info.status_code == 200 and info.json()["default"] == "good"
+    image = np.zeros((28, 28))
+    image[5:23, 13:15] = 1.0
+    assert client.post("/api/predict", json={"image": image.tolist()}).json()["model"] == "good"
+    r = client.post("/api/predict", json={"image": image.tolist(), "model": "broken"})
+    assert r.status_code == 400 and r.json()["field"] == "model"
+    assert "member '__nnlearn__' is not a .npy array" in r.json()["error"]
+    r = client.get("/api/runs/broken/evaluation")
+    assert r.status_code == 400 and "__nnlearn__" in r.json()["error"]
+
+
+def test_a_symlink_leading_outside_the_runs_folder_is_skipped_everywhere(client, runs_dir, tmp_path):
+    make_run(runs_dir, "inside", seed=1)
+    time.sleep(0.01)
+    make_run(tmp_path / "elsewhere", "secret", seed=2)  # newer, with a digit model
+    (runs_dir / "link").symlink_to(tmp_path / "elsewhere" / "secret")
+    (runs_dir / "loop").symlink_to(runs_dir / "loop")
+    assert [r["name"] for r in client.get("/api/runs").json()["runs"]] == ["inside"]
+    info = client.get("/api/models").json()
+    assert info["default"] == "inside"
+    assert [m["name"] for m in info["models"]] == ["shipped", "inside"]
+    image = np.zeros((28, 28))
+    image[5:23, 13:15] = 1.0
+    assert client.post("/api/predict", json={"image": image.tolist()}).json()["model"] == "inside"
+    r = client.post("/api/predict", json={"image": image.tolist(), "model": "link"})
+    assert r.status_code == 400 and "leads outside --runs-dir" in r.json()["error"]
+    (runs_dir / "alias").symlink_to(runs_dir / "inside")  # a link that stays inside is a run
+    assert sorted(r["name"] for r in client.get("/api/runs").json()["runs"]) == ["alias", "inside"]
