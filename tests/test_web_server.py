@@ -227,3 +227,101 @@ def test_a_csv_upload_is_parsed_while_the_server_keeps_answering(runs_dir):
         assert answered_meanwhile >= 10
     finally:
         server.stop()
+
+
+# -- the same, from a real browser (Debian's Chromium through Playwright) -------------------
+CHROMIUM = "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason="needs Debian's Chromium: apt-get install chromium")
+
+ATTACK_PAGE = """<!doctype html><title>another site</title><script>
+async function attack(target) {
+  const tries = [  // what any page may send without a CORS preflight, then one that needs it
+    fetch(target + "/api/playground", {method: "POST", mode: "no-cors", body: "{}"}),
+    fetch(target + "/api/playground", {method: "POST", mode: "no-cors", body: "{}",
+          headers: {"Content-Type": "text/plain"}}),
+    fetch(target + "/api/playground", {method: "POST", body: "{}",
+          headers: {"Content-Type": "application/json"}}),
+  ];
+  return (await Promise.allSettled(tries)).map(r => r.status);
+}
+</script>"""
+
+
+@pytest.fixture
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:  # rebind.test resolves to 127.0.0.1, as a rebinding DNS would
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--host-resolver-rules=MAP rebind.test 127.0.0.1"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def attack_site(tmp_path):
+    """Another web site on this machine (another port, so another origin)."""
+    import http.server
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text(ATTACK_PAGE)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path / "site"), **kwargs)
+
+        def log_message(self, *args):
+            pass
+    handler = Quiet
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def sessions(server: Server) -> int:
+    return json.loads(server.request("GET", "/api/health")[1])["sessions"]
+
+
+@needs_chromium
+def test_a_page_on_another_site_cannot_fill_the_sessions(runs_dir, chromium, attack_site):
+    server = Server(runs_dir)
+    try:
+        page = chromium.new_page()
+        page.goto(attack_site + "/index.html")
+        page.evaluate("target => attack(target)", f"http://127.0.0.1:{server.port}")
+        with page.expect_navigation():  # a plain HTML form, the oldest way
+            page.evaluate("""target => { const form = document.createElement("form");
+                form.method = "POST"; form.action = target + "/api/playground";
+                form.enctype = "text/plain"; document.body.appendChild(form); form.submit(); }""",
+                          f"http://127.0.0.1:{server.port}")
+        assert "Content-Type" in page.inner_text("body")  # the 415 the form got
+        assert sessions(server) == 0
+        # DNS rebinding: a hostile name that resolves to 127.0.0.1 gets no page and no API
+        answer = page.goto(f"http://rebind.test:{server.port}/")
+        assert answer.status == 400 and "--allowed-host" in page.inner_text("body")
+        assert page.goto(f"http://rebind.test:{server.port}/api/health").status == 400
+    finally:
+        server.stop()
+
+
+@needs_chromium
+def test_the_playground_page_still_works_and_frees_its_session_on_leaving(runs_dir, chromium):
+    server = Server(runs_dir)
+    try:
+        page = chromium.new_page()
+        page.goto(f"http://127.0.0.1:{server.port}/playground")
+        page.wait_for_function("state.snap !== null")
+        assert sessions(server) == 1
+        page.goto("about:blank")  # pagehide: a keepalive JSON POST to .../close
+        deadline = time.monotonic() + 10
+        while sessions(server) != 0:
+            assert time.monotonic() < deadline, "the session was not closed on leaving the page"
+            time.sleep(0.1)
+        page.goto(f"http://localhost:{server.port}/playground")  # by name works too
+        page.wait_for_function("state.snap !== null")
+        assert sessions(server) == 1
+    finally:
+        server.stop()
