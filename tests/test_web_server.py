@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -173,6 +174,7 @@ def test_running_out_of_file_descriptors_logs_a_few_lines_and_recovers(runs_dir)
     the server answers again."""
     server = Server(runs_dir, "--max-connections", "1000", "--request-timeout", "2",
                     max_files=120)
+    started = time.monotonic()
     try:
         socks = []
         for _ in range(200):
@@ -189,8 +191,15 @@ def test_running_out_of_file_descriptors_logs_a_few_lines_and_recovers(runs_dir)
             time.sleep(0.2)
     finally:
         log = server.stop()
+    seconds = time.monotonic() - started
     assert "Too many open files" in log
     assert len(log) < 20_000, f"{len(log)} bytes of log in a few seconds"
+    report = os.environ.get("NNLEARN_SERVER_REPORT")  # read by scripts/reliability_report.py
+    if report:
+        Path(report).write_text(json.dumps({
+            "ulimit_n": 120, "connections_tried": 200, "connections_opened": len(socks),
+            "seconds": round(seconds, 1), "log_bytes": len(log.encode()),
+            "log_lines": log.count("\n")}))
 
 
 def test_a_csv_upload_is_parsed_while_the_server_keeps_answering(runs_dir):
@@ -322,6 +331,25 @@ def test_the_playground_page_still_works_and_frees_its_session_on_leaving(runs_d
             time.sleep(0.1)
         page.goto(f"http://localhost:{server.port}/playground")  # by name works too
         page.wait_for_function("state.snap !== null")
+        assert sessions(server) == 1
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
+def test_the_curl_line_of_docs_web_md_creates_a_session(runs_dir):
+    """docs/web.md shows how a script writes (JSON, no Origin); run that very line."""
+    import shlex
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    line = next(l for l in docs.splitlines() if l.startswith("curl "))
+    server = Server(runs_dir)
+    try:
+        argv = shlex.split(line.replace(":8000/", f":{server.port}/"))
+        done = subprocess.run(argv + ["-s", "-w", "\\n%{http_code}"], capture_output=True,
+                              text=True, timeout=30)
+        body, status = done.stdout.rsplit("\n", 1)
+        assert status == "201" and json.loads(body)["epoch"] == 0
         assert sessions(server) == 1
     finally:
         server.stop()
