@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from nnlearn.errors import ConfigError
 from nnlearn.examples import EXAMPLES, baselines, eleven_line, iris, universality, vanishing, xor
 from nnlearn.examples._common import stratified_split
 
@@ -236,6 +237,19 @@ def test_vanishing_norms_match_a_direct_gradient(mnist):
         b[j] = old
         grad[j] = (up - down) / 2e-6
     assert norms[0] == pytest.approx(np.linalg.norm(grad), rel=1e-5)
+
+
+def test_vanishing_relu_with_he_init_keeps_the_layers_level(mnist):
+    """The chapter-5 notebook's comparison: sigmoid layers' ‖δˡ‖ fall towards the input, ReLU
+    layers with He's N(0, 2/n_in) and zero biases keep about the same size."""
+    sizes = (784, 30, 30, 30, 10)
+    sigmoid = vanishing.measure(n=200, epochs=0, sizes=sizes, data=mnist.train)["norms"][0]
+    relu = vanishing.measure(n=200, epochs=0, sizes=sizes, data=mnist.train, activation="relu",
+                             weight_init="he", bias_init="zeros")["norms"][0]
+    assert sigmoid[2] > 5 * sigmoid[0]
+    assert 1 / 3 < relu[2] / relu[0] < 3
+    with pytest.raises(ConfigError, match="unknown initialiser"):
+        vanishing.measure(n=10, epochs=0, sizes=sizes, data=mnist.train, weight_init="big")
 
 
 @pytest.mark.slow

@@ -13,6 +13,9 @@ command line and a pure function returning its results, which the tests call.
 ``universality``   hand-built pairs of step-like sigmoids approximating f(x) (ch. 4)
 ``vanishing``      ‖∂C/∂b‖ per layer of a deep sigmoid net: early layers learn slower (ch. 5)
 =================  ==============================================================
+
+``notebooks`` is not an example but the helpers of the chapter notebooks in the
+repository's ``notebooks/`` (their size knob and the one-input neuron).
 """
 
 from __future__ import annotations

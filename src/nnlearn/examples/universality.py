@@ -109,15 +109,20 @@ def plot(result: dict[str, Any], path: str) -> str | None:
     if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
+    draw(result, ax)
+    ax.set_title("Hand-built sigmoid bump pairs approximating f (book ch. 4)")
+    return str(save_figure(fig, path))
+
+
+def draw(result: dict[str, Any], ax) -> None:
+    """f and each approximation of :func:`approximate` on the matplotlib axes ``ax``."""
     ax.plot(result["x"], result["f"], color="black", lw=2, label="f(x)")
     for n in result["pairs"]:
         ax.plot(result["x"], result["outputs"][n], lw=1,
                 label=f"{n} pairs (mean dev. {result['mean_deviation'][n]:.4f})")
     ax.set_xlabel("x")
     ax.set_ylabel("output")
-    ax.set_title("Hand-built sigmoid bump pairs approximating f (book ch. 4)")
     ax.legend(fontsize=8)
-    return str(save_figure(fig, path))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

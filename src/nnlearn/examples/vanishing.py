@@ -43,13 +43,16 @@ def bias_gradient_norms(net, X, Y) -> list[float]:
 
 
 def measure(*, n: int = 1000, epochs: int = 30, sizes: Sequence[int] = SIZES, eta: float = 0.1,
-            mini_batch_size: int = 10, seed: int = 0, data=None) -> dict[str, Any]:
+            mini_batch_size: int = 10, seed: int = 0, data=None, activation: str = "sigmoid",
+            weight_init: str = "normal_fan_in", bias_init: str = "normal") -> dict[str, Any]:
     r"""Per-layer ``‖∂C/∂b‖`` at initialisation and after each of ``epochs`` epochs.
 
     ``data`` is an ``(X, y)`` pair of flattened MNIST images (default: the first
-    ``n`` of the book's training split). Returns ``{"sizes", "norms": (epochs + 1, L)
-    array, row 0 at initialisation, one column per Dense layer (the last is the
-    output layer), "accuracy": training accuracy after each epoch}``.
+    ``n`` of the book's training split). ``activation``, ``weight_init`` and
+    ``bias_init`` are the hidden layers' (default: the book's sigmoid, N(0, 1/n_in),
+    N(0, 1)); the output stays a sigmoid under the cross-entropy. Returns ``{"sizes",
+    "norms": (epochs + 1, L) array, row 0 at initialisation, one column per Dense layer
+    (the last is the output layer), "accuracy": training accuracy after each epoch}``.
     """
     from nnlearn import Network
 
@@ -57,8 +60,8 @@ def measure(*, n: int = 1000, epochs: int = 30, sizes: Sequence[int] = SIZES, et
         from nnlearn.data import load_mnist
         data = load_mnist().train
     X, y = data[0][:n], data[1][:n]
-    net = Network.from_sizes(list(sizes), activation="sigmoid", cost="cross_entropy",
-                             weight_init="normal_fan_in", bias_init="normal", seed=seed)
+    net = Network.from_sizes(list(sizes), activation=activation, cost="cross_entropy",
+                             weight_init=weight_init, bias_init=bias_init, seed=seed)
     Xc = net.check_inputs(X)
     Y = net.targets(y, Xc.shape[0])
     norms = [bias_gradient_norms(net, Xc, Y)]
@@ -79,16 +82,21 @@ def plot(result: dict[str, Any], path: str) -> str | None:
     plt = pyplot()
     if plt is None:
         return None
-    norms = result["norms"][:, :-1]
     fig, ax = plt.subplots(figsize=(7, 4))
+    draw(result, ax)
+    ax.set_title(f"Vanishing gradient in {result['sizes']} (sigmoid, cross-entropy)")
+    return str(save_figure(fig, path))
+
+
+def draw(result: dict[str, Any], ax) -> None:
+    """The hidden layers' ``‖∂C/∂b‖`` per epoch on the matplotlib axes ``ax`` (log scale)."""
+    norms = result["norms"][:, :-1]
     for layer in range(norms.shape[1]):
         ax.plot(range(norms.shape[0]), norms[:, layer], marker=".", label=f"hidden layer {layer + 1}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch (0 = initialisation)")
     ax.set_ylabel("‖∂C/∂b‖ (speed of learning)")
-    ax.set_title(f"Vanishing gradient in {result['sizes']} (sigmoid, cross-entropy)")
     ax.legend(fontsize=8)
-    return str(save_figure(fig, path))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
