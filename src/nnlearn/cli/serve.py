@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"nnlearn serve: warning: listening on {args.host}, so other machines can reach "
               "this server; it has no authentication (anyone who can connect can use it and "
-              "read the runs). Use the default --host 127.0.0.1 unless you mean it.",
+              "read the runs). Use the default --host 127.0.0.1 unless you mean it. Other "
+              "machines must use this address or a name given with --allowed-host.",
               file=sys.stderr, flush=True)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
