@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"nnlearn serve: warning: listening on {args.host}, so other machines can reach "
               "this server; it has no authentication (anyone who can connect can use it and "
               "read the runs). Use the default --host 127.0.0.1 unless you mean it. Other "
-              "machines must use this address or a name given with --allowed-host.",
+              "machines are answered only when they name it by a specific --host address or "
+              "by a name given with --allowed-host (see docs/web.md).",
               file=sys.stderr, flush=True)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
