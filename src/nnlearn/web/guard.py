@@ -12,7 +12,8 @@ hostile name that resolves to 127.0.0.1 (DNS rebinding) can even read the answer
   only if the origin is this server (its host and port equal ``Host``); else 403.
 
 Reading (``GET``, ``HEAD``) needs only the ``Host`` check: without CORS headers no other
-site can read an answer, and no GET changes anything but a playground session's clock.
+site can read an answer, and the one GET that does work (a playground session's stream)
+needs the session's id, a random token only its own page knows.
 """
 
 from __future__ import annotations
