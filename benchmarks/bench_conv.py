@@ -2,9 +2,11 @@
 
 Architecture (d): conv 20×5×5 → ReLU → max-pool 2 → conv 40×5×5 → ReLU → max-pool 2
 → FC 100 ReLU → softmax, log-likelihood cost, plain SGD η = 0.03, on the same
-50,000 MNIST images (N, 1, 28, 28), evaluation excluded; mini-batch 10 and 64,
-the three alternating round by round; medians, the ratio nnlearn / the faster
-peer and each one's efficiency (counted FLOPs, ``flops.py``, per second over this
+50,000 MNIST images (N, 1, 28, 28), evaluation excluded; mini-batch 10 and 64.
+The contenders: nnlearn, PyTorch (eager), JAX's jitted step called per minibatch and
+JAX's whole epoch compiled as one ``lax.scan``; they alternate round by round with a
+pause before each epoch (common.PAUSE_SECONDS); medians, the ratio nnlearn / the
+fastest of them and each one's efficiency (counted FLOPs, ``flops.py``, per second over this
 machine's float32 GEMM peak, measured first) to benchmarks/results/conv-TAG.json.
 nnlearn trains with its default ``threads="auto"`` (nnlearn.train.parallel: the minibatch is
 split over the cores when it carries enough work; the JSON records how many threads).
@@ -21,7 +23,8 @@ import sys
 
 import numpy as np
 
-from common import environment, gemm_peak, jax_sgd_epoch, native_blas, race, torch_sgd_epoch, write_result
+from common import (environment, gemm_peak, jax_scan_sgd_epoch, jax_sgd_epoch, native_blas, race,
+                    torch_sgd_epoch, write_result)
 from flops import example_flops
 
 ETA = 0.03
@@ -53,7 +56,8 @@ def torch_epoch(X, y, m, seed=0):
                            torch.from_numpy(y), m=m, lr=ETA)
 
 
-def jax_epoch(X, y, m, seed=0):
+def jax_problem(seed=0):
+    """``(loss, params)`` of network (d) in JAX: softmax + log-likelihood, batch mean."""
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -79,10 +83,20 @@ def jax_epoch(X, y, m, seed=0):
         z = jax.nn.relu(a @ W3 + b3) @ W4 + b4
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), yb[:, None], axis=1))
 
-    return jax_sgd_epoch(log_likelihood, params, X, y, m=m, lr=ETA, seed=seed)
+    return log_likelihood, params
 
 
-PEERS = {"pytorch": torch_epoch, "jax": jax_epoch}
+def jax_epoch(X, y, m, seed=0):
+    """JAX's jitted SGD step called per minibatch."""
+    return jax_sgd_epoch(*jax_problem(seed), X, y, m=m, lr=ETA, seed=seed)
+
+
+def jax_scan_epoch(X, y, m, seed=0):
+    """JAX's whole epoch compiled as one ``lax.scan`` over the minibatches."""
+    return jax_scan_sgd_epoch(*jax_problem(seed), X, y, m=m, lr=ETA, seed=seed)
+
+
+PEERS = {"pytorch": torch_epoch, "jax": jax_epoch, "jax_scan": jax_scan_epoch}
 
 
 def main() -> None:

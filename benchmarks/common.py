@@ -92,6 +92,54 @@ def jax_sgd_epoch(loss_fn, params, X: np.ndarray, Y: np.ndarray, m: int, lr: flo
         state["params"] = jax.block_until_ready(params)
 
     epoch.compile_seconds = compile_seconds  # type: ignore[attr-defined]
+    epoch.state = state  # type: ignore[attr-defined]  # the parameters after the last epoch
+    return epoch
+
+
+def jax_scan_sgd_epoch(loss_fn, params, X: np.ndarray, Y: np.ndarray, m: int, lr: float,
+                       seed: int = 0) -> Callable[[], None]:
+    """One JAX epoch compiled whole: ``jax.lax.scan`` of the SGD step over the minibatches.
+
+    This is how JAX users write a fast training loop: the data set is put on the
+    device once, and one jitted function takes the parameters and the epoch's order
+    (drawn as in :func:`jax_sgd_epoch`), gathers each minibatch inside the scan's body
+    (``X[order[k·m:(k+1)·m]]``, no Python between steps, no permuted copy of the data
+    set) and, when ``m`` does not divide the set, takes one last smaller step after
+    the scan. Compiled here on a first call, outside any timed epoch
+    (``epoch.compile_seconds``).
+    """
+    import jax
+    from jax import lax
+
+    n = X.shape[0]
+    full = n // m
+
+    def step(params, xb, yb):
+        grads = jax.grad(loss_fn)(params, xb, yb)
+        return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+
+    @jax.jit
+    def run(params, Xd, Yd, order):
+        def body(params, idx):
+            return step(params, Xd[idx], Yd[idx]), None
+
+        params, _ = lax.scan(body, params, order[:full * m].reshape(full, m))
+        if full * m < n:  # the last, smaller minibatch
+            params = step(params, Xd[order[full * m:]], Yd[order[full * m:]])
+        return params
+
+    rng = np.random.default_rng(seed)
+    Xd, Yd = jax.device_put(X), jax.device_put(Y)
+    state = {"params": jax.device_put(params)}
+    start = time.perf_counter()
+    run.lower(state["params"], Xd, Yd, np.arange(n)).compile()  # compile once, outside the epochs
+    compile_seconds = time.perf_counter() - start
+
+    def epoch() -> None:
+        state["params"] = jax.block_until_ready(run(state["params"], Xd, Yd, rng.permutation(n)))
+
+    epoch.compile_seconds = compile_seconds  # type: ignore[attr-defined]
+    epoch.state = state  # type: ignore[attr-defined]  # the parameters after the last epoch
     return epoch
 
 
@@ -145,11 +193,20 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def alternate(contenders: dict[str, Callable[[], Any]], repeats: int, log=print) -> dict[str, list[float]]:
-    """Time each contender ``repeats`` times, alternating them round by round."""
+PAUSE_SECONDS = 2.0
+"""Seconds :func:`race` waits before each contender's epoch: PyTorch's OpenMP threads and
+XLA's workers keep spinning for a while after a call, and without a pause they slowed
+whichever contender ran next by up to 40% (issue 20)."""
+
+
+def alternate(contenders: dict[str, Callable[[], Any]], repeats: int, log=print,
+              pause: float = 0.0) -> dict[str, list[float]]:
+    """Time each contender ``repeats`` times, alternating them round by round, sleeping
+    ``pause`` seconds before each (see :data:`PAUSE_SECONDS`)."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for r in range(repeats):
         for name, fn in contenders.items():
+            time.sleep(pause)
             times[name].append(timed(fn))
             log(f"  round {r + 1}/{repeats} {name}: {times[name][-1]:.3f} s")
     return times
@@ -205,7 +262,7 @@ def _cpu_model() -> str:
 
 def summary(times: dict[str, list[float]], flops_per_epoch: float, peak_gflops: float,
             ours: str = "nnlearn") -> dict[str, Any]:
-    """Medians, the ratio ours / the faster peer, and each contender's efficiency:
+    """Medians, the ratio ours / the fastest peer (of all contenders), and each one's efficiency:
     counted FLOPs per second as a fraction of the measured GEMM peak."""
     med = {name: statistics.median(t) for name, t in times.items()}
     peers = {name: t for name, t in med.items() if name != ours}
@@ -224,26 +281,38 @@ def summary_line(s: dict[str, Any]) -> str:
 
 
 def race(ours: Callable[[], Any], peers: dict[str, Callable[[], Callable[[], Any]]], repeats: int,
-         flops_per_epoch: float, peak_gflops: float) -> dict[str, Any]:
+         flops_per_epoch: float, peak_gflops: float, pause: float = PAUSE_SECONDS) -> dict[str, Any]:
     """Alternate nnlearn's epoch ``ours`` with each installed peer's (``peers`` maps a
-    name to a factory of its epoch) for ``repeats`` rounds; :func:`summary` of it,
-    with JAX's compile time and the load average after the rounds."""
+    name in :data:`PEER_PACKAGES` to a factory of its epoch) for ``repeats`` rounds,
+    ``pause`` seconds before each epoch; :func:`summary` of it, with each JAX
+    contender's compile time and the load average after the rounds."""
     contenders = {"nnlearn": ours}
-    contenders.update({name: peers[name]() for name in contenders_available()})
-    s = summary(alternate(contenders, repeats), flops_per_epoch, peak_gflops)
-    if "jax" in contenders:
-        s["jax_compile_seconds"] = contenders["jax"].compile_seconds
+    installed = contenders_available()
+    contenders.update({name: factory() for name, factory in peers.items()
+                       if PEER_PACKAGES[name] in installed})
+    s = summary(alternate(contenders, repeats, pause=pause), flops_per_epoch, peak_gflops)
+    s["pause_seconds"] = pause
+    compiled = {name: fn.compile_seconds for name, fn in contenders.items()
+                if hasattr(fn, "compile_seconds")}
+    if compiled:
+        s["compile_seconds"] = compiled
+    if "jax" in compiled:
+        s["jax_compile_seconds"] = compiled["jax"]
     s["load_average_after"] = load_average()
     print(summary_line(s))
     return s
 
 
+PEER_PACKAGES = {"pytorch": "torch", "jax": "jax", "jax_scan": "jax"}
+"""The package each peer contender needs: PyTorch eager, JAX's jitted step called per
+minibatch, JAX's whole epoch as one ``lax.scan`` (:func:`jax_scan_sgd_epoch`)."""
+
+
 def contenders_available() -> list[str]:
-    """The peers whose package is installed (``pip install -e '.[bench]'`` brings both)."""
+    """The peer packages that are installed (``pip install -e '.[bench]'`` brings both)."""
     import importlib.util
 
-    found = [name for name, module in (("pytorch", "torch"), ("jax", "jax"))
-             if importlib.util.find_spec(module) is not None]
+    found = [module for module in ("torch", "jax") if importlib.util.find_spec(module) is not None]
     if not found:
         sys.exit("no peer installed: pip install -e '.[bench]' (PyTorch and JAX, CPU)")
     return found

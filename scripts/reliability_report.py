@@ -345,8 +345,8 @@ def render_server(flood: dict) -> list[str]:
          "metrics line that is not an object: that run is listed as `unreadable` with its problem; "
          "NaN and ±inf are sent as `null`; a model file with a raw zip member is refused by name",
          test("test_web_api.py", "'damaged or nan_and or raw_member'")),
-        ("symbolic links in the runs folder", "one leading outside is skipped by `/api/runs`, "
-         "`/api/models` and Draw's default model, and refused by name",
+        ("symbolic links in the runs folder", "one leading outside is skipped by `/api/runs` "
+         "and `/api/models` (the models Draw a digit offers), and refused by name",
          test("test_web_api.py", "symlink_leading")),
         ("files a run writes at its end", "`summary.json`, `model.npz`, `config.toml` and the plots "
          "are written atomically; a write error (a full disk) names the file",

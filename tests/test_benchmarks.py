@@ -149,3 +149,65 @@ def test_what_is_left_joins_the_profile_with_the_speed_rows(tmp_path):
     mlp["networks"]["[784, 30, 10]"]["products_seconds"] = 0.6   # measured products alone > the goal
     (tmp_path / "mlp-x.json").write_text(json.dumps(mlp))
     assert "| 0.500 | no: below the products alone (0.600 s) |" in "\n".join(render(tmp_path))
+
+
+def test_jax_scan_epoch_takes_the_same_steps_as_the_per_step_epoch():
+    # the whole-epoch lax.scan contender must train the same way as the jitted step called per
+    # minibatch: same order (same seed), same SGD steps, including the last, smaller minibatch
+    pytest.importorskip("jax")
+    import numpy as np
+    from common import jax_scan_sgd_epoch, jax_sgd_epoch
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 4), dtype=np.float32)
+    Y = rng.standard_normal((50, 2), dtype=np.float32)
+    params = [rng.standard_normal((4, 2), dtype=np.float32), np.zeros(2, np.float32)]
+
+    def loss(params, xb, yb):
+        W, b = params
+        return ((xb @ W + b - yb) ** 2).mean()
+
+    per_step = jax_sgd_epoch(loss, params, X, Y, m=16, lr=0.1, seed=5)  # 3 × 16 + 2
+    scanned = jax_scan_sgd_epoch(loss, params, X, Y, m=16, lr=0.1, seed=5)
+    for _ in range(2):
+        per_step(), scanned()
+    assert scanned.compile_seconds > 0
+    W_step, b_step = (np.asarray(p) for p in per_step.state["params"])
+    W_scan, b_scan = (np.asarray(p) for p in scanned.state["params"])
+    assert not np.allclose(W_step, params[0])  # it trained
+    np.testing.assert_allclose(W_scan, W_step, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b_scan, b_step, rtol=1e-5, atol=1e-6)
+
+
+
+def test_report_renders_the_speedrun_race(tmp_path):
+    runs = {"nnlearn": [{"seed": 1, "seconds": 4.0, "accuracy": 0.991}, {"seed": 2, "seconds": 4.4, "accuracy": 0.990}],
+            "pytorch": [{"seed": 1, "seconds": 9.0, "accuracy": 0.990}, {"seed": 2, "seconds": 9.8, "accuracy": 0.989}]}
+    (tmp_path / "speedrun-x.json").write_text(json.dumps({
+        "benchmark": "speedrun", "repeats": 2, "command": "python benchmarks/bench_speedrun.py",
+        "description": "preset speedrun", "runs": runs, "median": {"nnlearn": 4.2, "pytorch": 9.4},
+        "best_peer": "pytorch", "ratio": 4.2 / 9.4, "accuracy_mean": {"nnlearn": 0.9905, "pytorch": 0.9895},
+        "env": {"date": "d", "cpu_model": "c", "cpus": 2, "python": "3", "numpy": "2",
+                "OPENBLAS_CORETYPE": "(unset)"}}))
+    text = "\n".join(render(tmp_path))
+    assert "| nnlearn | 4.20 | 4.00, 4.40 | 99.05 |" in text
+    assert "| PyTorch | 9.40 | 9.00, 9.80 | 98.95 |" in text
+    assert ("nnlearn's training 4.20 s (goal ≤ 5 s: met); nnlearn / PyTorch 0.447 (goal ≤ 0.5: met); "
+            "mean final accuracy 99.05% over 2 seeds") in text
+
+
+@pytest.mark.slow  # trains the recipe three times on 2,560 images (PyTorch and JAX when installed)
+def test_speedrun_recipe_is_the_same_in_each_library():
+    # written three times, the recipe must learn alike: the test accuracies after the same
+    # 10 one-cycle steps on the same images agree within a few points
+    from bench_speedrun import RUNS, recipe
+
+    r = recipe(quick=True)
+    accuracy = {}
+    for name, run in RUNS.items():
+        if name != "nnlearn":
+            pytest.importorskip({"pytorch": "torch", "jax": "jax"}[name])
+        seconds, accuracy[name] = run(r, 1)
+        assert seconds > 0
+    assert min(accuracy.values()) > 0.6, accuracy
+    assert max(accuracy.values()) - min(accuracy.values()) < 0.05, accuracy

@@ -187,6 +187,17 @@ def test_mlp_dropout_goes_after_each_hidden_activation():
     assert net.layers[2].p == 0.3
 
 
+def test_an_mlp_may_give_each_hidden_layer_its_own_activation():
+    import nnlearn
+
+    net = nnlearn.Network.from_sizes([4, 5, 3, 2], activation=["relu", "tanh"], cost="log_likelihood")
+    assert [type(l).__name__ for l in net.layers] == ["Dense", "ReLU", "Dense", "Tanh", "Dense", "Softmax"]
+    with pytest.raises(ConfigError, match="2 names for 1 hidden layers"):
+        nnlearn.Network.from_sizes([4, 5, 2], activation=["relu", "tanh"])
+    with pytest.raises(ConfigError, match="unknown activation 'swish'"):
+        nnlearn.Network.from_sizes([4, 5, 3, 2], activation=["relu", "swish"])
+
+
 def test_trainer_options_from_a_config():
     from nnlearn.nn.regularizers import L1, L2
     from nnlearn.optim.schedules import BookSchedule

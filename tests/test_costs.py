@@ -266,3 +266,62 @@ def test_cross_entropies_reject_targets_outside_unit_interval(cost):
     net = Network([Dense(2, 3), output], cost, seed=0)
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         net.evaluate(np.zeros((2, 2)), np.array([[2.0, 0.0, 0.0], [0.0, -1.0, 1.0]]))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gradcheck_log_likelihood_with_label_smoothing(shape):
+    rng = np.random.default_rng(11)
+    A, Y = softmax(rng.standard_normal(shape)), one_hot(rng, *shape)
+    result = gradcheck(LogLikelihood(label_smoothing=0.1), A, Y)
+    assert result.ok(1e-6), str(result)
+
+
+def test_label_smoothing_targets_value_and_fused_delta():
+    # K = 4, ε = 0.2: the true class gets 1 − 0.2 + 0.05 = 0.85, the others 0.05
+    cost = LogLikelihood(label_smoothing=0.2)
+    Y = np.array([[0.0, 1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(cost.smoothed(Y), [[0.05, 0.85, 0.05, 0.05]], rtol=1e-15)
+    A = np.array([[0.1, 0.6, 0.2, 0.1]])
+    expected = -(0.05 * np.log(0.1) + 0.85 * np.log(0.6) + 0.05 * np.log(0.2) + 0.05 * np.log(0.1))
+    assert cost.value(A, Y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(cost.fused_delta(A, Y), A - [[0.05, 0.85, 0.05, 0.05]], rtol=1e-12)
+    # the fused delta is still softmax.backward(∂C/∂A): the smoothed rows sum to 1
+    Z = np.random.default_rng(3).standard_normal((5, 4))
+    Y5 = one_hot(np.random.default_rng(4), 5, 4)
+    A5 = Softmax().forward(Z)
+    act = Softmax()
+    act.forward(Z)
+    np.testing.assert_allclose(cost.fused_delta(A5, Y5), act.backward(cost.gradient(A5, Y5)),
+                               rtol=0, atol=1e-12)
+    assert LogLikelihood().value(A, Y) == pytest.approx(-np.log(0.6), rel=1e-12)
+
+
+def test_a_network_trains_with_label_smoothing_and_its_gradient_checks():
+    rng = np.random.default_rng(5)
+    net = Network([Dense(3, 5), Sigmoid(), Dense(5, 4), Softmax()],
+                  LogLikelihood(label_smoothing=0.1), seed=0, dtype="float64")
+    X, Y = rng.standard_normal((6, 3)), one_hot(rng, 6, 4)
+    assert gradcheck(net, X, Y).ok(1e-6)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, "x", True])
+def test_label_smoothing_refuses_values_outside_0_1(bad):
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        LogLikelihood(label_smoothing=bad)
+
+
+def test_label_smoothing_is_for_the_log_likelihood_only():
+    assert get_cost("log_likelihood", 0.1).label_smoothing == 0.1
+    with pytest.raises(ConfigError, match="log_likelihood"):
+        get_cost("cross_entropy", 0.1)
+
+
+def test_a_config_model_table_sets_label_smoothing():
+    from nnlearn.experiments.config.files import resolve
+    from nnlearn.nn.builder import build_network
+
+    cfg = resolve({"model": {"hidden": [5], "cost": "log_likelihood", "label_smoothing": 0.1}})
+    net = build_network(cfg["model"], (4,), 3, seed=0)
+    assert isinstance(net.cost, LogLikelihood) and net.cost.label_smoothing == 0.1
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        resolve({"model": {"label_smoothing": 1.5}})

@@ -152,16 +152,21 @@ def test_an_unknown_choice_is_refused(monkeypatch):
         kernels.implementation()
 
 
-def test_without_numba_the_reference_runs_after_a_one_line_notice():
-    code = ("import sys; sys.modules['numba'] = None\n"       # as if Numba were not installed
+def _without_numba(lines: str) -> subprocess.CompletedProcess:
+    """Run ``lines`` in a fresh Python in which Numba cannot be imported (as if not installed)."""
+    code = ("import sys; sys.modules['numba'] = None\n"
             "import numpy as np\n"
-            "from nnlearn.nn import kernels\n"
-            "from nnlearn.nn.layers import MaxPool2D\n"
-            "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
-            "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
-            "print(kernels.implementation(), Y.ravel().tolist())\n")
+            "from nnlearn.nn import kernels\n" + lines)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_without_numba_the_reference_runs_after_a_one_line_notice():
+    done = _without_numba("from nnlearn.nn.layers import MaxPool2D\n"
+                          "Y = MaxPool2D(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))\n"
+                          "MaxPool2D(2).forward(np.zeros((1, 1, 4, 4), np.float32))\n"
+                          "print(kernels.implementation(), Y.ravel().tolist())\n")
     assert done.stdout.split() == ["reference", "[5.0,", "7.0,", "13.0,", "15.0]"]
     notice = done.stderr.strip().splitlines()
     assert len(notice) == 1 and "Numba is not installed" in notice[0] and "nnlearn[fast]" in notice[0]
@@ -245,3 +250,90 @@ def test_compiled_relu_backward_matches_the_reference_bit_for_bit(monkeypatch, s
     assert out["compiled"].dtype == out["reference"].dtype == np.dtype(dtype)
     np.testing.assert_array_equal(out["compiled"], out["reference"])
     assert np.array_equal(np.signbit(out["compiled"]), np.signbit(out["reference"]))
+
+
+# -- batch norm's per-channel passes --------------------------------------------------------------
+
+def _bn_arrays(shape, dtype, seed=6):
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    dY = rng.standard_normal(shape).astype(dtype)
+    C = shape[1]
+    return X, dY, (rng.random(C) + 0.5).astype(dtype), rng.standard_normal(C).astype(dtype)
+
+
+def _bn_passes(X, dY, gamma, beta):
+    """Every batch-norm kernel once, through the dispatch: sums, normalisation, gradients."""
+    M = X.shape[0] * X.shape[2]
+    mu = kernels.channel_sums(X) / M
+    var = kernels.channel_centered_squares(X, mu) / M
+    s = 1.0 / np.sqrt(var + 1e-5)
+    X_hat, Y = kernels.batchnorm_normalize(X, mu, s, gamma, beta)
+    sum_g, sum_gx = kernels.channel_grad_sums(dY, X_hat)
+    dX = kernels.batchnorm_input_grad(dY, X_hat, gamma * s, M, sum_g, sum_gx)
+    return mu, var, X_hat, Y, sum_g, sum_gx, dX
+
+
+def test_batchnorm_plain_python_loops_match_the_reference(monkeypatch):
+    monkeypatch.setenv(kernels.KERNELS_ENV, "reference")
+    X, dY, gamma, beta = _bn_arrays((3, 2, 5), "float64")
+    mu, var, X_hat, Y, sum_g, sum_gx, dX = _bn_passes(X, dY, gamma, beta)
+    sums, squares = np.empty(2), np.empty(2)
+    kernels.channel_sums_loops(X, sums)
+    kernels.channel_centered_squares_loops(X, mu, squares)
+    np.testing.assert_allclose(sums / 15, mu, rtol=1e-14)
+    np.testing.assert_allclose(squares / 15, var, rtol=1e-14)
+    got_hat, got_Y, got_dX = np.empty_like(X), np.empty_like(X), np.empty_like(X)
+    s = 1.0 / np.sqrt(var + 1e-5)
+    kernels.batchnorm_normalize_loops(X, mu, s, gamma, beta, got_hat, got_Y)
+    np.testing.assert_allclose(got_hat, X_hat, rtol=1e-14)
+    np.testing.assert_allclose(got_Y, Y, rtol=1e-14)
+    g, gx = np.empty(2), np.empty(2)
+    kernels.channel_grad_sums_loops(dY, X_hat, g, gx)
+    np.testing.assert_allclose([g, gx], [sum_g, sum_gx], rtol=1e-13)
+    kernels.batchnorm_input_grad_loops(dY, X_hat, gamma * s, 15, sum_g, sum_gx, got_dX)
+    np.testing.assert_allclose(got_dX, dX, rtol=1e-12, atol=1e-14)
+    # the statistics the passes give are the definition's: x̂ has mean 0 and variance ≈ 1 per channel
+    np.testing.assert_allclose(X_hat.mean(axis=(0, 2)), 0, atol=1e-13)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-5), ("float64", 1e-12)])
+@pytest.mark.parametrize("shape", [(128, 16, 144), (64, 32, 25), (7, 3, 1)])
+def test_compiled_batchnorm_matches_the_reference_to_rounding(monkeypatch, shape, dtype, rtol):
+    arrays = _bn_arrays(shape, dtype)
+    out = {}
+    for which in ("compiled", "reference"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, which)
+        out[which] = _bn_passes(*arrays)
+    for got, want in zip(out["compiled"], out["reference"]):
+        assert got.dtype == want.dtype
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("which", [pytest.param("compiled", marks=needs_numba), "reference"])
+@pytest.mark.parametrize("shape, training", [((4, 3, 5, 5), True), ((6, 4), True), ((4, 3, 5, 5), False)])
+def test_batchnorm_gradcheck_under_each_implementation(monkeypatch, which, shape, training):
+    from nnlearn.nn.layers import BatchNorm
+    monkeypatch.setenv(kernels.KERNELS_ENV, which)
+    layer = BatchNorm(shape[1], dtype="float64")
+    rng = np.random.default_rng(8)
+    layer.params["gamma"][...] = rng.random(shape[1]) + 0.5
+    layer.params["beta"][...] = rng.standard_normal(shape[1])
+    if not training:
+        layer.buffers["running_mean"][...] = rng.standard_normal(shape[1])
+        layer.buffers["running_var"][...] = rng.random(shape[1]) + 0.5
+    result = gradcheck(layer, rng.standard_normal(shape) * 2, training=training)
+    assert result.max_error < 1e-6, result
+
+
+def test_without_numba_batch_norm_trains_on_its_references():
+    done = _without_numba("from nnlearn.nn.layers import BatchNorm\n"
+                          "layer = BatchNorm(2)\n"
+                          "X = np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2)\n"
+                          "Y = layer.forward(X, training=True)\n"
+                          "dX = layer.backward(np.ones_like(Y))\n"
+                          "print(kernels.implementation(), round(float(Y.mean()), 6), "
+                          "float(abs(dX).max()) < 1e-5)\n")
+    assert done.stdout.split() == ["reference", "0.0", "True"]  # x̂ has mean 0; a constant δ has no ∂C/∂x

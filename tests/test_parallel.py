@@ -221,3 +221,67 @@ def test_one_thread_training_holds_blas_to_one_thread_and_restores_it():
     assert seen and all(counts == [1] * len(before) for counts in seen)
     assert [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(
         user_api="blas").lib_controllers] == before
+
+
+def batchnorm_convnet(seed=0):
+    from nnlearn.nn.layers import BatchNorm
+
+    layers = [Conv2D(1, 3, 3, input_shape=(1, 9, 8)), BatchNorm(3), ReLU(), MaxPool2D(2), Flatten(),
+              nnlearn.Dense(27, 6), BatchNorm(6), nnlearn.Tanh(), nnlearn.Dense(6, 4), nnlearn.Softmax()]
+    return nnlearn.Network(layers, "log_likelihood", seed=seed, dtype="float64")
+
+
+@pytest.mark.parametrize("threads, m", [(2, 10), (3, 7), (2, 3)])
+def test_batch_norm_parts_exchange_statistics_so_the_gradient_is_the_whole_minibatch(threads, m):
+    # every part normalises with the whole minibatch's μ and σ², and ∂C/∂x uses its sums:
+    # the gradient, the outputs and the running statistics equal one thread's
+    X, y = data(m, seed=4)
+    one, split = batchnorm_convnet(), batchnorm_convnet()
+    Y = one.targets(y, m)
+    outputs_one = one.forward(X, True)
+    one.backward(outputs_one, Y)
+    with parallel.ThreadedGradient(split, threads) as gradient:
+        outputs = gradient(X, Y)
+    np.testing.assert_allclose(np.concatenate(outputs), outputs_one, rtol=1e-12, atol=1e-14)
+    for got, want in zip(grads(split), grads(one)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    for a, b in zip(split.layers, one.layers):
+        for key in a.buffers:
+            np.testing.assert_allclose(a.buffers[key], b.buffers[key], rtol=1e-12)
+    assert all(layer.part_sums is None for layer in split.layers if hasattr(layer, "part_sums"))
+
+
+def test_auto_splits_batch_norm_networks_and_training_matches_one_thread(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_MACS_PER_THREAD", 1)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    net = batchnorm_convnet(seed=3)
+    assert parallel.serial_layers(net) == [] and parallel.plan_threads(net, 12) == 2
+    X, y = data(60)
+    runs = {}
+    for threads in (1, 2, 2):
+        net = batchnorm_convnet(seed=3)
+        Trainer(net, X, y, epochs=2, mini_batch_size=12, eta=0.3, monitor=(), threads=threads).run()
+        runs.setdefault(threads, []).append([p.copy() for p, _ in net.parameters()])
+    for a, b in zip(runs[2][0], runs[2][1]):
+        assert np.array_equal(a, b)  # same threads, same seed: identical bits
+    for a, b in zip(runs[2][0], runs[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_an_error_in_one_part_does_not_leave_a_batch_norm_part_waiting():
+    from nnlearn.nn.layers import BatchNorm
+
+    net = nnlearn.Network([_MarkerLayer("raise"), BatchNorm(3), nnlearn.Dense(3, 2), nnlearn.Softmax()],
+                          "log_likelihood", input_shape=(3,), dtype="float64")
+    X = np.random.default_rng(0).random((8, 3))
+    Y = net.targets(np.zeros(8, dtype=int), 8)
+    with parallel.ThreadedGradient(net, 2) as gradient:
+        bad = X.copy()
+        bad[-1, 0] = 999.0  # only the worker's part raises, before the first exchange
+        with pytest.raises(ValueError, match="marker seen"):
+            gradient(bad, Y)
+        bad = X.copy()
+        bad[0, 0] = 999.0  # only this thread's part raises; the worker stops waiting
+        with pytest.raises(ValueError, match="marker seen"):
+            gradient(bad, Y)
+        gradient(X, Y)  # and the next minibatch runs

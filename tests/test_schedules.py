@@ -149,3 +149,76 @@ def test_early_stopping_state_round_trip():
 def test_bad_schedule_and_early_stopping_arguments(make, phrase):
     with pytest.raises(ConfigError, match=phrase):
         make()
+
+
+def test_one_cycle_warms_up_then_anneals_linearly():
+    s = get_schedule("one_cycle", warmup=0.25, start_ratio=0.1, end_ratio=0.0)
+    opt = Opt(2.0)
+    etas = []
+    for t in range(9):  # T = 9 steps: p = t/8; the peak at p = 0.25 is step 2
+        s.set_step(t, 9, opt)
+        etas.append(opt.eta)
+    # warm-up: 2·(0.1 + 0.9·p/0.25) at p = 0, 1/8; annealing: 2·(1 − (p − 0.25)/0.75)
+    expected = [0.2, 2 * (0.1 + 0.9 * 0.5), 2.0] + [2 * (1 - (t / 8 - 0.25) / 0.75) for t in range(3, 9)]
+    np.testing.assert_allclose(etas, expected, rtol=1e-12, atol=1e-15)
+    assert etas[-1] == 0.0 and s.eta0 == 2.0
+
+
+def test_linear_decay_ends_at_end_ratio():
+    s = get_schedule("linear", end_ratio=0.1)
+    opt = Opt(1.0)
+    etas = []
+    for t in range(5):
+        s.set_step(t, 5, opt)
+        etas.append(opt.eta)
+    np.testing.assert_allclose(etas, [1.0, 0.775, 0.55, 0.325, 0.1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("options, word", [({"warmup": 1.0}, "warmup"), ({"warmup": -0.1}, "warmup"),
+                                           ({"end_ratio": 2}, "end_ratio"),
+                                           ({"start_ratio": "x"}, "start_ratio")])
+def test_one_cycle_refuses_bad_options(options, word):
+    with pytest.raises(ConfigError, match=word):
+        get_schedule("one_cycle", **options)
+
+
+def test_training_sets_a_per_step_schedule_before_every_minibatch_of_the_whole_run():
+    # 2 epochs of 4 minibatches: the 8 steps see η at p = t/7; the epoch-end call keeps η
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    net = _tiny_net(0)
+    seen = []
+    from nnlearn.train.trainer import Trainer
+
+    trainer = Trainer(net, X, y, epochs=2, mini_batch_size=10, eta=0.8, schedule="linear",
+                      on_batch=lambda done, total: seen.append(trainer.optimizer.eta))
+    history = trainer.run()
+    np.testing.assert_allclose(seen, [0.8 * (1 - t / 7) for t in range(8)], rtol=1e-12, atol=1e-15)
+    assert trainer.optimizer.eta == 0.0
+    np.testing.assert_allclose(history["eta"], [0.8, 0.8 * (1 - 4 / 7)], rtol=1e-12)  # each epoch's first
+
+
+def test_a_resumed_per_step_schedule_continues_where_it_stopped():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    from nnlearn.train.trainer import Trainer
+
+    whole = _tiny_net(0)
+    Trainer(whole, X, y, epochs=3, mini_batch_size=10, eta=0.5, schedule="one_cycle").run()
+    first = _tiny_net(0)
+    t1 = Trainer(first, X, y, epochs=3, mini_batch_size=10, eta=0.5, schedule="one_cycle")
+    t1.run(epochs=1)
+    state = t1.state_dict()
+    second = _tiny_net(5)
+    t2 = Trainer(second, X, y, epochs=3, mini_batch_size=10, eta=0.5, schedule="one_cycle")
+    t2.load_state_dict(state)
+    t2.run()
+    for (w, _), (v, _) in zip(whole.parameters(), second.parameters()):
+        np.testing.assert_array_equal(w, v)
+
+
+def _tiny_net(seed):
+    from nnlearn import Dense, Softmax, Sigmoid
+
+    return Network([Dense(3, 4), Sigmoid(), Dense(4, 2), Softmax()], "log_likelihood", seed=seed,
+                   dtype="float64")

@@ -146,7 +146,7 @@ def test_bodies_over_one_megabyte_get_413_and_bad_json_400(client):
     assert r.status_code == 400 and r.json()["field"] == "body"
 
 
-def test_models_default_to_the_newest_run_with_a_digit_model(client, runs_dir):
+def test_models_default_to_the_shipped_one_and_runs_answer_when_chosen(client, runs_dir):
     info = client.get("/api/models").json()
     assert info["default"] == "shipped" and info["models"][0]["test_accuracy"] > 0.95
     assert info["models"][0]["trained_by"] == "python scripts/train_web_model.py"
@@ -156,11 +156,12 @@ def test_models_default_to_the_newest_run_with_a_digit_model(client, runs_dir):
     time.sleep(0.01)
     make_run(runs_dir, "not-digits", inputs=4)  # newest, but not a digit model
     info = client.get("/api/models").json()
-    assert info["default"] == "newer"
-    assert [m["name"] for m in info["models"]][:1] == ["shipped"] and len(info["models"]) == 4
+    assert info["default"] == "shipped"  # not the newest run, which may be a 4-epoch toy
+    assert [m["name"] for m in info["models"]][:2] == ["shipped", "not-digits"] and len(info["models"]) == 4
     image = np.zeros((28, 28))
     image[5:23, 13:15] = 1.0
-    assert client.post("/api/predict", json={"image": image.tolist()}).json()["model"] == "newer"
+    assert client.post("/api/predict", json={"image": image.tolist()}).json()["model"] == "shipped"
+    assert client.post("/api/predict", json={"image": image.tolist(), "model": "newer"}).json()["model"] == "newer"
     assert client.post("/api/predict", json={"image": image.tolist(), "model": "older"}).json()["model"] == "older"
     r = client.post("/api/predict", json={"image": image.tolist(), "model": "not-digits"})
     assert r.status_code == 400 and "not 28×28" in r.json()["error"]
@@ -249,13 +250,16 @@ def test_playground_session_trains_streams_and_changes(client):
     assert "points" in events[0] and "points" not in events[1]
     assert events[1]["history_start"] == events[0]["history_start"] + len(events[0]["history"])
     client.post(f"/api/playground/{sid}/control", json={"action": "pause"})
-    r = client.post(f"/api/playground/{sid}/settings", json={"learning_rate": 0.03})
-    assert r.json()["settings"]["learning_rate"] == 0.03
+    r = client.post(f"/api/playground/{sid}/settings", json={"eta": 0.03})
+    assert r.json()["settings"]["eta"] == 0.03
     assert client.get(f"/api/playground/{sid}").json()["epoch"] >= epochs[-1]  # kept training state
     client.post(f"/api/playground/{sid}/settings", json={"hidden": [3]})
     assert client.get(f"/api/playground/{sid}").json()["epoch"] == 0  # a new network
     code = client.get(f"/api/playground/{sid}/code").json()
     assert "Network.from_sizes(\n    [2, 3, 1]," in code["python"] and "hidden = [3]" in code["toml"]
+    r = client.get(f"/api/playground/{sid}/model.npz")
+    assert r.status_code == 200 and "playground.npz" in r.headers["content-disposition"]
+    assert r.content[:2] == b"PK"  # an .npz (zip) archive; test_web_playground loads one
     assert client.request("DELETE", f"/api/playground/{sid}", json={}).json() == {"closed": True}
     assert client.get(f"/api/playground/{sid}").status_code == 404
 
@@ -279,9 +283,31 @@ def test_playground_points_csv_and_backprop(client):
     assert r.status_code == 400 and r.json()["field"] == "csv"
 
 
+def strict_json(text):
+    """JSON as a browser reads it: bare NaN or Infinity fail."""
+    return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+
+
+def test_a_diverged_session_answers_strict_json_with_its_message(client):
+    settings = {"dataset": "plane", "cost": "quadratic", "activation": "linear", "learning_rate": 10,
+                "init": "normal", "hidden": [8, 8, 8]}  # the link of issue 27, old names included
+    sid = create(client, **settings)["session"]
+    client.post(f"/api/playground/{sid}/control", json={"action": "step"})
+    r = client.get(f"/api/playground/{sid}")
+    assert r.status_code == 200
+    snap = strict_json(r.text)
+    assert "Try a smaller eta" in snap["error"] and snap["epoch"] == 0 and snap["train_loss"] is not None
+    assert client.post(f"/api/playground/{sid}/backprop", json={"index": 0}).status_code == 200
+    with client.stream("GET", f"/api/playground/{sid}/stream?max_updates=1") as stream:
+        line = next(line for line in stream.iter_lines() if line.startswith("data: "))
+    assert strict_json(line[6:])["error"]
+    client.post(f"/api/playground/{sid}/control", json={"action": "reset"})
+    assert client.get(f"/api/playground/{sid}").json()["error"] is None
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("", {"settings": {"hidden": [1, 2, 3, 4, 5, 6, 7]}}, "hidden"),
-    ("", {"settings": {"learning_rate": -1}}, "learning_rate"),
+    ("", {"settings": {"learning_rate": -1}}, "eta"),
     ("", {"settings": {"dataset": "plane", "cost": "cross_entropy"}}, "cost"),
     ("", {"settings": "xor"}, "settings"),
     ("/{sid}/settings", {"noise": 51}, "noise"),

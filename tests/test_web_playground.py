@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ from nnlearn.experiments.config import files as cfgmod
 from nnlearn.data import toy
 from nnlearn.web.code_export import parse_csv, python_code, toml_config
 from nnlearn.web.playground import (BOUNDARY_RESOLUTION, PoolFull, Session, SessionPool, Settings,
-                                    parse_settings)
+                                    json_safe, parse_settings)
 from nnlearn.web.validation import FieldError
 
 
@@ -23,9 +24,10 @@ def test_datasets_have_their_shape_domain_and_seed(name):
     assert P.shape == (n, 2) and y.shape == (n,)
     assert np.abs(P).max(initial=0) <= toy.EXTENT
     if toy.DATASETS[name] == "classification":
-        assert set(np.unique(y)) <= {0.0, 1.0}
-        if n:
-            assert 0.2 < y.mean() < 0.8  # both classes present in fair numbers
+        k = toy.CLASSES.get(name, 2)
+        assert set(np.unique(y)) <= set(map(float, range(k)))
+        if n:  # every class present in fair numbers
+            assert np.bincount(y.astype(int), minlength=k).min() > 0.6 * n / k
     else:
         assert np.abs(y).max() <= 1.0 and y.std() > 0.05
     P2, y2 = toy.make_points(name, 300, 0.2, seed=3)
@@ -49,10 +51,10 @@ def test_split_and_features():
 
 
 @pytest.mark.parametrize("raw, field", [
-    ({"hidden": [9]}, "hidden[0]"), ({"hidden": [2] * 7}, "hidden"), ({"learning_rate": 0}, "learning_rate"),
-    ({"learning_rate": "fast"}, "learning_rate"), ({"dataset": "moons"}, "dataset"),
+    ({"hidden": [9]}, "hidden[0]"), ({"hidden": [2] * 7}, "hidden"), ({"eta": 0}, "eta"),
+    ({"learning_rate": "fast"}, "eta"), ({"dataset": "moons"}, "dataset"),
     ({"features": []}, "features"), ({"features": ["x3"]}, "features"), ({"noise": 60}, "noise"),
-    ({"batch_size": True}, "batch_size"), ({"colour": "red"}, "colour"),
+    ({"mini_batch_size": True}, "mini_batch_size"), ({"colour": "red"}, "colour"),
     ({"dataset": "plane", "cost": "cross_entropy"}, "cost"),
     ({"dataset": "xor", "problem": "regression"}, "dataset"), ({"activation": "swish"}, "activation"),
 ])
@@ -65,7 +67,8 @@ def test_bad_settings_name_their_field(raw, field):
 
 def test_settings_merge_onto_a_base_and_normalise_features():
     base = parse_settings({"dataset": "xor", "hidden": [8, 8]})
-    s = parse_settings({"features": ["sin_x1", "x1"], "learning_rate": 0.03}, base)
+    s = parse_settings({"features": ["sin_x1", "x1"], "learning_rate": 0.03}, base)  # old name
+    assert s.eta == 0.03 and parse_settings({"reg_rate": 0.1, "init": "he"}).lmbda == 0.1
     assert s.dataset == "xor" and s.hidden == (8, 8) and s.features == ("x1", "sin_x1")
     assert s.sizes == [2, 8, 8, 1] and s.problem == "classification"
     assert parse_settings({"dataset": "plane"}).cost == "quadratic"  # regression's only cost
@@ -77,7 +80,7 @@ def test_xor_session_learns_and_snapshot_shapes():
     session.step(150)
     snap = session.snapshot(history_from=(session.generation, 100), with_points=False)
     assert snap["epoch"] == 150 and snap["history_start"] == 100 and len(snap["history"]) == 50
-    assert first["test_loss"] is None and snap["test_loss"] < 0.15
+    assert first["epoch"] == 0 and first["test_loss"] > 0.5 and snap["test_loss"] < 0.15
     assert snap["test_accuracy"] > 0.95
     assert [len(layer) for layer in snap["neurons"]] == [8, 8, 1]
     assert len(base64.b64decode(snap["boundary"])) == BOUNDARY_RESOLUTION ** 2
@@ -90,7 +93,7 @@ def test_live_settings_keep_the_network_others_reset_it():
     session = Session(Settings(dataset="xor"))
     W = session.network.layers[0].params["W"].copy()
     session.step(5)
-    session.update(parse_settings({"learning_rate": 0.03, "batch_size": 25}, session.settings))
+    session.update(parse_settings({"eta": 0.03, "mini_batch_size": 25}, session.settings))
     assert len(session.history) == 5 and session.optimizer.eta == 0.03
     assert session.trainer.mini_batch_size == 25
     session.step()
@@ -145,35 +148,132 @@ def test_backprop_numbers_satisfy_bp1_to_bp4_and_match_finite_differences():
         session.backprop("test", 10_000)
 
 
-def test_exported_python_reproduces_the_session_number_for_number():
-    settings = parse_settings({"dataset": "spiral", "hidden": [5, 3], "features": ["x1", "x2", "sin_x1"],
-                               "optimizer": "adam", "learning_rate": 0.01, "regularization": "l2",
-                               "reg_rate": 0.01, "noise": 10, "seed": 4})
-    session = Session(settings)
-    session.step(6)
+def replay(session):
+    """Run the session's exported script; its history and printed lines."""
     printed = []
     scope = {"print": printed.append}
-    exec(python_code(settings, 6), scope)
-    assert scope["history"]["training_cost"] == session.history["training_cost"]
-    assert scope["history"]["evaluation_cost"] == session.history["evaluation_cost"]
+    exec(python_code(session), scope)
+    return scope["history"], printed
+
+
+def test_exported_python_reproduces_the_session_number_for_number():
+    settings = parse_settings({"dataset": "spiral", "hidden": [5, 3], "features": ["x1", "x2", "sin_x1"],
+                               "optimizer": "adam", "eta": 0.01, "regularization": "l2",
+                               "lmbda": 0.01, "noise": 10, "seed": 4})
+    session = Session(settings)
+    session.step(6)
+    history, printed = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]
+    assert history["evaluation_cost"] == session.history["evaluation_cost"]
     assert printed[0].startswith("epoch 6: training loss")
 
 
+def test_exported_python_replays_clicks_csv_and_changes_made_while_training():
+    session = Session(parse_settings({"dataset": "xor", "optimizer": "momentum"}))
+    for i in range(20):
+        session.add_point(-3 + 0.3 * i, 1.5, float(i % 2))
+    session.step(5)
+    session.update(parse_settings({"eta": 0.01, "mini_batch_size": 25}, session.settings))
+    session.add_point(2.0, -2.0, 1.0)
+    session.step(3)
+    session.update(parse_settings({"regularization": "l1", "lmbda": 0.03}, session.settings))
+    session.step(2)
+    assert [(s.epochs, s.eta, s.mini_batch_size, s.regularization, s.n_added) for s in session.segments] == \
+        [(5, 0.3, 10, "none", 20), (3, 0.01, 25, "none", 21), (2, 0.01, 25, "l1", 21)]
+    history, _ = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]  # to the last bit
+    custom = Session(parse_settings({"dataset": "custom"}))  # clicked points only
+    for x, label in ((-3.0, 1.0), (3.0, 0.0), (0.5, 1.0)):
+        custom.add_point(x, x / 2, label)
+    custom.step(4)
+    history, printed = replay(custom)
+    assert history["training_cost"] == custom.history["training_cost"] and "test loss" not in printed[0]
+    points, labels = parse_csv("\n".join(f"{x},{x * x / 6 - 3},{int(x > 0)}" for x in np.linspace(-5, 5, 40)),
+                               "classification")
+    session.set_points(points, labels)
+    session.step(4)
+    history, _ = replay(session)
+    assert history["evaluation_cost"] == session.history["evaluation_cost"]
+    assert "make_dataset(" not in python_code(session).split("import")[-1]
+
+
+def test_an_uploaded_csv_stays_when_noise_or_size_change_until_a_data_set_is_chosen():
+    session = Session(Settings())
+    points, labels = parse_csv("".join(f"{x},{-x},{int(x > 0)}\n" for x in np.linspace(-5, 5, 200)),
+                               "classification")
+    session.set_points(points, labels)
+    session.update(parse_settings({"noise": 25, "n_points": 300}, session.settings))
+    assert len(session.data.train_labels) + len(session.data.test_labels) == 200
+    session.update(parse_settings({"train_ratio": 70}, session.settings))
+    assert len(session.data.train_labels) == 140 and session.snapshot()["uploaded"] == 200
+    assert session.settings.dataset == "custom"
+    session.update(session.settings, new_data=True)  # the page's custom button: an empty set
+    assert session.uploaded is None and len(session.data.train_labels) == 0
+    session.set_points(points, labels)
+    session.update(parse_settings({"dataset": "circle"}, session.settings), new_data=True)
+    assert session.uploaded is None and len(session.data.train_labels) == 210
+
+
+def test_a_diverging_run_stops_at_its_last_finite_state_and_says_why():
+    session = Session(parse_settings({"dataset": "plane", "activation": "linear", "eta": 0.001,
+                                      "weight_init": "normal", "hidden": [8, 8, 8]}))
+    session.step(2)
+    W = session.network.layers[0].params["W"].copy()
+    session.update(parse_settings({"eta": 10}, session.settings))
+    session.set_playing(True)
+    session.step()
+    assert "became NaN or inf" in session.error and "smaller eta" in session.error
+    assert "after epoch 2" in session.error and not session.playing
+    assert np.array_equal(session.network.layers[0].params["W"], W) and len(session.history) == 2
+    snap, bp = session.snapshot(), session.backprop("train", 0)
+    json.dumps(snap, allow_nan=False), json.dumps(bp, allow_nan=False)  # strict JSON: no NaN
+    assert snap["epoch"] == 2 and snap["error"] == session.error and snap["train_loss"] < 1e3
+    session.update(parse_settings({"eta": 0.001}, session.settings))  # a smaller η: go on
+    assert session.error is None
+    session.step()
+    assert len(session.history) == 3 and history_finite(session)
+    history, _ = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]
+
+
+def history_finite(session):
+    return all(np.isfinite(r["training_cost"]) for r in session.history.records)
+
+
+def test_json_safe_turns_non_finite_numbers_into_null():
+    assert json_safe({"a": [1.0, float("nan"), (float("inf"), 2)], "b": "x"}) == \
+        {"a": [1.0, None, [None, 2]], "b": "x"}
+
+
 def test_exported_toml_is_a_valid_nnlearn_config():
-    settings = parse_settings({"hidden": [6, 4], "activation": "relu", "regularization": "l1", "reg_rate": 0.1})
-    text = toml_config(settings, 12)
+    session = Session(parse_settings({"hidden": [6, 4], "activation": "relu", "regularization": "l1",
+                                      "lmbda": 0.1}))
+    session.step(12)
+    text = toml_config(session)
     cfg = cfgmod.resolve(cfgmod.loads(text))
     assert cfg["model"]["hidden"] == [6, 4] and cfg["model"]["activation"] == "relu"
     assert cfg["regularization"]["l1"] == 0.1 and cfg["regularization"]["lmbda"] == 0.0
-    assert cfg["training"]["epochs"] == 12 and cfg["training"]["eta"] == settings.learning_rate
+    assert cfg["training"]["epochs"] == 12 and cfg["training"]["eta"] == session.settings.eta
+    assert cfg["model"]["init"] == session.settings.weight_init
     assert "[data]" not in text.splitlines() and "'circle' set" in text
+
+
+def test_the_model_file_is_read_by_nnlearn_load(tmp_path):
+    import nnlearn
+
+    session = Session(parse_settings({"dataset": "xor", "features": ["x1", "x2", "x1_x2"]}))
+    session.step(3)
+    session.model_file(tmp_path / "m.npz")
+    net = nnlearn.load(tmp_path / "m.npz")
+    X = toy.input_features(session.data.test_points, ["x1", "x2", "x1_x2"])
+    assert np.array_equal(net.forward(X), session.network.forward(X))
 
 
 def test_csv_rows_and_their_errors():
     points, labels = parse_csv("x1,x2,label\n1,2,0\n-3.5,4,1\n", "classification")
     assert points.tolist() == [[1.0, 2.0], [-3.5, 4.0]] and labels.tolist() == [0.0, 1.0]
     for text, message in [("1,2\n", "expected 3"), ("1,2,0\n3,x,1\n", "line 2"), ("9,0,1\n", "[-6, 6]"),
-                          ("1,1,0.5\n", "0 or 1"), ("", "CSV")]:
+                          ("1,1,0.5\n", "classes 0 to 4"), ("1,1,5\n", "classes 0 to 4"), ("", "CSV")]:
         with pytest.raises(FieldError, match=message.replace("[", r"\[")):
             parse_csv(text, "classification")
     with pytest.raises(FieldError, match=r"\[-1, 1\]"):
@@ -193,3 +293,78 @@ def test_pool_bounds_sessions_and_frees_idle_ones():
     assert pool.get(b.id) is None and pool.get(a.id) is a
     pool.create(Settings())  # room again
     assert len(pool.sessions) == 2 and pool.close(a.id) and not pool.close(a.id)
+
+
+def test_three_classes_have_a_softmax_output_and_train():
+    s = parse_settings({"dataset": "gauss3"})
+    assert (s.classes, s.sizes, s.output_activation, s.cost) == (3, [2, 4, 2, 3], "softmax", "log_likelihood")
+    assert parse_settings({"dataset": "xor"}, s).cost == "cross_entropy"  # back to one sigmoid output
+    for raw, field in (({"dataset": "xor", "classes": 3}, "classes"), ({"dataset": "gauss3", "cost": "cross_entropy"}, "cost"),
+                       ({"dataset": "xor", "cost": "log_likelihood"}, "cost"), ({"dataset": "custom", "classes": 6}, "classes")):
+        with pytest.raises(FieldError) as info:
+            parse_settings(raw)
+        assert info.value.field == field
+    session = Session(parse_settings({"dataset": "gauss3", "hidden": [4]}))
+    session.step(20)
+    snap = session.snapshot()
+    assert snap["test_accuracy"] > 0.95 and len(snap["neurons"][-1]) == 3
+    classes = np.frombuffer(base64.b64decode(snap["boundary_classes"]), np.uint8)
+    assert set(classes.tolist()) == {0, 1, 2}  # each class has its region of the plot
+    bp = session.backprop("test", 0)
+    out, target = bp["layers"][-1], int(bp["target"])
+    assert out["delta"] == pytest.approx([a - (j == target) for j, a in enumerate(out["a"])], abs=1e-12)
+    history, _ = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]
+    points, labels = parse_csv("".join(f"{i % 4 - 2},{i % 3},{i % 4}\n" for i in range(40)), "classification")
+    session.set_points(points, labels)
+    assert (session.settings.dataset, session.settings.classes, session.settings.sizes[-1]) == ("custom", 4, 4)
+    session.add_point(1.0, 1.0, 3.0)
+    session.step(2)
+    assert len(session.history) == 2
+
+
+def test_exported_python_replays_weights_set_by_hand_a_schedule_and_dropout():
+    session = Session(parse_settings({"dataset": "xor", "schedule": "exponential", "dropout": 0.2}))
+    session.step(3)
+    assert session.optimizer.eta == pytest.approx(0.3 * 0.95 ** 3)  # η₀ γᵉ after epoch 3
+    session.set_weight(0, 1, 1, -0.75)
+    session.update(parse_settings({"mini_batch_size": 25}, session.settings))
+    session.step(2)
+    session.update(parse_settings({"eta": 0.1, "schedule": "step"}, session.settings))
+    session.step(2)
+    session.set_weight(1, 0, 1, 0.5)  # after the last epoch: in the script's last lines
+    assert [s.edits for s in session.segments] == [(), ((0, 1, 1, -0.75),), ()]
+    printed = []
+    scope = {"print": printed.append}
+    exec(python_code(session), scope)
+    assert scope["history"]["training_cost"] == session.history["training_cost"]
+    for mine, page in zip(scope["net"].state_dict().values(), session.network.state_dict().values()):
+        assert np.array_equal(mine, page)
+    with pytest.raises(FieldError) as info:
+        session.set_weight(0, 9, 0, 1.0)
+    assert info.value.field == "from"
+
+
+def test_a_unit_constant_over_the_data_is_marked_dead():
+    session = Session(parse_settings({"dataset": "circle", "activation": "relu", "hidden": [3]}))
+    assert session.snapshot()["dead"] == [[False] * 3, [False]]
+    session.network.layers[0].params["b"][1] = -50.0  # z < 0 for every point: ReLU outputs 0
+    assert session.snapshot()["dead"] == [[False, True, False], [False]]
+    session.step()  # its δ is 0, so its weights stay put
+    assert session.backprop("train", 0)["layers"][0]["dW"][0][1] == 0.0
+
+
+def test_each_hidden_layer_may_have_its_own_activation():
+    s = parse_settings({"hidden": [3, 2], "activations": ["relu", "tanh"]})
+    assert parse_settings({"hidden": [3, 2, 4]}, s).activations == ("relu", "tanh", "tanh")  # new: the last's
+    assert parse_settings({"activation": "sigmoid"}, s).activations == ()  # one for all again
+    assert parse_settings({"activations": ["tanh", "tanh"]}).activations == ()  # same as activation
+    session = Session(s)
+    assert [type(layer).__name__ for layer in session.network.layers] == ["Dense", "ReLU", "Dense", "Tanh",
+                                                                          "Dense", "Sigmoid"]
+    session.step(3)
+    history, _ = replay(session)
+    assert history["training_cost"] == session.history["training_cost"]
+    with pytest.raises(FieldError) as info:
+        parse_settings({"activations": ["relu", "swish"]})
+    assert info.value.field == "activations[1]"

@@ -26,7 +26,8 @@ from nnlearn.nn.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Fla
 from nnlearn.nn.network import Network
 from nnlearn.nn.regularizers import L1, L2, MaxNorm
 from nnlearn.optim import (OPTIMIZERS, SCHEDULES, SGD, Adagrad, Adam, BookSchedule,
-                           ExponentialDecay, Momentum, Nesterov, Optimizer, RMSprop, StepDecay)
+                           ExponentialDecay, LinearDecay, Momentum, Nesterov, OneCycle, Optimizer,
+                           RMSprop, StepDecay)
 from nnlearn.system.version import __version__
 from nnlearn.train.callbacks import EarlyStopping
 from nnlearn.train.trainer import History, Trainer
@@ -42,7 +43,8 @@ __all__ = [
     "Hinge", "get_cost",
     # optimisation and regularisation
     "OPTIMIZERS", "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam",
-    "SCHEDULES", "BookSchedule", "StepDecay", "ExponentialDecay", "EarlyStopping", "L1", "L2",
+    "SCHEDULES", "BookSchedule", "StepDecay", "ExponentialDecay", "OneCycle", "LinearDecay",
+    "EarlyStopping", "L1", "L2",
     "MaxNorm",
     # classic single neurons
     "Perceptron", "Adaline",

@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
                    help="folder of run folders (default: $NNLEARN_RUNS_DIR or ./runs)")
     p.add_argument("--model", default=None, metavar="PATH|RUN",
                    help="default model of Draw a digit: a model file, a run folder or a run "
-                        "name (default: the newest run with a digit model, else the shipped one)")
+                        "name (default: the shipped model; runs are chosen on the page)")
     p.add_argument("--max-sessions", type=int, default=8, metavar="N",
                    help="playground sessions (browser tabs) at once (default: %(default)s)")
     p.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",

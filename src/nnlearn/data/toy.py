@@ -18,7 +18,14 @@ name            problem          how a point is drawn
 ``multigauss``  regression       uniform; target Σ ±exp(−‖x − c‖²/2) over six centres c,
                                  clipped to [−1, 1]
 ``custom``      classification   empty: points are added by clicking or from a CSV file
+``gauss3``      3 classes        three Gaussian blobs at radius 3, 120° apart (labels 0, 1, 2)
+``circle3``     3 classes        a disc (label 0) and two rings (labels 1, 2) by radius; noise
+                                 jitters the position before labelling
+``spiral3``     3 classes        three interleaved spirals, one per label
 ==============  ===============  ===========================================================
+
+:data:`CLASSES` gives each classification set's number of classes (``custom`` takes its
+count from its points).
 
 Input features (:data:`FEATURES`) are computed from the coordinates and scaled so
 that each lies in ``[−1, 1]``: x₁ = x/6, x₁² = (x/6)², x₁x₂ = xy/36, sin x₁ = sin x
@@ -39,8 +46,13 @@ EXTENT = 6.0
 DATASETS: dict[str, str] = {"circle": "classification", "xor": "classification",
                             "gauss": "classification", "spiral": "classification",
                             "plane": "regression", "multigauss": "regression",
-                            "custom": "classification"}
+                            "custom": "classification", "gauss3": "classification",
+                            "circle3": "classification", "spiral3": "classification"}
 """Data set name → problem type."""
+
+CLASSES: dict[str, int] = {"circle": 2, "xor": 2, "gauss": 2, "spiral": 2,
+                           "gauss3": 3, "circle3": 3, "spiral3": 3}
+"""Classification set → its number of classes (labels 0 … K−1)."""
 
 FEATURES: dict[str, Callable[[numpy.ndarray, numpy.ndarray], numpy.ndarray]] = {
     "x1": lambda x, y: x / EXTENT,
@@ -92,9 +104,16 @@ def _gauss(rng, n: int, noise: float):
 
 
 def _spiral(rng, n: int, noise: float):
-    half = n // 2
+    return _arms(rng, n, noise, (1.0, 0.0))
+
+
+def _arms(rng, n: int, noise: float, labels_of_arms: tuple[float, ...]):
+    """Interleaved spirals, arm i labelled ``labels_of_arms[i]`` and turned by 2πi/k."""
+    k = len(labels_of_arms)
+    counts = [n // k] * (k - 1) + [n - (k - 1) * (n // k)]
     parts, labels = [], []
-    for label, count, turn in ((1.0, half, 0.0), (0.0, n - half, math.pi)):
+    for arm, (label, count) in enumerate(zip(labels_of_arms, counts)):
+        turn = 2 * math.pi * arm / k
         i = numpy.arange(count)
         r = i / count * 5.0
         t = 1.75 * i / count * 2 * math.pi + turn
@@ -125,8 +144,31 @@ def _custom(rng, n: int, noise: float):
     return numpy.zeros((0, 2)), numpy.zeros(0)
 
 
+def _gauss3(rng, n: int, noise: float):
+    spread = 0.7 + 3.0 * noise
+    label = numpy.arange(n) % 3
+    angle = 2 * math.pi * label / 3 + math.pi / 2
+    centres = 3.0 * numpy.stack([numpy.cos(angle), numpy.sin(angle)], axis=1)
+    return centres + rng.normal(0.0, spread, (n, 2)), label.astype(numpy.float64)
+
+
+def _circle3(rng, n: int, noise: float):
+    band = numpy.arange(n) % 3
+    low, high = numpy.array([0.0, 2.5, 4.1])[band], numpy.array([1.7, 3.4, 5.5])[band]
+    radius = rng.uniform(low, high)
+    angle = rng.uniform(0.0, 2 * math.pi, n)
+    P = numpy.stack([radius * numpy.sin(angle), radius * numpy.cos(angle)], axis=1)
+    r = numpy.hypot(*(P + rng.uniform(-5.0, 5.0, (n, 2)) * noise).T)
+    return P, ((r >= 2.1).astype(numpy.float64) + (r >= 3.75))
+
+
+def _spiral3(rng, n: int, noise: float):
+    return _arms(rng, n, noise, (0.0, 1.0, 2.0))
+
+
 _MAKERS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral,
-           "plane": _plane, "multigauss": _multigauss, "custom": _custom}
+           "plane": _plane, "multigauss": _multigauss, "custom": _custom,
+           "gauss3": _gauss3, "circle3": _circle3, "spiral3": _spiral3}
 
 
 def make_points(name: str, n_points: int, noise: float, seed: int):

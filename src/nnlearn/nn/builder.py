@@ -37,23 +37,29 @@ def output_activation_for(cost: str | Cost, activation: str) -> str:
     return "sigmoid" if activation == "sigmoid" else "linear"
 
 
-def mlp_layers(sizes: Sequence[int], *, activation: str = defaults.ACTIVATION,
+def mlp_layers(sizes: Sequence[int], *, activation: str | Sequence[str] = defaults.ACTIVATION,
                output_activation: str | None = None, cost: str | Cost = defaults.COST,
                weight_init: str = defaults.WEIGHT_INIT, bias_init: str = defaults.BIAS_INIT,
                dropout: float = 0.0) -> list[Layer]:
-    """``Dense`` layers of the given widths, each followed by its activation, and by a
-    ``Dropout(dropout)`` after every hidden activation when ``dropout > 0``."""
+    """``Dense`` layers of the given widths, each followed by its activation (one name for
+    every hidden layer, or a list with one per hidden layer), and by a ``Dropout(dropout)``
+    after every hidden activation when ``dropout > 0``."""
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ConfigError(f"sizes needs at least an input and an output width, got {sizes!r}")
-    get_activation(activation)  # an unknown name is an error even when no hidden layer uses it
+    hidden = [activation] * (len(sizes) - 2) if isinstance(activation, str) else list(activation)
+    if len(hidden) != len(sizes) - 2:
+        raise ConfigError(f"activation lists {len(hidden)} names for {len(sizes) - 2} hidden "
+                          "layers; give one name, or one per hidden layer")
+    for name in hidden or ([activation] if isinstance(activation, str) else []):  # even unused
+        get_activation(name)
     if output_activation is None:
-        output_activation = output_activation_for(cost, activation)
+        output_activation = output_activation_for(cost, hidden[-1] if hidden else activation)
     layers: list[Layer] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         last = i == len(sizes) - 2
         layers.append(Dense(n_in, n_out, weight_init=weight_init, bias_init=bias_init))
-        layers.append(get_activation(output_activation if last else activation))
+        layers.append(get_activation(output_activation if last else hidden[i]))
         if dropout and not last:
             layers.append(Dropout(dropout))
     return layers
@@ -123,8 +129,9 @@ def build_network(model: Mapping[str, Any], input_shape: Sequence[int], n_output
     """The :class:`~nnlearn.nn.network.Network` that an experiment's ``[model]`` table describes.
 
     ``model`` holds ``hidden`` (an MLP's hidden widths) or ``layers`` (layer tables),
-    and optionally ``activation``, ``output_activation``, ``cost``, ``init``,
-    ``bias_init`` and ``dtype`` (missing keys take :mod:`nnlearn.defaults`);
+    and optionally ``activation``, ``output_activation``, ``cost``, ``label_smoothing``
+    (of the log-likelihood), ``init``, ``bias_init`` and ``dtype`` (missing keys take
+    :mod:`nnlearn.defaults`);
     ``dropout`` adds a ``Dropout`` after every hidden activation of an MLP.
 
     Before any layer is built, ``check`` is called with the layers' plans
@@ -134,7 +141,7 @@ def build_network(model: Mapping[str, Any], input_shape: Sequence[int], n_output
     """
     from nnlearn.nn.network import Network
 
-    cost = model.get("cost", defaults.COST)
+    cost = get_cost(model.get("cost", defaults.COST), model.get("label_smoothing", 0.0))
     init = model.get("init", defaults.WEIGHT_INIT)
     bias_init = model.get("bias_init", defaults.BIAS_INIT)
     dtype = model.get("dtype", defaults.DTYPE)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from nnlearn import backend
+from nnlearn.checks import unit_interval
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.layers.activations import Activation, Linear, Sigmoid, Softmax
 
@@ -156,10 +157,24 @@ class CrossEntropy(Cost):
 
 
 class LogLikelihood(Cost):
-    r"""Log-likelihood for softmax outputs, book eq. 80.
+    r"""Log-likelihood for softmax outputs, book eq. 80, optionally with label smoothing.
 
     ``C = −(1/N) Σ_x ln a_y`` (equivalently ``−(1/N) Σ Σ_j y_j ln a_j`` with one-hot y);
     ``∂C/∂A = −Y / A / N``; fused with a softmax output: ``δᴸ = (A − Y)/N``.
+
+    Label smoothing ε (``label_smoothing``) trains towards ``Y' = (1 − ε) Y + ε/K`` over
+    the K classes instead of the one-hot ``Y``: the same formulas with ``Y'`` for ``Y``::
+
+        C = −(1/N) Σ_x Σ_j y'_j ln a_j        ∂C/∂A = −Y'/A/N        δᴸ = (A − Y')/N
+
+    (the fused delta still holds: each row of ``Y'`` sums to 1). The network is then
+    never pushed towards probabilities of exactly 0 and 1, a regulariser for short runs
+    at large learning rates. ε = 0 is the book's cost. Reported costs use ``Y'`` too.
+    Model files record the cost's name only, so a loaded network has ε = 0 (it matters
+    for training, not for predictions).
+
+    References: C. Szegedy et al., "Rethinking the Inception architecture for computer
+    vision" (2016), section 7.
     """
 
     name = "log_likelihood"
@@ -168,15 +183,31 @@ class LogLikelihood(Cost):
     default_output = "softmax"
     needs = "a probability distribution over the classes (softmax outputs)"
 
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = unit_interval("label_smoothing (ε)", label_smoothing)
+
+    def smoothed(self, Y):
+        """``Y' = (1 − ε) Y + ε/K`` (``Y`` itself when ε = 0)."""
+        eps = self.label_smoothing
+        return Y if eps == 0 else Y * (1 - eps) + eps / Y.shape[1]
+
     def check_targets(self, Y, name: str = "y") -> None:
         _check_unit_interval(self, Y, name)
 
     def value(self, A, Y) -> float:
         xp = backend.xp
-        return float(-(Y * xp.log(xp.maximum(A, _TINY))).sum() / A.shape[0])
+        return float(-(self.smoothed(Y) * xp.log(xp.maximum(A, _TINY))).sum() / A.shape[0])
 
-    def gradient(self, A, Y):
-        return -Y / backend.xp.maximum(A, _TINY) * (1.0 / A.shape[0])  # softmax may underflow to 0
+    def gradient(self, A, Y):  # softmax may underflow to 0
+        return -self.smoothed(Y) / backend.xp.maximum(A, _TINY) * (1.0 / A.shape[0])
+
+    def fused_delta(self, A, Y):
+        """``δᴸ = (A − Y')/N`` with a softmax output."""
+        return super().fused_delta(A, self.smoothed(Y))
+
+    def __repr__(self) -> str:
+        return (f"LogLikelihood(label_smoothing={self.label_smoothing})" if self.label_smoothing
+                else "LogLikelihood()")
 
 
 class Hinge(Cost):
@@ -232,11 +263,18 @@ COSTS: dict[str, type[Cost]] = {
 ``"mse"``/``"l2"`` → Quadratic, ``"binary_cross_entropy"`` → CrossEntropy)."""
 
 
-def get_cost(cost: str | Cost) -> Cost:
-    """A cost instance from its name (``"quadratic"``, ``"cross_entropy"``, ...)."""
+def get_cost(cost: str | Cost, label_smoothing: float = 0.0) -> Cost:
+    """A cost instance from its name (``"quadratic"``, ``"cross_entropy"``, ...);
+    ``label_smoothing`` ε > 0 is for the log-likelihood only (:class:`LogLikelihood`)."""
     if isinstance(cost, Cost):
         return cost
     try:
-        return COSTS[cost]()
+        cls = COSTS[cost]
     except (KeyError, TypeError):
         raise ConfigError(f"unknown cost {cost!r}; expected one of {', '.join(sorted(COSTS))}") from None
+    if cls is LogLikelihood:
+        return LogLikelihood(label_smoothing)
+    if label_smoothing:
+        raise ConfigError(f"label_smoothing applies to the log_likelihood cost (softmax outputs), "
+                          f"not to {cost!r}; set it to 0 or use cost = 'log_likelihood'")
+    return cls()

@@ -1,7 +1,8 @@
 r"""Compiled kernels for the layers' memory-bound passes, each beside its plain reference.
 
 The kernels: 2×2 max-pooling at stride 2 (forward and backward), the convolution's
-col2im (:func:`col2im`) and ReLU's backward pass. A layer calls them by name
+col2im (:func:`col2im`), ReLU's backward pass and batch norm's per-channel passes
+(:func:`channel_sums` … :func:`batchnorm_input_grad`). A layer calls them by name
 (``kernels.max_pool_forward(...)``); :func:`implementation` picks, on every call, one of
 two versions that compute the same thing:
 
@@ -24,7 +25,9 @@ ahead and returns the seconds, which the benchmarks report apart from the epoch 
 
 Both versions are deterministic, so a run is reproducible bit for bit with either, and
 they agree bit for bit (the tests check): max and ReLU select values, and col2im adds
-each pixel's terms in the reference's order. One difference: for a pooling window
+each pixel's terms in the reference's order. Batch norm's kernels are the exception:
+their float64 sums run in another order than NumPy's pairwise ones, so the two agree to
+rounding (the tests hold them to it). One difference: for a pooling window
 holding NaN both output NaN, but the compiled backward routes that window's gradient to
 the NaN and the reference to nowhere (training stops on NaN outputs anyway).
 """
@@ -220,6 +223,128 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int], stri
     return dXt.transpose(3, 0, 1, 2)
 
 
+# -- batch norm: the compiled loops over (N, C, L) arrays (C channels, L values per example) --
+# Each makes one pass (two for the sums) where the reference makes one per operation.
+
+def channel_sums_loops(X, out) -> None:
+    """``out[c] = Σ_{n,l} X[n, c, l]`` (float64 ``out``)."""
+    N, C, L = X.shape
+    out[:] = 0
+    for n in range(N):
+        for c in range(C):
+            acc = 0.0
+            for v in range(L):
+                acc += X[n, c, v]
+            out[c] += acc
+
+
+def channel_centered_squares_loops(X, mu, out) -> None:
+    """``out[c] = Σ_{n,l} (X[n, c, l] − μ[c])²`` (float64 ``mu`` and ``out``)."""
+    N, C, L = X.shape
+    out[:] = 0
+    for n in range(N):
+        for c in range(C):
+            m, acc = mu[c], 0.0
+            for v in range(L):
+                d = X[n, c, v] - m
+                acc += d * d
+            out[c] += acc
+
+
+def batchnorm_normalize_loops(X, mu, s, gamma, beta, X_hat, Y) -> None:
+    """``X̂ = (X − μ) s`` and ``Y = γ X̂ + β``, per channel, in one pass."""
+    N, C, L = X.shape
+    for n in range(N):
+        for c in range(C):
+            m, k, g, b = mu[c], s[c], gamma[c], beta[c]
+            for v in range(L):
+                xh = (X[n, c, v] - m) * k
+                X_hat[n, c, v] = xh
+                Y[n, c, v] = g * xh + b
+
+
+def channel_grad_sums_loops(dY, X_hat, sum_g, sum_gx) -> None:
+    """``Σg[c] = Σ_{n,l} dY[n, c, l]`` and ``Σgx̂[c] = Σ_{n,l} dY[n, c, l] X̂[n, c, l]`` (float64)."""
+    N, C, L = dY.shape
+    sum_g[:] = 0
+    sum_gx[:] = 0
+    for n in range(N):
+        for c in range(C):
+            a, b = 0.0, 0.0
+            for v in range(L):
+                g = dY[n, c, v]
+                a += g
+                b += g * X_hat[n, c, v]
+            sum_g[c] += a
+            sum_gx[c] += b
+
+
+def batchnorm_input_grad_loops(dY, X_hat, scale, M: int, sum_g, sum_gx, dX) -> None:
+    """``dX = (scale / M) (M dY − Σg − X̂ Σgx̂)`` per channel, ``scale = γ s``."""
+    N, C, L = dY.shape
+    for n in range(N):
+        for c in range(C):
+            k, u, w = scale[c] / M, sum_g[c], sum_gx[c]
+            for v in range(L):
+                dX[n, c, v] = k * (M * dY[n, c, v] - u - X_hat[n, c, v] * w)
+
+
+# -- batch norm: what BatchNorm calls (each with its reference, whole-array NumPy) -----------
+
+def channel_sums(X):
+    """``Σ_{n,l} X[n, c, l]`` per channel of ``X (N, C, L)``, in float64."""
+    if implementation() == "reference":
+        return X.sum(axis=(0, 2), dtype=backend.xp.float64)
+    out = backend.xp.empty(X.shape[1])
+    _compiled().channel_sums(backend.xp.ascontiguousarray(X), out)
+    return out
+
+
+def channel_centered_squares(X, mu):
+    """``Σ_{n,l} (X[n, c, l] − μ[c])²`` per channel (``mu`` float64), in float64."""
+    xp = backend.xp
+    if implementation() == "reference":
+        D = X - mu[None, :, None]
+        return (D * D).sum(axis=(0, 2))
+    out = xp.empty(X.shape[1])
+    _compiled().channel_centered_squares(xp.ascontiguousarray(X), mu, out)
+    return out
+
+
+def batchnorm_normalize(X, mu, s, gamma, beta):
+    """``(X̂, Y)``: ``X̂ = (X − μ) s`` and ``Y = γ X̂ + β`` per channel, in ``X``'s dtype."""
+    xp = backend.xp
+    if implementation() == "reference":
+        X_hat = ((X - mu[None, :, None]) * s[None, :, None]).astype(X.dtype, copy=False)
+        return X_hat, gamma[None, :, None] * X_hat + beta[None, :, None]
+    X = xp.ascontiguousarray(X)
+    X_hat, Y = xp.empty_like(X), xp.empty_like(X)
+    _compiled().batchnorm_normalize(X, mu, s.astype(xp.float64), gamma, beta, X_hat, Y)
+    return X_hat, Y
+
+
+def channel_grad_sums(dY, X_hat):
+    """``(Σg, Σg x̂)`` per channel of ``dY (N, C, L)`` and ``X̂``, in float64."""
+    xp = backend.xp
+    if implementation() == "reference":
+        return dY.sum(axis=(0, 2), dtype=xp.float64), (dY * X_hat).sum(axis=(0, 2), dtype=xp.float64)
+    sum_g, sum_gx = xp.empty(dY.shape[1]), xp.empty(dY.shape[1])
+    _compiled().channel_grad_sums(xp.ascontiguousarray(dY), xp.ascontiguousarray(X_hat), sum_g, sum_gx)
+    return sum_g, sum_gx
+
+
+def batchnorm_input_grad(dY, X_hat, scale, M: int, sum_g, sum_gx):
+    """``∂C/∂X = (scale / M)(M dY − Σg − X̂ Σgx̂)`` (``scale = γ s``), in ``dY``'s dtype."""
+    xp = backend.xp
+    if implementation() == "reference":
+        dX = (scale[None, :, None] / M) * (M * dY - sum_g[None, :, None] - X_hat * sum_gx[None, :, None])
+        return dX.astype(dY.dtype, copy=False)
+    dX = xp.empty(dY.shape, dtype=dY.dtype)
+    _compiled().batchnorm_input_grad(xp.ascontiguousarray(dY), xp.ascontiguousarray(X_hat),
+                                     scale.astype(xp.float64), M, sum_g, sum_gx, dX)
+    return dX
+
+
 # -- dispatch ----------------------------------------------------------------------------------
 
 LOOPS: dict[str, Callable[..., None]] = {
@@ -227,6 +352,11 @@ LOOPS: dict[str, Callable[..., None]] = {
     "max_pool_2x2_backward": max_pool_2x2_backward_loops,
     "col2im": col2im_loops,
     "relu_backward": relu_backward_loops,
+    "channel_sums": channel_sums_loops,
+    "channel_centered_squares": channel_centered_squares_loops,
+    "batchnorm_normalize": batchnorm_normalize_loops,
+    "channel_grad_sums": channel_grad_sums_loops,
+    "batchnorm_input_grad": batchnorm_input_grad_loops,
 }
 """The loop functions that Numba compiles, by kernel name."""
 
@@ -248,8 +378,8 @@ def _compiled():
     try:
         import numba
     except ImportError:
-        print("nnlearn: Numba is not installed, so max-pooling, col2im and ReLU's backward pass "
-              "run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
+        print("nnlearn: Numba is not installed, so max-pooling, col2im, ReLU's backward pass and "
+              "batch norm run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
               file=sys.stderr)
         return None
 
@@ -270,4 +400,10 @@ def compile_kernels(dtypes: tuple[str, ...] = ("float32",)) -> float | None:
         max_pool_backward(Y, state, X.shape, (2, 2), (2, 2), {})
         col2im(xp.zeros((4, 1), dtype=dtype), (1, 1, 2, 2), (2, 2), (1, 1), (1, 1))
         _compiled().relu_backward(xp.zeros(1, dtype), xp.zeros(1, dtype), xp.zeros(1, dtype))
+        X3, one = xp.ones((2, 1, 1), dtype=dtype), xp.ones(1, dtype=dtype)
+        mu = channel_sums(X3)
+        channel_centered_squares(X3, mu)
+        X_hat, _ = batchnorm_normalize(X3, mu, one, one, one)
+        sum_g, sum_gx = channel_grad_sums(X3, X_hat)
+        batchnorm_input_grad(X3, X_hat, one, 2, sum_g, sum_gx)
     return time.perf_counter() - start

@@ -95,12 +95,13 @@ class Network:
             layer.initialize(self.rng, self.dtype)
 
     @classmethod
-    def from_sizes(cls, sizes: Sequence[int], *, activation: str = defaults.ACTIVATION,
+    def from_sizes(cls, sizes: Sequence[int], *, activation: str | Sequence[str] = defaults.ACTIVATION,
                    output_activation: str | None = None, cost: str | Cost = defaults.COST,
                    weight_init: str = defaults.WEIGHT_INIT, bias_init: str = defaults.BIAS_INIT,
                    dropout: float = 0.0, seed: int | None = None,
                    dtype: str = defaults.DTYPE) -> "Network":
-        """The book's ``Network(sizes)``: Dense layers of the given widths with activations.
+        """The book's ``Network(sizes)``: Dense layers of the given widths with activations
+        (``activation``: one name, or a list with one per hidden layer).
 
         The output activation fits the cost unless given (sigmoid for cross-entropy,
         softmax for log-likelihood; see :func:`nnlearn.nn.builder.output_activation_for`).

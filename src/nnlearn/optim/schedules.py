@@ -1,4 +1,4 @@
-r"""Learning-rate schedules, called once per epoch (book ch. 3; CS231n "annealing").
+r"""Learning-rate schedules (book ch. 3; CS231n "annealing"; one-cycle for short runs).
 
 A schedule is an object the training loop calls after every epoch as
 ``schedule(record, optimizer)``, where ``record`` is that epoch's dict of metrics
@@ -6,12 +6,21 @@ A schedule is an object the training loop calls after every epoch as
 set ``schedule.stop = True`` to ask the loop to end training. ``η₀`` is the
 optimiser's learning rate when the schedule is first called (or ``eta0=``).
 
+A schedule with ``per_step = True`` also sets η before every minibatch: the loop calls
+``schedule.set_step(t, T, optimizer)`` for step ``t = 0 … T − 1`` of a run of ``T``
+minibatches in all (every epoch of the run), so that a run of one or two epochs can
+still warm up and anneal.
+
 ========================  =====================================================
 ``"constant"``            η = η₀
 ``"step"``                η = η₀ γ^⌊e / step_size⌋ after epoch e (γ = ``gamma``)
 ``"exponential"``         η = η₀ γᵉ after epoch e
 ``"book"``                halve η each time ``metric`` (validation accuracy) has not
                           improved for ``patience`` epochs; stop once η < η₀/128
+``"one_cycle"``           per minibatch: η rises linearly from η₀·``start_ratio`` to η₀
+                          over the first ``warmup`` fraction of the run, then falls
+                          linearly to η₀·``end_ratio`` at its last step
+``"linear"``              per minibatch: η falls linearly from η₀ to η₀·``end_ratio``
 ========================  =====================================================
 
 ``state_dict()``/``load_state_dict()`` capture everything the schedule remembers,
@@ -30,6 +39,8 @@ class Schedule:
     """Base class: per-epoch learning-rate control (see the module docstring)."""
 
     name: ClassVar[str] = ""
+    per_step: ClassVar[bool] = False
+    """Whether the loop calls :meth:`set_step` before every minibatch."""
     metric: str | None = None
     """The record key the schedule reads, if any (the loop checks it is monitored)."""
 
@@ -44,6 +55,16 @@ class Schedule:
 
     def eta_after(self, epoch: int, record: dict[str, Any], eta: float) -> float:
         """The learning rate for epoch ``epoch + 1``."""
+        raise NotImplementedError
+
+    def set_step(self, step: int, total: int, optimizer) -> None:
+        """Per-step schedules: set ``optimizer.eta`` for minibatch ``step`` of ``total``."""
+        if self.eta0 is None:
+            self.eta0 = float(optimizer.eta)
+        optimizer.eta = self.eta0 * self.factor(step / max(1, total - 1))
+
+    def factor(self, progress: float) -> float:
+        """Per-step schedules: η / η₀ at ``progress`` = t / (T − 1) ∈ [0, 1] of the run."""
         raise NotImplementedError
 
     def _extra_state(self) -> dict[str, Any]:
@@ -166,9 +187,73 @@ class BookSchedule(Schedule):
                 f"min_ratio={self.min_ratio}, metric={self.metric!r})")
 
 
+def _ratio(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+class OneCycle(Schedule):
+    r"""One-cycle (Smith & Topin 2019, in its linear form), set before every minibatch.
+
+    With progress ``p = t / (T − 1)`` through the ``T`` minibatches of the whole run and
+    ``w`` = ``warmup``::
+
+        η(p) = η₀ · (r₀ + (1 − r₀) · p / w)                    for p < w   (warm-up)
+        η(p) = η₀ · (1 − (1 − r₁) · (p − w) / (1 − w))         for p ≥ w   (annealing)
+
+    with ``r₀ = start_ratio`` and ``r₁ = end_ratio``: a large η₀ is reached only once the
+    weights have moved away from their initial values, and the run ends at a small η.
+    ``warmup = 0`` is a plain linear decay (:class:`LinearDecay`).
+
+    References: L. N. Smith, N. Topin, "Super-convergence: very fast training of neural
+    networks using large learning rates" (2019).
+    """
+
+    name = "one_cycle"
+    per_step = True
+
+    def __init__(self, warmup: float = 0.25, start_ratio: float = 0.1, end_ratio: float = 0.0,
+                 eta0: float | None = None):
+        super().__init__(eta0)
+        self.warmup = _ratio("warmup", warmup)
+        if self.warmup == 1:
+            raise ConfigError("warmup must be below 1 (the fraction of the run spent warming up; "
+                              "the rest anneals)")
+        self.start_ratio = _ratio("start_ratio", start_ratio)
+        self.end_ratio = _ratio("end_ratio", end_ratio)
+
+    def factor(self, progress: float) -> float:
+        w = self.warmup
+        if progress < w:
+            return self.start_ratio + (1 - self.start_ratio) * progress / w
+        return 1 - (1 - self.end_ratio) * (progress - w) / (1 - w)
+
+    def eta_after(self, epoch, record, eta) -> float:
+        return eta  # set per minibatch instead
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(warmup={self.warmup}, start_ratio={self.start_ratio}, "
+                f"end_ratio={self.end_ratio})")
+
+
+class LinearDecay(OneCycle):
+    r"""η falls linearly over the run's minibatches: ``η(p) = η₀ (1 − (1 − r₁) p)``,
+    ``p = t / (T − 1)``, ``r₁ = end_ratio`` (a :class:`OneCycle` without warm-up)."""
+
+    name = "linear"
+
+    def __init__(self, end_ratio: float = 0.0, eta0: float | None = None):
+        super().__init__(warmup=0.0, start_ratio=1.0, end_ratio=end_ratio, eta0=eta0)
+
+    def __repr__(self) -> str:
+        return f"LinearDecay(end_ratio={self.end_ratio})"
+
+
 SCHEDULES: dict[str, type[Schedule]] = {
-    cls.name: cls for cls in (Constant, StepDecay, ExponentialDecay, BookSchedule)}
-"""Schedule classes by name: constant, step, exponential, book."""
+    cls.name: cls for cls in (Constant, StepDecay, ExponentialDecay, BookSchedule, OneCycle,
+                              LinearDecay)}
+"""Schedule classes by name: constant, step, exponential, book, one_cycle, linear."""
 
 
 def get_schedule(spec: str | Schedule | None, **options: Any) -> Schedule:

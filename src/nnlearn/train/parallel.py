@@ -10,7 +10,10 @@ example-weighted mean of the parts' gradients::
 
 This is the one-thread gradient up to float rounding (the sums run in another
 order), provided every layer maps each example on its own (``Layer.per_example``:
-no dropout masks, no batch statistics). NumPy releases the GIL inside its array
+no dropout masks, no batch statistics) or is batch norm (``Layer.split_statistics``):
+its parts exchange their per-channel sums (:class:`PartSums`, a barrier between the
+threads), so that every part normalises with the statistics of the whole minibatch,
+as one thread would. NumPy releases the GIL inside its array
 loops and BLAS calls, so the parts really run on separate cores; meanwhile BLAS is
 held to one thread (with threadpoolctl), so that k threads use k cores rather
 than k × the BLAS threads.
@@ -36,6 +39,7 @@ import contextlib
 import functools
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -118,9 +122,10 @@ def _blas_controller():
 
 
 def serial_layers(network) -> list[str]:
-    """Names of the layers that stop a minibatch from being split (not ``per_example``)."""
+    """Names of the layers that stop a minibatch from being split (neither ``per_example``
+    nor ``split_statistics``)."""
     return [f"{i} ({type(layer).__name__})" for i, layer in enumerate(network.layers)
-            if not layer.per_example]
+            if not layer.per_example and not layer.split_statistics]
 
 
 def plan_threads(network, mini_batch_size: int, threads: int | str = "auto") -> int:
@@ -148,8 +153,8 @@ def plan_threads(network, mini_batch_size: int, threads: int | str = "auto") -> 
     if blockers:
         which = f"layers {', '.join(blockers)} do" if len(blockers) > 1 else f"layer {blockers[0]} does"
         raise ConfigError(f"threads={threads} needs every layer to treat examples separately, "
-                          f"but {which} not (dropout masks and batch statistics are drawn over "
-                          "the whole minibatch); use threads=1")
+                          f"but {which} not (dropout masks are drawn over the whole "
+                          "minibatch); use threads=1")
     if backend.xp.__name__ != "numpy":
         raise ConfigError(f"threads={threads} is for the NumPy backend (CPU); the "
                           f"{backend.xp.__name__} backend runs on its own device: use threads=1")
@@ -172,6 +177,40 @@ def _forward_backward(network, X, Y):
     return A
 
 
+class PartSums:
+    r"""Per-feature sums exchanged by the k parts of a split minibatch (batch norm's statistics).
+
+    Part ``i`` (of ``mᵢ`` examples, weight ``wᵢ = mᵢ/m``) calls :meth:`total` with its own
+    sum and gets ``Σᵢ`` of every part's, added in part order, so that every part sees the
+    same bits; a barrier makes each part wait for the others. When one part fails,
+    :meth:`abort` breaks the barrier so that the others stop waiting (they raise
+    ``threading.BrokenBarrierError``).
+    """
+
+    def __init__(self) -> None:
+        self.weights: list[float] = []
+        self._slots: list[Any] = []
+        self._barrier = threading.Barrier(1)
+
+    def start(self, weights: list[float]) -> None:
+        """Before a minibatch: its parts' weights ``mᵢ/m`` (their count may change)."""
+        if len(weights) != self._barrier.parties or self._barrier.broken:
+            self._barrier = threading.Barrier(len(weights))
+        self.weights = weights
+        self._slots = [None] * len(weights)
+
+    def total(self, part: int, value):
+        """``Σ`` over the parts of each one's ``value`` (same shape in all), in part order."""
+        self._slots[part] = value
+        self._barrier.wait()
+        result = sum(self._slots[1:], self._slots[0].copy())
+        self._barrier.wait()  # nobody overwrites a slot before every part has read them all
+        return result
+
+    def abort(self) -> None:
+        self._barrier.abort()
+
+
 class ThreadedGradient:
     """Callable ``(X, Y) → outputs``: fills ``network``'s grads with the minibatch
     gradient computed by ``threads`` threads (see the module docstring); returns the
@@ -192,6 +231,8 @@ class ThreadedGradient:
         self.network = network
         self.threads = threads
         self.replicas = [network] + [_replica(network) for _ in range(threads - 1)]
+        self._sums = [PartSums() for layer in network.layers if layer.split_statistics]
+        """One exchange per batch-norm layer, shared by that layer's replicas."""
         self._pool: ThreadPoolExecutor | None = None
         self._stack = ExitStack()
         self._errstate: dict[str, str] = {}
@@ -201,11 +242,20 @@ class ThreadedGradient:
         self._stack.enter_context(blas_threads(1))
         self._pool = self._stack.enter_context(
             ThreadPoolExecutor(self.threads - 1, thread_name_prefix="nnlearn-gradient"))
+        self._share_sums(True)
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._share_sums(False)
         self._pool = None
         self._stack.close()
+
+    def _share_sums(self, on: bool) -> None:
+        """Give (or take back) each replica's batch-norm layers their exchange and part index."""
+        for part, replica in enumerate(self.replicas):
+            layers = [layer for layer in replica.layers if layer.split_statistics]
+            for layer, sums in zip(layers, self._sums):
+                layer.part_sums = (sums, part) if on else None
 
     def __call__(self, X, Y) -> list[Any]:
         if self._pool is None:
@@ -214,9 +264,20 @@ class ThreadedGradient:
         k = min(self.threads, m)
         cut = [m * i // k for i in range(k + 1)]
         parts = [(X[cut[i]:cut[i + 1]], Y[cut[i]:cut[i + 1]]) for i in range(k)]
+        for sums in self._sums:
+            sums.start([(cut[i + 1] - cut[i]) / m for i in range(k)])
         futures = [self._pool.submit(self._worker, self.replicas[i], *parts[i])
                    for i in range(1, k)]
-        outputs = [_forward_backward(self.network, *parts[0])]
+        try:
+            outputs = [_forward_backward(self.network, *parts[0])]
+        except BaseException as error:
+            self._abort()
+            # a worker's own error explains more than the broken barrier that stopped this part
+            first = next((f.exception() for f in futures if f.exception() is not None
+                          and not isinstance(f.exception(), threading.BrokenBarrierError)), None)
+            if first is not None and isinstance(error, threading.BrokenBarrierError):
+                raise first from None
+            raise
         outputs += [future.result() for future in futures]  # waits for all; re-raises
         grads = [[g for _, g in replica.parameters()] for replica in self.replicas[:k]]
         for j, total in enumerate(grads[0]):  # Σᵢ (mᵢ/m) ∂Cᵢ/∂w, into the network's grads
@@ -230,7 +291,15 @@ class ThreadedGradient:
 
     def _worker(self, network, X, Y):
         with backend.xp.errstate(**self._errstate):
-            return _forward_backward(network, X, Y)
+            try:
+                return _forward_backward(network, X, Y)
+            except BaseException:
+                self._abort()  # the other parts may wait at a barrier for this one
+                raise
+
+    def _abort(self) -> None:
+        for sums in self._sums:
+            sums.abort()
 
 
 def _replica(network):

@@ -273,12 +273,18 @@ class Trainer:
         n_batches = math.ceil(n / m)
         self._prepare_step()
         start = time.perf_counter()
+        per_step = self.schedule.per_step  # η set before every minibatch (one-cycle, linear)
+        first_step, total_steps = (epoch - 1) * n_batches, self.end_epoch * n_batches
+        if per_step:  # the epoch's record reports the η of its first minibatch
+            self.schedule.set_step(first_step, total_steps, self.optimizer)
         eta = self.optimizer.eta
         self._interrupted_epoch = epoch  # cleared at the epoch's end; stays set if it raises
         if self.augment is not None:  # a fresh expansion of the training set each epoch
             X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
         for b in range(n_batches):
+            if per_step:
+                self.schedule.set_step(first_step + b, total_steps, self.optimizer)
             batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
             # (the array method skips the ~1 µs Python wrapper of xp.take: a few % of a small step)
             outputs = self.train_step(X.take(batch, axis=0), Y.take(batch, axis=0))

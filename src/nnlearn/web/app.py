@@ -40,8 +40,7 @@ def create_app(runs_dir: str | Path = "runs", *, model: str | None = None, max_s
     Args:
         runs_dir: the folder of run folders the Runs page and Draw-a-digit read.
         model: the default model of Draw-a-digit (a model file, a run folder, or a run
-            name in ``runs_dir``); default: the newest run with a digit model, else the
-            shipped one.
+            name in ``runs_dir``); default: the shipped one (a run answers when chosen).
         max_sessions: live playground sessions allowed at once (then 503).
         idle_seconds: a playground session unused this long is freed.
         max_updates_per_second: cap on the playground stream's rate (``None``: no cap).

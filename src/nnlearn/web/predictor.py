@@ -9,8 +9,8 @@ outputs into the ten probabilities.
 Models: ``"shipped"`` is the small [784, 100, 10] network in the package
 (``nnlearn/web/models/digits-mlp.npz``, made by ``python scripts/train_web_model.py``);
 any other name is a run folder inside ``--runs-dir`` that holds a ``model.npz`` taking
-28×28 inputs. Without a name, the server's ``--model`` is used, else the newest run
-with such a model, else the shipped one.
+28×28 inputs. Without a name, the server's ``--model`` is used, else the shipped one (a
+run is used only when chosen: the newest run may be a 4-epoch toy).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy
 
-from nnlearn.errors import DataError, ModelFileError, NNLearnError
+from nnlearn.errors import DataError, ModelFileError
 from nnlearn.web.validation import FieldError, folder_name, one_of, resolved_inside
 
 SHIPPED = "shipped"
@@ -85,20 +85,7 @@ class DigitModels:
             if given.is_dir():
                 return given.name, given / "model.npz"
             return self.default, self._run_model(self.default, "--model")
-        newest = self.newest_run()
-        return (newest, self.runs_dir / newest / "model.npz") if newest else (SHIPPED, shipped_model_path())
-
-    def newest_run(self) -> str | None:
-        """The run folder with the newest model that reads 28×28 digits, if any."""
-        if not self.runs_dir.is_dir():
-            return None
-        for path in self.run_models():
-            try:
-                if takes_digits(self.cache.load(path)):
-                    return path.parent.name
-            except (NNLearnError, OSError):
-                continue
-        return None
+        return SHIPPED, shipped_model_path()
 
     def resolve(self, name: str | None) -> tuple[str, Any]:
         """``(label, network)`` for a model name (``None``: the default)."""

@@ -226,8 +226,15 @@ class Evaluations:
 
     def get(self, root: Path, name: Any) -> dict[str, Any]:
         run = _open(root, name)
+        try:
+            run.config()
+        except (NNLearnError, OSError) as exc:
+            raise FieldError("name", f"run {name!r} cannot be evaluated: its config.toml does not "
+                                     f"load ({exc})") from None
         if not run.model_path.is_file():
-            raise FieldError("name", f"run {name!r} has no model.npz yet (still training?)")
+            why = "the run finished without saving one" if run.summary_path.is_file() else \
+                "still training, or stopped before its first save"
+            raise FieldError("name", f"run {name!r} has no model.npz ({why})")
         key = (str(run.model_path), run.model_path.stat().st_mtime_ns)
         with self._lock:
             if key not in self._cache:

@@ -6,12 +6,12 @@ A config is a nested dict of six tables plus two top-level strings::
     description = "..."
 
     [data]            source = "mnist" | "path/to/idx-folder", validation_size, train_size, expand
-    [model]           hidden = [100], activation, output_activation, cost, init, bias_init, dtype
+    [model]           hidden = [100], activation, output_activation, cost, label_smoothing, init, bias_init, dtype
                       -- or -- [[model.layers]] tables: type = "Conv2D", out_channels = 20, ...
     [training]        epochs, mini_batch_size, eta, seed, early_stopping (patience, 0 = off),
                       threads ("auto" or k CPU threads per minibatch)
     [optimizer]       name = "sgd" | "momentum" | ... plus that optimiser's options (mu = 0.9, ...)
-    [schedule]        name = "constant" | "step" | "exponential" | "book" plus its options
+    [schedule]        name = "constant" | "step" | "exponential" | "book" | "one_cycle" | "linear" plus its options
     [regularization]  lmbda (L2 λ), l1 (L1 λ), dropout (p), max_norm (c, 0 = off)
 
 Every key is described once, with its default, check, help and flag, by the table

@@ -238,6 +238,8 @@ class Model:
         "for quadratic, sigmoid under sigmoid hidden layers, else linear)",
         "--output-activation")
     cost: str = setting(defaults.COST, Choice(_names(COSTS)), "cost function", "--cost")
+    label_smoothing: float = setting(0.0, PROBABILITY, "label smoothing ε of the log_likelihood "
+                                     "cost: targets (1 − ε)·one-hot + ε/K", "--label-smoothing")
     init: str = setting(defaults.WEIGHT_INIT, Choice(_names(INITIALIZERS)), "weight "
                         "initialiser (normal_fan_in = N(0, 1/n_in); normal = N(0, 1))", "--init")
     bias_init: str = setting(defaults.BIAS_INIT, Choice(_names(INITIALIZERS)), "bias initialiser",

@@ -23,15 +23,18 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
               command: str | None = None, log: Callable[[str], None] = print,
               engine: Any = None) -> list[dict[str, Any]]:
     """Train the specs of ``chapter`` (all, or the keys in ``only``) for ``seeds`` seeds each
+    (when ``seeds`` is None: a spec's own ``"seeds"``, else the chapter's default)
     and write its results table. ``epochs`` overrides every experiment's epoch count, or,
     as ``{"b": 15, ...}``, those of the named preset experiments. ``engine``
     (:mod:`nnlearn.experiments.sweeps.engines`) trains the members of ensemble experiments (ch6 h)
     as parallel trials; the others always run in this process."""
     from nnlearn import data as datasets
-    from nnlearn.experiments.reproduce.common import run_spec, summarise, time_to_note, write_table
+    from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
+                                                      train_time_note, write_table)
 
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
+    asked = seeds  # None: each spec's own "seeds", else the chapter's default
     seeds = DEFAULT_SEEDS[chapter] if seeds is None else seeds
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
@@ -59,19 +62,21 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     trained: dict[tuple[str, int], Any] = {}
     """(spec key, seed) → the trained network, for ensembles whose members already ran."""
     for spec in specs:
-        log(f"{spec['label']}: {seeds} seed(s)")
+        count = spec.get("seeds", seeds) if asked is None else seeds
+        log(f"{spec['label']}: {count} seed(s)")
         if "run" in spec:
             extra = {"engine": engine} if spec.get("engine") and engine is not None else {}
-            runs = [spec["run"](seed, log, trained=trained, **extra) for seed in range(1, seeds + 1)]
+            runs = [spec["run"](seed, log, trained=trained, **extra) for seed in range(1, count + 1)]
         else:
             if data is None and "preset" not in spec:
                 mnist = datasets.load_mnist()
                 data = (mnist.train, mnist.test)
-            runs = [run_spec(spec, seed, data, log) for seed in range(1, seeds + 1)]
+            runs = [run_spec(spec, seed, data, log) for seed in range(1, count + 1)]
             trained.update({(spec.get("key"), run["seed"]): run["network"] for run in runs})
         rows.append(summarise(spec, runs))
     command = command or " ".join(
-        ["nnlearn reproduce", chapter, f"--seeds {seeds}"]
+        ["nnlearn reproduce", chapter]
+        + ([f"--seeds {seeds}"] if asked is not None or not any("seeds" in s for s in specs) else [])
         + ([f"--epochs {_epochs_text(epochs)}"] if epochs else [])
         + ([f"--only {','.join(only)}"] if only else [])
         + ([f"--engine {engine.name}"] if engine is not None else []))
@@ -83,6 +88,8 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
                          f"ours {final:.2f}%: {'met' if final >= s['min_final_mean'] else 'NOT met'}.")
         if "time_to" in s:
             notes.append(time_to_note(s["label"], r["runs"], s["time_to"]))
+        if "max_train_seconds" in s:
+            notes.append(train_time_note(s["label"], r["runs"], s["max_train_seconds"]))
         if "stuck_below" in s:  # the book's chapter-1 recipe sometimes never escapes saturation
             best = [run["best"] for run in r["runs"]]
             free = [b for b in best if b >= s["stuck_below"]]

@@ -1,18 +1,23 @@
 """Beyond the book: the best MLP and convnet recipes found with nnlearn's toolbox
-(presets ``mlp-best`` and ``cnn-best``).
+(presets ``mlp-best`` and ``cnn-best``), and the CPU speedrun (preset ``speedrun``).
 
 ReLU, He initialisation, dropout, Adam with an exponential learning-rate decay and
 random shifts of the training images every epoch (one pixel for the MLP, up to two for
 the convnet, which also has batch norm after each convolution); trained on the book's
 50,000 images. The validation set is not used for anything but monitoring here, so
 the final-epoch test accuracy is the honest figure; the bar applies to it.
+
+The speedrun trains one epoch over all 60,000 training images (a small convnet with
+batch norm, Adam under a one-cycle schedule, mini-batch 256) and runs 10 seeds unless
+``--seeds`` says otherwise; its bar is a mean final accuracy of 99.0% and a training
+time (what ``nnlearn train`` reports as "training took", evaluation excluded) of 5 s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-TITLE = "Best MLP and convnet recipes (beyond the book)"
+TITLE = "Best MLP and convnet recipes and the CPU speedrun (beyond the book)"
 
 
 def specs(epochs: int | None = None) -> list[dict[str, Any]]:
@@ -23,9 +28,14 @@ def specs(epochs: int | None = None) -> list[dict[str, Any]]:
             {"key": "cnn-best", "label": "cnn-best: conv 32 + conv 48 (5×5, batch norm, ReLU, max-pool), FC 256, "
                                          "dropout 0.4, Adam, random shifts",
              "book": 99.5, "preset": "cnn-best", "min_final_mean": 99.5,
-             "overrides": dict(overrides)}]
+             "overrides": dict(overrides)},
+            {"key": "speedrun", "label": "speedrun: conv 16 5×5 + conv 32 3×3 (max-pool, batch norm, ReLU), "
+                                         "FC 128, label smoothing 0.1, Adam one-cycle, mini-batch 256, 1 epoch of 60,000",
+             "book": 99.0, "preset": "speedrun", "min_final_mean": 99.0, "max_train_seconds": 5.0,
+             "seeds": 10, "overrides": dict(overrides)}]
 
 
-NOTES = ["The 'book' column holds the issues' goals (98.5% for mlp-best, 99.5% for cnn-best), not "
-         "figures from the book; the goals for the wall time of one run are 5 minutes (mlp-best) "
-         "and 20 minutes (cnn-best) on this machine."]
+NOTES = ["The 'book' column holds the issues' goals (98.5% for mlp-best, 99.5% for cnn-best, 99.0% "
+         "for speedrun), not figures from the book; the goals for the wall time of one run are "
+         "5 minutes (mlp-best) and 20 minutes (cnn-best) on this machine, and for speedrun 5 s of "
+         "training."]

@@ -95,6 +95,17 @@ def time_to_note(label: str, runs: Sequence[dict[str, Any]], target: float) -> s
             f"{'; '.join(parts)}{mean}.")
 
 
+def train_time_note(label: str, runs: Sequence[dict[str, Any]], limit: float) -> str:
+    """One line: each run's training seconds (all epochs, evaluation excluded: what ``nnlearn
+    train`` reports as "training took"), their mean ± std, and whether the mean is ≤ ``limit``."""
+    seconds = [sum(run["train_seconds"]) for run in runs]
+    mean = statistics.fmean(seconds)
+    return (f"Training time of {label} (all epochs, evaluation excluded; what `nnlearn train` reports "
+            f"as 'training took'): {mean_std(seconds)} s over {len(seconds)} run(s) (per seed: "
+            + ", ".join(f"{t:.2f}" for t in seconds) + f"); goal ≤ {limit:g} s: "
+            f"{'met' if mean <= limit else 'NOT met'}.")
+
+
 def mean_std(values: Sequence[float]) -> str:
     """``"m ± s"`` with two decimals (sample std; ± 0.00 for a single value)."""
     m = statistics.fmean(values)

@@ -138,4 +138,5 @@ def describe(cfg: dict[str, Any], sizes: str | None = None) -> str:
         extras.append(f"early stopping {t['early_stopping']}")
     return (f"network {arch}, cost {m['cost']}, init {m['init']}, {cfg['optimizer']['name']} "
             f"eta {t['eta']:g}, mini-batch {t['mini_batch_size']}, {t['epochs']} epochs"
-            + "".join(f", {e}" for e in extras) + f", seed {t.get('seed')}, {m['dtype']}")
+            + "".join(f", {e}" for e in extras)
+            + (", unseeded" if t.get("seed") is None else f", seed {t['seed']}") + f", {m['dtype']}")

@@ -42,6 +42,11 @@ class Layer:
     """True when, in training, each example's output depends only on that example and
     the params (no random draws, no statistics over the batch, no buffers updated), so
     that a minibatch may be cut into parts computed separately (:mod:`nnlearn.train.parallel`)."""
+    split_statistics: ClassVar[bool] = False
+    """True for a layer that is not ``per_example`` only because of statistics over the
+    batch, and that can run on the parts of a split minibatch when they exchange their sums
+    (``nnlearn.train.parallel.PartSums``, set as ``layer.part_sums`` while a split runs):
+    batch norm. Such a layer does not stop a minibatch from being split."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}

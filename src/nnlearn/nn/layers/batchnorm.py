@@ -26,6 +26,7 @@ from typing import Any
 from nnlearn import backend
 from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
+from nnlearn.nn import kernels
 from nnlearn.nn.layers.base import Layer, register_layer
 
 
@@ -72,7 +73,12 @@ class BatchNorm(Layer):
 
     i.e. the upstream gradient with its mean and its projection on x̂ removed, then
     scaled. In inference mode μ, σ² are constants and ``∂C/∂x = γ g / √(var_run + ε)``.
+
+    On CPU threads (:mod:`nnlearn.train.parallel`) the parts of a minibatch exchange their
+    sums (``part_sums``), so the statistics are still those of the whole minibatch.
     """
+
+    split_statistics = True
 
     def __init__(self, num_features: int, *, momentum: float = 0.9, eps: float = 1e-5,
                  dtype: str = "float32") -> None:
@@ -88,6 +94,7 @@ class BatchNorm(Layer):
         self.momentum = float(momentum)
         self.eps = float(eps)
         self._cache = None
+        self.part_sums = None
         self.initialize(None, dtype)
 
     def initialize(self, rng, dtype: str = "float32") -> None:
@@ -100,57 +107,84 @@ class BatchNorm(Layer):
                         "running_var": xp.ones(F, dtype=dtype)}
         self._allocate_grads()
 
-    def _layout(self, X) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Axes to reduce over and the broadcast shape of per-feature vectors."""
+    def forward(self, X, training: bool = False):
+        r"""``y = γ x̂ + β`` with batch statistics (training) or running ones (inference).
+
+        The per-channel passes run as :mod:`nnlearn.nn.kernels` (compiled, or their NumPy
+        references) on ``X`` viewed as ``(N, C, L)``, L values per example and channel."""
+        xp = backend.xp
+        X3 = self._channels(X)
+        if training:
+            mu, var, M = self._batch_statistics(X3)
+            if self.part_sums is None or self.part_sums[1] == 0:  # one update per minibatch
+                m = self.momentum
+                rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+                self.buffers["running_mean"] = (m * rm + (1 - m) * mu).astype(rm.dtype, copy=False)
+                self.buffers["running_var"] = (m * rv + (1 - m) * var * (M / (M - 1))).astype(
+                    rv.dtype, copy=False)
+        else:
+            mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+            M = X3.shape[0] * X3.shape[2]
+        s = 1.0 / xp.sqrt(var + self.eps)
+        X_hat, Y = kernels.batchnorm_normalize(X3, mu.astype(xp.float64, copy=False), s,
+                                               self.params["gamma"], self.params["beta"])
+        self._cache = (X_hat, s, M, training)
+        return Y.reshape(X.shape)
+
+    def _channels(self, X):
+        """``X (N, C, ...)`` or ``(N, D)`` as an ``(N, C, L)`` view (L = 1 for ``(N, D)``)."""
         if X.ndim < 2 or X.shape[1] != self.num_features:
             raise DataError(f"BatchNorm({self.num_features}) expects inputs of shape "
                             f"(N, {self.num_features}) or (N, {self.num_features}, ...), "
                             f"got shape {tuple(X.shape)}")
-        axes = (0,) + tuple(range(2, X.ndim))
-        return axes, (1, self.num_features) + (1,) * (X.ndim - 2)
+        return X.reshape(X.shape[0], self.num_features, -1)
 
-    def forward(self, X, training: bool = False):
-        r"""``y = γ x̂ + β`` with batch statistics (training) or running ones (inference)."""
-        xp = backend.xp
-        axes, shape = self._layout(X)
-        M = X.size // self.num_features
-        if training:
-            if M < 2:
-                raise DataError(f"BatchNorm in training mode needs more than one value per "
-                                f"feature, got input of shape {tuple(X.shape)}; use a "
-                                "minibatch of at least 2 examples")
-            mu = X.mean(axis=axes)
-            Xc = X - mu.reshape(shape)
-            var = (Xc * Xc).mean(axis=axes)
-            m = self.momentum
-            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-            self.buffers["running_mean"] = (m * rm + (1 - m) * mu).astype(rm.dtype, copy=False)
-            self.buffers["running_var"] = (m * rv + (1 - m) * var * (M / (M - 1))).astype(
-                rv.dtype, copy=False)
-        else:
-            Xc = X - self.buffers["running_mean"].reshape(shape)
-            var = self.buffers["running_var"]
-        s = 1.0 / xp.sqrt(var + self.eps)
-        X_hat = Xc * s.reshape(shape)
-        self._cache = (X_hat, s, axes, shape, M, training)
-        return self.params["gamma"].reshape(shape) * X_hat + self.params["beta"].reshape(shape)
+    def _batch_statistics(self, X3):
+        r"""``(μ, σ², M)`` over the minibatch, from the float64 sums ``Σx`` and then
+        ``Σ(x − μ)²``; on a part of a split minibatch (``part_sums``) each sum is the total
+        over all parts, and M the whole minibatch's."""
+        M = X3.shape[0] * X3.shape[2]
+        if self.part_sums is None:
+            self._check_values(M, X3)
+            mu = kernels.channel_sums(X3) / M
+            return mu, kernels.channel_centered_squares(X3, mu) / M, M
+        sums, part = self.part_sums
+        M = int(sums.total(part, backend.xp.asarray([M]))[0])
+        self._check_values(M, X3)
+        mu = sums.total(part, kernels.channel_sums(X3)) / M
+        return mu, sums.total(part, kernels.channel_centered_squares(X3, mu)) / M, M
+
+    def _check_values(self, M: int, X) -> None:
+        if M < 2:
+            raise DataError(f"BatchNorm in training mode needs more than one value per "
+                            f"feature, got input of shape {tuple(X.shape)}; use a "
+                            "minibatch of at least 2 examples")
 
     def backward(self, dY, need_dx: bool = True):
         r"""``∂C/∂γ = Σ g x̂``, ``∂C/∂β = Σ g``, ``∂C/∂x = (γ s/M)(M g − Σ g − x̂ Σ g x̂)``
-        (derivation in the class docstring; inference mode: ``γ s g``)."""
+        (derivation in the class docstring; inference mode: ``γ s g``).
+
+        On part i of a split minibatch, ``g`` is scaled by ``m/mᵢ`` (its cost is the mean
+        over its own mᵢ examples), ``∂C/∂γ`` and ``∂C/∂β`` are its own sums (the threads
+        add them up weighted by ``mᵢ/m``), and the two sums inside ``∂C/∂x`` are the whole
+        minibatch's, ``Σⱼ wⱼ Σ_(part j) g``, brought to this part's scale by ``1/wᵢ``."""
         if self._cache is None:
             raise RuntimeError("BatchNorm.backward called before forward")
-        X_hat, s, axes, shape, M, training = self._cache
-        sum_g = dY.sum(axis=axes)
-        sum_gx = (dY * X_hat).sum(axis=axes)
+        X_hat, s, M, training = self._cache
+        g = self._channels(dY)
+        sum_g, sum_gx = kernels.channel_grad_sums(g, X_hat)
         self.grads["gamma"][...] = sum_gx
         self.grads["beta"][...] = sum_g
         if not need_dx:
             return None
-        scale = (self.params["gamma"] * s).reshape(shape)
+        scale = self.params["gamma"] * s
         if not training:
-            return scale * dY
-        return (scale / M) * (M * dY - sum_g.reshape(shape) - X_hat * sum_gx.reshape(shape))
+            return (scale[None, :, None] * g).reshape(dY.shape)
+        if self.part_sums is not None:
+            sums, part = self.part_sums
+            w = sums.weights[part]
+            sum_g, sum_gx = sums.total(part, sum_g * w) / w, sums.total(part, sum_gx * w) / w
+        return kernels.batchnorm_input_grad(g, X_hat, scale, M, sum_g, sum_gx).reshape(dY.shape)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return batchnorm_output_shape(self.num_features, input_shape)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
+from pathlib import Path
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -32,7 +34,8 @@ def session_of(state: AppState, request: Request) -> playground.Session:
 async def datasets(state: AppState, request: Request) -> Response:
     return JSONResponse({"datasets": playground.dataset_previews(),
                          "features": toy.FEATURE_LABELS,
-                         "defaults": playground.Settings().to_json()})
+                         "defaults": playground.Settings().to_json(),
+                         "limits": playground.limits()})
 
 
 async def create_session(state: AppState, request: Request) -> Response:
@@ -56,7 +59,7 @@ async def change_settings(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
     settings = playground.parse_settings(body, session.settings)
-    await to_thread.run_sync(session.update, settings)
+    await to_thread.run_sync(session.update, settings, "dataset" in body)
     return JSONResponse({"version": session.version, "settings": session.settings.to_json()})
 
 
@@ -80,7 +83,7 @@ async def add_point(state: AppState, request: Request) -> Response:
     x = bounded_number("x", get(body, "x"), -6.0, 6.0)
     y = bounded_number("y", get(body, "y"), -6.0, 6.0)
     if session.settings.problem == "classification":
-        label = float(bounded_int("label", get(body, "label"), 0, 1))
+        label = float(bounded_int("label", get(body, "label"), 0, session.settings.classes - 1))
     else:
         label = bounded_number("label", get(body, "label"), -1.0, 1.0)
     await to_thread.run_sync(session.add_point, x, y, label)
@@ -95,6 +98,15 @@ async def upload_csv(state: AppState, request: Request) -> Response:
     return JSONResponse({"version": session.version, "points": len(labels)})
 
 
+async def set_weight(state: AppState, request: Request) -> Response:
+    session = session_of(state, request)
+    body = await read_json(request)
+    args = [bounded_int(name, get(body, name), 0, 10 ** 3) for name in ("layer", "from", "to")]
+    value = bounded_number("value", get(body, "value"), -100.0, 100.0)
+    await to_thread.run_sync(session.set_weight, *args, value)
+    return JSONResponse({"version": session.version})
+
+
 async def backprop(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
@@ -105,8 +117,21 @@ async def backprop(state: AppState, request: Request) -> Response:
 
 async def code(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
-    return JSONResponse({"toml": toml_config(session.settings, len(session.history)),
-                         "python": python_code(session.settings, max(1, len(session.history)))})
+    return JSONResponse({"toml": toml_config(session), "python": python_code(session),
+                         "epoch": len(session.history)})
+
+
+async def model_file(state: AppState, request: Request) -> Response:
+    """The session's network as an nnlearn model file (``nnlearn.load``, ``nnlearn predict``)."""
+    session = session_of(state, request)
+
+    def write() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "playground.npz"
+            session.model_file(path)
+            return path.read_bytes()
+    return Response(await to_thread.run_sync(write), media_type="application/octet-stream",
+                    headers={"Content-Disposition": 'attachment; filename="playground.npz"'})
 
 
 async def stream(state: AppState, request: Request) -> Response:
@@ -166,6 +191,8 @@ def routes(state: AppState) -> list:
         Route(S + "/points", bind(add_point, state), methods=["POST"]),
         Route(S + "/csv", bind(upload_csv, state), methods=["POST"]),
         Route(S + "/backprop", bind(backprop, state), methods=["POST"]),
+        Route(S + "/weight", bind(set_weight, state), methods=["POST"]),
         Route(S + "/code", bind(code, state)),
+        Route(S + "/model.npz", bind(model_file, state)),
         Route(S + "/stream", bind(stream, state)),
     ]

@@ -86,22 +86,27 @@ NN.fit = function (canvas) {
   return { ctx, w, h };
 };
 
-function niceTicks(lo, hi, count) {
+/** Ticks at round numbers (1, 2 or 5 × 10ⁿ apart) covering [lo, hi]; whole numbers only with `integer`. */
+NN.niceTicks = function (lo, hi, count, integer) {
   if (!(hi > lo)) { hi = lo + 1; }
   const raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  if (integer) step = Math.max(1, Math.round(step));
   const ticks = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(+v.toFixed(10));
   return ticks;
-}
+};
 
 function formatTick(v) {
   const a = Math.abs(v);
   if (a === 0) return "0";
-  if (a >= 1000) return v.toFixed(0);
-  if (a >= 1) return +v.toFixed(2) + "";
-  return +v.toPrecision(2) + "";
+  if (a >= 1000) return NN.minus(v.toFixed(0));
+  if (a >= 1) return NN.minus(+v.toFixed(2) + "");
+  return NN.minus(+v.toPrecision(2) + "");
 }
+
+/** Text with the typographic minus sign (U+2212) for every hyphen-minus, as the page writes numbers. */
+NN.minus = function (text) { return String(text).replace(/-/g, "−"); };
 
 /**
  * Line chart on a canvas. opts: {series: [{label, color, points: [[x, y], ...], dash}],
@@ -111,7 +116,7 @@ NN.lineChart = function (canvas, opts) {
   const { ctx, w, h } = NN.fit(canvas);
   ctx.clearRect(0, 0, w, h);
   const series = opts.series.filter((s) => s.points.length);
-  const pad = { l: 46, r: 12, t: 10, b: opts.xLabel ? 32 : 20 };
+  const pad = { l: opts.yLabel ? 58 : 46, r: 12, t: 10, b: opts.xLabel ? 32 : 20 };
   ctx.font = "11px system-ui, sans-serif";
   if (!series.length) {
     ctx.fillStyle = "#8a94a6"; ctx.textAlign = "center";
@@ -126,22 +131,28 @@ NN.lineChart = function (canvas, opts) {
   if (opts.yMin !== undefined) y0 = Math.min(y0, opts.yMin);
   if (opts.yMax !== undefined) y1 = Math.max(y1, opts.yMax);
   if (x1 <= x0) x1 = x0 + 1;
+  canvas.dataset.xTicks = NN.niceTicks(x0, x1, Math.max(2, Math.floor(w / 90)), opts.xInteger).filter((t) => t >= x0 && t <= x1).join(",");
   if (y1 <= y0) { y1 = y0 + Math.max(1e-3, Math.abs(y0) * 0.1); }
   const yPad = (y1 - y0) * 0.06; y0 -= opts.yMin === undefined ? yPad : 0; y1 += yPad;
   const X = (x) => pad.l + (x - x0) / (x1 - x0) * (w - pad.l - pad.r);
   const Y = (y) => h - pad.b - (y - y0) / (y1 - y0) * (h - pad.t - pad.b);
   ctx.strokeStyle = "#e6e9f0"; ctx.fillStyle = "#8a94a6"; ctx.lineWidth = 1;
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  for (const t of niceTicks(y0, y1, 4)) {
+  for (const t of NN.niceTicks(y0, y1, Math.max(3, Math.min(6, Math.floor((h - pad.t - pad.b) / 28))))) {
+    if (t < y0 - 1e-12 || t > y1 + 1e-12) continue;
     ctx.beginPath(); ctx.moveTo(pad.l, Y(t) + 0.5); ctx.lineTo(w - pad.r, Y(t) + 0.5); ctx.stroke();
     ctx.fillText((opts.yFormat || formatTick)(t), pad.l - 6, Y(t));
   }
   ctx.textAlign = "center"; ctx.textBaseline = "top";
-  for (const t of niceTicks(x0, x1, Math.max(2, Math.floor(w / 90)))) {
+  for (const t of NN.niceTicks(x0, x1, Math.max(2, Math.floor(w / 90)), opts.xInteger)) {
     if (t < x0 || t > x1) continue;
     ctx.fillText(formatTick(t), X(t), h - pad.b + 5);
   }
   if (opts.xLabel) { ctx.fillText(opts.xLabel, pad.l + (w - pad.l - pad.r) / 2, h - 14); }
+  if (opts.yLabel) {  // the y axis's name, written upwards beside its ticks
+    ctx.save(); ctx.translate(11, pad.t + (h - pad.t - pad.b) / 2); ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "center"; ctx.textBaseline = "middle"; ctx.fillText(opts.yLabel, 0, 0); ctx.restore();
+  }
   for (const s of series) {
     ctx.strokeStyle = s.color; ctx.lineWidth = s.width || 2; ctx.setLineDash(s.dash || []);
     ctx.beginPath();
@@ -161,7 +172,7 @@ NN.lineChart = function (canvas, opts) {
 
 NN.fmt = function (v, digits) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
-  return Number(v).toFixed(digits === undefined ? 3 : digits);
+  return NN.minus(Number(v).toFixed(digits === undefined ? 3 : digits));
 };
 
 NN.escape = function (text) {

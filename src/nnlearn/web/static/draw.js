@@ -3,11 +3,12 @@
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad"), ink = pad.getContext("2d");
-const state = { drawing: false, last: null, busy: false, again: false, strokes: 0, answer: null };
+const state = { drawing: false, last: null, busy: false, again: false, strokes: 0, ink: 0, answer: null };
+const MIN_INK = 12;  // pixels of stroke before the first request: a lone dot is not a digit (400)
 
 function clearPad() {
   ink.fillStyle = "#fff"; ink.fillRect(0, 0, pad.width, pad.height);
-  state.strokes = 0;
+  state.strokes = 0; state.ink = 0;
   $("digit").textContent = "?"; $("confidence").textContent = "draw a digit";
   drawBars(null);
   for (const id of ["stepDrawing", "stepCropped", "stepScaled", "stepCentred"]) {
@@ -28,12 +29,12 @@ function stroke(from, to) {
 pad.addEventListener("pointerdown", (e) => {
   pad.setPointerCapture(e.pointerId);
   state.drawing = true; state.last = position(e); state.strokes += 1;
-  stroke(state.last, state.last);
-  requestPrediction();
+  stroke(state.last, state.last);  // drawn, not sent: the moves that follow send it
 });
 pad.addEventListener("pointermove", (e) => {
   if (!state.drawing) return;
   const p = position(e);
+  state.ink += Math.hypot(p[0] - state.last[0], p[1] - state.last[1]);
   stroke(state.last, p); state.last = p;
   requestPrediction();
 });
@@ -42,7 +43,7 @@ for (const type of ["pointerup", "pointercancel"]) {
 }
 
 function requestPrediction() {
-  if (!state.strokes) return;
+  if (!state.strokes || state.ink < MIN_INK) return;
   if (state.busy) { state.again = true; return; }
   state.busy = true;
   const body = { image: pad.toDataURL("image/png"), steps: true };  // about 7 kB
@@ -118,10 +119,14 @@ async function loadModels() {
     }
     select.value = info.default;
     const shipped = info.models[0];
-    $("modelNote").textContent = info.default === "shipped"
-      ? `The shipped model ([784, 100, 10], ${(100 * shipped.test_accuracy).toFixed(2)}% on MNIST's test set, ` +
-        `made by ${shipped.trained_by}) answers until a run of yours has a model.`
-      : `Default: the newest run with a digit model (${info.default}).`;
+    const note = () => {  // says what answers now, so it never goes stale
+      $("modelNote").textContent = select.value === "shipped"
+        ? `The shipped model ([784, 100, 10], ${(100 * shipped.test_accuracy).toFixed(2)}% on MNIST's test set, ` +
+          `made by ${shipped.trained_by}); choose one of your runs above to use its model.`
+        : `Your run ${select.value}'s model.`;
+    };
+    note();
+    select.addEventListener("change", note);
   } catch (err) { NN.banner($("banner"), err.message); }
 }
 

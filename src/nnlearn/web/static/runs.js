@@ -31,32 +31,54 @@ async function refreshRuns() {
   await refreshMetrics();
 }
 
+/** The table, patched in place: rows are made once per run and only their changed cells are
+ * rewritten, so a click or the keyboard focus is never lost to a rebuild. */
 function drawTable() {
   const body = $("runs");
-  body.innerHTML = "";
-  for (const r of state.runs) {
-    const tr = document.createElement("tr");
-    tr.dataset.run = r.name;
-    if (r.name === state.current) tr.className = "current";
-    const checked = state.selected.has(r.name) ? "checked" : "";
-    const pct = (v) => v === null || v === undefined ? "–" : (100 * v).toFixed(2) + "%";
-    tr.innerHTML =
-      `<td><input type="checkbox" ${checked} title="show on the chart"
-          style="accent-color:${colorOf(r.name)}"></td>
-       <td><a href="#" class="name mono">${NN.escape(r.name)}</a></td>
-       <td class="small muted">${NN.escape(r.created)}</td>
-       <td><span class="pill ${r.status}">${r.status}</span></td>
-       <td class="summary">${NN.escape(r.summary)}</td>
-       <td class="num">${r.epochs_done}${r.epochs_total ? " / " + r.epochs_total : ""}</td>
-       <td class="num">${pct(r.best_validation_accuracy)}</td>
-       <td class="num">${pct(r.test_accuracy)}</td>`;
-    tr.querySelector("input").addEventListener("change", (e) => {
-      if (e.target.checked) state.selected.add(r.name); else state.selected.delete(r.name);
-      refreshMetrics();
-    });
-    tr.querySelector("a.name").addEventListener("click", (e) => { e.preventDefault(); showEvaluation(r.name); });
-    body.appendChild(tr);
+  const rows = new Map([...body.children].map((tr) => [tr.dataset.run, tr]));
+  const names = new Set(state.runs.map((r) => r.name));
+  for (const [name, tr] of rows) if (!names.has(name)) tr.remove();
+  state.runs.forEach((r, i) => {
+    const tr = rows.get(r.name) || makeRow(r);
+    updateRow(tr, r);
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
+  });
+}
+
+function makeRow(r) {
+  const tr = document.createElement("tr");
+  tr.dataset.run = r.name;
+  tr.innerHTML =
+    `<td><input type="checkbox" title="show on the chart" aria-label="show ${NN.escape(r.name)} on the chart"
+        style="accent-color:${colorOf(r.name)}"></td>
+     <td><a href="#" class="name mono">${NN.escape(r.name)}</a></td>
+     <td class="small muted wide" data-cell="created"></td>
+     <td><span class="pill" data-cell="status"></span></td>
+     <td class="summary wide" data-cell="summary"></td>
+     <td class="num" data-cell="epochs"></td>
+     <td class="num" data-cell="best"></td>
+     <td class="num" data-cell="test"></td>`;
+  tr.querySelector("input").addEventListener("change", (e) => {
+    if (e.target.checked) state.selected.add(r.name); else state.selected.delete(r.name);
+    refreshMetrics();
+  });
+  tr.querySelector("a.name").addEventListener("click", (e) => { e.preventDefault(); showEvaluation(r.name); });
+  return tr;
+}
+
+function updateRow(tr, r) {
+  const pct = (v) => v === null || v === undefined ? "–" : (100 * v).toFixed(2) + "%";
+  const cells = { created: r.created, status: r.status, summary: r.summary,
+    epochs: `${r.epochs_done}${r.epochs_total ? " / " + r.epochs_total : ""}`,
+    best: pct(r.best_validation_accuracy), test: pct(r.test_accuracy) };
+  for (const [key, text] of Object.entries(cells)) {
+    const cell = tr.querySelector(`[data-cell="${key}"]`);
+    if (cell.textContent !== text) cell.textContent = text;
   }
+  tr.querySelector('[data-cell="status"]').className = "pill " + r.status;
+  tr.classList.toggle("current", r.name === state.current);
+  const box = tr.querySelector("input");
+  if (box.checked !== state.selected.has(r.name)) box.checked = state.selected.has(r.name);
 }
 
 async function refreshMetrics() {
@@ -78,7 +100,9 @@ function drawCurves() {
       points: records.filter((r) => r[metric] !== undefined).map((r) => [r.epoch, r[metric]]) });
   }
   const percent = metric.endsWith("accuracy") ? (t) => +(100 * t).toFixed(1) + "%" : undefined;
-  NN.lineChart($("curves"), { series, xLabel: "epoch", yFormat: percent,
+  const yLabel = { evaluation_accuracy: "validation accuracy", training_accuracy: "training accuracy",
+    evaluation_cost: "validation cost", training_cost: "training cost" }[metric];
+  NN.lineChart($("curves"), { series, xLabel: "epoch", yLabel, xInteger: true, yFormat: percent,
     empty: state.selected.size ? "no epochs recorded yet" : "tick runs in the table to plot them" });
   $("legend").innerHTML = series.map((s) =>
     `<span><span class="swatch" style="background:${s.color}"></span>${NN.escape(s.label)}` +
@@ -87,13 +111,18 @@ function drawCurves() {
 }
 
 function fillDiffSelects() {
+  const readable = state.runs.filter((r) => r.status !== "unreadable");  // the automatic pair skips these
+  const names = state.runs.map((r) => r.name).join("\n");
   for (const [id, pick] of [["diffA", 1], ["diffB", 0]]) {
     const select = $(id), before = select.value;
-    select.innerHTML = state.runs.map((r) => `<option>${NN.escape(r.name)}</option>`).join("");
+    if (select.dataset.names !== names) {  // rebuilt only when the runs change (an open list stays open)
+      select.innerHTML = state.runs.map((r) => `<option>${NN.escape(r.name)}</option>`).join("");
+      select.dataset.names = names;
+    }
     if (state.runs.some((r) => r.name === before)) select.value = before;
-    else if (state.runs.length) select.value = state.runs[Math.min(pick, state.runs.length - 1)].name;
+    else if (readable.length) select.value = readable[Math.min(pick, readable.length - 1)].name;
   }
-  if (!$("diff").dataset.pair && state.runs.length > 1) showDiff();
+  if (!$("diff").dataset.pair && readable.length > 1) showDiff();
 }
 
 async function showDiff() {
@@ -119,7 +148,7 @@ async function showEvaluation(name) {
   try {
     const e = await NN.api(`/api/runs/${encodeURIComponent(name)}/evaluation`);
     const max = Math.max(...e.confusion.map((row, i) => Math.max(...row.filter((_, j) => j !== i))), 1);
-    let table = `<table class="confusion"><tr><th title="true \\ predicted">t\\p</th>` +
+    let table = `<div class="table-wrap"><table class="confusion"><tr><th title="true \\ predicted">t\\p</th>` +
       e.confusion.map((_, j) => `<th>${j}</th>`).join("") + "</tr>";
     e.confusion.forEach((row, i) => {
       table += `<tr><th>${i}</th>` + row.map((n, j) => {
@@ -128,7 +157,7 @@ async function showEvaluation(name) {
         return `<td style="background:${bg}" title="true ${i}, predicted ${j}: ${n}">${n}</td>`;
       }).join("") + "</tr>";
     });
-    table += "</table>";
+    table += "</table></div>";
     $("evaluation").innerHTML =
       `<p style="margin:0 0 6px" class="small">Accuracy <b>${(100 * e.correct / e.total).toFixed(2)}%</b>
         (${e.correct} / ${e.total}); rows: the true digit, columns: the prediction.</p>${table}

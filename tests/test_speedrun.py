@@ -1,0 +1,36 @@
+"""The speedrun preset (beyond the book): it builds its recipe, its one-cycle schedule
+runs over the steps of its one epoch, and it learns; the reproduction's time note.
+
+Its real bar (mean final test accuracy ≥ 99.0% over 10 seeds, training ≤ 5 s on two
+cores) is measured by `nnlearn reproduce best --only speedrun` on a quiet machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnlearn.experiments.reproduce.common import build_preset, train_time_note
+from nnlearn.optim.schedules import OneCycle
+
+
+@pytest.mark.slow  # loads the full MNIST set
+def test_speedrun_builds_its_recipe_and_learns_a_small_sample():
+    net, (X, y), (X_test, y_test), options = build_preset({"preset": "speedrun"}, seed=1)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Conv2D", "MaxPool2D", "BatchNorm", "ReLU", "Conv2D", "MaxPool2D", "BatchNorm",
+                     "ReLU", "Flatten", "Dense", "ReLU", "Dense", "Softmax"]
+    assert X.shape[0] == 60_000  # no validation split: the one epoch sees every training image
+    assert (options["optimizer"], options["epochs"], options["mini_batch_size"]) == ("adam", 1, 256)
+    assert options["optimizer_options"] == {"beta1": 0.7, "beta2": 0.9}
+    assert isinstance(options["schedule"], OneCycle)
+    assert net.cost.label_smoothing == 0.1
+    before = net.evaluate(X_test[:500], y_test[:500])["accuracy"]
+    net.fit(X[:2560], y[:2560], **{**options, "mini_batch_size": 64}, monitor=())
+    after = net.evaluate(X_test[:500], y_test[:500])["accuracy"]
+    assert before < 0.3 and after > 0.85, (before, after)
+
+
+def test_train_time_note_sums_the_epochs_and_judges_the_mean():
+    runs = [{"train_seconds": [2.0, 2.5]}, {"train_seconds": [3.0, 3.5]}]  # 4.5 and 6.5 s
+    note = train_time_note("speedrun", runs, 5.0)
+    assert "5.50 ± 1.41 s over 2 run(s) (per seed: 4.50, 6.50); goal ≤ 5 s: NOT met." in note
+    assert train_time_note("speedrun", runs[:1], 5.0).endswith("goal ≤ 5 s: met.")
