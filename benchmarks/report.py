@@ -21,7 +21,8 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN = "<!-- benchmarks/report.py: begin (generated, do not edit by hand) -->"
 END = "<!-- benchmarks/report.py: end -->"
 OWN_HEADINGS = ("# Benchmarks", "## One MNIST epoch", "## Peak memory", "## A sweep of 8 trials",
-                "## nnlearn serve:", "## Where nnlearn's epoch goes", "## What is left, from the profile")
+                "## nnlearn serve:", "## Where nnlearn's epoch goes", "## What is left, from the profile",
+                "## Optuna's TPE")
 """Headings of the sections this script writes (used when the document has no markers)."""
 
 GOALS = {"mlp": {"[784, 30, 10]": 0.25, "[784, 100, 10]": 0.3},
@@ -148,6 +149,8 @@ def render(results_dir: Path = RESULTS) -> list[str]:
             lines += _speedrun_section(path.name, r)
         elif kind == "search":
             lines += _search_section(path.name, r)
+        elif kind == "optuna":
+            lines += _optuna_section(path.name, r)
         elif kind == "web":
             lines += _web_section(r, path.name)
         elif kind == "profile":
@@ -266,7 +269,8 @@ def _kernels_line(result: dict) -> list[str]:
         return []
     if result["nnlearn_kernels"] != "compiled":
         return ["nnlearn kernels: the NumPy references (Numba not installed or not chosen).", ""]
-    return [f"nnlearn kernels: compiled by Numba (2×2 max-pooling, col2im, ReLU's backward pass); compiling them, or loading "
+    return ["nnlearn kernels: compiled by Numba (2×2 max-pooling, col2im, ReLU's backward pass); "
+            "compiling them, or loading "
             f"them from Numba's disk cache, took {result['nnlearn_compile_seconds']:.2f} s before the "
             "rounds, paid once per process and in no epoch.", ""]
 
@@ -323,6 +327,31 @@ def _search_section(name: str, r: dict) -> list[str]:
                f"{before[2]:.1f} before the runs and {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
                "after (this machine is shared: a load above 2 means other work competed for "
                "its 2 cores)" if load and before else ""), ""]
+
+
+def _optuna_section(name: str, r: dict) -> list[str]:
+    """Optuna's TPE with pruning against the full grid (bench_optuna.py), one row per seed."""
+    rows = ["| seed | grid: best validation, % (at) | grid trial-epochs | TPE trials (pruned) | "
+            f"TPE trial-epochs to within {r['tolerance_points']} points | share of the grid's | "
+            "TPE best, % | met (≤ 1/3) |", "|---:|---|---:|---:|---:|---:|---:|---|"]
+    for s in r["seeds"]:
+        at = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in s["grid_best_settings"].items())
+        reach = s["tpe_trial_epochs_to_reach"]
+        rows.append(f"| {s['seed']} | {100 * s['grid_best']:.2f} ({at}) | {s['grid_trial_epochs']} | "
+                    f"{s['tpe_trials']} ({s['tpe_pruned']}) | {'never' if reach is None else reach} | "
+                    + ("" if reach is None else f"{s['fraction_of_grid']:.2f}") + " | "
+                    f"{100 * s['tpe_best']:.2f} | {'yes' if s['met'] else 'no'} |")
+    reduced = [f"{k.replace('_', ' ')} {r[k]}" for k in ("epochs", "train_size") if r.get(k)]
+    env = r["env"]
+    return [f"## Optuna's TPE with {r['pruner']} pruning against the full grid (`{name}`)", "",
+            f"`{r['space']}` (eta × lambda, {r['seeds'][0]['grid_points']} points)"
+            + (f", reduced: {', '.join(reduced)}" if reduced else "")
+            + f"; TPE tries as many trials as the grid has points, on {r['cpus']} process(es). "
+            f"Command: `{r['command']}`. Work is counted in trial-epochs, in the order the trials "
+            "finished.", "", *rows, "",
+            f"Met for every seed: {'yes' if r['met_all'] else 'no'}.", "",
+            f"Environment: {env['date']}; {env['cpu_model']}, {env['cpus']} cores; Python "
+            f"{env['python']}, NumPy {env['numpy']}", ""]
 
 
 def _web_section(r: dict, name: str) -> list[str]:

@@ -27,7 +27,7 @@ import numpy as np
 import nnlearn
 from nnlearn.examples.notebooks import neuron, sizes
 from nnlearn.experiments.config.files import load_preset, resolve
-from nnlearn.experiments.sweeps.trial import prepare
+from nnlearn.experiments.runs.builder import prepare
 
 S = sizes(default=dict(neuron_epochs=300, overfit_epochs=400, train_images=1000,
                        validation_images=10_000),
@@ -129,17 +129,17 @@ print(f"largest |Σ_j a_j − 1| over the sweep: {np.abs(A.sum(axis=1) - 1).max(
 # with L2 regularisation, λ = 0.1 (preset `ch3-overfit-l2`), and with dropout (§"Dropout") of 20%
 # of the hidden neurons (with only 30 of them, the book's 50% leaves too few).
 #
-# Each run is assembled from the preset by `prepare` (`nnlearn.experiments.sweeps.trial`), exactly
-# as `nnlearn train --preset` assembles it, and trained by a `Trainer`.
+# Each run is assembled from the preset by `prepare` (`nnlearn.experiments.runs.builder`), as
+# `nnlearn train --preset` assembles it, and trained by a `Trainer`.
 
 # %%
 def overfit_run(preset: str, **overrides) -> nnlearn.History:
     cfg = resolve(load_preset(preset), overrides={
         "training.epochs": S.overfit_epochs, "training.seed": 1, "data.train_size": S.train_images,
         "data.validation_size": S.validation_images, **overrides})
-    train, validation, _test, net, options = prepare(cfg)
-    trainer = nnlearn.Trainer(net, *train, validation_data=validation,
-                              monitor=["training_cost", "evaluation_accuracy"], **options)
+    run = prepare(cfg)
+    options = {**run.options, "monitor": ["training_cost", "evaluation_accuracy"]}
+    trainer = nnlearn.Trainer(run.network, *run.train, validation_data=run.validation, **options)
     return trainer.run()
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import nnlearn
 from nnlearn.examples.notebooks import sizes
 from nnlearn.experiments.config.files import load_preset, resolve
-from nnlearn.experiments.sweeps.trial import prepare
+from nnlearn.experiments.runs.builder import prepare
 from nnlearn.experiments.reproduce import ch6
 
 S = sizes(default=dict(train_images=10_000, validation_images=2_000, test_images=10_000, epochs=2),
@@ -40,8 +40,8 @@ S
 # ## The rungs (a)–(d)
 #
 # *Book §"Convolutional neural networks in practice".* Each rung is a shipped preset, assembled
-# by `prepare` (`nnlearn.experiments.sweeps.trial`) exactly as `nnlearn train --preset NAME`
-# assembles it, with the number of training images and epochs cut down (the book: 50,000 images,
+# by `prepare` (`nnlearn.experiments.runs.builder`), as `nnlearn train --preset NAME` does
+# (the same function), with the number of training images and epochs cut down (the book: 50,000 images,
 # 60 epochs). Convolution is *Book §"Introducing convolutional networks"*: feature map j of a layer computes
 # σ(b_j + Σ_l Σ_m w_{j,l,m} a_{x+l, y+m}) over a 5 × 5 local receptive field, with the same
 # shared weights and bias at every position; max-pooling keeps the largest of each 2 × 2 block.
@@ -53,8 +53,10 @@ for key, label, book, preset in rungs:
     cfg = resolve(load_preset(preset), overrides={
         "data.train_size": S.train_images, "data.validation_size": S.validation_images,
         "training.epochs": S.epochs, "training.seed": 1})
-    train, validation, test, net, options = prepare(cfg)
-    history = nnlearn.Trainer(net, *train, validation_data=validation, **options).run()
+    run = prepare(cfg)
+    net, test = run.network, run.test
+    options = {**run.options, "monitor": ["evaluation_accuracy"]}
+    history = nnlearn.Trainer(net, *run.train, validation_data=run.validation, **options).run()
     test_accuracy = net.evaluate(test[0][:S.test_images], test[1][:S.test_images])["accuracy"]
     networks[key] = net
     table.append((label, book, history["evaluation_accuracy"][-1], test_accuracy))
@@ -83,7 +85,7 @@ print(f"(here: {S.train_images:,} training images, {S.epochs} epoch(s) per rung)
 cfg_b = resolve(load_preset("ch6-conv1"), overrides={
     "data.train_size": S.train_images, "data.validation_size": S.validation_images,
     "training.epochs": S.epochs, "training.seed": 1})
-untrained = prepare(cfg_b)[3]
+untrained = prepare(cfg_b).network
 conv_b = networks["b"].layers[0]
 print(conv_b, "weights of shape", conv_b.params["W"].shape)
 fig, axes = plt.subplots(2, 20, figsize=(14, 1.9))

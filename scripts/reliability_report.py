@@ -10,7 +10,9 @@ tests/fuzz/bombs.py), runs each command line under ``RLIMIT_AS`` and records its
 status, message, peak memory (``ru_maxrss``) and wall time (docs/results/bombs.json).
 The web server's rules are read from nnlearn.web, each with the test command that checks it,
 and its log under file-descriptor exhaustion from tests/test_web_server.py's run.
-Every number in the page comes from these runs; ``--bombs-only`` reruns just the bombs.
+Every number in the page comes from these runs; ``--bombs-only`` reruns just the bombs,
+``--files TEST_FILE ...`` just those test files (the others' saved counts are kept), and
+``--no-bombs`` keeps the saved bomb runs.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ FILES = {
     "tests/test_atomic.py": "failed saves keep the previous model or checkpoint",
     "tests/test_resource_limits.py": "inputs small on disk and huge in memory (bombs)",
     "tests/test_hostile_inputs.py": "resume edits, damaged checkpoints and headers, FIFOs, modes",
+    "tests/test_locks.py": "one writer per run and sweep folder (real holders, two concurrent "
+                           "resumes), kill -9 of a real `nnlearn search` driver, resumed metrics",
+    "tests/test_search.py": "sweeps: bad spaces, the trial limit, a 10⁹-point grid, deep keys, "
+                            "the Ray probe (a non-Ray listener, `--address auto` with no cluster)",
     "tests/test_web_api.py": "the web API: hostile fields, damaged run folders, foreign hosts "
                              "and origins, symbolic links out of the runs folder",
     "tests/test_web_server.py": "`nnlearn serve` as a process: slow, idle and flooding "
@@ -45,15 +51,17 @@ BOMB_LIMIT = 4 * 2**30
 """``RLIMIT_AS`` of every bomb run: a 4 GiB machine."""
 
 
-def run_tests() -> tuple[dict[str, dict], dict]:
-    """Run each test file once; returns per-file counts and the kill-and-resume record (the
+def run_tests(only: list[str] | None = None) -> tuple[dict[str, dict], dict]:
+    """Run each test file once (or those of ``only``); returns per-file counts and the
+    kill-and-resume records (``nnlearn train``'s, and a sweep driver's under ``"sweep"``; the
     server's log under file-descriptor exhaustion goes to docs/results/server_flood.json)."""
     out: dict[str, dict] = {}
     kill_file = Path(tempfile.mkdtemp()) / "kill.json"
+    sweep_file = kill_file.with_name("sweep_kill.json")
     server_file = kill_file.with_name("server.json")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NNLEARN_KILL_REPORT=str(kill_file),
-               NNLEARN_SERVER_REPORT=str(server_file))
-    for path in FILES:
+               NNLEARN_SWEEP_KILL_REPORT=str(sweep_file), NNLEARN_SERVER_REPORT=str(server_file))
+    for path in only or FILES:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "-p",
                                "no:cacheprovider", path], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -70,6 +78,8 @@ def run_tests() -> tuple[dict[str, dict], dict]:
             log.write_text(proc.stdout + proc.stderr)
             print(f"  failures logged in {log.relative_to(ROOT)}", flush=True)
     kill = json.loads(kill_file.read_text()) if kill_file.exists() else {}
+    if sweep_file.exists():
+        kill["sweep"] = json.loads(sweep_file.read_text())
     if server_file.exists():
         (RESULTS / "server_flood.json").write_text(server_file.read_text() + "\n")
     return out, kill
@@ -182,6 +192,7 @@ def measure_bombs() -> list[dict]:
 def _limits() -> list[tuple[str, str]]:
     """The limits, read from the code."""
     from nnlearn.data import digits, idx, mnist, png
+    from nnlearn.experiments.sweeps import engines, search
     from nnlearn.io import model_file
     from nnlearn.nn import memory
     from nnlearn.nn.layers import windows
@@ -211,6 +222,14 @@ def _limits() -> list[tuple[str, str]]:
         ("labels", "refused as stray when fewer than half the classes 0 … max occur, unless "
          "`--num-classes` (data.num_classes) states the count"),
         ("files read", "regular files only (a FIFO, device or folder is refused at once)"),
+        ("trials of a sweep", f"{search.MAX_TRIALS:,} unless `--max-trials` or `[sweep] "
+         "max_trials` says more; counted (grid points × draws) before any trial is listed"),
+        ("`[search]` keys", f"at most {search.MAX_KEY_DEPTH} dotted parts and 200 characters "
+         "(walked without recursion)"),
+        ("Ray address probe", f"{engines.CONNECT_TIMEOUT:g} s to connect and {engines.CONNECT_TIMEOUT:g} "
+         "s for a gRPC answer, before Ray is imported or a sweep folder made"),
+        ("writers per run or sweep folder", "one: `.lock` (flock, with the holder's pid and "
+         "command); a second is refused naming the pid, a dead holder's lock is taken over"),
     ]
 
 
@@ -280,7 +299,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "three valid-but-huge targets, default 60). The short profile runs in the normal "
               "suite (tests/test_fuzz.py; the valid-but-huge cases, 4 per target, are `slow`).", "",
               "## Kill and resume", ""]
-    if kill:
+    if kill.get("command"):
         lines += [f"`{kill['command']}` ({kill['epochs']} epochs) was killed with "
                   f"{kill['signal']} {kill['kill_delay_after_first_checkpoint_s']} s after its "
                   f"first checkpoint appeared; its last checkpoint was from epoch "
@@ -296,7 +315,35 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
                   "epoch, exits with status 130 without a traceback, and resumes bit-identically."]
     else:
         lines += ["No kill-and-resume record (tests/test_checkpoint.py did not reach it)."]
-    lines += ["", "## Divergence and extreme inputs", "",
+    lines += ["", "## Sweeps, resumes and locks", "",
+              "Each run folder and sweep folder has one writer at a time: `nnlearn train` (new "
+              "or `--resume`), a sweep's driver and each trial's worker hold `<folder>/.lock` "
+              "(`fcntl.flock`, released by the kernel when the process dies however it dies; "
+              "the file records the holder's pid and command). A second writer is refused at "
+              "once with exit status 1, naming the holder's pid; a lock left by a dead process "
+              "is taken over. A resumed run cuts `metrics.jsonl` back to the epochs of its "
+              "checkpoint before it continues (atomically); a resumed sweep reruns unfinished "
+              "trials from their first epoch, emptying their metrics once it holds their "
+              "folder. The local engine's workers die with their driver "
+              "(`prctl(PR_SET_PDEATHSIG, SIGKILL)` on Linux, a watchdog thread elsewhere). "
+              "Checked by `python -m pytest tests/test_locks.py` with real processes.", ""]
+    sweep = kill.get("sweep") if kill else None
+    if sweep:
+        lines += [f"`{sweep['command']}` was killed with SIGKILL while both trials trained: "
+                  f"its {sweep['processes_below_driver']} processes (workers and resource "
+                  f"tracker) were all gone {sweep['seconds_until_all_gone']} s later "
+                  f"({sweep['orphans']} orphans). Two `--resume` started at once exited "
+                  f"{' and '.join(map(str, sweep['resume_exit_codes']))}; the refused one said: "
+                  f"\"{sweep['refused_message']}\". Epochs per trial afterwards: "
+                  f"{', '.join(map(str, sweep['epochs_per_trial_after_resume']))} (no record "
+                  "repeated).", ""]
+    lines += ["A sweep above its trial limit, a grid of 10⁹ points or a 5,000-part dotted key "
+              "is refused before anything is listed or allocated; `nnlearn search --engine ray "
+              "--address HOST:PORT` where something other than Ray listens, or `--address auto` "
+              "with no cluster, fails within seconds with a message and creates no sweep "
+              "folder (tests/test_search.py). The sweep space files are fuzzed like model files "
+              "(tests/fuzz/harness.py `space_files`).", ""]
+    lines += ["## Divergence and extreme inputs", "",
               "NaN or inf in the network's outputs stops training at the first such minibatch; "
               "NaN or inf in the weights (with finite outputs, e.g. a saturated sigmoid) stops "
               "it at the end of the epoch; a non-finite monitored cost too. The message names "
@@ -404,6 +451,10 @@ def main(argv=None) -> int:
     parser.add_argument("--fuzz", action="store_true", help="run the long fuzz job first")
     parser.add_argument("--bombs-only", action="store_true",
                         help="rerun only the bombs; reuse the saved test counts")
+    parser.add_argument("--files", nargs="+", metavar="TEST_FILE", choices=list(FILES),
+                        help="rerun only these test files; reuse the saved counts of the others")
+    parser.add_argument("--no-bombs", action="store_true",
+                        help="reuse the saved bomb runs (docs/results/bombs.json)")
     args = parser.parse_args(argv)
     if args.fuzz:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "fuzz.py"), "--no-report"],
@@ -415,14 +466,24 @@ def main(argv=None) -> int:
         kill_file = RESULTS / "kill_resume.json"
         kill = json.loads(kill_file.read_text()) if kill_file.exists() else {}
     else:
-        tests, kill = run_tests()
+        tests, kill = run_tests(args.files)
+        if args.files:  # the other files keep their saved counts and records
+            saved = json.loads(saved_tests.read_text()) if saved_tests.exists() else {}
+            tests = {path: tests.get(path, saved.get(path)) for path in FILES
+                     if path in tests or path in saved}
+            kill_file = RESULTS / "kill_resume.json"
+            kill = {**(json.loads(kill_file.read_text()) if kill_file.exists() else {}), **kill}
         saved_tests.write_text(json.dumps(tests, indent=1) + "\n")
     if kill:
         (RESULTS / "kill_resume.json").write_text(json.dumps(kill, indent=1) + "\n")
-    bomb_runs = measure_bombs()
-    (RESULTS / "bombs.json").write_text(json.dumps(
-        {"limit_bytes": BOMB_LIMIT, "date": time.strftime("%Y-%m-%d"), "runs": bomb_runs},
-        indent=1) + "\n")
+    bombs_file = RESULTS / "bombs.json"
+    if args.no_bombs and bombs_file.exists():
+        bomb_runs = json.loads(bombs_file.read_text())["runs"]
+    else:
+        bomb_runs = measure_bombs()
+        bombs_file.write_text(json.dumps(
+            {"limit_bytes": BOMB_LIMIT, "date": time.strftime("%Y-%m-%d"), "runs": bomb_runs},
+            indent=1) + "\n")
     fuzz_file = RESULTS / "fuzz.json"
     fuzz = json.loads(fuzz_file.read_text()) if fuzz_file.exists() else {}
     (ROOT / "docs" / "reliability.md").write_text(render(tests, kill, fuzz, bomb_runs),

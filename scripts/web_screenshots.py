@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images" / "web"

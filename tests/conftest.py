@@ -26,3 +26,4 @@ def _runs_in_a_temporary_folder(tmp_path_factory):
         os.environ.pop(RUNS_ENV, None)
     else:
         os.environ[RUNS_ENV] = old
+

@@ -80,13 +80,17 @@ def test_leaky_relu_gradcheck_alphas(alpha):
 def test_backward_derivatives_explicitly():
     Z = np.array([[-2.0, -0.1, 0.3, 4.0]])
     G = np.array([[1.0, 2.0, 3.0, 4.0]])
-    t = Tanh(); t.forward(Z)
+    t = Tanh()
+    t.forward(Z)
     np.testing.assert_allclose(t.backward(G), G / np.cosh(Z) ** 2)
-    r = ReLU(); r.forward(Z)
+    r = ReLU()
+    r.forward(Z)
     np.testing.assert_array_equal(r.backward(G), [[0, 0, 3.0, 4.0]])
-    lr = LeakyReLU(alpha=0.25); lr.forward(Z)
+    lr = LeakyReLU(alpha=0.25)
+    lr.forward(Z)
     np.testing.assert_allclose(lr.backward(G), [[0.25, 0.5, 3.0, 4.0]])
-    li = Linear(); li.forward(Z)
+    li = Linear()
+    li.forward(Z)
     np.testing.assert_array_equal(li.backward(G), G)
 
 
@@ -102,7 +106,8 @@ def test_step_gradient_is_zero(shape):
     assert dZ.shape == Z.shape and not dZ.any()
     eps = 1e-6
     for idx in np.ndindex(*shape):
-        Zp = Z.copy(); Zp[idx] += eps
+        Zp = Z.copy()
+        Zp[idx] += eps
         assert np.array_equal(Step().forward(Zp), A)  # output does not move: numeric gradient 0
     assert gradcheck(layer, Z).max_error == 0.0
 

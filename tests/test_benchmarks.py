@@ -83,7 +83,7 @@ RAW = """\
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);SGD._update (nnlearn/optim/optimizers.py:121) 1
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);MaxPool2D.forward (nnlearn/nn/layers/pool.py:9);max_pool_forward (nnlearn/nn/kernels.py:140);0x7f00 (?) 5
 <module> (x.py:1);load_mnist (nnlearn/data/mnist.py:144);read (libc.so.6) 90
-"""
+"""  # noqa: E501 (py-spy's collapsed stacks, one per line)
 
 
 def test_profile_attribution_counts_training_samples_only():

@@ -57,10 +57,18 @@ def test_seeded_cli_runs_are_identical(tmp_path, capsys):
     (["train", "--threads", "0"], "must be 'auto' or a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2_with_the_valid_choices(argv, phrase, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    assert phrase in capsys.readouterr().err
+    """argparse's own errors (choices, unknown flags) exit at parsing; a bad value of a
+    config flag is checked once, by the config's rule, and names the flag too."""
+    try:
+        code = main(argv)
+    except SystemExit as info:
+        code = info.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert phrase in err
+    flag = argv[1] if len(argv) > 1 and argv[1].startswith("--") else None
+    if flag and "choice" not in phrase and "unrecognized" not in phrase:
+        assert f"{flag}: " in err  # the message names the flag the user typed
 
 
 def test_train_size_too_large_is_a_usage_error(capsys):
@@ -118,3 +126,20 @@ def test_console_script_runs_as_a_subprocess(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Epoch 1: " in proc.stdout and "\r" not in proc.stdout  # no progress bar when piped
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["--port", "70000"], "--port must be an integer from 0 to 65535, got 70000"),
+    (["--port", "-1"], "--port must be an integer from 0 to 65535, got -1"),
+    (["--max-sessions", "0"], "--max-sessions must be a positive integer, got 0"),
+    (["--idle-timeout", "nan"], "--idle-timeout must be a finite number > 0, got nan"),
+    (["--max-rate", "0"], "--max-rate must be a finite number > 0, got 0.0"),
+    (["--max-rate", "fast"], "--max-rate must be a finite number > 0, got 'fast'"),
+])
+def test_serve_flags_are_checked_by_the_shared_rules(argv, phrase, capsys):
+    """``nnlearn serve``'s flags use nnlearn.checks' rules (no hand checks): usage errors,
+    exit status 2, before any server starts."""
+    with pytest.raises(SystemExit) as info:
+        main(["serve", *argv])
+    assert info.value.code == 2
+    assert phrase in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Fuzzing, short profile: hostile IDX and model files raise only nnlearn's own errors.
+"""Fuzzing, short profile: hostile IDX, model and sweep space files raise only nnlearn's own
+errors.
 
 A few hundred generated cases per target (the long job, ``pytest tests/fuzz -m fuzz``
 or ``python scripts/fuzz.py``, runs over 10,000), plus the named attacks that random
@@ -53,6 +54,16 @@ def test_valid_idx_files_read_back_exactly(data):
 @given(harness.model_files)
 def test_load_on_generated_model_files(data):
     harness.check_model(data)
+
+
+@settings(SHORT, max_examples=50)  # a space may list up to 1,000 trials, each resolved
+@given(harness.space_files)
+def test_search_spaces_list_their_trials_or_name_the_problem(data):
+    harness.check_space(data)
+
+
+def test_the_valid_space_seed_lists_its_trials():
+    assert len(harness.check_space(harness._VALID_SPACE)) == 6
 
 
 @pytest.mark.parametrize("base", range(3))

@@ -2,9 +2,9 @@
 
 import pytest
 
-pytestmark = pytest.mark.slow  # trains on the full MNIST
-
 from nnlearn import Network
+
+pytestmark = pytest.mark.slow  # trains on the full MNIST
 
 
 def test_one_epoch_on_10k_images_reaches_90_percent(mnist):

@@ -286,16 +286,17 @@ def test_ch6_notebook(tmp_path, monkeypatch):
     assert got["change"] > 0
     # rung (a)'s test accuracy is what the preset, trained the same way here, scores
     from nnlearn.experiments.config.files import load_preset, resolve
-    from nnlearn.experiments.sweeps.trial import prepare
+    from nnlearn.experiments.runs.builder import prepare
 
     S = got["S"]
     cfg = resolve(load_preset("ch6-fc"), overrides={
         "data.train_size": S["train_images"], "data.validation_size": S["validation_images"],
         "training.epochs": S["epochs"], "training.seed": 1})
-    train, validation, test, net, options = prepare(cfg)
-    nnlearn.Trainer(net, *train, validation_data=validation, **options).run()
+    run = prepare(cfg)
+    nnlearn.Trainer(run.network, *run.train, validation_data=run.validation, **run.options).run()
     m = S["test_images"]
-    assert got["table"][0][3] == net.evaluate(test[0][:m], test[1][:m])["accuracy"]
+    test = run.test
+    assert got["table"][0][3] == run.network.evaluate(test[0][:m], test[1][:m])["accuracy"]
 
 
 # -- docs/notebooks.md ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from nnlearn.io.onnx import export_onnx, to_onnx  # noqa: E402
+from batchnorm_state import randomise_batchnorm  # noqa: E402
 
 
 def run_onnx(model_or_path, X):
@@ -24,17 +25,6 @@ def run_onnx(model_or_path, X):
     session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
     (out,) = session.run(None, {"input": X})
     return out
-
-
-def randomise_batchnorm(net, rng):
-    """Non-trivial running statistics and γ, β, as after training."""
-    for layer in net.layers:
-        if isinstance(layer, BatchNorm):
-            shape = layer.params["gamma"].shape
-            layer.params["gamma"][...] = rng.uniform(0.5, 2.0, shape)
-            layer.params["beta"][...] = rng.normal(size=shape)
-            layer.buffers["running_mean"][...] = rng.normal(size=shape)
-            layer.buffers["running_var"][...] = rng.uniform(0.3, 3.0, shape)
 
 
 def test_trained_mnist_mlp_matches_within_1e5(mnist, tmp_path):

@@ -1,5 +1,9 @@
 """The reproduction scripts train for real and write their tables (tiny epoch budgets here)."""
 
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from nnlearn import ConfigError
@@ -72,3 +76,57 @@ def test_ensemble_reuses_members_trained_earlier_in_the_reproduction():
     _, _, (X_test, y_test), _ = build_preset(member, 1)
     expected = 100 * Ensemble([first, second]).evaluate(X_test, y_test)["accuracy"]
     assert result["final"] == pytest.approx(expected) and 50.0 < expected < 99.0
+
+
+# -- presets are assembled like every run (experiments.runs.builder.prepare) -------------------
+def _preset_on(folder, **overrides):
+    from nnlearn.experiments.reproduce.common import build_preset
+
+    return build_preset({"preset": "ch1-30", "overrides": {
+        "data.source": str(folder), "data.validation_size": 50, **overrides}}, seed=1)
+
+
+def test_preset_runs_get_the_stray_label_rule(tmp_path):
+    """A stray label (200 among 0-9) is refused for a preset run as for ``nnlearn train``;
+    build_preset used to count 201 classes from the largest label and train on."""
+    sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+    import bombs
+    from nnlearn.data import read_idx
+    from nnlearn.data.mnist import mnist_path
+    from nnlearn.errors import DataError
+
+    labels = read_idx(mnist_path() / "train-labels-idx1-ubyte.gz")[:200].astype(np.int32)
+    labels[7] = 200
+    folder = bombs.mnist_folder(tmp_path / "stray", labels={"train_labels": labels})
+    with pytest.raises(DataError, match="stray"):
+        _preset_on(folder)
+    net, *_ = _preset_on(folder, **{"data.num_classes": 201})  # stated: taken as meant
+    assert net.layers[-2].n_out == 201
+
+
+def test_preset_runs_get_the_memory_check_on_the_data_set_sizes(tmp_path, monkeypatch):
+    """20,000 classes: the one-hot targets of the three splits (36 MB) are counted against
+    the memory a preset run may take, as for ``nnlearn train``; build_preset used to count
+    the network alone (examples = ()) and ignore data.num_classes."""
+    sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+    import bombs
+    from nnlearn.errors import ResourceError
+    from nnlearn.experiments.reproduce.common import preset_config
+    from nnlearn.experiments.runs import builder
+    from nnlearn.nn import memory
+
+    folder = bombs.mnist_folder(tmp_path / "d")  # 200 training and 100 test images
+    overrides = {"data.source": str(folder), "data.validation_size": 50,
+                 "data.num_classes": 20000}
+    cfg = preset_config({"preset": "ch1-30", "overrides": overrides}, 1)
+    plans = memory.plan_network(memory.mlp_specs([784, 30, 20000]), (784,))
+    options = dict(mini_batch_size=cfg["training"]["mini_batch_size"], classes=20000)
+    network_only = sum(memory.training_bytes(plans, "float32", **options).values())
+    with_data = sum(memory.training_bytes(plans, "float32", examples=[150, 50, 100],
+                                          **options).values())
+    assert with_data > network_only + 30 * 2**20  # the targets: 20,000 × 450 × 4 bytes
+    monkeypatch.setenv("NNLEARN_MEMORY_LIMIT", str((network_only + with_data) // 2))
+    with pytest.raises(ResourceError, match="one-hot targets"):
+        _preset_on(folder, **{"data.num_classes": 20000})
+    with pytest.raises(ResourceError, match="one-hot targets"):  # the same for nnlearn train
+        builder.prepare(cfg)

@@ -6,15 +6,23 @@ The Ray engine has its own tests (tests/test_search_ray.py, a real local Ray clu
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from nnlearn.cli import main
 from nnlearn.errors import ConfigError
-from nnlearn.experiments.sweeps import search
+from nnlearn.experiments.sweeps import engines, search
 from nnlearn.experiments.sweeps.engines import LocalEngine
 from nnlearn.experiments.runs.folder import Run
 
@@ -67,7 +75,7 @@ def metrics(run_dir) -> list[float]:
     ('[search]\n"training.eta" = [0.5]\n[sweep]\nworkers = 3\n',
      "unknown [sweep] key(s) ['workers']; [sweep] takes trials, seed, scheduler"),
     ('[search]\n"training.eta" = [0.5]\n[sweep]\nscheduler = "hyperband"\n',
-     "[sweep] scheduler: expected 'fifo' or 'asha'"),
+     "[sweep] scheduler: unknown value 'hyperband'; expected one of asha, fifo"),
     ('[search]\n"training.eta" = [0.5]\n[sweep]\nscheduler = "asha"\n',
      "scheduler 'asha' needs --engine ray"),
     ('[traning]\neta = 0.5\n[search]\n"training.eta" = [0.5]\n', "unknown key 'traning'"),
@@ -319,3 +327,134 @@ def test_progress_lines_say_what_each_trial_did():
     failed = {**row, "validation_accuracy": None, "status": "failed", "error": "DataError: x"}
     assert trial_line(failed, 1, 1).endswith("no epoch finished, 4.1 s, failed: DataError: x")
     assert json.dumps(row)  # rows are plain JSON values
+
+
+# -- limits: counted before anything is listed, refused with the count and the fix ---------------
+def test_a_sweep_above_the_trial_limit_is_refused_up_front_with_the_count_and_the_fix(tmp_path):
+    path = space_file(tmp_path, '[search]\n"training.eta" = {low = 0.1, high = 1.0}\n'
+                                '[sweep]\ntrials = 1000000000\n')
+    space = search.load_space(path)
+    start = time.process_time()
+    with pytest.raises(ConfigError) as info:
+        search.trial_specs(space)
+    assert time.process_time() - start < 1.0  # refused, not drawn
+    message = str(info.value)
+    assert "1,000,000,000 trials" in message and "limit of 1,000" in message
+    assert "--max-trials N or [sweep] max_trials = N" in message
+    # the limit is the user's to raise: 3 draws refused under max_trials = 2, run under 3
+    path = space_file(tmp_path, '[search]\n"training.eta" = {low = 0.1, high = 1.0}\n'
+                                '[sweep]\ntrials = 3\nmax_trials = 2\n', name="small")
+    with pytest.raises(ConfigError, match="3 trials"):
+        search.trial_specs(search.load_space(path))
+    assert len(search.trial_specs(search.load_space(path, max_trials=3))) == 3
+
+
+def test_a_billion_point_grid_is_counted_not_materialised(tmp_path):
+    axes = "".join(f'"optimizer.{k}" = [{", ".join(str(0.1 + i / 100) for i in range(10))}]\n'
+                   for k in ("mu",))
+    axes += "".join(f'"training.{k}" = [{", ".join(str(i) for i in range(1, 11))}]\n'
+                    for k in ("epochs", "mini_batch_size", "early_stopping"))
+    axes += "".join(f'"regularization.{k}" = [{", ".join(str(i / 10) for i in range(10))}]\n'
+                    for k in ("lmbda", "l1", "max_norm", "dropout"))
+    axes += '"training.eta" = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]\n'
+    path = space_file(tmp_path, "[optimizer]\nname = \"momentum\"\n[search]\n" + axes)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as info:
+            search.load_space(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "1,000,000,000 trials (1,000,000,000 grid points)" in str(info.value)
+    assert peak < 20 * 2**20  # the count is a product of ten lengths, not a list of points
+    proc = subprocess.run([sys.executable, "-m", "nnlearn.cli", "search", str(path)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "more than the limit of 1,000" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_deep_and_long_dotted_keys_are_refused_without_recursion(tmp_path):
+    deep = ".".join(["a"] * 5000)
+    path = space_file(tmp_path, f"[search]\n{deep} = [1, 2]\n")
+    with pytest.raises(ConfigError) as info:
+        search.load_space(path)
+    message = str(info.value)
+    assert "longer than any config key (at most 8 dotted parts" in message
+    assert len(message) < 400  # the key is shown cut short, not 10,000 characters of it
+    path = space_file(tmp_path, f'[search]\n"training.{"x" * 5000}" = [1]\n', name="long")
+    with pytest.raises(ConfigError, match="200 characters"):
+        search.load_space(path)
+
+
+# -- Ray: the reachability probe fails fast, before any sweep folder exists ---------------------
+@pytest.fixture
+def not_ray():
+    """A real listener on loopback that is not Ray: it answers like an HTTP/1.1 server."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def _ray_search(tmp_path, *args, env=None):
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("Ray is not installed (pip install 'nnlearn[ray]')")
+    path = space_file(tmp_path, '[search]\n"training.eta" = [0.5]\n')
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nnlearn.cli", "search", str(path), "--engine",
+                           "ray", *args], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env=dict(os.environ, NNLEARN_RUNS_DIR=str(tmp_path / "runs"),
+                                                 **(env or {})))
+    return proc, time.monotonic() - start
+
+
+def test_a_listener_that_is_not_ray_fails_fast_and_creates_no_sweep_folder(tmp_path, not_ray):
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match="is not a Ray head node"):
+        engines.check_reachable(not_ray)
+    assert time.monotonic() - start <= 5
+    proc, _ = _ray_search(tmp_path, "--address", not_ray)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{not_ray} is not a Ray head node" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_address_auto_without_a_cluster_fails_fast_and_creates_no_sweep_folder(tmp_path):
+    ray_tmp = tmp_path / "no-ray-here"  # ray start's record would be in <RAY_TMPDIR>/ray/
+    ray_tmp.mkdir()
+    env = {"RAY_TMPDIR": str(ray_tmp), "RAY_ADDRESS": ""}
+    proc, _ = _ray_search(tmp_path, "--address", "auto", env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "--address auto: no Ray cluster was started on this machine" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+    # a stale record (the cluster is gone) is probed and refused just as fast
+    (ray_tmp / "ray").mkdir()
+    with socket.create_server(("127.0.0.1", 0)) as gone:
+        port = gone.getsockname()[1]
+    (ray_tmp / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{port}\n")
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"cannot reach a Ray cluster at 127.0.0.1:{port}"):
+        os.environ.update(env)
+        try:
+            engines.RayEngine(address="auto").check()
+        finally:
+            for key in env:
+                os.environ.pop(key, None)
+    assert time.monotonic() - start <= 5

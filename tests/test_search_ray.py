@@ -13,6 +13,7 @@ leaves it, and 127.0.0.1 is the only address Ray can find.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import secrets
@@ -237,3 +238,35 @@ def test_an_unreachable_address_is_a_clear_error_not_a_hang(netns, tmp_path):
                                   f"127.0.0.1:{port} (Connection refused)")
     assert "ray start --head" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists()  # checked before the sweep folder is made
+
+
+def test_optuna_sweep_on_the_cluster_through_tunes_optuna_search(cluster, tmp_path):
+    """[sweep] sampler on --engine ray: Ray Tune's OptunaSearch proposes the trials from the
+    study in the sweep folder, ASHA stops the poor ones; the study, the trial folders and the
+    table agree. Ray Tune also writes its own TensorBoard files under ray/ (docs/interop.md)."""
+    optuna = pytest.importorskip("optuna")
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    (tmp_path / "space.toml").write_text(SPACE + '[sweep]\nsampler = "tpe"\npruner = "asha"\n'
+                                                 'trials = 4\nseed = 2\n')
+    done = cluster.nnlearn("search", "space.toml", "--engine", "ray", "--address", cluster.address,
+                           "--name", "tpe", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "runs" / "tpe"
+    table = {r["trial"]: r for r in results(folder)}
+    assert len(table) == 4
+    study = optuna.load_study(study_name="tpe", storage=JournalStorage(
+        JournalFileBackend(str(folder / "optuna.journal"))))
+    assert len(study.trials) == 4 and all(t.state.is_finished() for t in study.trials)
+    for trial in study.trials:  # each table row is the Optuna trial of the same number
+        row = table[f"trial-{trial.number:03d}"]
+        assert float(row["training.eta"]) == trial.params["training.eta"]
+        assert Run(row["run_dir"]).config()["training"]["eta"] == trial.params["training.eta"]
+        assert len(curve(row["run_dir"])) == int(row["epochs"])
+        if row["status"] == "asha_stopped":
+            assert int(row["epochs"]) < 3
+        else:
+            assert row["status"] == "completed" and int(row["epochs"]) == 3
+    if importlib.util.find_spec("tensorboardX") is not None:
+        assert list((folder / "ray").glob("*/events.out.tfevents.*"))

@@ -179,7 +179,8 @@ def test_runs_page_follows_a_training_run_live(server, page, runs_dir):
     page.wait_for_function("state.runs.find(r => r.name === 'live').status === 'finished'")
     page.click('tr[data-run="live"] a.name')
     page.wait_for_selector("table.confusion")
-    total = page.eval_on_selector_all("table.confusion td", "cells => cells.reduce((s, c) => s + Number(c.textContent), 0)")
+    total = page.eval_on_selector_all("table.confusion td",
+                                      "cells => cells.reduce((s, c) => s + Number(c.textContent), 0)")
     assert total == 10000
 
 
@@ -378,11 +379,13 @@ def test_a_three_class_set_trains_with_a_softmax_output_and_class_colours(server
     page.click("#play")
     page.wait_for_function("state.snap.playing === false")
     colours = page.evaluate("""() => {  // the plot's pixels: one hue per class region
-        const c = document.getElementById('boundary'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const c = document.getElementById('boundary');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         const seen = new Set();
         for (let i = 0; i < d.length; i += 4 * 97) {
           const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
-          if (Math.max(r, g, b) - Math.min(r, g, b) > 60) seen.add(r > g && r > b ? 'orange' : b > r && b > g ? 'blue' : 'green');
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 60)
+            seen.add(r > g && r > b ? 'orange' : b > r && b > g ? 'blue' : 'green');
         }
         return [...seen].sort(); }""")
     assert colours == ["blue", "green", "orange"]

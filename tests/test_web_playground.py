@@ -299,8 +299,10 @@ def test_three_classes_have_a_softmax_output_and_train():
     s = parse_settings({"dataset": "gauss3"})
     assert (s.classes, s.sizes, s.output_activation, s.cost) == (3, [2, 4, 2, 3], "softmax", "log_likelihood")
     assert parse_settings({"dataset": "xor"}, s).cost == "cross_entropy"  # back to one sigmoid output
-    for raw, field in (({"dataset": "xor", "classes": 3}, "classes"), ({"dataset": "gauss3", "cost": "cross_entropy"}, "cost"),
-                       ({"dataset": "xor", "cost": "log_likelihood"}, "cost"), ({"dataset": "custom", "classes": 6}, "classes")):
+    for raw, field in (({"dataset": "xor", "classes": 3}, "classes"),
+                       ({"dataset": "gauss3", "cost": "cross_entropy"}, "cost"),
+                       ({"dataset": "xor", "cost": "log_likelihood"}, "cost"),
+                       ({"dataset": "custom", "classes": 6}, "classes")):
         with pytest.raises(FieldError) as info:
             parse_settings(raw)
         assert info.value.field == field

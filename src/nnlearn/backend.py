@@ -1,9 +1,11 @@
 """The one array-module handle every layer, cost and optimiser uses.
 
-All array math in nnlearn goes through ``backend.xp`` (NumPy by default), never
-through a direct ``import numpy`` in the math, so that a GPU array module with the
-same API (CuPy) can be swapped in with :func:`set_backend` and no edits to layers.
-How much memory those arrays may still take is :mod:`nnlearn.system.memory`'s question.
+All array math in nnlearn goes through ``backend.xp`` (NumPy), never through a direct
+``import numpy`` in the math, so that a GPU array module with the same API (CuPy) could
+one day be swapped in with no edits to layers. That GPU path is **untested**: no test,
+extra or CI job runs nnlearn on CuPy, and checkpoints store NumPy's generator state, so
+:func:`set_backend` refuses every backend but NumPy until a GPU run verifies one.
+How much memory the arrays may still take is :mod:`nnlearn.system.memory`'s question.
 
 Example::
 
@@ -18,28 +20,32 @@ import types
 
 import numpy
 
-xp: types.ModuleType = numpy
-"""The active array module (``numpy`` or ``cupy``)."""
+from nnlearn.errors import ConfigError
 
-_NAMES = ("numpy", "cupy")
+xp: types.ModuleType = numpy
+"""The active array module (``numpy``)."""
+
+BACKENDS = ("numpy",)
+"""The array modules nnlearn is tested on and :func:`set_backend` accepts."""
+
+UNVERIFIED = {
+    "cupy": "nnlearn has never been run on CuPy: no test, extra or CI job exercises the GPU "
+            "path, and checkpoints and dropout masks use NumPy's random generators",
+}
+"""Backends the code was written with in mind but that no run has verified, and why."""
 
 
 def set_backend(name: str) -> types.ModuleType:
-    """Select the array module by name (``"numpy"`` or ``"cupy"``) and return it."""
+    """Select the array module by name and return it; only ``"numpy"`` is accepted (a
+    :class:`~nnlearn.errors.ConfigError` says why any other is refused)."""
     global xp
-    if name not in _NAMES:
-        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(_NAMES)}")
-    if name == "numpy":
-        xp = numpy
-    else:
-        try:
-            import cupy  # type: ignore[import-not-found]
-        except ImportError as exc:  # pragma: no cover - depends on the machine
-            raise ImportError(
-                "the 'cupy' backend needs CuPy and a CUDA GPU; install cupy-cuda12x "
-                "or use set_backend('numpy')"
-            ) from exc
-        xp = cupy
+    if name in UNVERIFIED:
+        raise ConfigError(f"the {name!r} backend is not supported: {UNVERIFIED[name]}; use "
+                          "set_backend('numpy'). It becomes supported once a GPU run in the "
+                          "test suite verifies it")
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    xp = numpy
     return xp
 
 

@@ -1,18 +1,41 @@
-r"""One home for the small value checks that layers, costs, optimisers, the trainer and
-the config share.
+r"""One home for value checks: declarative rules that every entry point shares.
 
-Each check takes the name to report and the value, and returns the value normalised
-(an ``int``, a ``float``, a dtype name) or raises :class:`~nnlearn.errors.ConfigError`
-whose message names the argument, what it must be, and what it got::
+A *rule* describes what one value may be, the way scikit-learn's
+``_parameter_constraints`` does, and is applied once, where the value enters nnlearn
+(a config file or flag, a sweep's ``[sweep]`` table, a ``nnlearn serve`` flag, a
+library call from Python)::
 
     positive_int("mini_batch_size", 0)
     # ConfigError: mini_batch_size must be a positive integer, got 0
+    Integer(0, 65535)("--port", 70000)
+    # ConfigError: --port must be an integer from 0 to 65535, got 70000
+
+Every rule is a :class:`Rule`:
+
+* ``rule(name, value)`` returns the value normalised (an ``int``, a ``float``, a name)
+  or raises :class:`~nnlearn.errors.ConfigError` whose message names the value, says
+  what is accepted and what it got;
+* ``rule.parse(text)`` turns command-line text into a value, unchecked (the check
+  follows, so a bad text gets the same message as a bad value in a file);
+* ``rule.describe()`` says in words what is accepted (docs and ``--help``);
+* ``rule.choices()`` lists the names of a rule that takes one of a set (else ``None``).
+
+The rules: :class:`Integer` (with bounds), :class:`Number` (finite, with open or closed
+bounds), :class:`OneOf`, :class:`Text`, :class:`Maybe` (the inner rule, or unset), and
+the common ones as names: :data:`positive_int`, :data:`positive_number`,
+:data:`non_negative_number`, :data:`unit_interval`. A table of named values with their
+defaults is a ``dict`` of :class:`Param` checked by :func:`check_table`. To add a rule,
+subclass :class:`Rule` and override ``__call__`` and ``describe`` (and ``parse`` for a
+value a flag can carry).
+
+Web code turns the ``ConfigError`` of a rule into its per-field 400 answer.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy
 
@@ -34,38 +57,216 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def integer(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` if it is an int ≥ ``minimum`` (not a bool)."""
-    if not is_int(value) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ConfigError(f"{name} must be {what}, got {value!r}")
-    return value
+class Rule:
+    """What one value may be (see the module docstring). The base rule accepts anything."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        return value
+
+    def parse(self, text: str) -> Any:
+        return text
+
+    def choices(self) -> list[str] | None:
+        """The valid names, for a rule that takes one of a set; else ``None``."""
+        return None
+
+    def describe(self) -> str:
+        return "any value"
+
+    def json_schema(self) -> dict[str, Any]:
+        """The accepted values as a JSON Schema (draft-07) fragment (editors check TOML with it)."""
+        return {}
 
 
-def positive_int(name: str, value: Any) -> int:
-    """``value`` if it is an int > 0 (not a bool)."""
-    return integer(name, value, 1)
+class Text(Rule):
+    """A string."""
+
+    def __call__(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return "text"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string"}
 
 
-def positive_number(name: str, value: Any) -> float:
-    """``value`` as a float if it is a finite number > 0."""
-    if not is_number(value) or not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+@dataclass(frozen=True)
+class Integer(Rule):
+    """An int (not a bool) in ``[low, high]`` (``high = None``: no upper bound)."""
+
+    low: int = 1
+    high: int | None = None
+
+    def __call__(self, name: str, value: Any) -> int:
+        if not is_int(value) or value < self.low or (self.high is not None and value > self.high):
+            raise ConfigError(f"{name} must be {self.words()}, got {value!r}")
+        return value
+
+    def words(self) -> str:
+        if self.high is not None:
+            return f"an integer from {self.low} to {self.high}"
+        return "a positive integer" if self.low == 1 else f"an integer >= {self.low}"
+
+    def parse(self, text: str) -> Any:
+        try:
+            return int(text)
+        except ValueError:
+            return text  # the check then says what was expected
+
+    def describe(self) -> str:
+        if self.high is not None:
+            return f"integer from {self.low} to {self.high}"
+        return f"integer ≥ {self.low}"
+
+    def json_schema(self) -> dict[str, Any]:
+        bounds = {} if self.high is None else {"maximum": self.high}
+        return {"type": "integer", "minimum": self.low, **bounds}
 
 
-def non_negative_number(name: str, value: Any) -> float:
-    """``value`` as a float if it is a finite number ≥ 0."""
-    if not is_number(value) or not (value >= 0 and math.isfinite(value)):
-        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+@dataclass(frozen=True)
+class Number(Rule):
+    """A finite real number (int or float, not a bool), returned as a float, within the
+    bounds that are given: ``low < x`` with ``low_open``, else ``low ≤ x``; likewise ``high``."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __call__(self, name: str, value: Any) -> float:
+        ok = is_number(value) and math.isfinite(value)
+        if ok and self.low is not None:
+            ok = value > self.low if self.low_open else value >= self.low
+        if ok and self.high is not None:
+            ok = value < self.high if self.high_open else value <= self.high
+        if not ok:
+            raise ConfigError(f"{name} must be {self.words()}, got {value!r}")
+        return float(value)
+
+    def _interval(self) -> str:
+        return (f"{'(' if self.low_open else '['}{self.low:g}, "
+                f"{self.high:g}{')' if self.high_open else ']'}")
+
+    def _bounds(self, ascii_signs: bool) -> str:
+        """``number in [a, b)``, ``number > a``, ``number ≤ b`` or ``number``."""
+        at_least, at_most = (">=", "<=") if ascii_signs else ("≥", "≤")
+        if self.low is not None and self.high is not None:
+            return f"number in {self._interval()}"
+        if self.low is not None:
+            return f"number {'>' if self.low_open else at_least} {self.low:g}"
+        if self.high is not None:
+            return f"number {'<' if self.high_open else at_most} {self.high:g}"
+        return "number"
+
+    def words(self) -> str:
+        """What the error message says is accepted (``a finite number > 0``)."""
+        bounds = self._bounds(ascii_signs=True)
+        return "a " + bounds if bounds.startswith("number in") else "a finite " + bounds
+
+    def parse(self, text: str) -> Any:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    def describe(self) -> str:
+        return self._bounds(ascii_signs=False)
+
+    def json_schema(self) -> dict[str, Any]:
+        bounds: dict[str, float] = {}
+        if self.low is not None:
+            bounds["exclusiveMinimum" if self.low_open else "minimum"] = self.low
+        if self.high is not None:
+            bounds["exclusiveMaximum" if self.high_open else "maximum"] = self.high
+        return {"type": "number", **bounds}
 
 
-def unit_interval(name: str, value: Any) -> float:
-    """``value`` as a float if it is a number in [0, 1)."""
-    if not is_number(value) or not 0 <= value < 1:
-        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+@dataclass(frozen=True)
+class OneOf(Rule):
+    """One of a set of names: a sequence, or a function returning one (a registry that
+    plugins may still extend)."""
+
+    names: Sequence[str] | Callable[[], Sequence[str]]
+
+    def choices(self) -> list[str]:
+        names = self.names() if callable(self.names) else self.names
+        return sorted(names)
+
+    def __call__(self, name: str, value: Any) -> str:
+        valid = self.choices()
+        if not isinstance(value, str) or value not in valid:
+            raise ConfigError(f"{name}: unknown value {value!r}; expected one of "
+                              f"{', '.join(valid)}")
+        return value
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(f"`{n}`" for n in self.choices())
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": self.choices()}
+
+
+@dataclass(frozen=True)
+class Maybe(Rule):
+    """``inner``, or nothing: ``None`` (left out of a TOML file), or ``"none"`` for a choice."""
+
+    inner: Rule
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or (self.inner.choices() is not None and value in ("none", "")):
+            return None
+        return self.inner(name, value)
+
+    def parse(self, text: str) -> Any:
+        return self.inner.parse(text)
+
+    def choices(self) -> list[str] | None:
+        names = self.inner.choices()
+        return None if names is None else names + ["none"]
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()}, or unset"
+
+    def json_schema(self) -> dict[str, Any]:
+        names = self.choices()  # TOML has no null: unset is a missing key (or "none")
+        return {"type": "string", "enum": names} if names is not None else self.inner.json_schema()
+
+
+positive_int = Integer(1)
+"""An int > 0: ``positive_int("epochs", 0)`` raises."""
+positive_number = Number(0, low_open=True)
+"""A finite number > 0, as a float."""
+non_negative_number = Number(0)
+"""A finite number ≥ 0, as a float."""
+unit_interval = Number(0, 1, high_open=True)
+"""A number in [0, 1), as a float (a probability that is not 1)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One named value of a table: its rule, its default and what it means."""
+
+    check: Rule
+    default: Any
+    help: str = ""
+
+
+def check_table(params: Mapping[str, Param], table: Any, where: str) -> dict[str, Any]:
+    """``table`` (a dict from a file) checked against ``params``, with the defaults filled
+    in; ``ConfigError`` names ``where`` and the key for an unknown key or a bad value."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table, got {table!r}"[:300])
+    unknown = sorted(set(table) - set(params), key=str)
+    if unknown:
+        raise ConfigError(f"unknown {where} key(s) {unknown}"[:300] +
+                          f"; {where} takes {', '.join(params)}")
+    out = {key: param.default for key, param in params.items()}
+    for key, value in table.items():
+        out[key] = params[key].check(f"{where} {key}", value)
+    return out
 
 
 def float_dtype(value: Any, name: str = "dtype") -> str:

@@ -35,3 +35,8 @@ class DivergenceError(NNLearnError, FloatingPointError):
 class ResourceError(NNLearnError, MemoryError):
     """An input, a config or a flag would need more memory than the machine has
     (:mod:`nnlearn.backend`), or more than nnlearn's limits allow."""
+
+
+class LockedError(NNLearnError, RuntimeError):
+    """A run or sweep folder is being written by another live process
+    (:class:`nnlearn.system.processes.FolderLock`)."""

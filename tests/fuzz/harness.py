@@ -26,6 +26,11 @@ Strategies:
   random bytes, deep nesting, 5000-digit integers, NaN; run names and query values of any
   text. Every answer must be a success or a 4xx (or 503 for a full session pool) with a
   JSON ``{"error", "field"}`` body; a server error or an exception is a bug.
+* Sweep space files (``nnlearn search``, :func:`check_space`): random bytes; byte
+  mutations of a valid space; and *structured* spaces: known, misspelt and deeply nested
+  ``[search]`` keys, grids of edge values or of 10⁵ values, ranges and choices with edge
+  bounds, ``[sweep]`` options up to 10¹⁸ trials. The oracle: the trials are listed
+  (never more than the limit) or a ``ConfigError`` names the file.
 * Valid-but-huge inputs (:func:`huge_models`, :func:`huge_idx`, :func:`huge_png`): files
   that pass every format check but declare huge activations, data sets or images. These
   run the real command line (``nnlearn predict`` / ``train``) in a subprocess under
@@ -39,6 +44,7 @@ import atexit
 import gzip
 import io
 import json
+import math
 import shutil
 import struct
 import tempfile
@@ -86,17 +92,27 @@ def check_idx(data: bytes, target: str = "read_idx") -> np.ndarray | None:
     return arr
 
 
-def check_model(data: bytes, target: str = "load") -> object | None:
-    """Load ``data`` as a model file: the network or ``None`` for ``ModelFileError``."""
+def read_or_own_error(data: bytes, suffix: str, target: str, read, errors) -> object | None:
+    """The oracle's common part: write ``data`` to a file, ``read(path)`` it with warnings
+    as errors, and return the result, or ``None`` for one of nnlearn's own ``errors`` whose
+    message names the file (and does not repeat a huge input). Anything else propagates."""
     _count(target)
-    path = _write(data, ".npz")
+    path = _write(data, suffix)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            net = nnlearn.load(path)
-        except ModelFileError as exc:
+            return read(path)
+        except errors as exc:
             assert str(path) in str(exc), f"error message does not name the file: {exc}"
+            assert len(str(exc)) < 5000, "the message repeats a huge input"
             return None
+
+
+def check_model(data: bytes, target: str = "load") -> object | None:
+    """Load ``data`` as a model file: the network or ``None`` for ``ModelFileError``."""
+    net = read_or_own_error(data, ".npz", target, nnlearn.load, ModelFileError)
+    if net is None:
+        return None
     assert isinstance(net, nnlearn.Network)
     for layer in net.layers:  # a loaded model has finite weights of the model's dtype
         for value in (*layer.params.values(), *layer.buffers.values()):
@@ -659,3 +675,104 @@ def check_web(case: tuple[str, str, bytes | None], target: str = "web API (JSON 
     elif path == "/api/playground":  # keep the pool from filling: close what was opened
         client.request("DELETE", f"/api/playground/{payload['session']}", json={})
     return answer
+
+
+# -- sweep space files (nnlearn search) --------------------------------------------------------
+def check_space(data: bytes, target: str = "search spaces") -> list | None:
+    """Read ``data`` as a sweep space file and list its trials: the trial specs, or ``None``
+    for a ``ConfigError`` that names the file. Anything else (a ``RecursionError``, a
+    ``MemoryError``, a hang on a huge count) is a bug; so is a sweep longer than its limit."""
+    from nnlearn.errors import ConfigError
+    from nnlearn.experiments.sweeps import search
+
+    def read(path):
+        space = search.load_space(path)
+        return space, search.trial_specs(space)
+
+    found = read_or_own_error(data, ".toml", target, read, ConfigError)
+    if found is None:
+        return None
+    space, specs = found
+    assert 1 <= len(specs) <= space.max_trials
+    return specs
+
+
+_SPACE_KEYS = ("training.eta", "training.epochs", "training.mini_batch_size", "training.seed",
+               "regularization.lmbda", "regularization.dropout", "model.hidden",
+               "model.activation", "model.cost", "optimizer.name", "optimizer.mu",
+               "data.train_size", "schedule.name", "training.etaa", "nosuch", "a.b.c.d")
+_EDGE_VALUES = st.one_of(st.sampled_from((0, 1, -1, 2**31, 10**9, 2**64, 0.5, 1e-300, 1e300,
+                                          float("nan"), float("inf"), True, "", "sgd", "log",
+                                          "relu", "none")),
+                         st.integers(-5, 50), st.floats(allow_nan=True), st.text(max_size=8))
+
+
+def _toml_value(value) -> str:
+    """``value`` as a TOML value (numbers, strings, booleans, arrays, inline tables)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+
+
+@st.composite
+def space_structured(draw) -> bytes:
+    """A space file assembled from plausible and hostile parts: a base (a preset, a missing
+    one, a file), config tables, ``[search]`` keys (known, misspelt, nested up to thousands
+    of parts) holding grids (up to 10⁵ values, or axes whose product is astronomical),
+    ranges and choices with edge values, and a ``[sweep]`` table with edge options."""
+    lines = []
+    if draw(st.booleans()):
+        base = draw(st.sampled_from(('preset:quick', 'preset:nope', 'none.toml', '', 3)))
+        lines.append(f"base = {_toml_value(base)}")
+    lines += ["[data]", "train_size = 100", "validation_size = 50"]
+    if draw(st.booleans()):
+        lines += ["[training]", f"epochs = {_toml_value(draw(_EDGE_VALUES))}"]
+    lines.append("[search]")
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(("grid", "grid", "range", "choices", "deep", "wide")))
+        key = json.dumps(draw(st.sampled_from(_SPACE_KEYS)))
+        if kind == "grid":
+            values = draw(st.lists(_EDGE_VALUES, max_size=6))
+            value = _toml_value(values)
+        elif kind == "wide":  # many values on one axis: counted before they are checked
+            n = draw(st.sampled_from((1001, 10**4)))
+            value = "[" + ", ".join(["0.1"] * n) + "]"
+        elif kind == "range":
+            spec = {k: draw(_EDGE_VALUES) for k in draw(st.sets(st.sampled_from(
+                ("low", "high", "scale", "extra")), max_size=4))}
+            value = _toml_value(spec)
+        elif kind == "choices":
+            value = _toml_value({"choices": draw(st.lists(_EDGE_VALUES, max_size=4))})
+        else:  # a dotted key nested deep (TOML's dotted keys make nested tables)
+            key = ".".join(["k"] * draw(st.sampled_from((3, 9, 100, 5000))))
+            value = "[1, 2]"
+        lines.append(f"{key} = {value}")
+    if draw(st.booleans()):
+        lines.append("[sweep]")
+        for option in draw(st.sets(st.sampled_from(("trials", "seed", "scheduler",
+                                                    "grace_period", "reduction_factor",
+                                                    "max_trials", "workers")), max_size=4)):
+            value = draw(st.one_of(_EDGE_VALUES, st.sampled_from((10**9, 10**18, "asha"))))
+            lines.append(f"{option} = {_toml_value(value)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+_VALID_SPACE = (b'[data]\ntrain_size = 100\nvalidation_size = 50\n[search]\n'
+                b'"training.eta" = [0.1, 0.5]\n"regularization.lmbda" = {low = 0.1, high = 10.0, '
+                b'scale = "log"}\n"training.mini_batch_size" = {choices = [10, 20]}\n'
+                b'[sweep]\ntrials = 3\nseed = 1\n')
+"""A valid space file (6 trials), the seed of the byte mutations."""
+
+space_files = st.one_of(st.binary(max_size=200), space_structured(), space_structured(),
+                        mutated(st.just(_VALID_SPACE)))
+"""Every kind of space-file case."""

@@ -55,6 +55,12 @@ def test_load_mixed(data):
     harness.check_model(data, "load (random bytes and mixed)")
 
 
+@LONG
+@given(harness.space_files)
+def test_search_spaces(data):
+    harness.check_space(data, "search spaces (nnlearn search)")
+
+
 @BOMBS
 @given(harness.huge_models())
 def test_huge_model_architectures(case):

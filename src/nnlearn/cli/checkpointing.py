@@ -36,7 +36,16 @@ def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if changed:
         raise ConfigError(f"--resume continues the saved run with its own config.toml; it cannot "
                           f"be combined with {', '.join(changed)} (got --resume {args.resume!r})")
-    folder = Run.open(args.resume)
+    folder = Run.open(args.resume).take_lock()  # one writer: a second resume is refused here
+    try:
+        return folder, _checked_config(folder, args)
+    except BaseException:
+        folder.lock.release()
+        raise
+
+
+def _checked_config(folder, args: argparse.Namespace) -> dict[str, Any]:
+    """The config of the locked run ``folder``, refused if it cannot be resumed as it was."""
     if not folder.checkpoint_path.is_file():
         raise ConfigError(f"--resume {args.resume!r}: the run folder has no {folder.CHECKPOINT} "
                           "(the run was stopped before its first checkpoint); start it again")
@@ -55,7 +64,7 @@ def resume_config(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
                           f"continues exactly as it was checkpointed: undo the edit, or start a "
                           f"new run with the edited config (nnlearn train --config "
                           f"{folder.config_path})")
-    return folder, cfg
+    return cfg
 
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -84,8 +93,7 @@ def attach(trainer, folder, cfg: dict[str, Any], args: argparse.Namespace,
         checkpoint = load_checkpoint(folder.checkpoint_path)
         restore(trainer, checkpoint, folder.checkpoint_path)
         saver.saved_epoch = checkpoint.epoch
-        with open(folder.metrics_path, "w", encoding="utf-8") as f:
-            write_history(f, trainer.history)
+        folder.write_metrics(trainer.history)  # cut back to the checkpoint's epochs
         say(f"resuming from the checkpoint of epoch {checkpoint.epoch} "
             f"({trainer.end_epoch - trainer.epoch} epochs to go)")
     saver.remember(trainer)

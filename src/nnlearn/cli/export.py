@@ -1,35 +1,67 @@
-"""``nnlearn export MODEL OUT.onnx``: write a saved model as an ONNX inference graph."""
+"""``nnlearn export MODEL OUT``: write a saved model as ONNX, safetensors or ``.npz``,
+the format following OUT's suffix."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+FORMATS = {".onnx": "an ONNX inference graph (needs: pip install 'nnlearn[onnx]')",
+           ".safetensors": "safetensors in PyTorch's layout and names (torch.nn.Sequential "
+                           "state dict), the architecture in its metadata",
+           ".npz": "nnlearn's own model file"}
+"""The suffixes ``nnlearn export`` writes, and what each writes."""
 
 
 def add_parser(sub) -> None:
     from nnlearn.io.onnx import DEFAULT_OPSET
 
-    p = sub.add_parser("export", help="export a saved model to ONNX",
-                       description="Translate a model saved by nnlearn (.npz) into an ONNX file "
-                                   "computing the same output probabilities (input 'input' of shape "
-                                   "(N, ...), output 'output'). Needs the onnx package: "
-                                   "pip install 'nnlearn[onnx]'.")
-    p.add_argument("model", metavar="MODEL", help="model file (.npz) written by nnlearn")
-    p.add_argument("out", metavar="OUT", help="ONNX file to write, e.g. model.onnx")
+    listing = "; ".join(f"{suffix}: {what}" for suffix, what in FORMATS.items())
+    p = sub.add_parser("export", help="export a saved model to ONNX, safetensors or .npz",
+                       description="Write a model saved by nnlearn (.npz or .safetensors) in the "
+                                   "format OUT's suffix names. " + listing + ". ONNX files "
+                                   "compute the output probabilities (input 'input' of shape "
+                                   "(N, ...), output 'output').")
+    p.add_argument("model", metavar="MODEL", help="model file (.npz or .safetensors) written by "
+                                                  "nnlearn")
+    p.add_argument("out", metavar="OUT", help="file to write: model.onnx, model.safetensors or "
+                                              "model.npz")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
                    help="ONNX operator set (default: %(default)s; at least 13)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                   help="tensor type of the graph (default: %(default)s)")
+                   help="tensor type of the ONNX graph (default: %(default)s)")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from nnlearn.io.onnx import export_onnx
-    from nnlearn.io.model_file import load
+def export_format(out: str) -> str:
+    """The suffix of ``out`` if nnlearn can write it; ``ConfigError`` listing the choices."""
+    from nnlearn.errors import ConfigError
 
+    suffix = Path(out).suffix.lower()
+    if suffix not in FORMATS:
+        raise ConfigError(f"cannot tell the export format from {out!r}: its suffix is "
+                          f"{suffix or 'missing'}; use one of {', '.join(FORMATS)}")
+    return suffix
+
+
+def run(args: argparse.Namespace) -> int:
+    from nnlearn.io.model_file import load, save
+    from nnlearn.io.onnx import export_onnx
+    from nnlearn.io.safetensors import save_safetensors
+
+    suffix = export_format(args.out)
     net = load(args.model)
-    export_onnx(net, args.out, opset=args.opset, dtype=args.dtype)
+    if suffix == ".onnx":
+        export_onnx(net, args.out, opset=args.opset, dtype=args.dtype)
+        detail = f", opset {args.opset}, {args.dtype}"
+    elif suffix == ".safetensors":
+        save_safetensors(net, args.out, metadata=net.metadata)
+        detail = ", safetensors (PyTorch names)"
+    else:
+        save(net, args.out, metadata=net.metadata)
+        detail = ", nnlearn .npz"
     kinds = ", ".join(type(layer).__name__ for layer in net.layers)
     print(f"wrote {args.out}: {len(net.layers)} layers ({kinds}), input (N, "
           f"{', '.join(map(str, net.input_shape))}), output (N, "
-          f"{', '.join(map(str, net.output_shape))}), opset {args.opset}, {args.dtype}")
+          f"{', '.join(map(str, net.output_shape))}){detail}")
     return 0

@@ -1,4 +1,5 @@
-"""``nnlearn plot RUN``: learning curves, confusion matrix, misclassified digits, first-layer weights."""
+"""``nnlearn plot RUN``: learning curves, confusion matrix, misclassified digits, first-layer weights;
+``--tensorboard``: the same run as TensorBoard event files."""
 
 from __future__ import annotations
 
@@ -15,12 +16,24 @@ def add_parser(sub) -> None:
     p.add_argument("run", metavar="RUN", help="run folder (runs/<name>)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="write the PNGs here (default: RUN/plots)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="instead of PNGs, write RUN/metrics.jsonl (and the saved model's weight "
+                        "histograms) as TensorBoard event files in RUN/tensorboard/; needs "
+                        "tensorboardX (pip install 'nnlearn[tensorboard]')")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.experiments.runs import plots
+    from nnlearn.experiments.runs import plots, tensorboard
 
+    if args.tensorboard:
+        if args.out is not None:
+            from nnlearn.errors import ConfigError
+            raise ConfigError("--out names the folder of PNGs; the event files of --tensorboard "
+                              "always go into RUN/tensorboard/")
+        written = tensorboard.convert_run(args.run)
+        print(f"wrote {written}; view with: tensorboard --logdir {written.parent}")
+        return 0
     plots._figure("first_layer")  # without matplotlib: a clear ImportError (exit status 1)
     for path in plots.plot_run(args.run, out_dir=args.out):
         print(path)

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from nnlearn.cli.flags import positive_int
-from nnlearn.experiments.sweeps.engines import ENGINES
+from nnlearn.experiments.sweeps.engines import ENGINES, SCHEDULERS
 
 
 def add_parser(sub) -> None:
@@ -31,7 +31,10 @@ def add_parser(sub) -> None:
                    help="join this Ray cluster (default: start a Ray on this machine)")
     p.add_argument("--trials", type=positive_int("--trials"), metavar="N",
                    help="random draws of the space's ranges and choices (default: [sweep] trials)")
-    p.add_argument("--scheduler", choices=("fifo", "asha"),
+    p.add_argument("--max-trials", type=positive_int("--max-trials"), metavar="N",
+                   help="refuse a sweep of more than N trials (default: [sweep] max_trials, "
+                        "else 1000)")
+    p.add_argument("--scheduler", choices=SCHEDULERS,
                    help="fifo runs every trial to its end; asha (Ray) stops the poor ones early "
                         "(default: [sweep] scheduler, else fifo)")
     p.add_argument("--cpus-per-trial", type=positive_int("--cpus-per-trial"), default=1,
@@ -66,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
     from nnlearn.cli.progress import make_progress
     from nnlearn.errors import NNLearnError
     from nnlearn.experiments.sweeps import results as sweep_results, search
+    from nnlearn.experiments.config.files import resolve
+    from nnlearn.experiments.runs import tensorboard
     from nnlearn.experiments.sweeps.engines import get_engine
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
-    space = search.load_space(args.space)
+    space = search.load_space(args.space, max_trials=args.max_trials)
+    tensorboard.check_available(resolve(*space.layers))  # [log] writer: the install hint now
     engine = get_engine(args.engine, address=args.address, cpus_per_trial=args.cpus_per_trial)
     # the built-in bar keeps its clock while it is erased for each trial's line
     bar = make_progress(out, args.quiet, kind="builtin", unit=("trial", "trials"))

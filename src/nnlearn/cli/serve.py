@@ -7,6 +7,17 @@ import ipaddress
 import socket
 import sys
 
+from nnlearn.checks import Integer, Number
+from nnlearn.cli.flags import flag_type
+from nnlearn.experiments.runs.folder import runs_root
+
+PORT = Integer(0, 65535)
+"""``--port``: 0 picks a free one."""
+SESSIONS = Integer(1)
+"""``--max-sessions`` and ``--max-connections``: at least one."""
+SECONDS = Number(0, low_open=True)
+"""``--idle-timeout``, ``--max-rate`` and ``--request-timeout``: positive, finite."""
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -17,27 +28,31 @@ def add_parser(sub) -> None:
                     "Ctrl-C stops it.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: %(default)s, this machine only)")
-    p.add_argument("--port", type=int, default=8000,
+    p.add_argument("--port", type=flag_type("--port", PORT), default=8000,
                    help="port (default: %(default)s; 0 picks a free one)")
     p.add_argument("--runs-dir", default=None, metavar="DIR",
                    help="folder of run folders (default: $NNLEARN_RUNS_DIR or ./runs)")
     p.add_argument("--model", default=None, metavar="PATH|RUN",
                    help="default model of Draw a digit: a model file, a run folder or a run "
                         "name (default: the shipped model; runs are chosen on the page)")
-    p.add_argument("--max-sessions", type=int, default=8, metavar="N",
+    p.add_argument("--max-sessions", type=flag_type("--max-sessions", SESSIONS), default=8,
+                   metavar="N",
                    help="playground sessions (browser tabs) at once (default: %(default)s)")
-    p.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
+    p.add_argument("--idle-timeout", type=flag_type("--idle-timeout", SECONDS), default=600.0,
+                   metavar="SECONDS",
                    help="free a playground session unused this long (default: %(default)s)")
-    p.add_argument("--max-rate", type=float, default=30.0, metavar="N",
+    p.add_argument("--max-rate", type=flag_type("--max-rate", SECONDS), default=30.0, metavar="N",
                    help="playground updates per second at most (default: %(default)s)")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="a name the server may be reached by (the Host header), besides "
                         "localhost, 127.0.0.1, ::1 and the --host address; repeat for more; "
                         "'*' allows any name (turns off the DNS-rebinding check)")
-    p.add_argument("--max-connections", type=int, default=100, metavar="N",
+    p.add_argument("--max-connections", type=flag_type("--max-connections", SESSIONS), default=100,
+                   metavar="N",
                    help="open connections at once; one more is answered 503 and closed "
                         "(default: %(default)s)")
-    p.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--request-timeout", type=flag_type("--request-timeout", SECONDS), default=10.0,
+                   metavar="SECONDS",
                    help="time a client has to send a whole request; slower ones are "
                         "disconnected (default: %(default)s)")
     p.set_defaults(func=run)
@@ -53,15 +68,6 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.errors import ConfigError
-    from nnlearn.experiments.runs.folder import runs_root
-
-    for name, value in (("--max-sessions", args.max_sessions), ("--port", args.port + 1),
-                        ("--max-connections", args.max_connections)):
-        if value < 1 or (name == "--port" and value > 65536):
-            raise ConfigError(f"{name} is out of range: {value if name != '--port' else args.port}")
-    if not args.idle_timeout > 0 or not args.max_rate > 0 or not args.request_timeout > 0:
-        raise ConfigError("--idle-timeout, --max-rate and --request-timeout must be positive numbers")
     try:
         from nnlearn.web import server
         from nnlearn.web.app import create_app

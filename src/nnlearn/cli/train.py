@@ -10,13 +10,24 @@ are not part of the experiment and have no config key.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
 
-from nnlearn.cli.flags import flag_type, positive_int
+from nnlearn.cli import checkpointing
+from nnlearn.cli.flags import positive_int
 from nnlearn.cli.progress import make_progress
+from nnlearn.errors import DivergenceError
 from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.runs import builder as experiment
+from nnlearn.experiments.runs import tensorboard
+from nnlearn.experiments.runs.builder import prepare
+from nnlearn.experiments.runs.folder import Run
+from nnlearn.experiments.sweeps.trial import save_outcome, summarize
+from nnlearn.files import check_writable
+from nnlearn.train.parallel import plan_threads
+from nnlearn.train.trainer import Trainer
 
 
 def add_parser(sub) -> None:
@@ -45,13 +56,13 @@ def add_parser(sub) -> None:
         help_text = f"{field.help} [{key}; default: {field.default}]"
         if key == "model.hidden":
             hyper.add_argument(field.flag, dest=key, nargs="*", metavar="N",
-                               type=positive_int(field.flag), default=argparse.SUPPRESS,
+                               type=field.check.parse, default=argparse.SUPPRESS,
                                help=help_text)
         elif field.check.choices() is not None:
             hyper.add_argument(field.flag, dest=key, choices=field.check.choices(),
                                default=argparse.SUPPRESS, help=help_text)
-        else:
-            hyper.add_argument(field.flag, dest=key, type=flag_type(key, field.check),
+        else:  # parsed here, checked once with the rest of the config (cfgmod.resolve)
+            hyper.add_argument(field.flag, dest=key, type=field.check.parse,
                                default=argparse.SUPPRESS, help=help_text)
     out = p.add_argument_group("output")
     where = out.add_mutually_exclusive_group()
@@ -82,22 +93,15 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     base = cfgmod.load_preset(args.preset) if args.preset else \
         cfgmod.load(args.config) if args.config else None
     overrides = {k: v for k, v in vars(args).items() if k in cfgmod.SCHEMA}
+    flags = {k: cfgmod.SCHEMA[k].flag for k in overrides}
     for item in args.set:
         key, value = cfgmod.parse_assignment(item)
         overrides[key] = value
-    return cfgmod.resolve(base, overrides=overrides)
+        flags.pop(key, None)
+    return cfgmod.resolve(base, overrides=overrides, given_by=flags)
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.experiments.runs import builder as experiment
-    from nnlearn.cli import checkpointing
-    from nnlearn.files import check_writable
-    from nnlearn.errors import DivergenceError
-    from nnlearn.train.parallel import plan_threads
-    from nnlearn.experiments.runs.folder import Run
-    from nnlearn.experiments.sweeps.trial import monitors
-    from nnlearn.train.trainer import Trainer
-
     out = sys.stdout
     if args.list_presets:
         for name in cfgmod.list_presets():
@@ -105,29 +109,38 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:24s} {raw.get('description', '')}", file=out)
         return 0
     folder, cfg = checkpointing.resume_config(args) if args.resume else (None, resolve_config(args))
+    try:
+        return train(args, cfg, folder, out)
+    finally:
+        if folder is not None:
+            folder.lock.release()
+
+
+def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out) -> int:
+    """Train ``cfg`` into a new run folder, or into ``folder`` (resumed, its lock held)."""
     if args.print_config:
         print(cfgmod.dumps(cfg), end="", file=out)
         return 0
     for path, what in ((args.save, "model file (--save)"), (args.metrics, "metrics file (--metrics)")):
         if path:
             check_writable(path, what)  # now, not after the training
-    train, validation, test = experiment.load_data(cfg)
-    classes, class_note = experiment.count_classes(cfg, train, validation, test)
-    net = experiment.build_network(cfg, train[0].shape[1:], classes,
-                                   experiment.split_sizes(train, validation, test))
-    options = experiment.trainer_options(cfg)
+    tensorboard.check_available(cfg)  # the install hint before any work
+    run = prepare(cfg)
+    net, train, validation, test, options = run.network, run.train, run.validation, run.test, \
+        run.options
     plan_threads(net, options["mini_batch_size"], options["threads"])  # fail before making a folder
-    monitor = monitors(validation)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     bar = make_progress(out, args.quiet, args.progress)
+    metrics_file = None
 
     def on_epoch(record: dict[str, Any]) -> None:
         if bar is not None:
             bar.close()  # erase the bar before the epoch's line
             bar.reset(f"Epoch {record['epoch'] + 1}")
         folder.append_metrics(record)
+        if events is not None:
+            events.epoch(record, net)
         if metrics_file is not None:
-            import json
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
         if "evaluation_correct" in record:
@@ -136,46 +149,55 @@ def run(args: argparse.Namespace) -> int:
         else:
             say(f"Epoch {record['epoch']} complete")
 
-    trainer = Trainer(net, *train, validation_data=validation, monitor=monitor,
-                      callbacks=[on_epoch], on_batch=bar, **options)  # checks the data first
-    folder = folder or Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
-    metrics_file = open(args.metrics, "w", encoding="utf-8") if args.metrics else None
-    say(f"nnlearn train: {len(train[1])} training images, "
-        f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test")
-    say(experiment.describe(cfg))
-    if class_note:
-        say(class_note)
-    say(f"run folder: {folder.path}")
-    if validation is not None:
-        say("per epoch: accuracy on the validation set")
-    saver = checkpointing.attach(trainer, folder, cfg, args, say)
-    if metrics_file is not None and args.resume:
-        checkpointing.write_history(metrics_file, trainer.history)
-    if bar is not None:
-        bar.reset(f"Epoch {trainer.epoch + 1}")
-    start = time.perf_counter()
+    trainer = Trainer(net, *train, validation_data=validation, callbacks=[on_epoch],
+                      on_batch=bar, **options)  # checks the data first
+    events = None
     try:
-        trainer.run()
-    except KeyboardInterrupt:
-        checkpointing.interrupted(saver, folder, out)
-        raise
-    except DivergenceError as exc:
-        raise checkpointing.diverged(exc, saver, folder) from None
-    finally:
+        if folder is None:  # a new run: its folder is made (and locked) now
+            folder = Run.create(cfg, run_dir=args.run_dir, name=args.run_name)
+        metrics_file = open(args.metrics, "w", encoding="utf-8") if args.metrics else None
+        say(f"nnlearn train: {len(train[1])} training images, "
+            f"{len(validation[1]) if validation else 0} validation, {len(test[1])} test")
+        say(experiment.describe(cfg))
+        if run.class_note:
+            say(run.class_note)
+        say(f"run folder: {folder.path}")
+        if validation is not None:
+            say("per epoch: accuracy on the validation set")
+        saver = checkpointing.attach(trainer, folder, cfg, args, say)
+        events = tensorboard.open_log(cfg, folder.path, purge_step=trainer.epoch + 1)
+        if events is not None:
+            say(f"TensorBoard: tensorboard --logdir {folder.path}")
+        if metrics_file is not None and args.resume:
+            checkpointing.write_history(metrics_file, trainer.history)
         if bar is not None:
-            bar.close()
-        if metrics_file is not None:
-            metrics_file.close()
-    wall = time.perf_counter() - start
-    finish(folder, cfg, net, trainer, test, wall, args, out)
+            bar.reset(f"Epoch {trainer.epoch + 1}")
+        start = time.perf_counter()
+        try:
+            trainer.run()
+        except KeyboardInterrupt:
+            checkpointing.interrupted(saver, folder, out)
+            raise
+        except DivergenceError as exc:
+            raise checkpointing.diverged(exc, saver, folder) from None
+        finally:
+            if bar is not None:
+                bar.close()
+            if metrics_file is not None:
+                metrics_file.close()
+            if events is not None:
+                events.close()
+        wall = time.perf_counter() - start
+        finish(folder, cfg, net, trainer, test, wall, args, out)
+    finally:
+        if folder is not None:
+            folder.lock.release()
     return 0
 
 
 def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
            args: argparse.Namespace, out) -> None:
     """Test the trained network; write model, summary and plots; print the summary line."""
-    from nnlearn.experiments.sweeps.trial import save_outcome, summarize
-
     summary = summarize(net, trainer, test, wall)
     metadata = save_outcome(folder, cfg, net, summary)
     print(f"Test accuracy: {100 * summary['test_accuracy']:.2f}% ({summary['test_correct']} / "

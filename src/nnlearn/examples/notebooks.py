@@ -46,11 +46,13 @@ def sizes(*, default: Mapping[str, Any], small: Mapping[str, Any]) -> SimpleName
     return SimpleNamespace(name=name, **(default if name == "default" else small))
 
 
-def neuron(w: float, b: float, activation: str = "sigmoid", cost: str = "quadratic") -> Network:
+def neuron(w: float, b: float, activation: str = "sigmoid", cost: str = "quadratic", *,
+           seed: int | None = None) -> Network:
     r"""One neuron with one input, output ``f(w x + b)``: ``Dense(1, 1)`` with weight ``w`` and
     bias ``b``, then the activation f named ``activation`` (``"sigmoid"``, ``"step"``,
-    ``"linear"``, ...); float64, trained against ``cost``."""
-    net = Network([Dense(1, 1), get_activation(activation)], cost=cost, dtype="float64")
+    ``"linear"``, ...); float64, trained against ``cost``. ``seed`` fixes the order in which
+    ``fit`` visits the examples (and so, with several per minibatch, the last bits of the sums)."""
+    net = Network([Dense(1, 1), get_activation(activation)], cost=cost, dtype="float64", seed=seed)
     net.layers[0].params["W"][...] = w   # after Network(), which draws fresh initial weights
     net.layers[0].params["b"][...] = b
     return net

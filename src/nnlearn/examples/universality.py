@@ -49,14 +49,17 @@ def logit(p):
     return numpy.log(p / (1.0 - p))
 
 
-def build(pairs: int, *, sharpness: float = 200.0):
+def build(pairs: int, *, sharpness: float = 200.0, heights: Sequence[float] | None = None,
+          seed: int | None = None):
     r"""The hand-built network with ``pairs`` bumps on ``[0, 1]``.
 
     Hidden neuron ``2j`` steps up at ``s_j = j/n`` and neuron ``2j + 1`` at ``s_{j+1}``
     (the outermost two moved half a piece outside [0, 1]), both with weight
     ``w = sharpness · n`` (by default each step is about ``10/w = 1/(20 n)`` wide, a
     twentieth of a piece) and bias ``−w s``; their output weights are ``+h_j`` and
-    ``−h_j`` with ``h_j = σ⁻¹(f(m_j))``; the output bias is 0.
+    ``−h_j`` with ``h_j = σ⁻¹(f(m_j))`` (or the given ``heights``, one per pair: the book's
+    widget lets the reader drag them); the output bias is 0. ``seed`` is the network's (it
+    orders the minibatches when the network is then trained).
     """
     from nnlearn import Dense, Network, Sigmoid
     from nnlearn.errors import ConfigError
@@ -69,13 +72,15 @@ def build(pairs: int, *, sharpness: float = 200.0):
     w = sharpness * n
     edges = numpy.arange(n + 1) / n
     mids = (edges[:-1] + edges[1:]) / 2
-    h = logit(f(mids))
+    h = logit(f(mids)) if heights is None else numpy.asarray(heights, dtype="float64")
+    if h.shape != (n,):
+        raise ConfigError(f"heights must hold one number per pair ({n}), got shape {h.shape}")
     # the outermost steps sit half a piece outside [0, 1], so that x = 0 and x = 1
     # get the full first and last bump instead of half of it (σ(0) = ½ at a step)
     edges[0], edges[-1] = -0.5 / n, 1.0 + 0.5 / n
     steps = numpy.stack([edges[:-1], edges[1:]], axis=1).ravel()  # s_0, s_1, s_1, s_2, …
     hidden, out = Dense(1, 2 * n), Dense(2 * n, 1)
-    net = Network([hidden, Sigmoid(), out, Sigmoid()], cost="quadratic", dtype="float64")
+    net = Network([hidden, Sigmoid(), out, Sigmoid()], cost="quadratic", dtype="float64", seed=seed)
     hidden.params["W"][...] = w
     hidden.params["b"][...] = -w * steps
     out.params["W"][:, 0] = numpy.stack([h, -h], axis=1).ravel()

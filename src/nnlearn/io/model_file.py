@@ -191,16 +191,30 @@ def _plan(path, header: dict[str, Any]) -> None:
 
 
 def load(path: str | os.PathLike):
-    """Load a network saved by :func:`save`. Raises ``ModelFileError`` on anything wrong.
+    """Load a network saved by :func:`save` (``.npz``) or by
+    :func:`nnlearn.io.safetensors.save_safetensors` (told apart by their first bytes).
+    Raises ``ModelFileError`` on anything wrong.
 
     Before any layer is built, the header's sizes are checked against what the file
     stores and against the structural limits of :mod:`nnlearn.nn.memory`, so that a few
     bytes of header cannot ask for gigabytes.
     """
+    from nnlearn.io import safetensors  # safetensors.py builds on this module: import when used
+
+    if safetensors.is_safetensors(path):
+        return safetensors.load_safetensors(path)
+    header, arrays = read_header(path)
+    return network_from_arrays(path, header, arrays)
+
+
+def network_from_arrays(path: str | os.PathLike, header: dict[str, Any],
+                        arrays: dict[str, numpy.ndarray]):
+    """The network a model header describes, holding ``arrays`` (named
+    ``layer{i}.params.{key}`` / ``layer{i}.buffers.{key}``); each check refuses with a
+    ``ModelFileError`` naming ``path``."""
     from nnlearn.nn.layers.base import LAYER_TYPES
     from nnlearn.nn.network import Network
 
-    header, arrays = read_header(path)
     try:
         specs = header["layers"]
         if not isinstance(specs, list) or not specs:

@@ -2,12 +2,14 @@ r"""How much memory a network will need, computed from its layer specs before an
 
 A *spec* is what a model file stores per layer, ``{"type": "Conv2D", "config": {...}}``
 (the constructor arguments, ``n_in`` and ``in_channels`` included). :func:`plan_network`
-walks the specs with one example's shape and returns, per layer, a :class:`LayerPlan`:
-the output shape, the number of parameter and buffer values, and the largest work array
-per example (the im2col columns of a convolution, the window stack of a max-pool).
-Layers with parameters (``Dense``, ``Conv2D``, ``BatchNorm``) are never constructed for
-this, so ``--hidden 100000000`` is measured in microseconds, not allocated;
-parameter-free layers are (they allocate nothing), so their argument checks are theirs.
+walks the specs with one example's shape and returns, per layer, a
+:class:`~nnlearn.nn.layers.base.LayerPlan`: the output shape, the number of parameter and
+buffer values, and the largest work array per example (the im2col columns of a
+convolution, the window stack of a max-pool). Each layer class says this itself
+(:meth:`~nnlearn.nn.layers.base.Layer.plan`): layers with parameters (``Dense``,
+``Conv2D``, ``BatchNorm``) compute it from the spec without being constructed, so
+``--hidden 100000000`` is measured in microseconds, not allocated; parameter-free layers
+are built (they allocate nothing), so their argument checks are theirs.
 
 Structural limits that hold for configs and model files alike, whatever the machine:
 
@@ -44,11 +46,12 @@ compared with :func:`nnlearn.system.memory.available_memory` by :func:`require_t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Sequence
 
-from nnlearn.checks import float_dtype, positive_int
+from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError
+from nnlearn.nn.layers import LAYER_TYPES  # the package imports every layer family
+from nnlearn.nn.layers.base import Layer, LayerPlan
 from nnlearn.system.memory import require_memory
 
 MAX_LAYERS = 1000
@@ -73,102 +76,26 @@ _FIXES = {"training activations": "use a smaller --mini-batch-size or smaller la
           "augmented copy": "train on fewer examples (--train-size) or drop data.augment"}
 
 
-@dataclass(frozen=True)
-class LayerPlan:
-    """What one layer needs, per example unless said otherwise."""
-
-    kind: str
-    input_shape: tuple[int, ...]
-    output_shape: tuple[int, ...]
-    params: int = 0
-    """Trainable values (the gradients have as many), for the whole layer."""
-    buffers: int = 0
-    """Non-trainable saved values (BatchNorm's running statistics), for the whole layer."""
-    work: int = 0
-    """Values of the largest work array of a forward pass, per example."""
-    largest_param: int = 0
-    """Values of the largest single parameter array (drawn in float64 when built)."""
-
-    @property
-    def output_values(self) -> int:
-        return math.prod(self.output_shape)
-
-
-def _dense(config: dict[str, Any], shape: tuple[int, ...]) -> LayerPlan:
-    from nnlearn.nn.layers.dense import dense_output_shape
-
-    n_in, n_out = positive_int("n_in", config.get("n_in")), positive_int("n_out", config.get("n_out"))
-    out = dense_output_shape(n_in, n_out, shape)
-    return LayerPlan("Dense", shape, out, params=n_in * n_out + n_out, largest_param=n_in * n_out)
-
-
-def _conv(config: dict[str, Any], shape: tuple[int, ...]) -> LayerPlan:
-    from nnlearn.nn.layers.conv import conv_output_shape, conv_padding, conv_pads
-    from nnlearn.nn.layers.windows import pair, window_pair
-
-    C = positive_int("in_channels", config.get("in_channels"))
-    F = positive_int("out_channels", config.get("out_channels"))
-    kernel = window_pair("kernel_size", config.get("kernel_size"))
-    stride = pair("stride", config.get("stride", 1))
-    padding = conv_padding(config.get("padding", "valid"), kernel, stride)
-    out = conv_output_shape(shape, C, F, kernel, stride, conv_pads(padding, kernel), padding)
-    weights = F * C * kernel[0] * kernel[1]
-    return LayerPlan("Conv2D", shape, out, params=weights + F, largest_param=weights,
-                     work=_window_work(C * kernel[0] * kernel[1], out))
-
-
-def _batchnorm(config: dict[str, Any], shape: tuple[int, ...]) -> LayerPlan:
-    from nnlearn.nn.layers.batchnorm import batchnorm_output_shape
-
-    features = positive_int("num_features", config.get("num_features"))
-    out = batchnorm_output_shape(features, shape)
-    return LayerPlan("BatchNorm", shape, out, params=2 * features, buffers=2 * features,
-                     largest_param=features)
-
-
-_WITH_PARAMETERS = {"Dense": _dense, "Conv2D": _conv, "BatchNorm": _batchnorm}
-
-
-def _window_work(window: int, out: tuple[int, ...]) -> int:
-    """Values of the column matrix (or window stack) that gathers ``window`` input values
-    for each of the ``out[1:]`` positions: ``window·OH·OW`` per example (per channel
-    ``out[0]`` for pooling, which is passed ``window = ph·pw·C``)."""
-    return window * math.prod(out[1:])
-
-
 def plan_layer(kind: str, config: dict[str, Any], input_shape: Sequence[int]) -> LayerPlan:
-    """The :class:`LayerPlan` of one layer spec taking one example of ``input_shape``.
+    """The :class:`~nnlearn.nn.layers.base.LayerPlan` of one layer spec taking one example
+    of ``input_shape``: the layer class's own :meth:`~nnlearn.nn.layers.base.Layer.plan`
+    (computed from the spec, never allocated, for a layer with parameters).
 
     Raises ``ConfigError``/``DataError`` (the layer's own checks) when the arguments are
     invalid or the layer cannot take that input, ``TypeError`` for unknown arguments.
     """
-    shape = tuple(int(d) for d in input_shape)
-    if kind in _WITH_PARAMETERS:
-        return _WITH_PARAMETERS[kind](config, shape)
-    cls = _layer_types().get(kind)
+    cls = LAYER_TYPES.get(kind)
     if cls is None:
-        raise ConfigError(f"unknown type {kind!r}; known types: "
-                          f"{', '.join(sorted(_layer_types()))}")
-    return layer_plan(cls(**config), shape)  # parameter-free: allocates nothing
+        raise ConfigError(f"unknown type {kind!r}; known types: {', '.join(sorted(LAYER_TYPES))}")
+    return cls.plan(config, tuple(int(d) for d in input_shape))
 
 
 def layer_plan(layer, input_shape: Sequence[int]) -> LayerPlan:
-    """The :class:`LayerPlan` of a built layer (any ``Layer``, registered or not)."""
-    shape = tuple(int(d) for d in input_shape)
-    out = tuple(int(d) for d in layer.output_shape(shape))
-    kernel, pool = getattr(layer, "kernel_size", None), getattr(layer, "pool_size", None)
-    work = _window_work(kernel[0] * kernel[1] * shape[0], out) if kernel else \
-        _window_work(pool[0] * pool[1] * out[0], out) if pool else 0
-    sizes = [int(v.size) for v in layer.params.values()]
-    return LayerPlan(type(layer).__name__, shape, out, params=sum(sizes),
-                     buffers=sum(int(v.size) for v in layer.buffers.values()), work=work,
-                     largest_param=max(sizes, default=0))
-
-
-def _layer_types() -> dict[str, type]:
-    from nnlearn.nn.layers import LAYER_TYPES  # the package imports every layer family
-
-    return LAYER_TYPES
+    """The :class:`~nnlearn.nn.layers.base.LayerPlan` of a built layer (registered or not):
+    its class's plan from its config where the class computes one, else its arrays measured."""
+    if getattr(type(layer).plan, "__func__", None) is not Layer.plan.__func__:
+        return type(layer).plan(layer.config(), tuple(int(d) for d in input_shape))
+    return layer.measure(input_shape)
 
 
 def plan_network(specs: Sequence[dict[str, Any]], input_shape: Sequence[int]) -> list[LayerPlan]:

@@ -9,14 +9,9 @@ version is written.
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 (pyproject: tomli there)
-    import tomli as tomllib
 
 PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 """Where a source checkout keeps the version (``src/nnlearn/system/version.py`` → the root)."""

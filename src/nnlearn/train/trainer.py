@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 import numpy
 
 from nnlearn import backend, defaults
-from nnlearn.checks import positive_int, positive_number
+from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, DivergenceError
 from nnlearn.nn.costs import is_one_hot
 from nnlearn.nn.network import output_activation_name
@@ -185,7 +185,7 @@ class Trainer:
         self.mini_batch_size = positive_int("mini_batch_size", mini_batch_size)
         self.threads = plan_threads(network, self.mini_batch_size, threads)
         if not isinstance(optimizer, Optimizer):
-            optimizer = get_optimizer(optimizer, positive_number("eta (learning rate η)", eta),
+            optimizer = get_optimizer(optimizer, eta,  # the optimiser checks η (once)
                                       **(optimizer_options or {}))
         self.optimizer = optimizer
         self.regularizers = _regularizers(regularizers, lmbda)

@@ -23,12 +23,12 @@ from starlette.middleware import Middleware
 
 from nnlearn.web import playground, predictor, runs_view
 from nnlearn.web.guard import RequestGuard, allowed_host_names
-from nnlearn.web.routes import draw, health, pages, runs
+from nnlearn.web.routes import book, draw, health, pages, runs
 from nnlearn.web.routes import playground as playground_routes
 from nnlearn.web.routes.common import AppState
 from nnlearn.web.routes.errors import EXCEPTION_HANDLERS
 
-PAGE_ROUTES = (pages, health, draw, runs, playground_routes)
+PAGE_ROUTES = (pages, health, draw, runs, playground_routes, book)
 """The route modules, in the order their routes are matched."""
 
 

@@ -743,8 +743,10 @@ class SessionPool:
                 del self.sessions[key]
         return idle
 
-    def create(self, settings: Settings) -> Session:
-        """A new session, or :class:`PoolFull` when ``max_sessions`` are live."""
+    def create(self, settings: Settings | None, make: Any = None) -> Session:
+        """A new session, or :class:`PoolFull` when ``max_sessions`` are live. ``make()``, when
+        given, builds another kind of session instead (the Book's trainings; see
+        :mod:`nnlearn.web.book.sessions`), which then shares these limits and the stream."""
         self.sweep()
         with self.lock:  # count and reserve in one step: concurrent creates cannot overshoot
             if len(self.sessions) + self._starting >= self.max_sessions:
@@ -754,7 +756,7 @@ class SessionPool:
             self._starting += 1
         session = None
         try:
-            session = Session(settings)
+            session = Session(settings) if make is None else make()
         finally:
             with self.lock:
                 self._starting -= 1

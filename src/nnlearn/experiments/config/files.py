@@ -1,6 +1,6 @@
 r"""Experiment files: one TOML document describes a whole training run.
 
-A config is a nested dict of six tables plus two top-level strings::
+A config is a nested dict of seven tables plus two top-level strings::
 
     name = "ch3-100-l2"                 # label of the experiment (run folders are named after it)
     description = "..."
@@ -13,6 +13,7 @@ A config is a nested dict of six tables plus two top-level strings::
     [optimizer]       name = "sgd" | "momentum" | ... plus that optimiser's options (mu = 0.9, ...)
     [schedule]        name = "constant" | "step" | "exponential" | "book" | "one_cycle" | "linear" plus its options
     [regularization]  lmbda (L2 λ), l1 (L1 λ), dropout (p), max_norm (c, 0 = off)
+    [log]             writer = "none" | "tensorboard" (event files in the run folder)
 
 Every key is described once, with its default, check, help and flag, by the table
 dataclasses of :mod:`nnlearn.experiments.config.schema` (:data:`SCHEMA` lists them by dotted
@@ -37,7 +38,7 @@ import copy
 import hashlib
 import json
 import math
-import sys
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,7 @@ from nnlearn.checks import is_number
 from nnlearn.errors import ConfigError
 from nnlearn.files import read_regular_text
 from nnlearn.experiments.config.schema import (OPTION_TABLES, SCHEMA, TABLES, Field, check_layers,
-                                        init_params)
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+                                               option_names)
 
 __all__ = ["SCHEMA", "TABLES", "Field", "defaults", "set_key", "get_key", "loads", "load",
            "list_presets", "load_preset", "parse_assignment", "resolve", "validate", "dumps",
@@ -97,7 +93,8 @@ def loads(source: str, origin: str = "<string>") -> dict[str, Any]:
     try:
         return tomllib.loads(source)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
-        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+        reason = str(exc) if len(str(exc)) <= 300 else str(exc)[:300] + "..."  # a huge key
+        raise ConfigError(f"{origin} is not valid TOML: {reason}") from None
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -144,9 +141,13 @@ def parse_assignment(item: str) -> tuple[str, Any]:
 
 
 # -- validation ---------------------------------------------------------------------------
-def resolve(*layers: dict[str, Any] | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(*layers: dict[str, Any] | None, overrides: dict[str, Any] | None = None,
+            given_by: dict[str, str] | None = None) -> dict[str, Any]:
     """Merge the defaults, then each of ``layers`` (raw configs), then the dotted
-    ``overrides`` (``{"training.eta": 0.1}``); validate and return the full config."""
+    ``overrides`` (``{"training.eta": 0.1}``); validate and return the full config.
+
+    ``given_by`` maps override keys to the flag that set them (``{"training.eta":
+    "--eta"}``), so that the error for a bad value names the flag the user typed."""
     cfg = defaults()
     for raw in layers:
         if raw is not None:
@@ -154,7 +155,7 @@ def resolve(*layers: dict[str, Any] | None, overrides: dict[str, Any] | None = N
     for key, value in (overrides or {}).items():
         _check_known(key)
         set_key(cfg, key, value)
-    return validate(cfg)
+    return validate(cfg, given_by)
 
 
 def _merge(cfg: dict[str, Any], raw: dict[str, Any], prefix: str) -> None:
@@ -162,7 +163,7 @@ def _merge(cfg: dict[str, Any], raw: dict[str, Any], prefix: str) -> None:
         dotted = prefix + key
         if isinstance(value, dict):
             if dotted not in TABLES:
-                _check_known(dotted)  # raises: only the six tables are tables
+                _check_known(dotted)  # raises: only the seven tables are tables
             _merge(cfg, value, dotted + ".")
         else:
             _check_known(dotted)
@@ -186,13 +187,19 @@ def _check_known(key: str) -> None:
                       f"tables [{'], ['.join(TABLES)}]")
 
 
-def validate(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Check every value of a merged config; returns it with values normalised."""
+def validate(cfg: dict[str, Any], given_by: dict[str, str] | None = None) -> dict[str, Any]:
+    """Check every value of a merged config, once, with its rule from the schema; returns
+    it with values normalised (``given_by``: see :func:`resolve`)."""
     out: dict[str, Any] = {t: {} for t in TABLES}
     for key, field in SCHEMA.items():
         if key == "model.layers":
             continue  # checked below, with model.hidden
-        value = field.check(key, get_key(cfg, key, field.default))
+        try:
+            value = field.check(key, get_key(cfg, key, field.default))
+        except ConfigError as exc:
+            if given_by and key in given_by:
+                raise ConfigError(f"{given_by[key]}: {exc}") from None
+            raise
         if value is not None:
             set_key(out, key, value)
     for table in OPTION_TABLES:
@@ -220,7 +227,7 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _check_options(table: str, name: str, options: dict[str, Any]) -> None:
     cls = OPTION_TABLES[table][name]
-    valid = list(cls.hyper) if table == "optimizer" else init_params(cls, exclude=("eta0",))
+    valid = option_names(table, name)
     for key, value in options.items():
         if key not in valid:
             raise ConfigError(f"unknown key '{table}.{key}': the {name!r} {table} takes "

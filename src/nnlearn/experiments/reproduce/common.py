@@ -22,6 +22,8 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
+from nnlearn.experiments.runs.builder import prepare
+
 
 def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one network of ``spec`` with ``seed``; ``data`` is ``(train, test)`` pairs.
@@ -51,13 +53,12 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
 
 
 def build_preset(spec: dict[str, Any], seed: int):
-    """``(network, train, test, trainer options)`` for a spec naming a shipped preset."""
-    from nnlearn.experiments.runs import builder as experiment
-
-    cfg = preset_config(spec, seed)
-    train, _, test = experiment.load_data(cfg)
-    net = experiment.build_network(cfg, train[0].shape[1:], experiment.n_classes(train, test))
-    return net, train, test, experiment.trainer_options(cfg)
+    """``(network, train, test, trainer options)`` for a spec naming a shipped preset,
+    assembled by :func:`nnlearn.experiments.runs.builder.prepare` like every run (the
+    stray-label rule and the memory check included)."""
+    run = prepare(preset_config(spec, seed))
+    options = {k: v for k, v in run.options.items() if k != "monitor"}  # run_spec monitors
+    return run.network, run.train, run.test, options
 
 
 def preset_config(spec: dict[str, Any], seed: int) -> dict[str, Any]:

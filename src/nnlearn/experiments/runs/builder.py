@@ -1,21 +1,57 @@
 r"""From a resolved experiment config (:mod:`nnlearn.experiments.config.files`) to data, a
-network and a Trainer.
+network and a Trainer: :func:`prepare`, the one function that assembles a run.
 
-``load_data(cfg)`` → ``(train, validation, test)``; ``build_network(cfg, input_shape,
-n_classes)`` → :class:`~nnlearn.nn.network.Network`; ``trainer_options(cfg)`` → the
-keyword arguments of :class:`~nnlearn.train.trainer.Trainer`. ``describe(cfg)`` is a
-one-line summary for logs.
+Every entry point calls :func:`prepare`: ``nnlearn train`` (:mod:`nnlearn.cli.train`),
+each sweep trial (:func:`nnlearn.experiments.sweeps.trial.run_trial`) and the book's
+preset reproductions (:func:`nnlearn.experiments.reproduce.common.build_preset`), so a
+run gets the same data, class count (with the stray-label rule), memory check and
+trainer options whichever way it was started. Its parts: ``load_data(cfg)`` →
+``(train, validation, test)``; :func:`count_classes`; ``build_network(cfg, input_shape,
+classes, examples)`` → :class:`~nnlearn.nn.network.Network` (memory checked first);
+``trainer_options(cfg)`` → the keyword arguments of :class:`~nnlearn.train.trainer.Trainer`.
+``describe(cfg)`` is a one-line summary for logs.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from nnlearn.errors import DataError
+from nnlearn.train.trainer import MONITORS
 
-MONITOR = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
-"""What a CLI run records per epoch: the four curves of the book's overfitting figures."""
+
+@dataclass
+class Prepared:
+    """A run assembled from a config, ready for :class:`~nnlearn.train.trainer.Trainer`."""
+
+    train: tuple[Any, Any]
+    validation: tuple[Any, Any] | None
+    test: tuple[Any, Any]
+    network: Any
+    options: dict[str, Any]
+    """``Trainer`` keyword arguments (:func:`trainer_options`) plus ``monitor``."""
+    class_note: str | None = None
+    """What the stray-label rule said about the labels, if anything (for the log)."""
+
+
+def prepare(cfg: dict[str, Any]) -> Prepared:
+    """Data, network and trainer options of a resolved config: load the splits, count the
+    classes under ``data.num_classes`` and the stray-label rule, check the memory that
+    training needs (with the sizes of all three splits), build the network."""
+    train, validation, test = load_data(cfg)
+    classes, note = count_classes(cfg, train, validation, test)
+    net = build_network(cfg, train[0].shape[1:], classes,
+                        split_sizes(train, validation, test))
+    options = {**trainer_options(cfg), "monitor": monitors(validation)}
+    return Prepared(train, validation, test, net, options, note)
+
+
+def monitors(validation) -> list[str]:
+    """What a run records per epoch: the four curves of the book's overfitting figures
+    (:data:`nnlearn.train.trainer.MONITORS`), the evaluation ones only with validation data."""
+    return [m for m in MONITORS if validation is not None or m.startswith("training")]
 
 
 def needs_images(cfg: dict[str, Any]) -> bool:
@@ -52,11 +88,6 @@ def _square_image(n: int) -> tuple[int, int]:
     if side * side != n:
         raise DataError(f"data.expand = 'shifts' needs square images; these have {n} pixels")
     return (side, side)
-
-
-def n_classes(*splits) -> int:
-    """Number of classes: one more than the largest label in any of the splits."""
-    return int(max(int(s[1].max()) for s in splits if s is not None)) + 1
 
 
 def count_classes(cfg: dict[str, Any], train, validation, test):

@@ -9,6 +9,7 @@ r"""Run folders: everything one ``nnlearn train`` run leaves behind, in one plac
         summary.json      test accuracy and cost, wall time, epochs run
         checkpoint.npz    the resumable training state (written by the checkpoint code)
         plots/*.png       learning curves, confusion matrix, misclassified digits, weights
+        .lock             held by the one process writing the run (pid and command inside)
 
 The root folder is ``runs`` in the working directory, or ``$NNLEARN_RUNS_DIR``. The
 default name is ``<YYYYmmdd-HHMMSS>-<config name or config hash>``; a taken name gets
@@ -25,6 +26,7 @@ from typing import Any, Iterator
 
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.files import atomic_write, naming_the_file, open_regular, read_regular_text
+from nnlearn.system.processes import FolderLock
 
 RUNS_ENV = "NNLEARN_RUNS_DIR"
 """Environment variable naming the folder that holds run folders (default ``./runs``)."""
@@ -43,6 +45,14 @@ class Run:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.lock = FolderLock(self.path, "run folder")
+        """The one-writer lock (:class:`~nnlearn.system.processes.FolderLock`): taken by
+        :meth:`create`, and by :meth:`take_lock` before a resume writes anything."""
+
+    def take_lock(self, wait: float = 0.0) -> "Run":
+        """Hold this folder's lock (``LockedError`` naming the writer that holds it)."""
+        self.lock.acquire(wait)
+        return self
 
     config_path = property(lambda self: self.path / self.CONFIG)
     metrics_path = property(lambda self: self.path / self.METRICS)
@@ -55,11 +65,13 @@ class Run:
     @classmethod
     def create(cls, cfg: dict[str, Any], *, run_dir: str | os.PathLike | None = None,
                name: str | None = None, root: str | os.PathLike | None = None,
-               exist_ok: bool = False) -> "Run":
-        """Make the folder for a new run of ``cfg`` and write its ``config.toml``.
+               exist_ok: bool = False, wait: float = 0.0) -> "Run":
+        """Make the folder for a new run of ``cfg``, take its lock (waiting at most
+        ``wait`` seconds for another writer), then write its ``config.toml`` and an
+        empty ``metrics.jsonl``.
 
         ``run_dir`` is used as is; else ``root/name``; else ``root/<timestamp>-<label>``.
-        An existing non-empty folder is an error unless ``exist_ok`` (resuming).
+        An existing non-empty folder is an error unless ``exist_ok`` (a trial run again).
         """
         from nnlearn.experiments.config import files as config_mod
 
@@ -79,7 +91,7 @@ class Run:
             raise ConfigError(f"run folder {str(path)!r} already exists and is not empty; "
                               "choose another --name/--run-dir")
         path.mkdir(parents=True, exist_ok=True)
-        run = cls(path)
+        run = cls(path).take_lock(wait)
         text = config_mod.dumps(cfg)
         atomic_write(run.config_path, lambda f: f.write(text.encode("utf-8")))
         run.metrics_path.write_text("", encoding="utf-8")
@@ -89,6 +101,12 @@ class Run:
         """Add one epoch's record to ``metrics.jsonl``."""
         with naming_the_file(self.metrics_path), open(self.metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+
+    def write_metrics(self, records) -> None:
+        """Replace ``metrics.jsonl`` (atomically) with ``records``: a resumed run's file is
+        cut back to the epochs its checkpoint holds before the run continues."""
+        text = "".join(json.dumps(record) + "\n" for record in records)
+        atomic_write(self.metrics_path, lambda f: f.write(text.encode("utf-8")))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         """Write ``summary.json`` atomically: a full disk or a kill leaves the old one or none."""

@@ -162,7 +162,8 @@ def first_layer_images(network, max_units: int = 64) -> tuple[numpy.ndarray, str
             hw = shape[-2:] if len(shape) == 3 else _image_side(W.shape[0])
             if hw[0] * hw[1] != W.shape[0]:
                 hw = (1, W.shape[0])
-            return W.T[:max_units].reshape(-1, *hw), f"{name} weights into the first {min(max_units, W.shape[1])} hidden neurons"
+            shown = min(max_units, W.shape[1])
+            return W.T[:max_units].reshape(-1, *hw), f"{name} weights into the first {shown} hidden neurons"
     raise DataError("the network has no layer with weights 'W' to show")
 
 

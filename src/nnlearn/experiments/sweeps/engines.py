@@ -6,7 +6,8 @@ seed and thread count). They differ in where and how many at once:
 
 * :class:`LocalEngine` (default, no extra dependency): a ``concurrent.futures``
   process pool on this machine, one trial per core (``cpus_per_trial`` cores each,
-  with BLAS held to as many threads through threadpoolctl when it is installed).
+  with BLAS held to as many threads through threadpoolctl when it is installed). The
+  workers die with the driver (:func:`nnlearn.system.processes.die_with_parent`).
 * :class:`RayEngine` (``pip install "nnlearn[ray]"``; Ray is imported only here, when
   used): Ray Tune runs the trials, on a Ray started for the sweep or on an existing
   cluster (``address``). Its ``"asha"`` scheduler (ASHA, Li et al. 2018) stops the
@@ -35,11 +36,18 @@ from typing import Any, Callable, Iterator, Sequence
 from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, NNLearnError
 from nnlearn.experiments.sweeps.trial import make_spec, mark_stopped, new_row, run_trial
+from nnlearn.system.processes import die_with_parent
 
 ENGINES = ("local", "ray")
 SCHEDULERS = ("fifo", "asha")
-CONNECT_TIMEOUT = 3.0
-"""Seconds to wait for a Ray head node's port before reporting it unreachable."""
+"""Trial schedulers: ``fifo`` runs every trial to its end (any engine); ``asha`` (Ray Tune's
+ASHA) stops the poor ones early."""
+CONNECT_TIMEOUT = 2.0
+"""Seconds to wait for a Ray head node to accept a connection, and again for it to answer
+as a gRPC server, before reporting it unreachable (at most twice this in all)."""
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+"""What an HTTP/2 client sends first: the connection preface and an empty SETTINGS frame.
+A Ray head node's GCS is a gRPC (HTTP/2) server and answers with a SETTINGS frame."""
 
 OnResult = Callable[[dict[str, Any]], None]
 
@@ -48,7 +56,7 @@ class Engine:
     """What both engines share: ``cpus_per_trial`` and :meth:`train_networks`."""
 
     name = "engine"
-    schedulers: tuple[str, ...] = ("fifo",)
+    schedulers: tuple[str, ...] = SCHEDULERS[:1]  # fifo
 
     def __init__(self, cpus_per_trial: int = 1):
         self.cpus_per_trial = positive_int("cpus_per_trial (--cpus-per-trial)", cpus_per_trial)
@@ -132,7 +140,8 @@ class LocalEngine(Engine):
             return []
         rows = []
         pool = ProcessPoolExecutor(self.workers(len(specs)), mp_context=get_context("spawn"),
-                                   initializer=hold_blas_threads, initargs=(self.cpus_per_trial,))
+                                   initializer=start_worker,
+                                   initargs=(os.getpid(), self.cpus_per_trial))
         try:
             futures = {pool.submit(run_trial, spec, str(sweep_dir), self.cpus_per_trial): spec
                        for spec in specs}
@@ -152,8 +161,15 @@ class LocalEngine(Engine):
 _blas_limit = None
 
 
+def start_worker(driver_pid: int, threads: int) -> None:
+    """Process-pool initializer: die with the driver (``kill -9`` of ``nnlearn search``
+    leaves no trial training on), and hold BLAS to ``threads`` threads."""
+    die_with_parent(driver_pid)
+    hold_blas_threads(threads)
+
+
 def hold_blas_threads(threads: int) -> None:
-    """Process-pool initializer: hold BLAS to ``threads`` threads (threadpoolctl, if installed)."""
+    """Hold BLAS to ``threads`` threads in this process (threadpoolctl, if installed)."""
     global _blas_limit
     try:
         from threadpoolctl import threadpool_limits
@@ -168,15 +184,16 @@ class RayEngine(Engine):
 
     Args:
         address: ``None`` starts a Ray on this machine for the sweep; ``"auto"`` joins
-            the one ``ray start`` started on this machine; ``"HOST:PORT"`` joins the
-            cluster whose head node listens there (checked first: an unreachable
-            address fails within :data:`CONNECT_TIMEOUT` seconds).
+            the one ``ray start`` started on this machine (:func:`auto_address`);
+            ``"HOST:PORT"`` joins the cluster whose head node listens there (checked
+            first: an unreachable address, or one where something other than Ray
+            listens, fails within 2 × :data:`CONNECT_TIMEOUT` seconds).
         cpus_per_trial: Ray CPU resources per trial (``tune.with_resources``).
         num_cpus: CPUs of a Ray started here (default: all); ignored with ``address``.
     """
 
     name = "ray"
-    schedulers = SCHEDULERS
+    schedulers = SCHEDULERS + ("median",)  # median: an Optuna sweep's pruner, as Tune's rule
 
     def __init__(self, address: str | None = None, cpus_per_trial: int = 1,
                  num_cpus: int | None = None):
@@ -189,19 +206,27 @@ class RayEngine(Engine):
         return f"ray ({where}, {self.cpus_per_trial} CPU(s) per trial)"
 
     def check(self) -> None:
-        """Ray must be installed and an explicit ``HOST:PORT`` reachable."""
+        """Ray must be installed, and the cluster to join answer as a Ray head node: an
+        explicit ``HOST:PORT``, or for ``"auto"`` the one ``ray start`` recorded on this
+        machine (:func:`auto_address`); nothing is created before this passes."""
+        if self.address == "auto":
+            self.address = auto_address()
+        if self.address is not None:
+            check_reachable(self.address)  # seconds at most, before Ray's own slow import
         import_ray()
-        if self.address not in (None, "auto"):
-            check_reachable(self.address)
 
-    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
+    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None,
+            search_alg=None, num_samples: int = 1):
+        """Run ``specs`` as a grid; or, given a Tune ``search_alg`` (an Optuna sweep), the
+        ``num_samples`` trials it proposes (each suggestion holds its trial's ``spec``)."""
         scheduler = scheduler or {"name": "fifo"}
         self.check_scheduler(scheduler)
-        if not specs:
+        if not specs and (search_alg is None or num_samples < 1):
             return []
         ray = import_ray()
         with connected(ray, self.address, self.num_cpus):
-            return _tune(specs, Path(sweep_dir), self.cpus_per_trial, scheduler, on_result)
+            return _tune(specs, Path(sweep_dir), self.cpus_per_trial, scheduler, on_result,
+                         search_alg, num_samples)
 
 
 def import_ray():
@@ -226,20 +251,50 @@ def check_address_syntax(address: str | None) -> str | None:
     return address
 
 
-def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
-    """``ConnectionError`` within ``timeout`` seconds unless something listens at ``HOST:PORT``.
+def auto_address() -> str:
+    """The address ``--address auto`` means: ``$RAY_ADDRESS``, else the head node that
+    ``ray start`` on this machine recorded in ``<$RAY_TMPDIR or $TMPDIR or /tmp>/ray/
+    ray_current_cluster`` (Ray's own rule, without Ray's search of the process list for any
+    other cluster's GCS); ``ConnectionError`` when there is none."""
+    env = os.environ.get("RAY_ADDRESS", "")
+    if env and env != "auto":
+        return check_address_syntax(env)
+    temp = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+    record = Path(temp) / "ray" / "ray_current_cluster"
+    try:
+        address = record.read_text(encoding="utf-8").strip()
+    except OSError:
+        address = ""
+    if not address:
+        raise ConnectionError(f"--address auto: no Ray cluster was started on this machine "
+                              f"(no {record}). Start one with `ray start --head`, give its "
+                              "HOST:PORT, or leave out --address to start a Ray for the sweep")
+    return check_address_syntax(address)
 
-    ``ray.init`` itself retries an unreachable address for minutes; this answers at once.
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """``ConnectionError`` within ``2 × timeout`` seconds unless a gRPC server (a Ray head
+    node's GCS) answers at ``HOST:PORT``.
+
+    ``ray.init`` itself retries an unreachable address for minutes, and connects to any
+    listener before finding out it is not Ray; this answers at once: it sends the HTTP/2
+    preface (:data:`HTTP2_PREFACE`) and expects a SETTINGS frame back.
     """
     host, _, port = address.rpartition(":")
+    fix = (f"Start one there with `ray start --head --port {port}`, check the address that "
+           "it printed, or leave out --address to start a Ray on this machine")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(HTTP2_PREFACE)
+            reply = sock.recv(9)
     except OSError as exc:
         reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
-        raise ConnectionError(
-            f"cannot reach a Ray cluster at {address} ({reason}). Start one there with "
-            f"`ray start --head --port {port}`, check the address that it printed, or leave "
-            "out --address to start a Ray on this machine") from None
+        raise ConnectionError(f"cannot reach a Ray cluster at {address} ({reason}). {fix}") \
+            from None
+    if len(reply) < 4 or reply[3] != 4:  # byte 3 of an HTTP/2 frame header: its type
+        raise ConnectionError(f"{address} is not a Ray head node: something listens there, but "
+                              f"it did not answer as Ray's GCS (a gRPC server) does. {fix}")
 
 
 @contextlib.contextmanager
@@ -253,8 +308,8 @@ def connected(ray, address: str | None, num_cpus: int | None) -> Iterator[None]:
     if address is None:
         options.update(num_cpus=num_cpus, include_dashboard=False)
     else:
-        if address != "auto":
-            check_reachable(address)
+        address = auto_address() if address == "auto" else address
+        check_reachable(address)  # also when run without check(): a direct engine.run
         options["address"] = address
     try:
         ray.init(**options)
@@ -288,6 +343,7 @@ def ray_trainable(config: dict[str, Any]) -> None:
 
     def report(row: dict[str, Any], accuracy: float | None) -> None:
         tune.report({"epoch": row["epochs"], "validation_accuracy": accuracy or 0.0,
+                     "best_validation_accuracy": row["validation_accuracy"] or 0.0,
                      "row": json.dumps(row)})
 
     run_trial(config["spec"], config["sweep_dir"], config["cpus"], report=report,
@@ -295,11 +351,10 @@ def ray_trainable(config: dict[str, Any]) -> None:
 
 
 def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
-          on_result: OnResult) -> list[dict[str, Any]]:
+          on_result: OnResult, search_alg=None, num_samples: int = 1) -> list[dict[str, Any]]:
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
-    by_name = {spec["name"]: spec for spec in specs}
     rows: dict[str, dict[str, Any]] = {}
 
     class Collector(tune.Callback):
@@ -318,27 +373,35 @@ def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
                                                                    " (see Ray's logs)"))
 
         def finish(self, trial, error: str | None) -> None:
-            spec = by_name[trial.config["spec"]["name"]]
+            spec = trial.config["spec"]
             last = (trial.last_result or {}).get("row")
             row = json.loads(last) if last else new_row(spec, sweep_dir)
             if error is not None and row["status"] not in ("diverged", "failed"):
                 row.update(status="failed", error=error)
             elif row["status"] == "running":
-                row = mark_stopped(row)
+                row = mark_stopped(row, scheduler["name"])
             rows[spec["name"]] = row
             on_result(row)
 
-    asha = scheduler["name"] == "asha"
-    chosen = ASHAScheduler(time_attr="epoch",
-                           max_t=max(s["config"]["training"]["epochs"] for s in specs),
-                           grace_period=scheduler.get("grace_period", 1),
-                           reduction_factor=scheduler.get("reduction_factor", 2)) \
-        if asha else FIFOScheduler()
+    stopping = scheduler["name"] in ("asha", "median")
+    if scheduler["name"] == "asha":
+        chosen = ASHAScheduler(time_attr="epoch", max_t=scheduler.get("max_t") or max(
+                                   s["config"]["training"]["epochs"] for s in specs),
+                               grace_period=scheduler.get("grace_period", 1),
+                               reduction_factor=scheduler.get("reduction_factor", 2))
+    elif scheduler["name"] == "median":
+        chosen = MedianStoppingRule(time_attr="epoch",
+                                    grace_period=scheduler.get("grace_period", 1))
+    else:
+        chosen = FIFOScheduler()
+    param_space = {"sweep_dir": str(sweep_dir), "cpus": cpus, "save_every_epoch": stopping}
+    if search_alg is None:
+        param_space["spec"] = tune.grid_search(list(specs))
     tuner = tune.Tuner(
         tune.with_resources(ray_trainable, {"cpu": cpus}),
-        param_space={"spec": tune.grid_search(list(specs)), "sweep_dir": str(sweep_dir),
-                     "cpus": cpus, "save_every_epoch": asha},
+        param_space=param_space,
         tune_config=tune.TuneConfig(metric="validation_accuracy", mode="max", scheduler=chosen,
+                                    search_alg=search_alg, num_samples=num_samples,
                                     reuse_actors=True,  # a worker process per slot, not per trial
                                     trial_name_creator=_trial_name,
                                     trial_dirname_creator=_trial_name),
@@ -347,7 +410,8 @@ def _tune(specs, sweep_dir: Path, cpus: int, scheduler: dict[str, Any],
                                   failure_config=tune.FailureConfig(max_failures=0)))
     with _environment(RAY_AIR_NEW_OUTPUT="0"):  # Tune's console tables off: nnlearn reports
         tuner.fit()
-    return [rows[s["name"]] for s in specs if s["name"] in rows]
+    return [rows[s["name"]] for s in specs if s["name"] in rows] if search_alg is None else \
+        list(rows.values())
 
 
 def _trial_name(trial) -> str:

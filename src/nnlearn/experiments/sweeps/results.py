@@ -15,8 +15,16 @@ from typing import Any, Sequence
 
 from nnlearn.experiments.config import files as cfgmod
 
-ENDED_WELL = ("completed", "asha_stopped")
+ENDED_WELL = ("completed", "asha_stopped", "pruned")
 """Statuses of trials that trained without error (ranked by validation accuracy)."""
+STOPPED_EARLY = ("asha_stopped", "pruned")
+"""Statuses of trials a scheduler (Ray Tune's ASHA) or an Optuna pruner ended early."""
+
+
+def stopped_by_asha(row: dict[str, Any]) -> bool:
+    """Whether ASHA ended the trial: Ray Tune's scheduler or Optuna's pruner of that name."""
+    return row["status"] == "asha_stopped" or (row["status"] == "pruned"
+                                               and row.get("stopped_by") == "asha")
 
 
 def settings_text(settings: dict[str, Any]) -> str:
@@ -58,7 +66,7 @@ COLUMNS = ("validation_accuracy", "best_epoch", "epochs", "seconds", "stopped_by
 def _cells(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     return {"trial": row["trial"], **{k: row["settings"].get(k) for k in keys},
             **{c: row.get(c) for c in COLUMNS},
-            "stopped_by_asha": "yes" if row["status"] == "asha_stopped" else "no"}
+            "stopped_by_asha": "yes" if stopped_by_asha(row) else "no"}
 
 
 def results_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
@@ -93,7 +101,7 @@ def results_markdown(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str
         cells = [str(i), row["trial"], *(format_value(row["settings"].get(k)) for k in keys),
                  "" if acc is None else f"{100 * acc:.2f}", format_value(row.get("best_epoch")),
                  str(row.get("epochs", "")), f"{row.get('seconds', 0.0):.1f}",
-                 "yes" if row["status"] == "asha_stopped" else "no", status]
+                 "yes" if stopped_by_asha(row) else "no", status]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -115,9 +123,10 @@ def best_toml(row: dict[str, Any], sweep: str, cfg: dict[str, Any]) -> str:
               f"({settings_text(row['settings'])}),",
               f"# validation accuracy {100 * row['validation_accuracy']:.2f}% at epoch "
               f"{row['best_epoch']}. Rerun it: nnlearn train --config best.toml"]
-    if row["status"] == "asha_stopped":
+    if row["status"] in STOPPED_EARLY:
         cfg["training"]["epochs"] = row["epochs"]
-        header.append(f"# ASHA stopped this trial after {row['epochs']} epochs; "
+        who = "ASHA" if stopped_by_asha(row) else f"the {row.get('stopped_by')} pruner"
+        header.append(f"# {who} stopped this trial after {row['epochs']} epochs; "
                       "training.epochs is set to that.")
     return "\n".join(header) + "\n\n" + cfgmod.dumps(cfg)
 

@@ -1,7 +1,7 @@
 r"""One trial of a sweep: train one resolved experiment config into an ordinary run folder.
 
 A trial is built and trained by the same code as ``nnlearn train``
-(:mod:`nnlearn.experiments.runs.builder` and :class:`~nnlearn.train.trainer.Trainer`) and
+(:func:`nnlearn.experiments.runs.builder.prepare` and :class:`~nnlearn.train.trainer.Trainer`) and
 leaves the same folder behind (:class:`~nnlearn.experiments.runs.folder.Run`)::
 
     <sweep>/trials/trial-003/
@@ -10,6 +10,8 @@ leaves the same folder behind (:class:`~nnlearn.experiments.runs.folder.Run`)::
         model.npz       the trained network (with ``save_every_epoch``: rewritten after
                         every epoch, so a trial that a scheduler stops still has one)
         summary.json    ``nnlearn train``'s summary plus a ``"sweep"`` entry: the trial's row
+        tensorboard/    with ``[log] writer = "tensorboard"``: the trial's event files, so
+                        that ``tensorboard --logdir <sweep>`` compares the trials
 
 :func:`run_trial` takes and returns plain JSON values (a *spec* and a *row*), so any
 engine that can call a module-level function in another process or on another
@@ -19,9 +21,9 @@ trial: a diverged or failed trial comes back as a row with its error.
 A row::
 
     {"trial": "trial-003", "index": 3, "settings": {"training.eta": 0.25},
-     "status": "completed" | "running" | "asha_stopped" | "diverged" | "failed",
+     "status": "completed" | "running" | "asha_stopped" | "pruned" | "diverged" | "failed",
      "validation_accuracy": 0.9187, "best_epoch": 7, "epochs": 10, "seconds": 4.2,
-     "stopped_by": None | "early_stopping" | "schedule" | "asha", "error": None,
+     "stopped_by": None | "early_stopping" | "schedule" | "asha" | "median", "error": None,
      "run_dir": "/abs/path/trials/trial-003"}
 """
 
@@ -32,11 +34,32 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-FINISHED = ("completed", "asha_stopped", "diverged", "failed")
+from nnlearn.errors import DivergenceError, LockedError, NNLearnError
+from nnlearn.experiments.runs import tensorboard
+from nnlearn.experiments.runs.builder import prepare
+from nnlearn.experiments.runs.folder import Run
+from nnlearn.train.parallel import plan_threads
+from nnlearn.train.trainer import Trainer
+
+FINISHED = ("completed", "asha_stopped", "pruned", "diverged", "failed")
 """Row statuses of a trial that will not run again (``--resume`` skips them)."""
+
+LOCK_WAIT = 30.0
+"""Seconds a trial waits for its folder's lock: within a locked sweep, only a worker of a
+driver that was just killed can hold it, and it dies within moments."""
 
 TRIALS_DIR = "trials"
 """The sub-folder of a sweep folder that holds one run folder per trial."""
+
+
+class StopTrial(Exception):
+    """Raised by a ``report`` callback to end its trial after this epoch: an Optuna pruner's
+    decision (:mod:`nnlearn.experiments.sweeps.optuna_study`). The trial ends with status
+    ``"pruned"`` and ``stopped_by = by``."""
+
+    def __init__(self, by: str):
+        super().__init__(f"pruned by {by}")
+        self.by = by
 
 
 def make_spec(index: int, cfg: dict[str, Any], settings: dict[str, Any] | None = None,
@@ -52,25 +75,6 @@ def new_row(spec: dict[str, Any], sweep_dir: str | Path) -> dict[str, Any]:
             "status": "running", "validation_accuracy": None, "best_epoch": None, "epochs": 0,
             "seconds": 0.0, "stopped_by": None, "error": None,
             "run_dir": str(Path(sweep_dir) / TRIALS_DIR / spec["name"])}
-
-
-def prepare(cfg: dict[str, Any]):
-    """``(train, validation, test, network, trainer options)`` of a resolved config,
-    exactly as ``nnlearn train`` builds them."""
-    from nnlearn.experiments.runs import builder
-
-    train, validation, test = builder.load_data(cfg)
-    classes = builder.count_classes(cfg, train, validation, test).classes
-    net = builder.build_network(cfg, train[0].shape[1:], classes,
-                                builder.split_sizes(train, validation, test))
-    return train, validation, test, net, builder.trainer_options(cfg)
-
-
-def monitors(validation) -> list[str]:
-    """What a run records per epoch: all four curves, the evaluation ones only with validation data."""
-    from nnlearn.experiments.runs.builder import MONITOR
-
-    return [m for m in MONITOR if validation is not None or m.startswith("training")]
 
 
 def summarize(net, trainer, test, wall: float) -> dict[str, Any]:
@@ -96,27 +100,25 @@ def save_outcome(folder, cfg: dict[str, Any], net, summary: dict[str, Any]) -> d
 def read_row(run_dir: str | Path) -> dict[str, Any] | None:
     """The row a trial left in its ``summary.json``, or ``None`` (never ran, or interrupted
     before its first epoch)."""
-    from nnlearn.experiments.runs.folder import Run
-
     try:
         return Run(run_dir).summary().get("sweep")
     except ValueError:  # a summary.json cut short by a kill
         return None
 
 
-def mark_stopped(row: dict[str, Any]) -> dict[str, Any]:
-    """The row of a trial that the scheduler (ASHA) stopped after its last reported epoch;
-    its ``summary.json`` is updated where this machine can see the trial's folder."""
-    from nnlearn.experiments.runs.folder import Run
-
-    row = {**row, "status": "asha_stopped", "stopped_by": "asha"}
+def mark_stopped(row: dict[str, Any], by: str = "asha") -> dict[str, Any]:
+    """The row of a trial that Ray Tune's scheduler ``by`` stopped after its last reported
+    epoch (ASHA: status ``"asha_stopped"``; the median stopping rule of an Optuna sweep:
+    ``"pruned"``); its ``summary.json`` is updated where this machine can see the trial's
+    folder."""
+    row = {**row, "status": "asha_stopped" if by == "asha" else "pruned", "stopped_by": by}
     folder = Run(row["run_dir"])
     try:
         summary = folder.summary()
     except ValueError:
         summary = {}
     if folder.path.is_dir():  # else it is on another node without shared storage
-        folder.write_summary({**summary, "stopped_by": "asha", "sweep": row})
+        folder.write_summary({**summary, "stopped_by": by, "sweep": row})
     return row
 
 
@@ -134,29 +136,31 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
         report: ``report(row, accuracy)`` after every epoch (``accuracy``: that epoch's
             validation accuracy; ``row["status"]`` is ``"running"`` until the last
             epoch, then ``"completed"``), and once for a trial that fails: how a
-            scheduler sees the per-epoch validation accuracy.
+            scheduler sees the per-epoch validation accuracy. It may raise
+            :class:`StopTrial` to end the trial there (status ``"pruned"``).
         save_every_epoch: rewrite ``model.npz`` and ``summary.json`` after every
             epoch (for schedulers that may stop the trial at any epoch).
     """
-    from nnlearn.errors import DivergenceError, NNLearnError
-    from nnlearn.experiments.runs.folder import Run
-    from nnlearn.train.parallel import plan_threads
-    from nnlearn.train.trainer import Trainer
-
     cfg = copy.deepcopy(spec["config"])
     row = new_row(spec, sweep_dir)
     run_dir = Path(row["run_dir"])
-    folder = None
+    folder = events = None
     start = time.perf_counter()
     try:
-        train, validation, test, net, options = prepare(cfg)
+        run = prepare(cfg)
+        net, test, options = run.network, run.test, run.options
         if options["threads"] == "auto":
             options["threads"] = cfg["training"]["threads"] = min(
                 max(1, cpus), plan_threads(net, options["mini_batch_size"], "auto"))
-        folder = Run.create(cfg, run_dir=run_dir, exist_ok=True)
+        # the trial starts again from its first epoch: its metrics.jsonl is emptied, once this
+        # process holds the folder (a worker of a killed driver may take a moment to die)
+        folder = Run.create(cfg, run_dir=run_dir, exist_ok=True, wait=LOCK_WAIT)
+        events = tensorboard.open_log(cfg, run_dir, purge_step=1)  # a rerun trial starts afresh
 
         def on_epoch(record: dict[str, Any]) -> None:
             folder.append_metrics(record)
+            if events is not None:
+                events.epoch(record, net)
             accuracy = record.get("evaluation_accuracy")
             if accuracy is not None and (row["validation_accuracy"] is None
                                          or accuracy > row["validation_accuracy"]):
@@ -172,17 +176,27 @@ def run_trial(spec: dict[str, Any], sweep_dir: str, cpus: int = 1,
             if report is not None:
                 report(dict(row), accuracy)
 
-        trainer = Trainer(net, *train, validation_data=validation, monitor=monitors(validation),
+        trainer = Trainer(net, *run.train, validation_data=run.validation,
                           callbacks=[on_epoch], **options)
         start = time.perf_counter()
         trainer.run()
+    except StopTrial as stop:  # after a finished epoch: its model and summary are saved
+        row.update(status="pruned", stopped_by=stop.by)
+        summary = Run(run_dir).summary() if Run(run_dir).summary_path.is_file() else {}
+        Run(run_dir).write_summary({**summary, "stopped_by": stop.by, "sweep": row})
     except Exception as exc:  # a bad trial is a result, not the end of the sweep
         status = "diverged" if isinstance(exc, DivergenceError) else "failed"
         message = str(exc) if isinstance(exc, (NNLearnError, OSError)) else \
             f"{type(exc).__name__}: {exc}"
         row.update(status=status, error=message, seconds=time.perf_counter() - start)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        Run(run_dir).write_summary({"sweep": row})
+        if not isinstance(exc, LockedError):  # the folder is another process's
+            run_dir.mkdir(parents=True, exist_ok=True)
+            Run(run_dir).write_summary({"sweep": row})
         if report is not None:
             report(dict(row), row["validation_accuracy"])
+    finally:
+        if events is not None:
+            events.close()
+        if folder is not None:
+            folder.lock.release()
     return row

@@ -15,10 +15,40 @@ book's ``w a + b`` is our ``X @ W + b``.
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
 
-from nnlearn import backend
+from nnlearn import backend, defaults
 from nnlearn.checks import float_dtype
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """What one layer needs, per example unless said otherwise (:mod:`nnlearn.nn.memory`
+    adds the plans up into a network's memory)."""
+
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int = 0
+    """Trainable values (the gradients have as many), for the whole layer."""
+    buffers: int = 0
+    """Non-trainable saved values (BatchNorm's running statistics), for the whole layer."""
+    work: int = 0
+    """Values of the largest work array of a forward pass, per example."""
+    largest_param: int = 0
+    """Values of the largest single parameter array (drawn in float64 when built)."""
+
+    @property
+    def output_values(self) -> int:
+        return math.prod(self.output_shape)
+
+
+def window_work(window: int, output_shape: Sequence[int]) -> int:
+    """Values of the column matrix (or window stack) that gathers ``window`` input values
+    for each of the ``output_shape[1:]`` positions: ``window·OH·OW`` per example."""
+    return window * math.prod(output_shape[1:])
 
 
 class Layer:
@@ -53,7 +83,7 @@ class Layer:
         self.grads: dict[str, Any] = {}
         self.buffers: dict[str, Any] = {}
 
-    def initialize(self, rng, dtype: str = "float32") -> None:
+    def initialize(self, rng, dtype: str = defaults.DTYPE) -> None:
         """(Re)draw the parameters from ``rng`` in ``dtype``; parameter-free layers
         only cast their buffers."""
         self.astype(dtype)
@@ -79,6 +109,26 @@ class Layer:
     def config(self) -> dict[str, Any]:
         """Constructor arguments as JSON-compatible values (for ``save``/``load``)."""
         return {}
+
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: tuple[int, ...]) -> LayerPlan:
+        """The :class:`LayerPlan` of a layer built from ``config`` (its constructor
+        arguments) taking one example of ``input_shape``, for the memory check made before
+        a network is built. A layer with parameters overrides this to compute the plan from
+        ``config`` alone (so that a huge layer is measured, not allocated); the default
+        builds the layer, which for a parameter-free layer allocates nothing, and measures
+        it. Raises the constructor's errors for bad arguments, ``DataError`` for an input
+        the layer cannot take."""
+        return cls(**config).measure(input_shape)
+
+    def measure(self, input_shape: tuple[int, ...], work: int = 0) -> LayerPlan:
+        """The :class:`LayerPlan` of this built layer, from its arrays."""
+        shape = tuple(int(d) for d in input_shape)
+        sizes = [int(v.size) for v in self.params.values()]
+        return LayerPlan(type(self).__name__, shape,
+                         tuple(int(d) for d in self.output_shape(shape)), params=sum(sizes),
+                         buffers=sum(int(v.size) for v in self.buffers.values()), work=work,
+                         largest_param=max(sizes, default=0))
 
     def astype(self, dtype) -> "Layer":
         """Cast params, grads and buffers to ``dtype`` (float32 or float64) in place; returns ``self``."""

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnlearn import backend
-from nnlearn.checks import float_dtype
+from nnlearn import backend, defaults
+from nnlearn.checks import float_dtype, positive_int
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn import kernels
-from nnlearn.nn.layers.base import Layer, register_layer
+from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer
 
 
 def batchnorm_output_shape(num_features: int, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -81,7 +81,7 @@ class BatchNorm(Layer):
     split_statistics = True
 
     def __init__(self, num_features: int, *, momentum: float = 0.9, eps: float = 1e-5,
-                 dtype: str = "float32") -> None:
+                 dtype: str = defaults.DTYPE) -> None:
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
             raise ConfigError(f"num_features must be a positive integer, got {num_features!r}")
@@ -97,7 +97,7 @@ class BatchNorm(Layer):
         self.part_sums = None
         self.initialize(None, dtype)
 
-    def initialize(self, rng, dtype: str = "float32") -> None:
+    def initialize(self, rng, dtype: str = defaults.DTYPE) -> None:
         """γ = 1, β = 0, running mean 0, running variance 1 (nothing random)."""
         dtype = float_dtype(dtype)
         xp = backend.xp
@@ -195,3 +195,11 @@ class BatchNorm(Layer):
 
     def config(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
+
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: tuple[int, ...]) -> LayerPlan:
+        """γ, β and the running mean and variance: ``num_features`` values each."""
+        features = positive_int("num_features", config.get("num_features"))
+        shape = tuple(int(d) for d in input_shape)
+        return LayerPlan("BatchNorm", shape, batchnorm_output_shape(features, shape),
+                         params=2 * features, buffers=2 * features, largest_param=features)

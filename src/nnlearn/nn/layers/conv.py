@@ -49,11 +49,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from nnlearn import backend
+from nnlearn import backend, defaults
 from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
-from nnlearn.nn.layers.base import Layer, register_layer
+from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer, window_work
 from nnlearn.nn.kernels import col2im
 from nnlearn.nn.layers.windows import (check_batch, im2col, im2col_batch_last,
                                     image_shape, pair, positive_int, scratch, window_pair)
@@ -156,8 +156,8 @@ class Conv2D(Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], *,
                  stride: int | Sequence[int] = 1, padding: str | int | Sequence[int] = "valid",
-                 weight_init: str = "normal_fan_in", bias_init: str = "normal",
-                 dtype: str = "float32", seed: int | None = None,
+                 weight_init: str = defaults.WEIGHT_INIT, bias_init: str = defaults.BIAS_INIT,
+                 dtype: str = defaults.DTYPE, seed: int | None = None,
                  input_shape: Sequence[int] | None = None):
         super().__init__()
         self.in_channels = positive_int("in_channels", in_channels)
@@ -182,7 +182,7 @@ class Conv2D(Layer):
         self._in_shape: tuple[tuple[int, ...], tuple[int, ...]] | None = None
         self._work: dict[str, Any] = {}
 
-    def initialize(self, rng, dtype: str = "float32") -> None:
+    def initialize(self, rng, dtype: str = defaults.DTYPE) -> None:
         """Draw ``W`` then ``b`` from ``rng`` with ``fan_in = C·kh·kw``."""
         dtype = float_dtype(dtype)
         (kh, kw), C, F = self.kernel_size, self.in_channels, self.out_channels
@@ -317,4 +317,19 @@ class Conv2D(Layer):
     def __repr__(self) -> str:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding!r})")
+
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: Sequence[int]) -> LayerPlan:
+        """``W (F, C, kh, kw)``, ``b (F,)`` and the im2col columns ``C·kh·kw × OH·OW`` per
+        example, from ``config`` without allocating them."""
+        C = positive_int("in_channels", config.get("in_channels"))
+        F = positive_int("out_channels", config.get("out_channels"))
+        kernel = window_pair("kernel_size", config.get("kernel_size"))
+        stride = pair("stride", config.get("stride", 1))
+        padding = conv_padding(config.get("padding", "valid"), kernel, stride)
+        shape = tuple(int(d) for d in input_shape)
+        out = conv_output_shape(shape, C, F, kernel, stride, conv_pads(padding, kernel), padding)
+        weights = F * C * kernel[0] * kernel[1]
+        return LayerPlan("Conv2D", shape, out, params=weights + F, largest_param=weights,
+                         work=window_work(C * kernel[0] * kernel[1], out))
 

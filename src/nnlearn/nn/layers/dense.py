@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnlearn import backend
+from nnlearn import backend, defaults
 from nnlearn.checks import float_dtype, positive_int
 from nnlearn.errors import DataError
 from nnlearn.nn.init import get_initializer
-from nnlearn.nn.layers.base import Layer, register_layer
+from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer
 
 
 def dense_output_shape(n_in: int, n_out: int, input_shape: tuple[int, ...]) -> tuple[int]:
@@ -39,8 +39,9 @@ class Dense(Layer):
     decay_keys = ("W",)
     per_example = True
 
-    def __init__(self, n_in: int, n_out: int, *, weight_init: str = "normal_fan_in",
-                 bias_init: str = "normal", dtype: str = "float32", seed: int | None = None):
+    def __init__(self, n_in: int, n_out: int, *, weight_init: str = defaults.WEIGHT_INIT,
+                 bias_init: str = defaults.BIAS_INIT, dtype: str = defaults.DTYPE,
+                 seed: int | None = None):
         super().__init__()
         self.n_in = positive_int("n_in", n_in)
         self.n_out = positive_int("n_out", n_out)
@@ -50,7 +51,7 @@ class Dense(Layer):
         self.initialize(backend.default_rng(seed), dtype)
         self._X = None
 
-    def initialize(self, rng, dtype: str = "float32") -> None:
+    def initialize(self, rng, dtype: str = defaults.DTYPE) -> None:
         """Draw fresh ``W`` and ``b`` from ``rng`` (weights first, then biases)."""
         dtype = float_dtype(dtype)
         W = get_initializer(self.weight_init)(rng, (self.n_in, self.n_out), self.n_in, self.n_out)
@@ -98,3 +99,12 @@ class Dense(Layer):
     def config(self) -> dict[str, Any]:
         return {"n_in": self.n_in, "n_out": self.n_out,
                 "weight_init": self.weight_init, "bias_init": self.bias_init}
+
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: tuple[int, ...]) -> LayerPlan:
+        """``W (n_in, n_out)`` and ``b (n_out,)``, from ``config`` without allocating them."""
+        n_in = positive_int("n_in", config.get("n_in"))
+        n_out = positive_int("n_out", config.get("n_out"))
+        shape = tuple(int(d) for d in input_shape)
+        return LayerPlan("Dense", shape, dense_output_shape(n_in, n_out, shape),
+                         params=n_in * n_out + n_out, largest_param=n_in * n_out)

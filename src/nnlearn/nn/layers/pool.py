@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from nnlearn import backend
 from nnlearn.errors import DataError
 from nnlearn.nn import kernels
-from nnlearn.nn.layers.base import Layer, register_layer
+from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer, window_work
 from nnlearn.nn.layers.windows import (add_to_windows, check_batch, grad_buffer, image_shape, pair,
                                        window_pair, window_slices)
 
@@ -91,6 +91,14 @@ class Pool2D(Layer):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(pool_size={self.pool_size}, stride={self.stride})"
+
+    @classmethod
+    def plan(cls, config: dict[str, Any], input_shape: Sequence[int]) -> LayerPlan:
+        """No parameters; the window stack ``ph·pw·C × OH·OW`` per example is the work array."""
+        layer = cls(**config)
+        out = layer.output_shape(tuple(int(d) for d in input_shape))
+        return layer.measure(input_shape, work=window_work(
+            layer.pool_size[0] * layer.pool_size[1] * out[0], out))
 
 
 @register_layer
