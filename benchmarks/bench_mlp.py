@@ -3,8 +3,13 @@
 For [784,30,10] and [784,100,10] (sigmoid, quadratic cost, mini-batch 10, η = 3.0,
 N(0,1) init) each contender trains one epoch over the same 50,000 MNIST images
 (a fresh random order each epoch, minibatches gathered from it), evaluation
-excluded; they alternate for ``--repeats`` rounds. The medians, the ratio
-nnlearn / the faster peer and each one's efficiency (counted FLOPs per second,
+excluded: nnlearn (its compiled epoch when Numba is installed, see
+nnlearn.train.compiled_epoch; ``NNLEARN_KERNELS=reference`` times the reference loop),
+PyTorch (eager), JAX's jitted step called per minibatch and JAX's whole epoch as one
+jitted ``lax.scan`` over the minibatches on the device (common.jax_scan_sgd_epoch).
+They alternate for ``--repeats`` rounds, with a pause before each epoch (common.PAUSE_SECONDS),
+each compiled or loaded before the rounds. The medians, the ratio nnlearn / the fastest
+of the peers and each one's efficiency (counted FLOPs per second,
 ``flops.py``, over this machine's float32 GEMM peak, measured first) go to
 benchmarks/results/mlp-TAG.json. ``--load`` repeats the race with a background
 process spinning one core, as another job on the machine would.
@@ -19,8 +24,8 @@ import sys
 
 import numpy as np
 
-from common import (competing_load, environment, gemm_peak, jax_sgd_epoch, native_blas, race,
-                    torch_sgd_epoch, write_result)
+from common import (competing_load, environment, gemm_peak, jax_scan_sgd_epoch, jax_sgd_epoch, native_blas,
+                    race, torch_sgd_epoch, write_result)
 from flops import example_flops
 
 MINI_BATCH, ETA = 10, 3.0
@@ -34,8 +39,13 @@ def nnlearn_network(sizes, seed=0):
 
 
 def nnlearn_epoch(sizes, X, y, seed=0):
-    net = nnlearn_network(sizes, seed)
-    return lambda: net.fit(X, y, epochs=1, mini_batch_size=MINI_BATCH, eta=ETA, monitor=())
+    """One more epoch of a Trainer made once: the data is checked and its targets made
+    before the rounds, as the peers put theirs on the device before theirs."""
+    from nnlearn.train.trainer import Trainer
+
+    trainer = Trainer(nnlearn_network(sizes, seed), X, y, epochs=10**9, mini_batch_size=MINI_BATCH,
+                      eta=ETA, monitor=())
+    return lambda: trainer.run(1)
 
 
 def torch_epoch(sizes, X, y, seed=0):
@@ -58,48 +68,84 @@ def torch_epoch(sizes, X, y, seed=0):
     return torch_sgd_epoch(model, quadratic, Xt, Yt, m=MINI_BATCH, lr=ETA)
 
 
-def jax_epoch(sizes, X, y, seed=0):
+def jax_problem(sizes, y, seed=0):
+    """``(loss, params, Y)`` in JAX: sigmoid layers, the book's quadratic cost (batch mean),
+    N(0, 1) weights and biases as the others, one-hot targets."""
     import jax
     import jax.numpy as jnp
 
-    rng = np.random.default_rng(seed)  # N(0, 1) weights and biases, as the others
+    rng = np.random.default_rng(seed)
     params = [(rng.standard_normal((n_in, n_out), dtype=np.float32),
                rng.standard_normal(n_out, dtype=np.float32))
               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    Y = np.eye(sizes[-1], dtype=np.float32)[y]
 
-    def quadratic(params, xb, yb):  # sigmoid layers, the book's quadratic cost, batch mean
+    def quadratic(params, xb, yb):
         a = xb
         for W, b in params:
             a = jax.nn.sigmoid(a @ W + b)
         return 0.5 * jnp.sum((a - yb) ** 2) / xb.shape[0]
 
-    return jax_sgd_epoch(quadratic, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+    return quadratic, params, np.eye(sizes[-1], dtype=np.float32)[y]
 
 
-PEERS = {"pytorch": torch_epoch, "jax": jax_epoch}
+def jax_epoch(sizes, X, y, seed=0):
+    """JAX's jitted SGD step called per minibatch."""
+    loss, params, Y = jax_problem(sizes, y, seed)
+    return jax_sgd_epoch(loss, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+
+
+def jax_scan_epoch(sizes, X, y, seed=0):
+    """JAX's whole epoch compiled as one ``lax.scan`` over the minibatches."""
+    loss, params, Y = jax_problem(sizes, y, seed)
+    return jax_scan_sgd_epoch(loss, params, X, Y, m=MINI_BATCH, lr=ETA, seed=seed)
+
+
+PEERS = {"pytorch": torch_epoch, "jax": jax_epoch, "jax_scan": jax_scan_epoch}
+
+
+def nnlearn_ready(sizes, X, y) -> dict:
+    """Which epoch nnlearn runs for this network (``"compiled"``: one compiled loop,
+    nnlearn.train.compiled_epoch; ``"reference"``: Trainer.train_step per minibatch) and the
+    seconds its first minibatch took (importing Numba and compiling the loop, or loading
+    it from Numba's disk cache), paid here, before the rounds, as JAX's compilation is."""
+    import time
+
+    from nnlearn.train.trainer import Trainer
+
+    trainer = Trainer(nnlearn_network(sizes), X[:MINI_BATCH], y[:MINI_BATCH], epochs=1,
+                      mini_batch_size=MINI_BATCH, eta=ETA, monitor=())
+    start = time.perf_counter()
+    trainer.run()
+    return {"nnlearn_epoch": trainer.epoch_loop(X, y), "nnlearn_compile_seconds": time.perf_counter() - start}
 
 
 def race_network(sizes, X, y, repeats: int, peak: float) -> dict:
     """The alternating rounds of one network (see common.race), then the products floor."""
     from nnlearn.train.parallel import plan_blas_threads
 
+    ready = nnlearn_ready(sizes, X, y)
+    print(f"  nnlearn's epoch: {ready['nnlearn_epoch']} (ready in {ready['nnlearn_compile_seconds']:.2f} s)")
     peers = {name: (lambda f=factory: f(sizes, X, y)) for name, factory in PEERS.items()}
     s = race(nnlearn_epoch(sizes, X, y), peers, repeats,
              len(y) * example_flops(nnlearn_network(sizes)), peak)
+    s.update(ready)
     threads = plan_blas_threads(nnlearn_network(sizes), MINI_BATCH)
     s["nnlearn_blas_threads"] = threads or "BLAS default"
-    s["products_seconds"] = products_alone(sizes, len(y), MINI_BATCH, threads, repeats)
+    s["products_seconds"] = products_alone(sizes, len(y), MINI_BATCH, threads, repeats,
+                                           compiled=s["nnlearn_epoch"] == "compiled")
     print(f"  the epoch's matrix products alone: {s['products_seconds']:.3f} s")
     return s
 
 
-def products_alone(sizes, n: int, m: int, threads: int | None, repeats: int) -> float:
+def products_alone(sizes, n: int, m: int, threads: int | None, repeats: int,
+                   compiled: bool = False) -> float:
     """Seconds of one epoch's matrix products and nothing else (median of ``repeats``).
 
-    The calls nnlearn's Dense layers make per minibatch of ``m``: ``Z = A W`` per layer,
-    ``∂C/∂W = Aᵀ δ`` per layer and ``δ Wᵀ`` for all but the first, on float32 arrays of the
-    same shapes, under the same BLAS thread count; ``n / m`` minibatches. A floor for
+    The calls nnlearn makes per minibatch of ``m``: ``Z = A W`` per layer, ``∂C/∂W = Aᵀ δ``
+    per layer and ``δ Wᵀ`` for all but the first, on float32 arrays of the same shapes, under
+    the same BLAS thread count; ``n / m`` minibatches. ``compiled``: as the compiled epoch
+    makes them (from a compiled loop, the update folded into ``W ← W − η Aᵀ δ``:
+    :func:`compiled_products`); else as the Dense layers do, from Python. A floor for
     any implementation that makes these BLAS calls.
     """
     import statistics
@@ -109,21 +155,51 @@ def products_alone(sizes, n: int, m: int, threads: int | None, repeats: int) -> 
 
     rng = np.random.default_rng(0)
     A = [rng.standard_normal((m, k), dtype=np.float32) for k in sizes]
-    W = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    W = [rng.standard_normal((a, b), dtype=np.float32) * 1e-3 for a, b in zip(sizes[:-1], sizes[1:])]
     G = [np.empty_like(w) for w in W]
+    batches = -(-n // m)
     times = []
     with blas_threads(threads):
+        if compiled:
+            run = compiled_products()
+            run(tuple(A), tuple(W), 1)
         for _ in range(repeats):
             start = time.perf_counter()
-            for _ in range(-(-n // m)):
-                for i, w in enumerate(W):
-                    A[i] @ w
-                for i in reversed(range(len(W))):
-                    np.matmul(A[i].T, A[i + 1], out=G[i])
-                    if i:
-                        A[i + 1] @ W[i].T
+            if compiled:
+                run(tuple(A), tuple(W), batches)
+            else:
+                for _ in range(batches):
+                    for i, w in enumerate(W):
+                        A[i] @ w
+                    for i in reversed(range(len(W))):
+                        np.matmul(A[i].T, A[i + 1], out=G[i])
+                        if i:
+                            A[i + 1] @ W[i].T
             times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def compiled_products():
+    """``run(A, W, batches)``: the compiled epoch's products (nnlearn.train.epoch_loops.gemm)
+    for ``batches`` minibatches, nothing else, compiled by Numba."""
+    import numba
+
+    from nnlearn.train import compiled_epoch, epoch_loops
+
+    ints = compiled_epoch.blas_ints(compiled_epoch.numpy_blas())
+    work = np.empty(2, np.float32)
+
+    @numba.njit
+    def products(A, W, batches, work, ints):
+        for _ in range(batches):
+            for i in range(len(W)):
+                epoch_loops.gemm(False, False, A[i], W[i], A[i + 1], 1.0, 0.0, work, ints)
+            for i in range(len(W) - 1, -1, -1):
+                if i:
+                    epoch_loops.gemm(False, True, A[i + 1], W[i], A[i], 1.0, 0.0, work, ints)
+                epoch_loops.gemm(True, False, A[i], A[i + 1], W[i], -1e-9, 1.0, work, ints)
+
+    return lambda A, W, batches: products(A, W, batches, work, ints)
 
 
 def main() -> None:

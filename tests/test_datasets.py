@@ -261,6 +261,16 @@ def test_load_mnist_book_split() -> None:
     assert np.bincount(y_te, minlength=10).tolist() == TEST_COUNTS
 
 
+def test_release_decoded_forgets_the_cached_files_and_a_later_load_decodes_again() -> None:
+    from nnlearn.data import mnist
+    first = load_mnist().test
+    assert mnist._read_cached.cache_info().currsize >= 4     # the four files, decoded once
+    mnist.release_decoded()
+    assert mnist._read_cached.cache_info().currsize == 0
+    again = load_mnist().test
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+
+
 @pytest.mark.slow
 def test_load_mnist_full_unflattened_float64() -> None:
     data = load_mnist(split="full", flatten=False, dtype="float64")

@@ -9,8 +9,10 @@ float64 gradient check, under each implementation.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ import pytest
 from nnlearn.errors import ConfigError
 from nnlearn.nn.gradcheck import gradcheck
 from nnlearn.nn import kernels
-from nnlearn.nn.layers import MaxPool2D
+from nnlearn.nn.layers import MaxPool2D, ReLU
 from nnlearn.nn.layers.windows import tiles
 
 CASES = [  # (input shape, pool, stride) that the compiled 2×2 kernel takes
@@ -337,3 +339,138 @@ def test_without_numba_batch_norm_trains_on_its_references():
                           "print(kernels.implementation(), round(float(Y.mean()), 6), "
                           "float(abs(dX).max()) < 1e-5)\n")
     assert done.stdout.split() == ["reference", "0.0", "True"]  # x̂ has mean 0; a constant δ has no ∂C/∂x
+
+
+# -- untrusted inputs (issue 22, item 1) -----------------------------------------------------------
+# Each case runs under both implementations in one child process (before the checks, the compiled
+# loops read and wrote outside their arrays: "double free or corruption", segfaults, NaN garbage),
+# and must end the same way: the same error (type and message) or the same array (dtype, shape, bits).
+HOSTILE = r'''
+import json, os, sys
+import numpy as np
+from nnlearn.nn import kernels
+from nnlearn.nn.layers import BatchNorm, MaxPool2D, ReLU
+
+def outcome(run):
+    try:
+        out = run()
+    except Exception as exc:
+        return ["error", type(exc).__name__, str(exc)]
+    return ["array", str(out.dtype), list(out.shape), out.tobytes().hex()]
+
+def pool(batch, dY, x_dtype="float32"):
+    def run():
+        X = np.random.default_rng(0).standard_normal((batch, 3, 8, 8)).astype(x_dtype)
+        layer = MaxPool2D(2)
+        layer.forward(X, True)
+        return layer.backward(dY)
+    return run
+
+def relu(a_shape, a_dtype, dA):
+    def run():
+        layer = ReLU()
+        layer.forward(np.ones(a_shape, a_dtype))
+        return layer.backward(dA)
+    return run
+
+def col2im(dcols, padded, work):
+    return lambda: kernels.col2im(dcols, padded, (2, 2), (1, 1), (2, 2),
+                                  work=None if work is None else work.copy())
+
+def batchnorm(dY, x_shape=(4, 3, 5, 5), dtype="float32"):
+    def run():
+        layer = BatchNorm(3)
+        layer.forward(np.random.default_rng(1).standard_normal(x_shape).astype(dtype), True)
+        return layer.backward(dY)
+    return run
+
+def bn_kernel(name, *args):
+    return lambda: np.asarray(getattr(kernels, name)(*args))
+
+f4 = np.float32
+X3 = np.random.default_rng(2).standard_normal((4, 3, 25)).astype(f4)
+c64 = np.ones(3)
+cases = {
+    "batch norm: a larger batch's gradient": batchnorm(np.ones((5, 3, 5, 5), f4)),
+    "batch norm: longer maps": batchnorm(np.ones((4, 3, 6, 5), f4)),
+    "batch norm: float64 gradient": batchnorm(np.ones((4, 3, 5, 5))),
+    "batch norm: float16": batchnorm(np.ones((4, 3, 5, 5), np.float16), dtype="float16"),
+    "batch norm: complex gradient": batchnorm(np.ones((4, 3, 5, 5), np.complex64)),
+    "batch norm: centred squares, short means": bn_kernel("channel_centered_squares", X3, np.ones(2)),
+    "batch norm: centred squares, float32 means": bn_kernel("channel_centered_squares", X3, np.ones(3, f4)),
+    "batch norm: normalise, short γ": bn_kernel("batchnorm_normalize", X3, c64, c64, np.ones(2, f4),
+                                               np.ones(3, f4)),
+    "batch norm: normalise, long s": bn_kernel("batchnorm_normalize", X3, c64, np.ones(4), np.ones(3, f4),
+                                              np.ones(3, f4)),
+    "batch norm: gradient sums, small x̂": bn_kernel("channel_grad_sums", X3, X3[:2]),
+    "batch norm: ∂C/∂X, short sums": bn_kernel("batchnorm_input_grad", X3, X3, c64, 100, np.ones(2), c64),
+    "batch norm: ∂C/∂X, small x̂": bn_kernel("batchnorm_input_grad", X3, X3[:, :, :5], c64, 100, c64, c64),
+    "pool: the issue's batch 3 after batch 2": pool(2, np.ones((3, 3, 4, 4), f4)),
+    "pool: batch 2001 after batch 2000": pool(2000, np.ones((2001, 3, 4, 4), f4)),
+    "pool: batch 2 after batch 1": pool(1, np.ones((2, 3, 4, 4), f4)),
+    "pool: batch 1 after batch 2 (broadcast)": pool(2, np.ones((1, 3, 4, 4), f4)),
+    "pool: a 3-D gradient": pool(2, np.ones((3, 4, 4), f4)),
+    "pool: too few channels": pool(2, np.ones((2, 2, 4, 4), f4)),
+    "pool: a strided gradient": pool(2, np.ones((2, 3, 4, 8), f4)[..., ::2]),
+    "pool: float64 gradient": pool(2, np.arange(96.0).reshape(2, 3, 4, 4)),
+    "pool: float16 gradient": pool(2, np.ones((2, 3, 4, 4), np.float16)),
+    "pool: complex gradient": pool(2, np.ones((2, 3, 4, 4), np.complex64) * 1j),
+    "pool: bool gradient": pool(2, np.ones((2, 3, 4, 4), bool)),
+    "pool: int gradient": pool(2, np.ones((2, 3, 4, 4), np.int32)),
+    "pool: float16 input": pool(2, np.ones((2, 3, 4, 4), np.float16), "float16"),
+    "relu: the issue's one row after 400": relu((400, 16384), f4, np.ones((1, 16384), f4)),
+    "relu: fewer columns": relu((400, 16384), f4, np.ones((400, 16383), f4)),
+    "relu: more rows": relu((400, 16384), f4, np.ones((401, 16384), f4)),
+    "relu: float32 gradient, float64 outputs": relu((40, 16384), np.float64, np.ones((40, 16384), f4)),
+    "relu: float64 gradient, float32 outputs": relu((40, 16384), f4, np.ones((40, 16384))),
+    "relu: float16": relu((40, 16384), np.float16, np.ones((40, 16384), np.float16)),
+    "relu: complex gradient": relu((40, 16384), f4, np.ones((40, 16384), np.complex64)),
+    "relu: bool gradient": relu((40, 16384), f4, np.ones((40, 16384), bool)),
+    "col2im: a small work array": col2im(np.ones((8, 8), f4), (2, 2, 3, 3), np.zeros((2, 2, 2, 2), f4)),
+    "col2im: a work array of another dtype": col2im(np.ones((8, 8), f4), (2, 2, 3, 3), np.zeros((2, 3, 3, 2))),
+    "col2im: a strided work array": col2im(np.ones((8, 8), f4), (2, 2, 3, 3),
+                                           np.zeros((2, 3, 3, 4), f4)[..., ::2]),
+    "col2im: too few columns": col2im(np.ones((8, 7), f4), (2, 2, 3, 3), None),
+    "col2im: a 1-D gradient": col2im(np.ones(64, f4), (2, 2, 3, 3), None),
+    "col2im: windows beyond the input": col2im(np.ones((8, 8), f4), (2, 2, 2, 2), None),
+    "col2im: float16": col2im(np.ones((8, 8), np.float16), (2, 2, 3, 3), None),
+}
+results = {}
+for name, run in cases.items():
+    for which in ("compiled", "reference"):
+        os.environ[kernels.KERNELS_ENV] = which
+        results.setdefault(name, {})[which] = outcome(run)
+        print(name, which, "done", file=sys.stderr, flush=True)
+print(json.dumps(results))
+'''
+
+
+@needs_numba
+def test_compiled_kernels_handle_hostile_inputs_as_their_references_do():
+    done = subprocess.run([sys.executable, "-c", HOSTILE], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"the child died (code {done.returncode}) after:\n{done.stderr[-2000:]}"
+    results = json.loads(done.stdout)
+    assert len(results) == 40
+    differ = {name: r for name, r in results.items() if r["compiled"] != r["reference"]}
+    assert not differ, differ
+    # the issue's crashes now raise the reference's error; its wrong dtype is the reference's
+    assert results["pool: the issue's batch 3 after batch 2"]["compiled"][:2] == ["error", "ValueError"]
+    assert results["relu: float32 gradient, float64 outputs"]["compiled"][1] == "float32"
+    assert results["pool: bool gradient"]["compiled"][:2] == ["error", "TypeError"]
+
+
+@needs_numba
+def test_the_checks_keep_the_compiled_loops_for_well_formed_inputs(monkeypatch):
+    calls = []
+    real = kernels._compiled()
+    monkeypatch.setattr(kernels, "_compiled", lambda: SimpleNamespace(**{
+        name: (lambda *a, _f=getattr(real, name), _n=name: calls.append(_n) or _f(*a))
+        for name in kernels.LOOPS}))
+    layer = MaxPool2D(2)
+    layer.forward(np.ones((2, 3, 8, 8), np.float32), True)
+    layer.backward(np.ones((2, 3, 4, 4), np.float32)[:, :, :, :])
+    relu = ReLU()
+    relu.forward(np.ones((2, kernels.RELU_MIN_SIZE)))
+    relu.backward(np.ones((2, kernels.RELU_MIN_SIZE)))
+    kernels.col2im(np.ones((8, 8), np.float32), (2, 2, 3, 3), (2, 2), (1, 1), (2, 2))
+    assert calls == ["max_pool_2x2_forward", "max_pool_2x2_backward", "relu_backward", "col2im"]

@@ -233,3 +233,18 @@ def test_bad_training_options(small, options, phrase):
     X, y, _, _ = small
     with pytest.raises(ConfigError, match=phrase):
         fit(mlp(), X[:50], y[:50], **options)
+
+
+def test_release_data_lets_the_training_data_go_and_ends_the_run(small):
+    import gc
+    import weakref
+    X, y, Xv, yv = (a.copy() for a in small)
+    trainer = Trainer(mlp(), X, y, epochs=3, mini_batch_size=10, eta=0.5, validation_data=(Xv, yv))
+    trainer.run(1)
+    watched = [weakref.ref(a) for a in (trainer.X, trainer.Y, trainer.evaluation[0])]
+    del X, Xv
+    trainer.release_data()
+    trainer.network.predict(small[2][:5])    # the layers' caches let go of the last monitor batch
+    gc.collect()
+    assert [ref() is None for ref in watched] == [True, True, True]   # nothing else held them
+    assert trainer.finished and len(trainer.run()) == 1       # and no epoch can follow

@@ -18,6 +18,7 @@ from typing import Any
 from nnlearn.cli import checkpointing
 from nnlearn.cli.flags import positive_int
 from nnlearn.cli.progress import make_progress
+from nnlearn.data.mnist import release_decoded
 from nnlearn.errors import DivergenceError
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs import builder as experiment
@@ -126,6 +127,7 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
             check_writable(path, what)  # now, not after the training
     tensorboard.check_available(cfg)  # the install hint before any work
     run = prepare(cfg)
+    release_decoded()  # loaded once: keeping the decoded files would only add to the peak memory
     net, train, validation, test, options = run.network, run.train, run.validation, run.test, \
         run.options
     plan_threads(net, options["mini_batch_size"], options["threads"])  # fail before making a folder
@@ -188,6 +190,10 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
             if events is not None:
                 events.close()
         wall = time.perf_counter() - start
+        # the training data is not needed to test and plot: free it before those add their share
+        del train, validation
+        run.train = run.validation = None
+        trainer.release_data()
         finish(folder, cfg, net, trainer, test, wall, args, out)
     finally:
         if folder is not None:

@@ -79,6 +79,13 @@ def _read_cached(path: str, mtime_ns: int) -> np.ndarray:
     return arr
 
 
+def release_decoded() -> None:
+    """Forget the decoded files kept for later loads: a process that loads its data once
+    (``nnlearn train``) frees them at once instead of holding them to its end (MNIST's
+    55 MB of pixels, beside the float copies it trains on)."""
+    _read_cached.cache_clear()
+
+
 def _read_rows(path: Path, header: IDXHeader, ranges: list[tuple[int, int]]) -> list[np.ndarray]:
     """The row ``ranges`` of an IDX file: sliced from the cached whole file when it is
     small, else read alone (:func:`~nnlearn.data.idx.read_idx_rows`: memory for those

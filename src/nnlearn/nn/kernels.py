@@ -23,6 +23,13 @@ Compiling takes a second or two the first time; Numba caches the result on disk
 only load it (about 0.4 s, mostly importing Numba). :func:`compile_kernels` does either
 ahead and returns the seconds, which the benchmarks report apart from the epoch times.
 
+Each compiled kernel trusts nothing it is handed: once per call (never per element) it
+checks that its arrays have the shapes, dtypes (float32 or float64, one dtype) and layout
+its loops index, and otherwise runs the reference, which then computes what it always
+computes (broadcasting a gradient of another shape, float16, complex) or raises its own
+error (:func:`compiled_fits`). A loop handed a gradient of the wrong shape would read and
+write outside its arrays.
+
 Both versions are deterministic, so a run is reproducible bit for bit with either, and
 they agree bit for bit (the tests check): max and ReLU select values, and col2im adds
 each pixel's terms in the reference's order. Batch norm's kernels are the exception:
@@ -128,9 +135,9 @@ RELU_MIN_SIZE = 1 << 14
 
 
 def relu_backward(dA, A):
-    """``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` as a new array: one compiled pass for large arrays, else
-    the reference ``dA * (A > 0)`` (a mask, then a product)."""
-    if A.size < RELU_MIN_SIZE or implementation() == "reference":
+    """``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` as a new array: one compiled pass for large arrays of
+    one shape and dtype, else the reference ``dA * (A > 0)`` (a mask, then a product)."""
+    if A.size < RELU_MIN_SIZE or not compiled_fits((dA, A.shape), (A, A.shape)):
         return dA * (A > 0)
     xp = backend.xp
     dA, A = xp.ascontiguousarray(dA), xp.ascontiguousarray(A)
@@ -181,28 +188,34 @@ def max_pool_forward(X, pool: tuple[int, int], stride: tuple[int, int], out_hw: 
     ``Y (N, C, OH, OW)`` a new array and ``state`` what :func:`max_pool_backward` needs.
     ``work`` keeps work arrays between minibatches when ``reuse`` (training). Compiled
     for 2×2 windows at stride 2; the reference for the others."""
-    if tuple(pool) != (2, 2) or tuple(stride) != (2, 2) or implementation() == "reference":
+    if tuple(pool) != (2, 2) or tuple(stride) != (2, 2) or getattr(X, "ndim", 0) != 4 \
+            or tuple(out_hw) != (X.shape[2] // 2, X.shape[3] // 2) \
+            or not compiled_fits((X, X.shape)):
         Y, state = max_pool_forward_reference(X, pool, stride, out_hw, work, reuse)
         return Y, ("reference", state)
     xp = backend.xp
-    X = xp.ascontiguousarray(X)
+    Xc = xp.ascontiguousarray(X)
     Y = xp.empty(X.shape[:2] + tuple(out_hw), dtype=X.dtype)
     arg = scratch(work, "argmax", Y.shape, xp.uint8, reuse)
-    _compiled().max_pool_2x2_forward(X, Y, arg)
-    return Y, ("compiled", arg)
+    _compiled().max_pool_2x2_forward(Xc, Y, arg)
+    return Y, ("compiled", (arg, X))
 
 
 def max_pool_backward(dY, state, x_shape: tuple[int, ...], pool: tuple[int, int],
                       stride: tuple[int, int], work: dict[str, Any]):
     """``∂C/∂X`` (a new array of ``x_shape``) from ``dY`` and the forward pass's ``state``."""
     which, saved = state
-    if which == "reference":
-        return max_pool_backward_reference(dY, saved, x_shape, pool, stride, work)
-    xp = backend.xp
-    dX = xp.empty(x_shape, dtype=dY.dtype)
-    _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), saved,
-                                      tiles(x_shape, pool, stride, dY.shape[2:]), dX)
-    return dX
+    if which == "compiled":
+        arg, X = saved
+        if tuple(x_shape) == X.shape and compiled_fits((dY, arg.shape)):
+            xp = backend.xp
+            dX = xp.empty(x_shape, dtype=dY.dtype)
+            _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), arg,
+                                              tiles(x_shape, pool, stride, arg.shape[2:]), dX)
+            return dX
+        # a gradient the loops cannot take: the reference's answer (or error), from its own state
+        _, saved = max_pool_forward_reference(X, pool, stride, arg.shape[2:], work, reuse=False)
+    return max_pool_backward_reference(dY, saved, x_shape, pool, stride, work)
 
 
 # -- col2im: what Conv2D calls ----------------------------------------------------------------
@@ -212,11 +225,14 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int], stri
     """:func:`nnlearn.nn.layers.windows.col2im` (the reference: one strided add per kernel
     offset), compiled when available: ``dXp (N, C, Hp, Wp)``, a batch-first view of the
     batch-last accumulator ``work`` (or a new one)."""
-    if implementation() == "reference":
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    N, C, Hp, Wp = padded_shape
+    inside = OH > 0 and OW > 0 and (OH - 1) * sh + kh <= Hp and (OW - 1) * sw + kw <= Wp
+    if not inside or not compiled_fits((dcols_t, (C * kh * kw, OH * OW * N)),
+                                       *(() if work is None else ((work, (C, Hp, Wp, N)),)),
+                                       contiguous=() if work is None else (work,)):
         return col2im_reference(dcols_t, padded_shape, kernel, stride, out_hw, work)
     xp = backend.xp
-    (kh, kw), (OH, OW) = kernel, out_hw
-    N, C, Hp, Wp = padded_shape
     dXt = xp.empty((C, Hp, Wp, N), dtype=dcols_t.dtype) if work is None else work
     D = xp.ascontiguousarray(dcols_t).reshape(C, kh, kw, OH, OW, N)
     _compiled().col2im(D, stride[0], stride[1], dXt)
@@ -293,7 +309,7 @@ def batchnorm_input_grad_loops(dY, X_hat, scale, M: int, sum_g, sum_gx, dX) -> N
 
 def channel_sums(X):
     """``Σ_{n,l} X[n, c, l]`` per channel of ``X (N, C, L)``, in float64."""
-    if implementation() == "reference":
+    if getattr(X, "ndim", 0) != 3 or not compiled_fits((X, X.shape)):
         return X.sum(axis=(0, 2), dtype=backend.xp.float64)
     out = backend.xp.empty(X.shape[1])
     _compiled().channel_sums(backend.xp.ascontiguousarray(X), out)
@@ -303,7 +319,7 @@ def channel_sums(X):
 def channel_centered_squares(X, mu):
     """``Σ_{n,l} (X[n, c, l] − μ[c])²`` per channel (``mu`` float64), in float64."""
     xp = backend.xp
-    if implementation() == "reference":
+    if getattr(X, "ndim", 0) != 3 or not compiled_fits((X, X.shape), float64=((mu, X.shape[1:2]),)):
         D = X - mu[None, :, None]
         return (D * D).sum(axis=(0, 2))
     out = xp.empty(X.shape[1])
@@ -314,19 +330,21 @@ def channel_centered_squares(X, mu):
 def batchnorm_normalize(X, mu, s, gamma, beta):
     """``(X̂, Y)``: ``X̂ = (X − μ) s`` and ``Y = γ X̂ + β`` per channel, in ``X``'s dtype."""
     xp = backend.xp
-    if implementation() == "reference":
+    C = X.shape[1:2] if getattr(X, "ndim", 0) == 3 else None
+    if C is None or not compiled_fits((X, X.shape), (gamma, C), (beta, C),
+                                      float64=((mu, C), (xp.asarray(s, xp.float64), C))):
         X_hat = ((X - mu[None, :, None]) * s[None, :, None]).astype(X.dtype, copy=False)
         return X_hat, gamma[None, :, None] * X_hat + beta[None, :, None]
     X = xp.ascontiguousarray(X)
     X_hat, Y = xp.empty_like(X), xp.empty_like(X)
-    _compiled().batchnorm_normalize(X, mu, s.astype(xp.float64), gamma, beta, X_hat, Y)
+    _compiled().batchnorm_normalize(X, mu, xp.asarray(s, xp.float64), gamma, beta, X_hat, Y)
     return X_hat, Y
 
 
 def channel_grad_sums(dY, X_hat):
     """``(Σg, Σg x̂)`` per channel of ``dY (N, C, L)`` and ``X̂``, in float64."""
     xp = backend.xp
-    if implementation() == "reference":
+    if getattr(dY, "ndim", 0) != 3 or not compiled_fits((dY, dY.shape), (X_hat, dY.shape)):
         return dY.sum(axis=(0, 2), dtype=xp.float64), (dY * X_hat).sum(axis=(0, 2), dtype=xp.float64)
     sum_g, sum_gx = xp.empty(dY.shape[1]), xp.empty(dY.shape[1])
     _compiled().channel_grad_sums(xp.ascontiguousarray(dY), xp.ascontiguousarray(X_hat), sum_g, sum_gx)
@@ -336,12 +354,14 @@ def channel_grad_sums(dY, X_hat):
 def batchnorm_input_grad(dY, X_hat, scale, M: int, sum_g, sum_gx):
     """``∂C/∂X = (scale / M)(M dY − Σg − X̂ Σgx̂)`` (``scale = γ s``), in ``dY``'s dtype."""
     xp = backend.xp
-    if implementation() == "reference":
+    C = dY.shape[1:2] if getattr(dY, "ndim", 0) == 3 else None
+    if C is None or not compiled_fits((dY, dY.shape), (X_hat, dY.shape), float64=(
+            (xp.asarray(scale, xp.float64), C), (sum_g, C), (sum_gx, C))):
         dX = (scale[None, :, None] / M) * (M * dY - sum_g[None, :, None] - X_hat * sum_gx[None, :, None])
         return dX.astype(dY.dtype, copy=False)
     dX = xp.empty(dY.shape, dtype=dY.dtype)
     _compiled().batchnorm_input_grad(xp.ascontiguousarray(dY), xp.ascontiguousarray(X_hat),
-                                     scale.astype(xp.float64), M, sum_g, sum_gx, dX)
+                                     xp.asarray(scale, xp.float64), M, sum_g, sum_gx, dX)
     return dX
 
 
@@ -359,6 +379,29 @@ LOOPS: dict[str, Callable[..., None]] = {
     "batchnorm_input_grad": batchnorm_input_grad_loops,
 }
 """The loop functions that Numba compiles, by kernel name."""
+
+
+COMPILED_DTYPES = ("float32", "float64")
+"""The dtypes the compiled loops are run on; other dtypes take the reference."""
+
+
+def compiled_fits(*arrays: tuple[Any, tuple[int, ...]], contiguous: tuple[Any, ...] = (),
+                  float64: tuple[tuple[Any, tuple[int, ...]], ...] = ()) -> bool:
+    """Whether the compiled loops may run: they are chosen (:func:`implementation`), every
+    ``(array, shape)`` pair is a NumPy array of exactly that shape, those of ``arrays`` all
+    of one dtype in :data:`COMPILED_DTYPES` and those of ``float64`` (statistics and sums
+    kept in double precision) float64, and each array in ``contiguous`` (one the loops write
+    into as it is) is C-contiguous. Checked once per call; the loops check nothing."""
+    if implementation() != "compiled":
+        return False
+    xp = backend.xp
+    for array, shape in arrays + float64:
+        if not isinstance(array, xp.ndarray) or array.shape != tuple(shape):
+            return False
+    dtypes = {array.dtype for array, _ in arrays}
+    return len(dtypes) == 1 and dtypes.pop().name in COMPILED_DTYPES and \
+        all(array.dtype == xp.float64 for array, _ in float64) and \
+        all(array.flags.c_contiguous for array in contiguous)
 
 
 def implementation() -> str:
@@ -379,8 +422,8 @@ def _compiled():
         import numba
     except ImportError:
         print("nnlearn: Numba is not installed, so max-pooling, col2im, ReLU's backward pass and "
-              "batch norm run as NumPy array code (slower); pip install \"nnlearn[fast]\" compiles them",
-              file=sys.stderr)
+              "batch norm and the MLP training epoch run as NumPy array code (slower); pip install "
+              "\"nnlearn[fast]\" compiles them", file=sys.stderr)
         return None
 
     return SimpleNamespace(**{name: numba.njit(cache=True, nogil=True)(loops)

@@ -50,15 +50,16 @@ class Optimizer:
     def step(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         """Update every ``param`` in place from its ``grad``."""
         if not self._checked:
-            self._prepare(pairs)
+            self.prepare(pairs)
         self.t += 1
         self._update(pairs)
 
     def _update(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         raise NotImplementedError
 
-    def _prepare(self, pairs: Sequence[tuple[Any, Any]]) -> None:
-        """Allocate zero state on the first step, or check loaded state against ``pairs``."""
+    def prepare(self, pairs: Sequence[tuple[Any, Any]]) -> None:
+        """Allocate zero state on the first step, or check loaded state against ``pairs``
+        (``step`` calls it; so does a loop that updates the state arrays itself)."""
         xp = backend.xp
         if not self.slots:
             self.state = {}

@@ -17,7 +17,10 @@ after each epoch the monitors (reported costs include the regularisers' value te
 with n the training-set size), the learning-rate schedule, early stopping, then the
 ``callbacks`` and ``on_epoch_end`` hooks (checkpoints go there). Data-parallel CPU
 threads (:mod:`nnlearn.train.parallel`) are an option that replaces the three
-backprop lines of the step by the same lines run on parts of the minibatch.
+backprop lines of the step by the same lines run on parts of the minibatch. For an MLP
+whose epoch needs no Python per minibatch, the epoch runs as one compiled loop of these
+same steps (:mod:`nnlearn.train.compiled_epoch`); ``NNLEARN_KERNELS=reference`` keeps the
+loop below.
 
 The whole loop state lives in a :class:`Trainer`; at the end of any epoch
 ``Trainer.state_dict()`` captures it and ``Trainer.load_state_dict()`` on a fresh
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import time
 from typing import Any, Callable, Iterable
@@ -44,6 +48,7 @@ from nnlearn.nn.regularizers import L2, MaxNorm, Regularizer, decay_pairs, get_r
 from nnlearn.optim.optimizers import Optimizer, get_optimizer
 from nnlearn.optim.schedules import Schedule, get_schedule
 from nnlearn.train.callbacks import EarlyStopping, get_early_stopping
+from nnlearn.train.compiled_epoch import CompiledEpoch, compile_epoch
 from nnlearn.train.parallel import ThreadedGradient, blas_threads, plan_blas_threads, plan_threads
 
 MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
@@ -51,6 +56,12 @@ MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation
 
 STATE_FORMAT = "nnlearn.trainer"
 STATE_VERSION = 1
+
+
+def watched(done: int, total: int) -> bool:
+    """Whether the batch hooks look at minibatch ``done`` of ``total``: the first, then every
+    ``total // 100``-th (about 100 times an epoch)."""
+    return (done - 1) % max(1, total // 100) == 0
 
 
 class History:
@@ -282,14 +293,19 @@ class Trainer:
         if self.augment is not None:  # a fresh expansion of the training set each epoch
             X = self.augment(X, network.rng)
         order = network.rng.permutation(n)
-        for b in range(n_batches):
-            if per_step:
-                self.schedule.set_step(first_step + b, total_steps, self.optimizer)
-            batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
-            # (the array method skips the ~1 µs Python wrapper of xp.take: a few % of a small step)
-            outputs = self.train_step(X.take(batch, axis=0), Y.take(batch, axis=0))
-            for hook in self.batch_hooks:
-                hook(epoch, b + 1, n_batches, outputs)
+        compiled = self._compiled_epoch(X, Y)
+        if compiled is not None:  # the same steps as one compiled loop (nnlearn.train.compiled_epoch),
+            # back in Python after the minibatches the batch hooks look at
+            stops = [done for done in range(1, n_batches + 1) if watched(done, n_batches) or done == n_batches]
+            compiled.run(X, Y, order, stops, functools.partial(self._batch_done, epoch, n_batches))
+        else:
+            for b in range(n_batches):
+                if per_step:
+                    self.schedule.set_step(first_step + b, total_steps, self.optimizer)
+                batch = order[b * m:(b + 1) * m]  # gathering per batch beats copying a shuffled X
+                # (the array method skips the ~1 µs Python wrapper of xp.take: a few % of a small step)
+                outputs = self.train_step(X.take(batch, axis=0), Y.take(batch, axis=0))
+                self._batch_done(epoch, n_batches, b + 1, outputs)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta,
                                   "train_seconds": time.perf_counter() - start}
         self._check_finite(epoch)
@@ -314,6 +330,26 @@ class Trainer:
         self._constrained = self.constraint.targets(network) if self.constraint is not None \
             else []
 
+    def epoch_loop(self, X=None, Y=None) -> str:
+        """``"compiled"`` when an epoch on ``X``, ``Y`` (default: the training data) runs as
+        one compiled loop (:mod:`nnlearn.train.compiled_epoch`), else ``"reference"``."""
+        X, Y = self.X if X is None else self.network.check_inputs(X), \
+            self.Y if Y is None else self.network.targets(Y, len(X))
+        return "reference" if self._compiled_epoch(X, Y) is None else "compiled"
+
+    def _compiled_epoch(self, X, Y) -> CompiledEpoch | None:
+        """The epoch as one compiled loop when nothing in it needs Python per minibatch:
+        one thread, η fixed for the epoch (no per-step schedule), the default batch hooks
+        (which only look at :func:`watched` minibatches), ``train_step`` as written here,
+        and a network and settings that
+        :func:`~nnlearn.train.compiled_epoch.compile_epoch` takes; else None."""
+        if self.threads > 1 or type(self).train_step is not Trainer.train_step \
+                or self.schedule.per_step \
+                or self.batch_hooks != [self._watch_outputs, self._report_progress]:
+            return None
+        return compile_epoch(self.network, self.optimizer, self.regularizers, self.constraint,
+                             X, Y, self.n, self.mini_batch_size)
+
     def _thread_pool(self):
         """Context, around a whole ``run``, in which ``train_step`` splits minibatches over
         ``self.threads`` threads (on one thread: BLAS threads by the size of the products,
@@ -332,18 +368,22 @@ class Trainer:
                     self._threaded = None
         return pool()
 
+    def _batch_done(self, epoch: int, total: int, done: int, outputs: list[Any]) -> None:
+        """After minibatch ``done`` of ``total``: every batch hook."""
+        for hook in self.batch_hooks:
+            hook(epoch, done, total, outputs)
+
     def _watch_outputs(self, epoch: int, done: int, total: int, outputs: list[Any]) -> None:
         """Batch hook: stop at once when the outputs became NaN or inf. NaN/inf never heal,
         so looking ~100 times an epoch stops a diverged run while keeping the check off
         most minibatches."""
-        if (done - 1) % max(1, total // 100) == 0 and \
-                not all(bool(backend.xp.isfinite(A).all()) for A in outputs):
+        if watched(done, total) and not all(bool(backend.xp.isfinite(A).all()) for A in outputs):
             raise DivergenceError(f"the network's outputs became NaN or inf by minibatch {done} "
                                   f"of epoch {epoch}: training diverged. {self.advice()}")
 
     def _report_progress(self, epoch: int, done: int, total: int, outputs: list[Any]) -> None:
         """Batch hook: ``on_batch(done, total)`` about 100 times an epoch and at its end."""
-        if self.on_batch is not None and ((done - 1) % max(1, total // 100) == 0 or done == total):
+        if self.on_batch is not None and (watched(done, total) or done == total):
             self.on_batch(done, total)
 
     def advice(self) -> str:
@@ -399,6 +439,12 @@ class Trainer:
             callback(record)
         for hook in self.on_epoch_end:
             hook(self, record)
+
+    def release_data(self) -> None:
+        """Drop this trainer's references to the training and validation data, so that a
+        caller done training can free them (the run cannot go on after this)."""
+        self.X = self.Y = self.evaluation = None
+        self.end_epoch = self.epoch
 
     # -- state --------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
