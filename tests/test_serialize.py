@@ -152,8 +152,8 @@ def test_a_raw_zip_member_is_named_not_a_traceback(tmp_path, capsys, member):
                 out.writestr(member, b'{"format": "nnlearn.model"}')
             else:
                 out.writestr(name, src.read(name))
-    with pytest.raises(ModelFileError, match=f"member '{member}' is not a NumPy array"):
+    with pytest.raises(ModelFileError, match=f"member '{member}' is not a .npy array"):
         nnlearn.load(bad)
     assert main(["predict", str(bad), str(tmp_path / "digit.png")]) == 1
     err = capsys.readouterr().err
-    assert f"member '{member}' is not a NumPy array" in err and "Traceback" not in err
+    assert f"member '{member}' is not a .npy array" in err and "Traceback" not in err

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy
 
-from nnlearn.errors import DataError
-from nnlearn.web.validation import FieldError, folder_name, one_of
+from nnlearn.errors import DataError, ModelFileError
+from nnlearn.web.validation import FieldError, folder_name, one_of, resolved_inside
 
 SHIPPED = "shipped"
 MAX_SIDE = 2000
@@ -99,7 +99,10 @@ class DigitModels:
             label, path = SHIPPED, shipped_model_path()
         else:
             label, path = name, self._run_model(name)
-        network = self.cache.load(path)
+        try:
+            network = self.cache.load(path)
+        except ModelFileError as exc:
+            raise FieldError("model", f"{label!r} cannot be used: {exc}") from None
         if not takes_digits(network):
             raise FieldError("model", f"{label!r} takes inputs of shape "
                                       f"{tuple(network.input_shape)}, not 28×28 digits")
@@ -110,11 +113,23 @@ class DigitModels:
         shipped = self.cache.load(shipped_model_path()).metadata
         found = [{"name": SHIPPED, "label": "shipped [784, 100, 10] network",
                   "test_accuracy": shipped.get("test_accuracy"), "trained_by": shipped.get("trained_by")}]
-        if self.runs_dir.is_dir():
-            for path in sorted(self.runs_dir.glob("*/model.npz"),
-                               key=lambda p: p.stat().st_mtime_ns, reverse=True):
-                found.append({"name": path.parent.name, "label": f"run {path.parent.name}"})
+        found += [{"name": path.parent.name, "label": f"run {path.parent.name}"}
+                  for path in self.run_models()]
         return found
+
+    def run_models(self) -> list[Path]:
+        """The ``model.npz`` files of the run folders, newest first; a folder that is a
+        symbolic link leading outside ``runs_dir`` is skipped, as every route refuses it."""
+        if not self.runs_dir.is_dir():
+            return []
+        found = []
+        for path in self.runs_dir.glob("*/model.npz"):
+            try:
+                if resolved_inside(self.runs_dir, path.parent) and path.is_file():
+                    found.append((path.stat().st_mtime_ns, path))
+            except OSError:  # removed meanwhile
+                continue
+        return [path for _, path in sorted(found, reverse=True)]
 
 
 def parse_image(value: Any) -> numpy.ndarray:

@@ -25,6 +25,7 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.errors import DataError, install_hint
+from nnlearn.files import atomic_write
 
 DPI = 100
 SIZES = {"learning_curves": (10.0, 4.0), "confusion_matrix": (6.0, 5.5),
@@ -46,7 +47,7 @@ def _figure(name: str):
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png")
+    atomic_write(path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
     return path
 
 
