@@ -91,6 +91,8 @@ COVERED = {
     # docs/web.md
     'pip install ".[web]"': "an install (the tests run with every extra installed)",
     "nnlearn serve": "tests/test_web_browser.py: its server fixture runs `nnlearn serve --port 0`",
+    "curl -X POST -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:8000/api/playground":
+        "tests/test_web_server.py: test_the_curl_line_of_docs_web_md_creates_a_session",
     "python scripts/train_web_model.py": "test_web_model_script_learns",
 }
 
