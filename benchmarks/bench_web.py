@@ -81,7 +81,7 @@ def playground_rate(url: str, seconds: float) -> dict:
                 if now - first >= seconds:
                     last_epoch = json.loads(line[6:])["epoch"]
                     break
-        client.delete(f"/api/playground/{sid}")
+        client.request("DELETE", f"/api/playground/{sid}", json={})  # JSON, as every write
     elapsed = last - first
     return {"updates": events, "seconds": elapsed, "updates_per_second": events / elapsed,
             "epochs_per_second": (last_epoch - first_epoch) / elapsed,

@@ -8,6 +8,8 @@ observation written by tests/test_checkpoint.py, and the latest long fuzz job
 first). Then it builds the bombs of issue 13 (inputs small on disk and huge in memory,
 tests/fuzz/bombs.py), runs each command line under ``RLIMIT_AS`` and records its exit
 status, message, peak memory (``ru_maxrss``) and wall time (docs/results/bombs.json).
+The web server's rules are read from nnlearn.web, each with the test command that checks it,
+and its log under file-descriptor exhaustion from tests/test_web_server.py's run.
 Every number in the page comes from these runs; ``--bombs-only`` reruns just the bombs,
 ``--files TEST_FILE ...`` just those test files (the others' saved counts are kept), and
 ``--no-bombs`` keeps the saved bomb runs.
@@ -40,6 +42,10 @@ FILES = {
                            "resumes), kill -9 of a real `nnlearn search` driver, resumed metrics",
     "tests/test_search.py": "sweeps: bad spaces, the trial limit, a 10⁹-point grid, deep keys, "
                             "the Ray probe (a non-Ray listener, `--address auto` with no cluster)",
+    "tests/test_web_api.py": "the web API: hostile fields, damaged run folders, foreign hosts "
+                             "and origins, symbolic links out of the runs folder",
+    "tests/test_web_server.py": "`nnlearn serve` as a process: slow, idle and flooding "
+                                "connections, file descriptors running out, other sites in Chromium",
 }
 BOMB_LIMIT = 4 * 2**30
 """``RLIMIT_AS`` of every bomb run: a 4 GiB machine."""
@@ -47,12 +53,14 @@ BOMB_LIMIT = 4 * 2**30
 
 def run_tests(only: list[str] | None = None) -> tuple[dict[str, dict], dict]:
     """Run each test file once (or those of ``only``); returns per-file counts and the
-    kill-and-resume records (``nnlearn train``'s, and a sweep driver's under ``"sweep"``)."""
+    kill-and-resume records (``nnlearn train``'s, and a sweep driver's under ``"sweep"``; the
+    server's log under file-descriptor exhaustion goes to docs/results/server_flood.json)."""
     out: dict[str, dict] = {}
     kill_file = Path(tempfile.mkdtemp()) / "kill.json"
     sweep_file = kill_file.with_name("sweep_kill.json")
+    server_file = kill_file.with_name("server.json")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NNLEARN_KILL_REPORT=str(kill_file),
-               NNLEARN_SWEEP_KILL_REPORT=str(sweep_file))
+               NNLEARN_SWEEP_KILL_REPORT=str(sweep_file), NNLEARN_SERVER_REPORT=str(server_file))
     for path in only or FILES:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "-p",
@@ -72,6 +80,8 @@ def run_tests(only: list[str] | None = None) -> tuple[dict[str, dict], dict]:
     kill = json.loads(kill_file.read_text()) if kill_file.exists() else {}
     if sweep_file.exists():
         kill["sweep"] = json.loads(sweep_file.read_text())
+    if server_file.exists():
+        (RESULTS / "server_flood.json").write_text(server_file.read_text() + "\n")
     return out, kill
 
 
@@ -343,7 +353,67 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "and ±1e30 and ±1e308 (float64) with warnings as errors: no overflow warnings, "
               "finite outputs and gradients.", ""]
     lines += render_limits(bomb_runs)
+    flood_file = RESULTS / "server_flood.json"
+    lines += [""] + render_server(json.loads(flood_file.read_text()) if flood_file.exists() else {})
     return "\n".join(lines) + "\n"
+
+
+def render_server(flood: dict) -> list[str]:
+    """The "Web server" section: each rule of ``nnlearn serve``, its value read from the code,
+    and the command that checks it."""
+    from nnlearn.web import guard, server
+    from nnlearn.web.routes.common import MAX_BODY_BYTES
+
+    test = "python -m pytest tests/{} -k {}".format
+    rows = [
+        ("`Host` header", "localhost, `*.localhost`, " + ", ".join(
+            f"`{h}`" for h in guard.LOCAL_HOSTS[1:]) + ", the `--host` address and each "
+         "`--allowed-host`; else 400 (DNS rebinding)",
+         test("test_web_api.py", "foreign_hosts") + "; " + test("test_web_server.py", "another_site")),
+        ("state-changing requests (" + ", ".join(sorted(guard.STATE_CHANGING)) + ")",
+         f"only `Content-Type: {guard.JSON_TYPE}` (else 415), and an `Origin`, if sent, equal to "
+         "the server's own (else 403)", test("test_web_server.py", "another_site")),
+        ("playground sessions", "`--max-sessions` (default 8), counted and reserved under one "
+         "lock: 20 simultaneous creates with a limit of 3 leave 3", test("test_web_server.py", "twenty")),
+        ("request body", f"{MAX_BODY_BYTES:,} bytes, with or without `Content-Length` (413); "
+         "deep JSON, 5,000-digit integers and names over 255 bytes are 400s naming the field",
+         test("test_web_api.py", "hostile_fields")),
+        ("open connections", f"`--max-connections` (default {server.MAX_CONNECTIONS}); one more "
+         "is answered 503 and closed at once", test("test_web_server.py", "slow_connections")),
+        ("time to send a request", f"`--request-timeout` (default {server.REQUEST_TIMEOUT:g} s) "
+         "from the connection or the previous answer, headers and body; an idle keep-alive "
+         f"connection is closed after {server.KEEP_ALIVE_SECONDS} s",
+         test("test_web_server.py", "slow_connections")),
+        ("repeated log lines", f"{server.RepeatFilter().burst} copies of one message per "
+         f"{server.RepeatFilter().window:g} s, then a count", test("test_web_server.py", "file_descriptors")),
+        ("CSV uploads", "parsed in a worker thread: health checks are answered meanwhile",
+         test("test_web_server.py", "csv_upload")),
+        ("damaged run folders", "an empty, cut-short, list-valued or too-deep `summary.json`, a "
+         "metrics line that is not an object: that run is listed as `unreadable` with its problem; "
+         "NaN and ±inf are sent as `null`; a model file with a raw zip member is refused by name",
+         test("test_web_api.py", "'damaged or nan_and or raw_member'")),
+        ("symbolic links in the runs folder", "one leading outside is skipped by `/api/runs` "
+         "and `/api/models` (the models Draw a digit offers), and refused by name",
+         test("test_web_api.py", "symlink_leading")),
+        ("files a run writes at its end", "`summary.json`, `model.npz`, `config.toml` and the plots "
+         "are written atomically; a write error (a full disk) names the file",
+         test("test_atomic.py", "'summary_json or full_disk'")),
+    ]
+    lines = ["## Web server (`nnlearn serve`)", "",
+             "What any web page in the same browser, or any client on the network when `--host` "
+             "is not 127.0.0.1, can do to the server, and what stops it. The web API's JSON "
+             "endpoints are also fuzzed (`web_requests` in tests/fuzz/harness.py: every answer "
+             "a success or a 4xx/503 with a JSON error, never a 500).", "",
+             "| rule | value | checked by |", "|---|---|---|"]
+    lines += [f"| {rule} | {value} | `{command}` |" for rule, value, command in rows]
+    if flood:
+        lines += ["", f"File descriptors running out (`ulimit -n {flood['ulimit_n']}`, "
+                  f"`--max-connections` off, {flood['connections_opened']} idle connections "
+                  f"opened): in {flood['seconds']} s the server logged {flood['log_bytes']:,} "
+                  f"bytes ({flood['log_lines']} lines), then answered again once the idle "
+                  "clients were dropped (tests/test_web_server.py, the run that wrote this "
+                  "page)."]
+    return lines
 
 
 def render_limits(bomb_runs: list[dict]) -> list[str]:

@@ -155,3 +155,51 @@ def test_checkpoint_over_a_model_name_is_atomic_too(tmp_path):
     save_checkpoint(path, state, {"again": True})
     assert load_checkpoint(path).extra == {"again": True}
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
+
+
+@pytest.mark.slow
+def test_summary_json_is_written_atomically_and_the_error_names_it(tmp_path):
+    """``summary.json`` used to be written in place: a full disk left it empty or cut short
+    (and the Runs page with a 500), and the error said only ``[Errno 27] File too large``."""
+    from nnlearn.experiments.runs.folder import Run
+
+    run = Run(tmp_path)
+    run.write_summary({"test_accuracy": 0.5})
+    before = run.summary_path.read_bytes()
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        from nnlearn.experiments.runs.folder import Run
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # fail the write with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+        try:
+            Run({str(tmp_path)!r}).write_summary({{"test_accuracy": 0.75, "notes": "x" * 1000}})
+        except OSError as exc:
+            print(exc)
+            sys.exit(0)
+        sys.exit("the write went through despite the 200-byte file-size limit")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"[Errno {errno.EFBIG}] File too large: '{run.summary_path}'"
+    assert run.summary_path.read_bytes() == before and run.summary() == {"test_accuracy": 0.5}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary file left
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(tmp_path):
+    """/dev/full answers every write with ENOSPC, as a full disk does."""
+    from nnlearn.experiments.runs.folder import Run
+
+    run = Run(tmp_path)
+    run.metrics_path.symlink_to("/dev/full")
+    with pytest.raises(OSError) as caught:
+        run.append_metrics({"epoch": 1, "training_cost": 0.5})
+    assert caught.value.errno == errno.ENOSPC
+    assert str(caught.value) == f"[Errno {errno.ENOSPC}] No space left on device: '{run.metrics_path}'"
+
+    def to_the_full_disk(f):
+        with open("/dev/full", "wb") as full:
+            full.write(b"x" * 10)
+            full.flush()
+    with pytest.raises(OSError, match=f"No space left on device: '{tmp_path / 'out.bin'}'"):
+        files.atomic_write(tmp_path / "out.bin", to_the_full_disk)
+    assert not (tmp_path / "out.bin").exists()

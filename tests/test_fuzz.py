@@ -215,3 +215,10 @@ def test_huge_idx_headers_end_cleanly(case):
 @given(harness.huge_png())
 def test_huge_png_headers_end_cleanly(case):
     harness.check_huge_png(case)
+
+
+@SHORT
+@given(harness.web_requests())
+def test_web_api_on_generated_requests(case):
+    pytest.importorskip("starlette")
+    harness.check_web(case)

@@ -173,5 +173,32 @@ def test_missing_onnx_package_gives_an_install_hint(monkeypatch, tmp_path, capsy
     with pytest.raises(ImportError, match=r"nnlearn\[onnx\]"):
         to_onnx(net)
     assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx")]) == 1
-    assert "nnlearn[onnx]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert 'pip install "nnlearn[onnx]"' in err and 'pip install ".[onnx]"' in err  # index, checkout
+    assert "onnx, onnxruntime" in err                                                 # what it brings
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_and_evaluate_accept_a_run_folder_and_sigmoid_outputs_are_documented(tmp_path, capsys):
+    """Before: `nnlearn export RUN out.onnx` and `nnlearn evaluate RUN` refused a run folder that
+    `predict` and `serve` accept. The export computes the network's output (for a sigmoid
+    output layer rows need not sum to 1); `predict` shows those divided by their row sum."""
+    from nnlearn.cli import main
+    from nnlearn.data import digits
+    from nnlearn.experiments.config import files as cfgmod
+    from nnlearn.experiments.runs.folder import Run
+
+    run = Run.create(cfgmod.resolve(), run_dir=tmp_path / "run")
+    net = Network.from_sizes([784, 12, 10], seed=3)            # sigmoid output, cross-entropy
+    assert main(["export", str(run.path), str(tmp_path / "m.onnx")]) == 1
+    assert "without model.npz" in capsys.readouterr().err    # named, before the run has a model
+    net.save(run.model_path)
+    assert main(["export", str(run.path), str(tmp_path / "m.onnx")]) == 0
+    assert main(["evaluate", str(run.path)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    X = np.random.default_rng(0).random((6, 784)).astype(np.float32)
+    exported = run_onnx(str(tmp_path / "m.onnx"), X)
+    np.testing.assert_allclose(exported, net.predict_proba(X), atol=1e-5)
+    assert np.abs(exported.sum(axis=1) - 1).max() > 0.1       # not normalised ...
+    np.testing.assert_allclose(exported / exported.sum(axis=1, keepdims=True),
+                               digits.class_probabilities(net, X), atol=1e-5)  # ... predict's are

@@ -119,7 +119,7 @@ def test_a_clear_error_without_matplotlib(run_dir, monkeypatch, capsys):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"pip install 'nnlearn\[plot\]'"):
+    with pytest.raises(ImportError, match=r'pip install "nnlearn\[plot\]" \(or pip install "\.\[plot\]"'):
         plots.learning_curves([{"epoch": 1, "training_cost": 1.0}], "x.png")
     assert main(["plot", str(run_dir)]) == 1
     assert "matplotlib, an optional extra" in capsys.readouterr().err

@@ -109,7 +109,9 @@ def test_non_png_needs_pillow(tmp_path, monkeypatch):
     PIL.fromarray(np.full((10, 10), 200, np.uint8)).save(path)
     assert digits.load_image(path).shape == (10, 10)
     monkeypatch.setitem(sys.modules, "PIL", None)
-    with pytest.raises(ImportError, match=r"needs Pillow: pip install 'nnlearn\[images\]'"):
+    with pytest.raises(ImportError, match=r'needs Pillow: pip install "nnlearn\[images\]" \(or pip '
+                                          r'install "\.\[images\]" in a checkout of nnlearn; it brings '
+                                          r'Pillow\)'):
         digits.load_image(path)
 
 

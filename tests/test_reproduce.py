@@ -37,6 +37,19 @@ def test_cli_reproduce_options(tmp_path, capsys):
         main(["reproduce", "ch1", "--seeds", "0"])
 
 
+def test_only_lists_the_valid_keys_and_selects_ch1_and_ch3_rows(tmp_path, capsys):
+    """Before: `nnlearn reproduce ch1 --only zz` said "expected some of " with an empty list,
+    and no ch1 or ch3 row could be chosen."""
+    for chapter, keys in (("ch1", ["30", "100"]), ("ch3", ["30", "100", "30-l2", "100-l2", "100-l2-60"])):
+        assert main(["reproduce", chapter, "--only", "zz", "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert "unknown experiment(s) zz" in err
+        assert [k for k in keys if f" {k} ([784," in err or f": {k} ([784," in err] == keys, err
+    rows = reproduce("ch1", only=["30"], seeds=1, epochs=1, out_dir=tmp_path, log=lambda _: None)
+    assert len(rows) == 1 and rows[0]["best_mean"] > 70.0  # one real epoch of the book's network
+    assert "--only 30" in (tmp_path / "ch1.md").read_text()
+
+
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="unknown chapter"):
         reproduce("ch9")

@@ -375,7 +375,7 @@ def test_a_png_bomb_posted_to_the_web_predictor_is_refused_from_its_header(tmp_p
     data = bombs.png_file(tmp_path / "bomb.png", 16384, 16384).read_bytes()
     url = "data:image/png;base64," + base64.b64encode(data).decode()
     assert len(url) < MAX_BODY_BYTES  # fits the request limit; 268 megapixels declared
-    with TestClient(create_app(tmp_path / "runs", max_sessions=1)) as client:
+    with TestClient(create_app(tmp_path / "runs", max_sessions=1), base_url="http://localhost") as client:
         answer = client.post("/api/predict", json={"image": url})
     assert answer.status_code == 400
     assert answer.json()["field"] == "image"

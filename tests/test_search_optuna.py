@@ -154,7 +154,7 @@ def test_without_optuna_the_install_hint(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)
     path = space_file(tmp_path, '[search]\n"training.eta" = [0.1]\n[sweep]\nsampler = "grid"\n')
     assert main(["search", str(path), "--name", "x"]) == 1
-    assert "pip install 'nnlearn[optuna]'" in capsys.readouterr().err
+    assert 'pip install "nnlearn[optuna]" (or pip install ".[optuna]"' in capsys.readouterr().err
     assert not (tmp_path / "runs" / "x").exists()
 
 

@@ -135,3 +135,25 @@ def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         nnlearn.load(tmp_path / "nope.npz")
     assert not os.path.exists(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize("member", ["__nnlearn__", "layer0.params.W"])
+def test_a_raw_zip_member_is_named_not_a_traceback(tmp_path, capsys, member):
+    """Issue 22, item 5: `nnlearn predict bad.npz digit.png` ended in AttributeError:
+    'bytes' object has no attribute 'dtype' (numpy hands back a member that is not .npy as
+    bytes)."""
+    from nnlearn.cli import main
+
+    good, bad = tmp_path / "good.npz", tmp_path / "bad.npz"
+    Network.from_sizes([784, 10, 10], seed=0).save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as out:
+        for name in src.namelist():
+            if name == f"{member}.npy":
+                out.writestr(member, b'{"format": "nnlearn.model"}')
+            else:
+                out.writestr(name, src.read(name))
+    with pytest.raises(ModelFileError, match=f"member '{member}' is not a .npy array"):
+        nnlearn.load(bad)
+    assert main(["predict", str(bad), str(tmp_path / "digit.png")]) == 1
+    err = capsys.readouterr().err
+    assert f"member '{member}' is not a .npy array" in err and "Traceback" not in err

@@ -1,4 +1,5 @@
-"""nnlearn.io.sklearn: scikit-learn's estimator checks, model selection, labels, and the no-sklearn fallback."""
+"""nnlearn.sklearn (code in nnlearn.io.sklearn): scikit-learn's estimator checks, model selection,
+labels, and the no-sklearn fallback."""
 
 from __future__ import annotations
 
@@ -208,3 +209,14 @@ def test_works_without_sklearn():
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+def test_nnlearn_sklearn_is_the_public_home_and_the_old_path_still_works():
+    """Before: only nnlearn.io.sklearn existed; nnlearn.sklearn is where the README sends users."""
+    import nnlearn.io.sklearn as old
+    import nnlearn.sklearn as public
+
+    assert public.NNClassifier is old.NNClassifier and public.NNRegressor is old.NNRegressor
+    X = np.random.default_rng(0).normal(size=(120, 2))
+    y = (X[:, 0] > 0).astype(int)
+    assert public.NNClassifier(hidden_layer_sizes=(4,), epochs=30, seed=0).fit(X, y).score(X, y) > 0.9

@@ -112,7 +112,7 @@ def test_without_tensorboardx_the_install_hint_comes_before_any_work(tmp_path, m
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # import tensorboardX → ImportError
     run_dir = tmp_path / "run"
     assert main(["train", *TINY, "--log", "tensorboard", "--run-dir", str(run_dir)]) == 1
-    assert "pip install 'nnlearn[tensorboard]'" in capsys.readouterr().err
+    assert 'pip install "nnlearn[tensorboard]" (or pip install ".[tensorboard]"' in capsys.readouterr().err
     assert not run_dir.exists()
 
 

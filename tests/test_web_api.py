@@ -27,6 +27,12 @@ from nnlearn.web.routes.common import MAX_BODY_BYTES
 from nnlearn.web.predictor import shipped_model_path
 
 
+def local_client(app) -> TestClient:
+    """The app through Starlette's TestClient, as a browser on this machine reaches it
+    (``Host: localhost``; TestClient's own ``testserver`` is not an allowed host)."""
+    return TestClient(app, base_url="http://localhost")
+
+
 @pytest.fixture
 def runs_dir(tmp_path):
     root = tmp_path / "runs"
@@ -36,7 +42,7 @@ def runs_dir(tmp_path):
 
 @pytest.fixture
 def client(runs_dir):
-    with TestClient(create_app(runs_dir, max_sessions=3)) as c:
+    with local_client(create_app(runs_dir, max_sessions=3)) as c:
         yield c
 
 
@@ -103,6 +109,25 @@ def test_predict_steps_show_the_crop_and_the_20x20_digit(client):
     assert centred[:, 12:16].sum() == pytest.approx(centred.sum())  # centred on column 14
 
 
+def test_predict_steps_show_the_paper_the_ink_and_the_specks_set_aside(client):
+    image = np.full((280, 280), 0.85)
+    image += np.linspace(-0.15, 0.1, 280)[None, :]          # lit unevenly
+    image[50:230, 130:150] = 0.1                            # a 1
+    image[240:246, 20:26] = 0.1                             # a speck far from it
+    image = (255 * image).round()                           # 0–255: a body within the limit
+    answer = client.post("/api/predict", json={"image": image.tolist(), "steps": True}).json()
+    steps = answer["steps"]
+    assert steps["box"] == [50, 130, 230, 150] and steps["dark_ink"] is True
+    ink, paper = np.array(steps["ink"]), np.array(steps["paper"])
+    assert ink.shape == paper.shape == (70, 70)
+    assert ink.max() == pytest.approx(1.0, abs=0.05) and ink.min() < -0.3   # kept, and set aside
+    assert 0 < steps["threshold"] < 1
+    two = np.full((200, 400), 0.9)
+    two[40:160, 60:80] = two[40:160, 320:340] = 0.1
+    r = client.post("/api/predict", json={"image": two.tolist()})
+    assert r.status_code == 400 and "2 separate marks" in r.json()["error"]
+
+
 @pytest.mark.parametrize("body, field, text", [
     ({"image": "data:image/jpeg;base64,AAAA"}, "image", "PNG data URL"),
     ({"image": "data:image/png;base64,@@@"}, "image", "base64"),
@@ -132,7 +157,7 @@ def test_bodies_over_one_megabyte_get_413_and_bad_json_400(client):
     def chunks():  # no Content-Length: the limit is enforced while reading
         for _ in range(20):
             yield b" " * 65536
-    r = client.post("/api/predict", content=chunks())
+    r = client.post("/api/predict", content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413
     r = client.post("/api/predict", content=b'{"image": [[0, 1]', headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["field"] == "body" and "not valid JSON" in r.json()["error"]
@@ -165,7 +190,7 @@ def test_the_model_option_names_the_default(runs_dir):
     make_run(runs_dir, "chosen", seed=3)
     make_run(runs_dir, "later", seed=4)
     for given in ("chosen", str(runs_dir / "chosen"), str(runs_dir / "chosen" / "model.npz")):
-        with TestClient(create_app(runs_dir, model=given)) as c:
+        with local_client(create_app(runs_dir, model=given)) as c:
             assert c.get("/api/models").json()["default"] in ("chosen", "model.npz")
 
 
@@ -254,7 +279,7 @@ def test_playground_session_trains_streams_and_changes(client):
     r = client.get(f"/api/playground/{sid}/model.npz")
     assert r.status_code == 200 and "playground.npz" in r.headers["content-disposition"]
     assert r.content[:2] == b"PK"  # an .npz (zip) archive; test_web_playground loads one
-    assert client.delete(f"/api/playground/{sid}").json() == {"closed": True}
+    assert client.request("DELETE", f"/api/playground/{sid}", json={}).json() == {"closed": True}
     assert client.get(f"/api/playground/{sid}").status_code == 404
 
 
@@ -318,7 +343,7 @@ def test_playground_settings_are_checked(client, path, body, field):
 
 
 def test_session_limit_gives_503_and_idle_sessions_are_freed(runs_dir):
-    with TestClient(create_app(runs_dir, max_sessions=2, idle_seconds=0.4)) as c:
+    with local_client(create_app(runs_dir, max_sessions=2, idle_seconds=0.4)) as c:
         first, second = create(c)["session"], create(c)["session"]
         r = c.post("/api/playground", json={})
         assert r.status_code == 503 and "--max-sessions" in r.json()["error"]
@@ -392,3 +417,177 @@ def test_runs_table_rereads_a_run_only_when_its_files_change(tmp_path, monkeypat
     monkeypatch.setattr(runs_view, "RUNNING_WINDOW", 0.0)   # time alone turns running into stopped
     assert {r["name"]: r["status"] for r in runs_view.list_runs(root)}["live"] == "stopped"
     assert reads[3:] == []
+
+
+# -- what every request must show (nnlearn.web.guard) -------------------------------------
+def test_other_sites_cannot_change_state_and_foreign_hosts_are_refused(runs_dir):
+    from nnlearn.web.guard import allowed_host_names
+
+    with local_client(create_app(runs_dir, max_sessions=3)) as c:
+        # a form or no-cors fetch from another site: text/plain, no preflight
+        r = c.post("/api/playground", content=b"{}", headers={"Content-Type": "text/plain"})
+        assert r.status_code == 415 and r.json()["field"] == "Content-Type"
+        assert "application/json" in r.json()["error"]
+        for origin in ("http://attacker.example", "null", "http://localhost:9999",
+                       "file://"):
+            r = c.post("/api/playground", json={}, headers={"Origin": origin})
+            assert r.status_code == 403 and r.json()["field"] == "Origin", origin
+        r = c.request("DELETE", "/api/playground/x")
+        assert r.status_code == 415
+        assert c.get("/api/health").json()["sessions"] == 0
+        assert c.post("/api/playground", json={}, headers={"Origin": "http://localhost"}).status_code == 201
+        assert c.post("/api/playground", json={}).status_code == 201  # no Origin: curl, scripts
+        for host in ("attacker.example", "attacker.example:8000", "localhost.attacker.example",
+                     "127.0.0.1.nip.io", "testserver"):
+            r = c.get("/api/health", headers={"Host": host})
+            assert r.status_code == 400 and r.json()["field"] == "Host", host
+            assert "--allowed-host" in r.json()["error"]
+        r = c.get("/", headers={"Host": "attacker.example"})
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/plain")
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "app.localhost:1", "LOCALHOST"):
+            assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
+    hosts = allowed_host_names("192.168.1.5", ["nn.lan"])
+    with local_client(create_app(runs_dir, allowed_hosts=hosts)) as c:
+        for host in ("192.168.1.5:8000", "nn.lan", "NN.LAN:80", "localhost"):
+            assert c.get("/api/health", headers={"Host": host}).status_code == 200, host
+        assert c.get("/api/health", headers={"Host": "192.168.1.6"}).status_code == 400
+    assert "0.0.0.0" not in allowed_host_names("0.0.0.0") and "::" not in allowed_host_names("::")
+    with local_client(create_app(runs_dir, allowed_hosts=allowed_host_names(extra=["*"]))) as c:
+        assert c.get("/api/health", headers={"Host": "anything.example"}).status_code == 200
+
+
+def test_simultaneous_creates_never_exceed_the_session_limit():
+    import threading
+
+    from nnlearn.web.playground import PoolFull, SessionPool, Settings
+
+    pool, start, made, full = SessionPool(max_sessions=3), threading.Barrier(20), [], []
+
+    def create():
+        start.wait()
+        try:
+            made.append(pool.create(Settings()))
+        except PoolFull:
+            full.append(1)
+    threads = [threading.Thread(target=create) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(made) == 3 and len(full) == 17 and len(pool.sessions) == 3
+
+
+# -- one bad file or field is one bad answer, not a 500 for everyone ------------------------
+DEEP = "[" * 100_000
+HUGE_INT = "1" + "0" * 5000
+
+
+@pytest.mark.parametrize("file, text, says", [
+    ("summary.json", "", "summary.json: not JSON"),
+    ("summary.json", '{"test_accuracy": 0.', "summary.json: not JSON"),   # cut short by a full disk
+    ("summary.json", "[0.97, 0.5]", "expected a JSON object, found list"),
+    ("summary.json", DEEP, "RecursionError"),
+    ("summary.json", '{"test_accuracy": ' + HUGE_INT + "}", "summary.json: not JSON"),
+    ("metrics.jsonl", '{"epoch": 1}\n5\n', "metrics.jsonl:2: expected a JSON object, found int"),
+    ("metrics.jsonl", DEEP + "\n", "metrics.jsonl:1: not JSON"),
+])
+def test_a_damaged_run_is_marked_unreadable_and_the_others_still_show(client, runs_dir, file, text, says):
+    make_run(runs_dir, "good", metrics=[{"epoch": 1, "evaluation_accuracy": 0.9}])
+    bad = make_run(runs_dir, "bad", metrics=[{"epoch": 1, "evaluation_accuracy": 0.8}])
+    (bad.path / file).write_text(text)
+    r = client.get("/api/runs")
+    assert r.status_code == 200, r.text
+    table = {row["name"]: row for row in r.json()["runs"]}
+    assert table["good"]["status"] == "finished" and table["good"]["problem"] is None
+    assert table["good"]["best_validation_accuracy"] == 0.9
+    assert table["bad"]["status"] == "unreadable" and says in table["bad"]["problem"]
+    detail = client.get("/api/runs/bad")
+    assert detail.status_code == 200 and detail.json()["config"]["model"]["hidden"] == [10]
+    assert detail.json()["summary_json" if file == "summary.json" else "metrics"] is None
+    metrics = client.get("/api/runs/bad/metrics")
+    if file == "metrics.jsonl":
+        assert metrics.status_code == 400 and metrics.json()["field"] == "name"
+        assert says in metrics.json()["error"]
+    else:
+        assert metrics.json()["count"] == 1
+    assert client.get("/api/models").status_code == 200
+
+
+def test_nan_and_infinity_in_a_runs_files_are_sent_as_null(client, runs_dir):
+    run = make_run(runs_dir, "diverged", finished=False)
+    run.metrics_path.write_text('{"epoch": 1, "training_cost": NaN, "evaluation_accuracy": 0.1}\n'
+                                '{"epoch": 2, "training_cost": Infinity, "evaluation_accuracy": NaN}\n')
+    run.summary_path.write_text('{"test_accuracy": NaN, "test_cost": -Infinity}')
+    row = client.get("/api/runs").json()["runs"][0]
+    assert row["status"] == "finished" and row["problem"] is None
+    assert row["test_accuracy"] is None and row["best_validation_accuracy"] == 0.1
+    detail = client.get("/api/runs/diverged").json()
+    assert detail["summary_json"] == {"test_accuracy": None, "test_cost": None}
+    assert [m["training_cost"] for m in detail["metrics"]] == [None, None]
+    assert client.get("/api/runs/diverged/metrics?since=1").json()["records"] == [
+        {"epoch": 2, "training_cost": None, "evaluation_accuracy": None}]
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("POST", "/api/predict", DEEP, "body"),
+    ("POST", "/api/predict", '{"image": ' + HUGE_INT + "}", "body"),
+    ("POST", "/api/playground", '{"settings": {"seed": ' + HUGE_INT + "}}", "body"),
+    ("POST", "/api/predict", json.dumps({"image": [[0, 1]], "model": "r" * 5000}), "model"),
+    ("GET", "/api/runs/" + "r" * 5000, None, "name"),
+    ("GET", "/api/runs/" + "r" * 5000 + "/metrics", None, "name"),
+    ("GET", "/api/compare?a=" + "r" * 5000 + "&b=x", None, "a"),
+    ("GET", "/api/runs/good/metrics?since=²", None, "since"),
+    ("GET", "/api/runs/good/metrics?since=" + "9" * 5000, None, "since"),
+    ("GET", "/api/runs/good/metrics?since=-" + "9" * 5000, None, "since"),
+])
+def test_hostile_fields_get_a_400_naming_them(client, runs_dir, method, path, body, field):
+    make_run(runs_dir, "good")
+    r = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["field"] == field and len(r.text) < 2000
+    assert client.get("/api/runs").status_code == 200
+
+
+def _raw_member_model(path: Path) -> None:
+    """A model file whose header member is raw JSON bytes, not a .npy array."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__nnlearn__", json.dumps({"format": "nnlearn-model", "version": 1}))
+        archive.writestr("layer0.params.W.npy", b"")
+
+
+def test_a_model_file_with_a_raw_member_does_not_break_draw(client, runs_dir):
+    make_run(runs_dir, "good", seed=1)
+    time.sleep(0.01)
+    broken = make_run(runs_dir, "broken", seed=2)  # the newest run: the default candidate
+    _raw_member_model(broken.model_path)
+    info = client.get("/api/models")  # the default is never the broken file
+    assert info.status_code == 200 and info.json()["default"] in ("good", "shipped")
+    image = np.zeros((28, 28))
+    image[5:23, 13:15] = 1.0
+    assert client.post("/api/predict", json={"image": image.tolist()}).json()["model"] in ("good", "shipped")
+    r = client.post("/api/predict", json={"image": image.tolist(), "model": "broken"})
+    assert r.status_code == 400 and r.json()["field"] == "model"
+    assert "member '__nnlearn__' is not a .npy array" in r.json()["error"]
+    r = client.get("/api/runs/broken/evaluation")
+    assert r.status_code == 400 and "__nnlearn__" in r.json()["error"]
+
+
+def test_a_symlink_leading_outside_the_runs_folder_is_skipped_everywhere(client, runs_dir, tmp_path):
+    make_run(runs_dir, "inside", seed=1)
+    time.sleep(0.01)
+    make_run(tmp_path / "elsewhere", "secret", seed=2)  # newer, with a digit model
+    (runs_dir / "link").symlink_to(tmp_path / "elsewhere" / "secret")
+    (runs_dir / "loop").symlink_to(runs_dir / "loop")
+    assert [r["name"] for r in client.get("/api/runs").json()["runs"]] == ["inside"]
+    info = client.get("/api/models").json()  # the newest model is behind the link: not chosen
+    assert info["default"] in ("inside", "shipped")
+    assert [m["name"] for m in info["models"]] == ["shipped", "inside"]
+    image = np.zeros((28, 28))
+    image[5:23, 13:15] = 1.0
+    assert client.post("/api/predict", json={"image": image.tolist()}).json()["model"] in ("inside", "shipped")
+    r = client.post("/api/predict", json={"image": image.tolist(), "model": "link"})
+    assert r.status_code == 400 and "leads outside --runs-dir" in r.json()["error"]
+    (runs_dir / "alias").symlink_to(runs_dir / "inside")  # a link that stays inside is a run
+    assert sorted(r["name"] for r in client.get("/api/runs").json()["runs"]) == ["alias", "inside"]

@@ -21,7 +21,7 @@ from nnlearn.web.book import CHAPTERS
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    with TestClient(create_app(tmp_path_factory.mktemp("runs"))) as c:
+    with TestClient(create_app(tmp_path_factory.mktemp("runs")), base_url="http://localhost") as c:
         yield c
 
 
@@ -326,7 +326,7 @@ def test_a_relu_session_learns_its_first_layer_faster(client):
 
 
 def test_book_sessions_share_the_playground_limit(tmp_path):
-    with TestClient(create_app(tmp_path, max_sessions=1)) as c:
+    with TestClient(create_app(tmp_path, max_sessions=1), base_url="http://localhost") as c:
         assert c.post("/api/book/ch5/session", json={}).status_code == 201
         full = c.post("/api/book/ch5/session", json={})
         assert full.status_code == 503 and "--max-sessions" in full.json()["error"]

@@ -89,6 +89,21 @@ def test_draw_a_stroke_and_get_ten_probabilities_and_the_28x28_input(server, pag
         return [c.width, c.height, lit]; }""")
     assert preview[:2] == [28, 28] and 20 < preview[2] < 400
     assert page.locator(".bar.top .d").inner_text() == "1"
+    page.mouse.move(box["x"] + 30 * scale, box["y"] + 250 * scale)  # a speck, far from the 1
+    page.mouse.down()
+    page.mouse.move(box["x"] + 33 * scale, box["y"] + 251 * scale, steps=2)
+    page.mouse.up()
+    page.wait_for_function("state.strokes === 2 && !state.busy && !state.again")
+    ink = page.evaluate("""() => {
+        const c = document.getElementById('stepInk');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let white = 0, red = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] > 100 && d[i + 1] > 100) white++; else if (d[i] > 100) red++; }
+        return [c.width, white, red]; }""")
+    assert ink[0] == 70 and ink[1] > 20 and ink[2] > 0  # the stroke kept, the speck set aside
+    assert page.evaluate("state.answer.digit") == 1
+    assert page.evaluate("state.answer.steps.box")[1] > 100  # the box holds the 1, not the speck
 
 
 def test_playground_xor_trains_until_the_test_loss_is_low(server, page):

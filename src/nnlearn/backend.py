@@ -60,17 +60,3 @@ def to_numpy(array) -> numpy.ndarray:
 def default_rng(seed: int | None = None):
     """A random generator of the active backend, seeded reproducibly."""
     return xp.random.default_rng(seed)
-
-
-_MOVED_TO_MEMORY = ("MEMORY_LIMIT_ENV", "available_memory", "format_bytes", "parse_size",
-                    "require_memory")
-
-
-def __getattr__(name: str):
-    """``backend.require_memory`` and its kin moved to :mod:`nnlearn.system.memory`; this keeps
-    the old spelling working for data/digits.py and data/png.py until they import it from there
-    (imported here on first use: the memory module reads ``backend.xp``)."""
-    if name in _MOVED_TO_MEMORY:
-        from nnlearn.system import memory
-        return getattr(memory, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

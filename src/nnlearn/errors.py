@@ -40,3 +40,22 @@ class ResourceError(NNLearnError, MemoryError):
 class LockedError(NNLearnError, RuntimeError):
     """A run or sweep folder is being written by another live process
     (:class:`nnlearn.system.processes.FolderLock`)."""
+
+
+EXTRAS = {
+    "plot": "matplotlib", "images": "Pillow", "progress": "tqdm", "sklearn": "scikit-learn",
+    "onnx": "onnx, onnxruntime", "threads": "threadpoolctl", "fast": "numba",
+    "ray": "ray[tune]", "web": "starlette, uvicorn, threadpoolctl",
+    "notebook": "matplotlib, ipykernel, jupytext, nbclient, nbformat",
+    "tensorboard": "tensorboardX, tensorboard", "optuna": "optuna",
+}
+"""The optional extras and the packages each brings (pyproject.toml's
+``[project.optional-dependencies]``; tests/test_docs.py checks they agree)."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra, from a package index and from a checkout, and what it brings:
+    ``pip install "nnlearn[web]"`` (or ``pip install ".[web]"`` in a checkout of nnlearn;
+    it brings starlette, uvicorn, threadpoolctl)."""
+    return (f'pip install "nnlearn[{extra}]" (or pip install ".[{extra}]" in a checkout of '
+            f"nnlearn; it brings {EXTRAS[extra]})")

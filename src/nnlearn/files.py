@@ -7,6 +7,8 @@ preprocessing transforms are all written this way); the new file gets the mode o
 file it replaces, or ``0666`` less the umask like any other new file.
 :func:`check_writable` tells before a long job whether its output can be written, and
 :func:`remove_stale_temporaries` removes the temporary files of writes a kill cut short.
+An error while writing names the file (:func:`naming_the_file`): a full disk says
+``[Errno 28] No space left on device: 'runs/…/summary.json'``, not only ``[Errno 28] …``.
 
 Reading: :func:`open_regular` opens only regular files, so a FIFO, a device or a
 folder given where a file is expected is refused at once instead of blocking forever
@@ -15,12 +17,13 @@ folder given where a file is expected is refused at once instead of blocking for
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -126,15 +129,28 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
+@contextlib.contextmanager
+def naming_the_file(path: str | os.PathLike) -> Iterator[None]:
+    """Re-raise an ``OSError`` that names no file (a full disk, a file size limit: the
+    error comes from ``write``, which knows only a descriptor) with ``path`` as its file."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from None
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temp file in ``path``'s folder, then rename it to ``path``.
 
-    If anything fails, the temp file is removed and an existing ``path`` is untouched.
+    If anything fails, the temp file is removed and an existing ``path`` is untouched;
+    an ``OSError`` names ``path`` (:func:`naming_the_file`).
     """
     path = Path(path)
     fd, tmp = _temporary_beside(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with naming_the_file(path), os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), _new_file_mode(path))
             write(f)
             f.flush()

@@ -77,3 +77,10 @@ def test_huge_idx_headers(case):
 @given(harness.huge_png())
 def test_huge_png_headers(case):
     harness.check_huge_png(case)
+
+
+@LONG
+@given(harness.web_requests())
+def test_web_api_json_endpoints(case):
+    pytest.importorskip("starlette")
+    harness.check_web(case)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from nnlearn.cli import models
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="accuracy and cost of a saved model on a test set",
                        description="Evaluate a model saved by `nnlearn train --save` on the MNIST "
                                    "test set (10,000 t10k images) or the test split of an IDX folder.")
-    p.add_argument("model", metavar="MODEL", help="model file (.npz) written by nnlearn")
+    p.add_argument("model", metavar="MODEL|RUN", help=models.HELP)
     p.add_argument("--data", metavar="DIR", default=None,
                    help="folder with the four IDX files (default: the shipped MNIST)")
     p.set_defaults(func=run)
@@ -17,10 +19,9 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nnlearn import data as datasets
-    from nnlearn.io.model_file import load
     from nnlearn.nn import memory
 
-    net = load(args.model)
+    net = models.load_model(args.model)
     flatten = len(net.input_shape) == 1
     folder = datasets.mnist_path() if args.data is None else args.data
     test = datasets.load_idx_dataset(folder, flatten=flatten, dtype=net.dtype,

@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-FORMATS = {".onnx": "an ONNX inference graph (needs: pip install 'nnlearn[onnx]')",
+from nnlearn.cli import models
+from nnlearn.errors import install_hint
+
+FORMATS = {".onnx": "an ONNX inference graph (needs the onnx extra)",
            ".safetensors": "safetensors in PyTorch's layout and names (torch.nn.Sequential "
                            "state dict), the architecture in its metadata",
            ".npz": "nnlearn's own model file"}
@@ -20,10 +23,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export a saved model to ONNX, safetensors or .npz",
                        description="Write a model saved by nnlearn (.npz or .safetensors) in the "
                                    "format OUT's suffix names. " + listing + ". ONNX files "
-                                   "compute the output probabilities (input 'input' of shape "
-                                   "(N, ...), output 'output').")
-    p.add_argument("model", metavar="MODEL", help="model file (.npz or .safetensors) written by "
-                                                  "nnlearn")
+                                   "compute the network's outputs (input 'input' of shape "
+                                   "(N, ...), output 'output'; a sigmoid output layer's rows need "
+                                   "not sum to 1) and need the onnx package: "
+                                   + install_hint("onnx") + ".")
+    p.add_argument("model", metavar="MODEL|RUN", help=models.HELP)
     p.add_argument("out", metavar="OUT", help="file to write: model.onnx, model.safetensors or "
                                               "model.npz")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
@@ -45,12 +49,12 @@ def export_format(out: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.io.model_file import load, save
+    from nnlearn.io.model_file import save
     from nnlearn.io.onnx import export_onnx
     from nnlearn.io.safetensors import save_safetensors
 
     suffix = export_format(args.out)
-    net = load(args.model)
+    net = models.load_model(args.model)
     if suffix == ".onnx":
         export_onnx(net, args.out, opset=args.opset, dtype=args.dtype)
         detail = f", opset {args.opset}, {args.dtype}"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from nnlearn.errors import install_hint
 
 
 def add_parser(sub) -> None:
@@ -12,14 +13,14 @@ def add_parser(sub) -> None:
                                    "learning_curves.png (training and validation cost and "
                                    "accuracy per epoch), confusion_matrix.png, misclassified.png "
                                    "and first_layer.png (weights or filters). Needs matplotlib "
-                                   "(pip install 'nnlearn[plot]'); no display is used.")
+                                   "(" + install_hint("plot") + "); no display is used.")
     p.add_argument("run", metavar="RUN", help="run folder (runs/<name>)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="write the PNGs here (default: RUN/plots)")
     p.add_argument("--tensorboard", action="store_true",
                    help="instead of PNGs, write RUN/metrics.jsonl (and the saved model's weight "
                         "histograms) as TensorBoard event files in RUN/tensorboard/; needs "
-                        "tensorboardX (pip install 'nnlearn[tensorboard]')")
+                        "tensorboardX (" + install_hint("tensorboard").replace("%", "%%") + ")")
     p.set_defaults(func=run)
 
 

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from nnlearn.cli.flags import positive_int
+from nnlearn.errors import install_hint
 from nnlearn.experiments.sweeps.engines import ENGINES, SCHEDULERS
 
 
@@ -25,8 +26,8 @@ def add_parser(sub) -> None:
                     "results.csv and best.toml (rerun it with nnlearn train --config).")
     p.add_argument("space", metavar="SPACE.toml", help="the space file")
     p.add_argument("--engine", choices=ENGINES, default="local",
-                   help="local: a process per core on this machine; ray: Ray Tune (pip install "
-                        "'nnlearn[ray]') (default: %(default)s)")
+                   help="local: a process per core on this machine; ray: Ray Tune ("
+                        + install_hint("ray").replace("%", "%%") + ") (default: %(default)s)")
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="join this Ray cluster (default: start a Ray on this machine)")
     p.add_argument("--trials", type=positive_int("--trials"), metavar="N",

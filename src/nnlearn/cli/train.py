@@ -19,7 +19,7 @@ from nnlearn.cli import checkpointing
 from nnlearn.cli.flags import positive_int
 from nnlearn.cli.progress import make_progress
 from nnlearn.data.mnist import release_decoded
-from nnlearn.errors import DivergenceError
+from nnlearn.errors import DivergenceError, install_hint
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs import builder as experiment
 from nnlearn.experiments.runs import tensorboard
@@ -218,7 +218,7 @@ def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
             paths = plots.plot_run(folder, network=net, test=test)
         except ImportError:
             if not args.quiet:
-                print("plots skipped: matplotlib is not installed (pip install 'nnlearn[plot]')",
+                print(f"plots skipped: matplotlib is not installed ({install_hint('plot')})",
                       file=out)
         else:
             if not args.quiet:

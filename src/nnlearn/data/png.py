@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy
 
-from nnlearn.errors import DataError
+from nnlearn.errors import DataError, install_hint
 from nnlearn.files import read_regular_bytes
-from nnlearn.backend import require_memory
+from nnlearn.system.memory import require_memory
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -218,7 +218,7 @@ def read_png(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> numpy.nda
 
     The header is checked before any image data is decompressed: at most ``max_pixels``
     pixels, and the memory decoding needs against the memory available
-    (:func:`nnlearn.backend.require_memory`); decompression stops at the size the
+    (:func:`nnlearn.system.memory.require_memory`); decompression stops at the size the
     header implies.
     """
     return decode_png(read_regular_bytes(path), str(path), max_pixels)
@@ -244,7 +244,7 @@ def decode_png(data: bytes, name: str = "PNG data", max_pixels: int = MAX_PIXELS
     width, height, depth, color, interlace = header
     if interlace:
         raise DataError(f"{path_s} is an interlaced PNG, which the built-in reader does not "
-                        "decode; install Pillow (pip install 'nnlearn[images]') or re-save it")
+                        f"decode; install Pillow ({install_hint('images')}) or re-save it")
     if width * height > max_pixels:
         raise DataError(f"{path_s}: a PNG of {width}×{height} = {width * height:,} pixels is "
                         f"larger than the limit of {max_pixels:,} pixels; scale it down first")

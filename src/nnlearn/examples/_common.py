@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy
 
-from nnlearn.errors import ConfigError, DataError
+from nnlearn.errors import ConfigError, DataError, install_hint
 
 
 def pyplot() -> Any | None:
@@ -34,7 +34,7 @@ def save_figure(fig: Any, path: str | Path) -> Path:
 
 
 def no_matplotlib(what: str) -> None:
-    print(f"({what}: matplotlib is not installed; pip install 'nnlearn[plot]' for the figure)")
+    print(f"({what}: matplotlib is not installed; {install_hint('plot')} for the figure)")
 
 
 def stratified_split(y, test_fraction: float, seed: int | None) -> tuple[numpy.ndarray, numpy.ndarray]:

@@ -38,6 +38,7 @@ import time
 from typing import Any, Sequence
 
 import numpy
+from nnlearn.errors import install_hint
 
 
 def average_darkness(train, test) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import sklearn
     except ImportError:
-        print("SVM: scikit-learn is not installed; pip install 'nnlearn[sklearn]' (skipped)")
+        print(f"SVM: scikit-learn is not installed; {install_hint('sklearn')} (skipped)")
         return 0
     test = data.test if args.test_subset is None else \
         (data.test[0][:args.test_subset], data.test[1][:args.test_subset])

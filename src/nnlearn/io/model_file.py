@@ -97,6 +97,10 @@ def read_archive(path: str | os.PathLike, fmt: str, version: int, what: str,
     except Exception as exc:  # zipfile and numpy raise a zoo of types on damaged input
         raise ModelFileError(f"{path} is not an nnlearn {what} file "
                              f"({type(exc).__name__}: {exc})") from None
+    raw_members = sorted(name for name, value in arrays.items() if not isinstance(value, numpy.ndarray))
+    if raw_members:  # numpy.load returns the bytes of a zip member not stored as .npy
+        raise ModelFileError(f"{path} is not an nnlearn {what} file: member "
+                             f"{raw_members[0]!r} is not a .npy array; {hint}")
     if not isinstance(arrays, dict) or _META_KEY not in arrays:
         raise ModelFileError(f"{path} is not an nnlearn {what} file (no {_META_KEY} header); "
                              f"{hint}")

@@ -23,6 +23,15 @@ batch tensor ``input (N, *input_shape)``; the last one writes ``output (N, K)``:
 Layers of any other type (including subclasses of these, whose forward may differ)
 raise :class:`~nnlearn.errors.ConfigError` naming the layer.
 
+``output`` is the network's own output, ``Network.predict_proba``: for a softmax output
+layer, probabilities summing to 1; for a sigmoid output layer (the book's cross-entropy
+networks), one activation per class in (0, 1) whose rows need not sum to 1. ``nnlearn
+predict`` and the Draw page show those divided by their row sum
+(:func:`nnlearn.data.digits.class_probabilities`); the arg-max is the same. The graph is
+left unnormalised on purpose: it computes the trained function itself, the same for every
+model, and a multi-label network's independent per-class probabilities must not be
+normalised.
+
 Requires the optional ``onnx`` package (``pip install 'nnlearn[onnx]'``); running
 the exported file needs a runtime such as ``onnxruntime``.
 """
@@ -34,7 +43,7 @@ from typing import Any, Callable
 
 import numpy
 
-from nnlearn.errors import ConfigError
+from nnlearn.errors import ConfigError, install_hint
 from nnlearn.system.version import __version__
 
 DEFAULT_OPSET = 17
@@ -45,7 +54,7 @@ def _onnx():
         import onnx
         from onnx import helper, numpy_helper
     except ImportError as exc:
-        raise ImportError("ONNX export needs the onnx package: pip install 'nnlearn[onnx]'") from exc
+        raise ImportError(f"ONNX export needs the onnx package: {install_hint('onnx')}") from exc
     return onnx, helper, numpy_helper
 
 

@@ -49,6 +49,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from nnlearn import backend
+from nnlearn.errors import install_hint
 from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
 from nnlearn.nn.layers.windows import col2im as col2im_reference
 
@@ -422,8 +423,8 @@ def _compiled():
         import numba
     except ImportError:
         print("nnlearn: Numba is not installed, so max-pooling, col2im, ReLU's backward pass and "
-              "batch norm and the MLP training epoch run as NumPy array code (slower); pip install "
-              "\"nnlearn[fast]\" compiles them", file=sys.stderr)
+              "batch norm and the MLP training epoch run as NumPy array code (slower); "
+              f"{install_hint('fast')} compiles them", file=sys.stderr)
         return None
 
     return SimpleNamespace(**{name: numba.njit(cache=True, nogil=True)(loops)

@@ -45,7 +45,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from nnlearn import backend
-from nnlearn.errors import ConfigError
+from nnlearn.errors import ConfigError, install_hint
 
 MIN_MACS_PER_THREAD = 20_000_000
 """``threads="auto"`` gives each thread at least this many multiply-adds of the forward
@@ -160,7 +160,7 @@ def plan_threads(network, mini_batch_size: int, threads: int | str = "auto") -> 
                           f"{backend.xp.__name__} backend runs on its own device: use threads=1")
     if _blas_controller() is None:
         raise ConfigError(f"threads={threads} needs threadpoolctl (to hold BLAS to one thread "
-                          "per part): pip install 'nnlearn[threads]', or use threads=1")
+                          f"per part): {install_hint('threads')}, or use threads=1")
     return threads
 
 

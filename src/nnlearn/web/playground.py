@@ -731,6 +731,8 @@ class SessionPool:
         self.idle_seconds = idle_seconds
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
+        self._starting = 0
+        """Sessions being built: counted against the limit before they join ``sessions``."""
 
     def sweep(self) -> list[str]:
         """Free the idle sessions; returns their ids."""
@@ -746,14 +748,20 @@ class SessionPool:
         given, builds another kind of session instead (the Book's trainings; see
         :mod:`nnlearn.web.book.sessions`), which then shares these limits and the stream."""
         self.sweep()
-        with self.lock:
-            if len(self.sessions) >= self.max_sessions:
+        with self.lock:  # count and reserve in one step: concurrent creates cannot overshoot
+            if len(self.sessions) + self._starting >= self.max_sessions:
                 raise PoolFull(f"all {self.max_sessions} playground sessions are in use; close "
                                "another playground tab, wait for idle ones to be freed, or start "
                                "the server with a larger --max-sessions")
-        session = Session(settings) if make is None else make()
-        with self.lock:
-            self.sessions[session.id] = session
+            self._starting += 1
+        session = None
+        try:
+            session = Session(settings) if make is None else make()
+        finally:
+            with self.lock:
+                self._starting -= 1
+                if session is not None:
+                    self.sessions[session.id] = session
         return session
 
     def get(self, session_id: str) -> Session | None:

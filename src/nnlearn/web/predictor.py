@@ -1,10 +1,12 @@
 r"""Draw-a-digit: which model answers, and a prediction with every preparation step.
 
 A drawing is prepared exactly as ``nnlearn predict`` prepares an image file
-(:func:`nnlearn.data.digits.mnist_stages`, the steps of ``to_mnist``: grey, invert
-if dark-on-light, crop to the ink, scale into 20×20, centre the centre of mass in
-28×28), then :func:`nnlearn.data.digits.class_probabilities` turns the network's
-outputs into the ten probabilities.
+(:func:`nnlearn.data.digits.mnist_stages`, the steps of ``to_mnist``: the ink's side,
+the paper's level removed, the threshold, the connected strokes kept and specks set aside,
+crop, scale into 20×20, centre the centre of mass in 28×28), then
+:func:`nnlearn.data.digits.class_probabilities` turns the network's outputs into the ten
+probabilities. With ``"steps": true`` the answer carries pictures of the stages, reduced
+to at most :data:`STEP_SIDE` pixels a side.
 
 Models: ``"shipped"`` is the small [784, 100, 10] network in the package
 (``nnlearn/web/models/digits-mlp.npz``, made by ``python scripts/train_web_model.py``);
@@ -24,13 +26,15 @@ from typing import Any
 
 import numpy
 
-from nnlearn.errors import DataError
-from nnlearn.web.validation import FieldError, folder_name, one_of
+from nnlearn.errors import DataError, ModelFileError
+from nnlearn.web.validation import FieldError, folder_name, one_of, resolved_inside
 
 SHIPPED = "shipped"
 MAX_SIDE = 2000
 """Largest accepted image side, in pixels."""
 PNG_PREFIX = "data:image/png;base64,"
+STEP_SIDE = 70
+"""Largest side of the stage pictures sent back with ``"steps": true``."""
 
 
 def shipped_model_path() -> Path:
@@ -95,7 +99,10 @@ class DigitModels:
             label, path = SHIPPED, shipped_model_path()
         else:
             label, path = name, self._run_model(name)
-        network = self.cache.load(path)
+        try:
+            network = self.cache.load(path)
+        except ModelFileError as exc:
+            raise FieldError("model", f"{label!r} cannot be used: {exc}") from None
         if not takes_digits(network):
             raise FieldError("model", f"{label!r} takes inputs of shape "
                                       f"{tuple(network.input_shape)}, not 28×28 digits")
@@ -106,16 +113,28 @@ class DigitModels:
         shipped = self.cache.load(shipped_model_path()).metadata
         found = [{"name": SHIPPED, "label": "shipped [784, 100, 10] network",
                   "test_accuracy": shipped.get("test_accuracy"), "trained_by": shipped.get("trained_by")}]
-        if self.runs_dir.is_dir():
-            for path in sorted(self.runs_dir.glob("*/model.npz"),
-                               key=lambda p: p.stat().st_mtime_ns, reverse=True):
-                found.append({"name": path.parent.name, "label": f"run {path.parent.name}"})
+        found += [{"name": path.parent.name, "label": f"run {path.parent.name}"}
+                  for path in self.run_models()]
         return found
+
+    def run_models(self) -> list[Path]:
+        """The ``model.npz`` files of the run folders, newest first; a folder that is a
+        symbolic link leading outside ``runs_dir`` is skipped, as every route refuses it."""
+        if not self.runs_dir.is_dir():
+            return []
+        found = []
+        for path in self.runs_dir.glob("*/model.npz"):
+            try:
+                if resolved_inside(self.runs_dir, path.parent) and path.is_file():
+                    found.append((path.stat().st_mtime_ns, path))
+            except OSError:  # removed meanwhile
+                continue
+        return [path for _, path in sorted(found, reverse=True)]
 
 
 def parse_image(value: Any) -> numpy.ndarray:
-    """A greyscale image in [0, 1] from a PNG data URL or a 2-D list of numbers
-    (in [0, 1], or 0–255 when any value exceeds 1)."""
+    """An image in [0, 1] from a PNG data URL (``(H, W, C)``, colour kept) or a 2-D list of
+    numbers (greyscale, in [0, 1], or 0–255 when any value exceeds 1)."""
     from nnlearn.data import digits
     from nnlearn.data.png import decode_png
 
@@ -131,7 +150,7 @@ def parse_image(value: Any) -> numpy.ndarray:
             pixels = decode_png(data, "the PNG image", MAX_SIDE * MAX_SIDE)  # from the header
         except DataError as exc:
             raise FieldError("image", str(exc)) from None
-        return digits.to_grey(pixels)
+        return digits.to_colour(pixels)
     if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
         raise FieldError("image", "must be a PNG data URL or a 2-D array (a list of rows of numbers)")
     if len(value) > MAX_SIDE or len({len(r) for r in value}) != 1 or not 0 < len(value[0]) <= MAX_SIDE:
@@ -172,6 +191,28 @@ def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
               "probabilities": [float(p) for p in probs],
               "input": numpy.round(backend.to_numpy(prepared), 4).tolist()}
     if body.get("steps"):
-        answer["steps"] = {"box": list(stages["box"]), "image_shape": list(image.shape),
-                           "scaled": numpy.round(backend.to_numpy(stages["scaled"]), 4).tolist()}
+        answer["steps"] = {"box": list(stages["box"]), "image_shape": list(image.shape[:2]),
+                           "scaled": _rounded(stages["scaled"]), "dark_ink": stages["dark_ink"],
+                           "threshold": round(float(stages["threshold"]), 4),
+                           **stage_pictures(stages)}
     return answer
+
+
+def _rounded(image) -> list:
+    from nnlearn import backend
+
+    return numpy.round(backend.to_numpy(image), 3).tolist()
+
+
+def stage_pictures(stages: dict[str, Any]) -> dict[str, list]:
+    """The stages before the crop, reduced to at most :data:`STEP_SIDE` pixels a side:
+    ``"paper"`` (the background estimate, ink bright, scaled to [0, 1]) and ``"ink"``
+    (the stretched ink on the kept strokes, and minus it on the marks set aside)."""
+    from nnlearn.data import ink
+
+    factor = -(-max(stages["ink"].shape) // STEP_SIDE)
+    paper = ink.block_mean(stages["paper"], factor)
+    low, high = float(paper.min()), float(stages["grey"].max())
+    shown = ink.block_mean(stages["ink"] * stages["kept"] - stages["ink"] * stages["ignored"],
+                           factor)
+    return {"paper": _rounded((paper - low) / max(high - low, 1e-9)), "ink": _rounded(shown)}

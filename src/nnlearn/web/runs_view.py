@@ -4,11 +4,17 @@ r"""The Runs page's data: run folders of ``--runs-dir`` read through
 Status of a run: ``finished`` when it has ``summary.json``; ``running`` when it has
 none and its ``metrics.jsonl`` (or ``config.toml``) changed within
 :data:`RUNNING_WINDOW` seconds; ``stopped`` otherwise (interrupted or crashed; a
-checkpoint may resume it); ``unreadable`` when its config does not load.
+checkpoint may resume it); ``unreadable`` when its config, summary or metrics do not
+load (the row's ``problem`` says why; the other runs are listed as usual).
+
+A folder entry that is a symbolic link leading outside the runs folder is not a run
+here: it is left out of the table, and its name is refused by every route.
+Numbers that JSON cannot carry (NaN, ±inf: a diverged run's cost) are sent as ``null``.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -17,7 +23,7 @@ from typing import Any
 import numpy
 
 from nnlearn.errors import DataError, NNLearnError
-from nnlearn.web.validation import FieldError, folder_name
+from nnlearn.web.validation import FieldError, folder_name, resolved_inside
 
 RUNNING_WINDOW = 600.0
 """A run without summary whose files changed this recently (seconds) counts as running."""
@@ -33,6 +39,17 @@ def _open(root: Path, name: Any, field: str = "name"):
     return Run(path)
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (in nested lists and dicts) made ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
 def read_metrics(run) -> list[dict[str, Any]]:
     """The run's epoch records; a last line still being written is left for the next read."""
     records: list[dict[str, Any]] = []
@@ -43,11 +60,11 @@ def read_metrics(run) -> list[dict[str, Any]]:
         text = run.metrics_path.read_bytes()
         if text.endswith(b"\n"):
             raise
-    return records
+    return finite(records)
 
 
-def _status(run, has_config: bool) -> str:
-    if not has_config:
+def _status(run, readable: bool) -> str:
+    if not readable:
         return "unreadable"
     if run.summary_path.is_file():
         return "finished"
@@ -63,7 +80,7 @@ def _best(records: list[dict[str, Any]], key: str) -> float | None:
 def run_row(run) -> dict[str, Any]:
     """One line of the runs table."""
     row = _ROWS.get(run)
-    row["status"] = _status(run, row.pop("_loads"))  # "running" turns "stopped" with time alone
+    row["status"] = _status(run, row["problem"] is None)  # "running" turns "stopped" with time alone
     return row
 
 
@@ -71,20 +88,29 @@ def _read_row(run) -> dict[str, Any]:
     """The parts of a row that change only when the run's files do (see :class:`_RowCache`)."""
     from nnlearn.experiments.runs import builder
 
+    problems = []
     try:
         cfg = run.config()
         summary_text, epochs_total = builder.describe(cfg), cfg["training"]["epochs"]
     except (NNLearnError, OSError) as exc:
-        cfg, summary_text, epochs_total = None, f"config does not load: {exc}", None
+        summary_text, epochs_total = f"config does not load: {exc}", None
+        problems.append(f"config.toml: {exc}")
     try:
         records = read_metrics(run)
-    except (NNLearnError, OSError):
+    except (NNLearnError, OSError) as exc:
         records = []
-    summary = run.summary()
-    return {"name": run.path.name,
-            "created": time.strftime("%Y-%m-%d %H:%M:%S",
-                                     time.localtime(run.config_path.stat().st_mtime)),
-            "_loads": cfg is not None, "summary": summary_text,
+        problems.append(str(exc))
+    try:
+        summary = finite(run.summary())
+    except (NNLearnError, OSError) as exc:
+        summary = {}
+        problems.append(str(exc))
+    try:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.config_path.stat().st_mtime))
+    except OSError:
+        created = None
+    return {"name": run.path.name, "created": created,
+            "problem": "; ".join(problems) or None, "summary": summary_text,
             "epochs_done": len(records), "epochs_total": epochs_total,
             "best_validation_accuracy": _best(records, "evaluation_accuracy"),
             "test_accuracy": summary.get("test_accuracy"),
@@ -113,7 +139,7 @@ class _RowCache:
         return tuple(stamp)
 
     def get(self, run) -> dict[str, Any]:
-        key, stamp = str(run.path.resolve()), self._stamp(run)
+        key, stamp = str(run.path.absolute()), self._stamp(run)  # a link inside is its own row
         with self._lock:
             hit = self._rows.get(key)
         if hit is None or hit[0] != stamp:
@@ -134,26 +160,39 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
 
     if not root.is_dir():
         return []
-    runs = [Run(p) for p in root.iterdir() if (p / Run.CONFIG).is_file()]
-    runs.sort(key=lambda r: r.config_path.stat().st_mtime, reverse=True)
+    runs = [Run(p) for p in root.iterdir() if resolved_inside(root, p) and (p / Run.CONFIG).is_file()]
+    runs.sort(key=lambda r: _mtime(r.config_path), reverse=True)
     return [run_row(r) for r in runs]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed since it was listed
+        return 0.0
 
 
 def run_detail(root: Path, name: Any) -> dict[str, Any]:
     """``GET /api/runs/{name}``: the table row, the config, the summary and all metrics."""
     run = _open(root, name)
     row = run_row(run)
-    try:
-        config = run.config()
-    except (NNLearnError, OSError):
-        config = None
-    return {**row, "config": config, "summary_json": run.summary(), "metrics": read_metrics(run)}
+    parts = {}
+    for key, read in (("config", run.config), ("summary_json", run.summary),
+                      ("metrics", lambda: read_metrics(run))):
+        try:
+            parts[key] = finite(read())
+        except (NNLearnError, OSError):  # the row's "problem" says what is wrong
+            parts[key] = None
+    return {**row, **parts}
 
 
 def run_metrics(root: Path, name: Any, since: int = 0) -> dict[str, Any]:
     """The records after the first ``since`` (for live curves), and the status."""
     run = _open(root, name)
-    records = read_metrics(run)
+    try:
+        records = read_metrics(run)
+    except (NNLearnError, OSError) as exc:
+        raise FieldError("name", f"the metrics of run {name!r} do not load: {exc}") from None
     return {"name": run.path.name, "count": len(records), "since": since,
             "records": records[since:], "status": _status(run, True)}
 

@@ -15,6 +15,8 @@ from nnlearn.checks import is_int, is_number
 from nnlearn.errors import ConfigError
 
 _MISSING = object()
+NAME_MAX = 255
+"""Longest file or folder name, in bytes (Linux, macOS, Windows)."""
 
 
 class FieldError(ConfigError):
@@ -69,12 +71,24 @@ def folder_name(field: str, value: Any, root: Path) -> Path:
     """
     if not isinstance(value, str) or not value:
         raise FieldError(field, f"must be a run folder name, got {value!r}")
+    if len(value.encode("utf-8", "surrogatepass")) > NAME_MAX:
+        raise FieldError(field, f"a folder name has at most {NAME_MAX} bytes; got "
+                                f"{len(value.encode('utf-8', 'surrogatepass'))}")
     bad = value in (".", "..") or any(c in value for c in "/\\\0") or Path(value).is_absolute()
     if bad:
         raise FieldError(field, f"{value!r} is not a plain run folder name; give the name of a "
                                 "folder inside --runs-dir (no '/', '..' or absolute paths)")
-    root = root.resolve()
-    path = (root / value).resolve()
-    if path.parent != root:
+    path = resolved_inside(root, root / value)
+    if path is None:
         raise FieldError(field, f"{value!r} leads outside --runs-dir")
     return path
+
+
+def resolved_inside(root: Path, path: Path) -> Path | None:
+    """``path`` with symbolic links followed if that is an entry directly inside ``root``
+    (links followed too), else ``None`` (also for a loop of links)."""
+    try:
+        resolved = path.resolve()
+        return resolved if resolved.parent == root.resolve() else None
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
+        return None

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 from nnlearn import checks, defaults
 from nnlearn.checks import (Integer, Maybe, OneOf, Param, Rule, Text, non_negative_number,
                             positive_int, positive_number, unit_interval)
-from nnlearn.errors import ConfigError
+from nnlearn.errors import ConfigError, install_hint
 from nnlearn.nn.costs import COSTS
 from nnlearn.nn.init import INITIALIZERS
 from nnlearn.nn.layers import LAYER_TYPES
@@ -212,7 +212,7 @@ class Log:
     writer: str = setting("none", OneOf(LOG_WRITERS), "'tensorboard' also writes "
                           "TensorBoard event files into the run folder's tensorboard/: the "
                           "per-epoch costs, accuracies and η, and a histogram of each weight "
-                          "array (pip install 'nnlearn[tensorboard]')", "--log")
+                          "array (" + install_hint("tensorboard") + ")", "--log")
 
 
 @dataclass

@@ -52,7 +52,8 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
         unknown = sorted(set(only) - set(keys))
         if unknown:
             raise ConfigError(f"unknown experiment(s) {', '.join(unknown)} for {chapter}; "
-                              f"expected some of {', '.join(k for k in keys if k)}")
+                              f"--only takes some of: " + "; ".join(
+                                  f"{s['key']} ({s['label']})" for s in specs))
         specs = [s for s in specs if s.get("key") in only]
     if engine is not None and not any(s.get("engine") for s in specs):
         raise ConfigError(f"--engine trains ensemble members as parallel trials; none of the "

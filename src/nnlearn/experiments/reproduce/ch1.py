@@ -16,9 +16,9 @@ def specs(epochs: int | None = None) -> list[dict[str, Any]]:
               "bias_init": "normal"}
     fit = {"epochs": epochs or 30, "mini_batch_size": 10, "eta": 3.0}
     return [
-        {"label": "[784,30,10] sigmoid, quadratic, η=3.0, m=10, N(0,1)", "book": 95.42,
+        {"key": "30", "label": "[784,30,10] sigmoid, quadratic, η=3.0, m=10, N(0,1)", "book": 95.42,
          "network": {"sizes": [784, 30, 10], **common}, "fit": fit, "min_best_mean": 95.0, "stuck_below": 90.0},
-        {"label": "[784,100,10] sigmoid, quadratic, η=3.0, m=10, N(0,1)", "book": 96.59,
+        {"key": "100", "label": "[784,100,10] sigmoid, quadratic, η=3.0, m=10, N(0,1)", "book": 96.59,
          "network": {"sizes": [784, 100, 10], **common}, "fit": fit, "min_best_mean": 96.0, "stuck_below": 90.0},
     ]
 

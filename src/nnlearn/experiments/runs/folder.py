@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nnlearn.errors import ConfigError, DataError
-from nnlearn.files import atomic_write, open_regular, read_regular_text
+from nnlearn.files import atomic_write, naming_the_file, open_regular, read_regular_text
 from nnlearn.system.processes import FolderLock
 
 RUNS_ENV = "NNLEARN_RUNS_DIR"
@@ -92,13 +92,14 @@ class Run:
                               "choose another --name/--run-dir")
         path.mkdir(parents=True, exist_ok=True)
         run = cls(path).take_lock(wait)
-        run.config_path.write_text(config_mod.dumps(cfg), encoding="utf-8")
+        text = config_mod.dumps(cfg)
+        atomic_write(run.config_path, lambda f: f.write(text.encode("utf-8")))
         run.metrics_path.write_text("", encoding="utf-8")
         return run
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Add one epoch's record to ``metrics.jsonl``."""
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
+        with naming_the_file(self.metrics_path), open(self.metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
     def write_metrics(self, records) -> None:
@@ -108,7 +109,9 @@ class Run:
         atomic_write(self.metrics_path, lambda f: f.write(text.encode("utf-8")))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        self.summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        """Write ``summary.json`` atomically: a full disk or a kill leaves the old one or none."""
+        text = json.dumps(summary, indent=2) + "\n"
+        atomic_write(self.summary_path, lambda f: f.write(text.encode("utf-8")))
 
     # -- reading -----------------------------------------------------------------------
     @classmethod
@@ -138,17 +141,27 @@ class Run:
         with open_regular(self.metrics_path, "r", encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
                 if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise DataError(f"{self.metrics_path}:{n}: not JSON ({exc})") from None
+                    yield _json_object(line, f"{self.metrics_path}:{n}")
 
     def summary(self) -> dict[str, Any]:
-        return json.loads(read_regular_text(self.summary_path)) \
-            if self.summary_path.is_file() else {}
+        """The run's ``summary.json`` (empty before the run ends); ``DataError`` if damaged."""
+        if not self.summary_path.is_file():
+            return {}
+        return _json_object(read_regular_text(self.summary_path), str(self.summary_path))
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
+
+
+def _json_object(text: str, where: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object, else ``DataError`` naming ``where``."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # too deep, or an integer of > 4300 digits
+        raise DataError(f"{where}: not JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if not isinstance(value, dict):
+        raise DataError(f"{where}: expected a JSON object, found {type(value).__name__}")
+    return value
 
 
 def _slug(label: str) -> str:

@@ -24,7 +24,8 @@ from typing import Any, Sequence
 import numpy
 
 from nnlearn import backend
-from nnlearn.errors import DataError
+from nnlearn.errors import DataError, install_hint
+from nnlearn.files import atomic_write
 
 DPI = 100
 SIZES = {"learning_curves": (10.0, 4.0), "confusion_matrix": (6.0, 5.5),
@@ -37,8 +38,7 @@ def _figure(name: str):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plots need matplotlib, an optional extra: "
-                          "pip install 'nnlearn[plot]' (or pip install matplotlib)") from None
+        raise ImportError(f"plots need matplotlib, an optional extra: {install_hint('plot')}") from None
     fig = Figure(figsize=SIZES[name], dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
@@ -47,7 +47,7 @@ def _figure(name: str):
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png")
+    atomic_write(path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
     return path
 
 

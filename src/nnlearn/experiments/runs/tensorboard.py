@@ -26,7 +26,7 @@ from typing import Any, Iterable
 import numpy
 
 from nnlearn import backend
-from nnlearn.errors import DataError
+from nnlearn.errors import DataError, install_hint
 from nnlearn.experiments.runs.folder import Run
 from nnlearn.io.model_file import load
 
@@ -43,8 +43,7 @@ def summary_writer():
     try:
         from tensorboardX import SummaryWriter  # optional extra: imported only when used
     except ImportError as exc:
-        raise ImportError("TensorBoard logging needs tensorboardX: "
-                          "pip install 'nnlearn[tensorboard]'") from exc
+        raise ImportError(f"TensorBoard logging needs tensorboardX: {install_hint('tensorboard')}") from exc
     return SummaryWriter
 
 

@@ -29,12 +29,13 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from nnlearn.checks import positive_int
-from nnlearn.errors import ConfigError, NNLearnError
+from nnlearn.errors import ConfigError, NNLearnError, install_hint
 from nnlearn.experiments.sweeps.trial import make_spec, mark_stopped, new_row, run_trial
 from nnlearn.system.processes import die_with_parent
 
@@ -150,12 +151,26 @@ class LocalEngine(Engine):
                     row = future.result()
                 except BrokenProcessPool as exc:  # a worker was killed (out of memory, signal)
                     row = {**new_row(futures[future], sweep_dir), "status": "failed",
-                           "error": f"the trial's process died: {exc}"}
+                           "error": f"the trial's process died: {str(exc).rstrip('.')}"
+                                    f"{unguarded_script_hint()}"}
                 rows.append(row)
                 on_result(row)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return rows
+
+
+def unguarded_script_hint() -> str:
+    """What to do when workers die at start because the script that started them runs its
+    code at import: spawn imports the main script again in every worker, so a script that
+    trains at top level starts trials from inside each worker, which Python refuses."""
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) is None or getattr(main, "__spec__", None) is not None:
+        return ""  # the interpreter, a notebook, or `python -m`: nothing is imported again
+    return (f". If {main.__file__} starts the trials at its top level (Ensemble.train, a "
+            "sweep or an engine's run), put those lines under `if __name__ == "
+            "\"__main__\":`; the local engine's workers start with spawn, which imports the "
+            "script again in each of them")
 
 
 _blas_limit = None
@@ -235,8 +250,8 @@ def import_ray():
         import ray
         import ray.tune  # noqa: F401 - the tune extra
     except ImportError as exc:
-        raise ImportError(f"--engine ray needs Ray Tune ({exc}): pip install 'nnlearn[ray]' "
-                          "(and the same on every node of the cluster)") from None
+        raise ImportError(f"--engine ray needs Ray Tune ({exc}): {install_hint('ray')}, "
+                          "and the same on every node of the cluster") from None
     return ray
 
 

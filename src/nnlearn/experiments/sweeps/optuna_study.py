@@ -38,7 +38,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from nnlearn.errors import ConfigError
+from nnlearn.errors import ConfigError, install_hint
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.sweeps.engines import hold_blas_threads
 from nnlearn.experiments.sweeps.results import write_results
@@ -59,8 +59,8 @@ def import_optuna():
     try:
         import optuna  # optional extra: imported only for sweeps that name a sampler
     except ImportError as exc:
-        raise ImportError(f"[sweep] sampler needs Optuna ({exc}): pip install "
-                          "'nnlearn[optuna]'") from None
+        raise ImportError(f"[sweep] sampler needs Optuna ({exc}): "
+                          f"{install_hint('optuna')}") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from anyio import CapacityLimiter, to_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from nnlearn.web import playground, predictor, runs_view
@@ -71,16 +71,21 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise ApiError(413, f"the request body has {int(declared)} bytes; the limit is "
                             f"{MAX_BODY_BYTES} bytes (1 MiB)")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"the request body exceeds the limit of {MAX_BODY_BYTES} bytes (1 MiB)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ApiError(413, f"the request body exceeds the limit of {MAX_BODY_BYTES} "
+                                    "bytes (1 MiB)")
+            chunks.append(chunk)
+    except ClientDisconnect:  # too slow (--request-timeout) or gone: nobody reads the answer
+        raise ApiError(400, "the client disconnected before sending the whole body", "body") from None
     data = b"".join(chunks) or b"{}"
     try:  # a large body is parsed in a worker thread, so the event loop keeps serving
         body = json.loads(data) if size < 65536 else await to_thread.run_sync(json.loads, data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, f"the request body is not valid JSON ({exc})", "body") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, > 4300 digits, too deep
+        raise ApiError(400, f"the request body is not valid JSON ({type(exc).__name__}: "
+                            f"{str(exc)[:200]})", "body") from None
     if not isinstance(body, dict):
         raise ApiError(400, f"the request body must be a JSON object, got {type(body).__name__}",
                        "body")
@@ -92,6 +97,9 @@ def query_int(request: Request, name: str, low: int, high: int, default: int) ->
     text = request.query_params.get(name)
     if text is None:
         return default
-    if not text.lstrip("-").isdigit():
-        raise FieldError(name, f"must be an integer from {low} to {high}, got {text!r}")
+    digits = text[1:] if text.startswith("-") else text
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses; and a bounded
+    # length, since int() of thousands of digits is refused (and slow) too
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
+        raise FieldError(name, f"must be an integer from {low} to {high}, got {text[:40]!r}")
     return bounded_int(name, int(text), low, high)

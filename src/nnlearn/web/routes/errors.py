@@ -29,7 +29,7 @@ async def on_nnlearn_error(request: Request, exc: NNLearnError) -> Response:
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> Response:
-    if request.url.path.startswith("/api/"):
+    if (request.url.path + "/").startswith("/api/"):
         return error_response(exc.status_code, f"{exc.detail}: {request.method} "
                                                f"{request.url.path} (see docs/web.md)")
     return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")

@@ -93,7 +93,7 @@ async def add_point(state: AppState, request: Request) -> Response:
 async def upload_csv(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
-    points, labels = parse_csv(get(body, "csv"), session.settings.problem)
+    points, labels = await to_thread.run_sync(parse_csv, get(body, "csv"), session.settings.problem)
     await to_thread.run_sync(session.set_points, points, labels)
     return JSONResponse({"version": session.version, "points": len(labels)})
 

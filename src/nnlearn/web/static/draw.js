@@ -11,7 +11,7 @@ function clearPad() {
   state.strokes = 0; state.ink = 0;
   $("digit").textContent = "?"; $("confidence").textContent = "draw a digit";
   drawBars(null);
-  for (const id of ["stepDrawing", "stepCropped", "stepScaled", "stepCentred"]) {
+  for (const id of ["stepDrawing", "stepPaper", "stepInk", "stepCropped", "stepScaled", "stepCentred"]) {
     const c = $(id); c.getContext("2d").clearRect(0, 0, c.width, c.height);
   }
 }
@@ -49,7 +49,9 @@ function requestPrediction() {
   const body = { image: pad.toDataURL("image/png"), steps: true };  // about 7 kB
   if ($("model").value) body.model = $("model").value;
   NN.api("/api/predict", body).then(show).catch((err) => {
-    if (err.field === "image") { $("confidence").textContent = "keep drawing…"; }
+    if (err.field === "image") {  // no ink yet, or two separate marks: say which
+      $("confidence").textContent = /separate marks/.test(err.message) ? "one digit, please: " + err.message : "keep drawing…";
+    }
     else NN.banner($("banner"), err.message);
   }).finally(() => {
     state.busy = false;
@@ -70,6 +72,10 @@ function show(answer) {
   dctx.drawImage(pad, 0, 0);
   dctx.strokeStyle = "#3d6fd8"; dctx.lineWidth = 4; dctx.setLineDash([10, 6]);
   dctx.strokeRect(left, top, right - left, bottom - top);
+  NN.drawGrey($("stepPaper"), answer.steps.paper);
+  drawInk($("stepInk"), answer.steps.ink);
+  $("inkNote").textContent = `paper removed; ${answer.steps.dark_ink ? "dark" : "light"} ink above ` +
+    `${answer.steps.threshold.toFixed(2)} of the strokes' level; the digit's connected strokes white, specks red`;
   const cropped = $("stepCropped"), side = Math.max(bottom - top, right - left);
   cropped.width = side; cropped.height = side;
   const cctx = cropped.getContext("2d");
@@ -82,6 +88,18 @@ function show(answer) {
   $("scaledSize").textContent = `into ${scaled.length} × ${scaled[0].length} (20 × 20 box)`;
   NN.drawGrey($("stepScaled"), padTo(scaled, 20));
   NN.drawGrey($("stepCentred"), answer.input);
+}
+
+/** The ink on the kept strokes in grey (v > 0), the marks set aside in red (v < 0). */
+function drawInk(canvas, rows) {
+  const h = rows.length, w = h ? rows[0].length : 0;
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(Math.max(w, 1), Math.max(h, 1));
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const v = Math.round(Math.min(1, Math.abs(rows[y][x])) * 255), i = 4 * (y * w + x);
+    img.data[i] = v; img.data[i + 1] = img.data[i + 2] = rows[y][x] < 0 ? 0 : v; img.data[i + 3] = 255;
+  }
+  if (w && h) ctx.putImageData(img, 0, 0);
 }
 
 /** Centre a small image in a side × side black field (for display only). */

@@ -85,7 +85,9 @@ BOOK.session = function (chapter, demo, render) {
     document.getElementById("reset").addEventListener("click", () => s.control("reset"));
   });
   window.addEventListener("pagehide", () => {
-    if (s.id) navigator.sendBeacon(`/api/playground/${s.id}/close`, new Blob(["{}"], { type: "application/json" }));
+    // keepalive: the request outlives the page; JSON, as the server requires of every write
+    if (s.id) fetch(`/api/playground/${s.id}/close`, { method: "POST", keepalive: true,
+      headers: { "Content-Type": "application/json" }, body: "{}" });
   });
   return s;
 };
