@@ -134,7 +134,7 @@ def plan_threads(network, mini_batch_size: int, threads: int | str = "auto") -> 
     minibatch justify (see :data:`MIN_MACS_PER_THREAD`).
 
     An explicit ``threads > 1`` raises :class:`~nnlearn.errors.ConfigError` when the
-    network cannot be split (dropout, batch norm), the backend is not NumPy, or
+    network cannot be split (dropout), the backend is not NumPy, or
     threadpoolctl is missing; ``"auto"`` quietly falls back to 1 in those cases.
     """
     if threads == "auto":
