@@ -6,7 +6,8 @@ import argparse
 
 from nnlearn.cli.flags import positive_int
 from nnlearn.errors import ConfigError
-from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS, reproduce
+from nnlearn.experiments import reproduce as reproductions
+from nnlearn.experiments.reproduce import CHAPTERS, DEFAULT_SEEDS
 from nnlearn.experiments.sweeps.engines import get_engine
 
 
@@ -53,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     engine = {} if args.engine is None else \
         {"engine": get_engine(args.engine, address=args.address)}
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
-        reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only, out_dir=args.out,
-                  **engine)
+        reproductions.reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only,
+                                out_dir=args.out, **engine)
     return 0
