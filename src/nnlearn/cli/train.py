@@ -26,7 +26,7 @@ from nnlearn.experiments.runs import tensorboard
 from nnlearn.experiments.runs.builder import prepare
 from nnlearn.experiments.runs.folder import Run
 from nnlearn.experiments.sweeps.trial import save_outcome, summarize
-from nnlearn.files import check_writable
+from nnlearn.files import check_writable, naming_the_file
 from nnlearn.train.parallel import plan_threads
 from nnlearn.train.trainer import Trainer
 
@@ -143,8 +143,9 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
         if events is not None:
             events.epoch(record, net)
         if metrics_file is not None:
-            metrics_file.write(json.dumps(record) + "\n")
-            metrics_file.flush()
+            with naming_the_file(args.metrics):  # a full disk names --metrics' file
+                metrics_file.write(json.dumps(record) + "\n")
+                metrics_file.flush()
         if "evaluation_correct" in record:
             say(f"Epoch {record['epoch']}: {record['evaluation_correct']} / "
                 f"{record['evaluation_total']}")
