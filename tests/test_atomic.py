@@ -203,4 +203,3 @@ def test_a_full_disk_names_the_file_it_could_not_write(tmp_path):
     with pytest.raises(OSError, match=f"No space left on device: '{tmp_path / 'out.bin'}'"):
         files.atomic_write(tmp_path / "out.bin", to_the_full_disk)
     assert not (tmp_path / "out.bin").exists()
-
