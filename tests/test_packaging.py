@@ -168,3 +168,18 @@ def test_taplo_checks_configs_as_docs_config_md_says(tmp_path):
     bad = subprocess.run([taplo, "check", "configs/bad.toml"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "minimum of 0" in bad.stderr
+
+
+def test_every_file_the_package_reads_is_in_its_package_data():
+    """A non-Python file under src/nnlearn that no package-data pattern names is missing from
+    an installed copy (a fresh `pip install .`), though an editable install still finds it."""
+    import fnmatch
+
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["nnlearn"]
+    package = REPO / "src" / "nnlearn"
+    left_out = [path.relative_to(package).as_posix() for path in sorted(package.rglob("*"))
+                if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+                and not any(fnmatch.fnmatchcase(path.relative_to(package).as_posix(), pattern)
+                            for pattern in patterns)]
+    assert not left_out, f"add these to [tool.setuptools.package-data] in pyproject.toml: {left_out}"
