@@ -172,14 +172,12 @@ def test_taplo_checks_configs_as_docs_config_md_says(tmp_path):
 
 def test_every_file_the_package_reads_is_in_its_package_data():
     """A non-Python file under src/nnlearn that no package-data pattern names is missing from
-    an installed copy (a fresh `pip install .`), though an editable install still finds it."""
-    import fnmatch
-
+    an installed copy (a fresh `pip install .`), though an editable install still finds it.
+    The patterns are globs of one folder level each, as setuptools reads them."""
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    patterns = setuptools["package-data"]["nnlearn"]
     package = REPO / "src" / "nnlearn"
+    shipped = {path for pattern in setuptools["package-data"]["nnlearn"] for path in package.glob(pattern)}
     left_out = [path.relative_to(package).as_posix() for path in sorted(package.rglob("*"))
-                if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
-                and not any(fnmatch.fnmatchcase(path.relative_to(package).as_posix(), pattern)
-                            for pattern in patterns)]
+                if path.is_file() and path.suffix not in (".py", ".pyc")
+                and "__pycache__" not in path.parts and path not in shipped]
     assert not left_out, f"add these to [tool.setuptools.package-data] in pyproject.toml: {left_out}"
