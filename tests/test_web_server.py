@@ -233,7 +233,7 @@ def test_a_csv_upload_is_parsed_while_the_server_keeps_answering(runs_dir):
                 answer += chunk
         assert b" 400 " in answer.split(b"\r\n")[0] and b"at most 5000" in answer
         print("health checks answered during the upload:", answered_meanwhile)
-        assert answered_meanwhile >= 10
+        assert answered_meanwhile >= 3  # 67-69 here on a quiet machine; 1 when parsing blocked the loop
     finally:
         server.stop()
 
