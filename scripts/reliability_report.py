@@ -3,13 +3,13 @@
 Runs the reliability test files (fuzz short profile, checkpoints with the real
 ``kill -9`` and Ctrl-C, divergence, the validation table, atomic saves, resource limits
 and hostile inputs) and records their counts and wall time, the kill-and-resume
-observation written by tests/test_checkpoint.py, and the latest long fuzz job
+observation written by tests/train/test_checkpoint.py, and the latest long fuzz job
 (docs/results/fuzz.json, written by ``python scripts/fuzz.py``; ``--fuzz`` runs it
 first). Then it builds the bombs of issue 13 (inputs small on disk and huge in memory,
 tests/fuzz/bombs.py), runs each command line under ``RLIMIT_AS`` and records its exit
 status, message, peak memory (``ru_maxrss``) and wall time (docs/results/bombs.json).
 The web server's rules are read from nnlearn.web, each with the test command that checks it,
-and its log under file-descriptor exhaustion from tests/test_web_server.py's run.
+and its log under file-descriptor exhaustion from tests/web/test_server.py's run.
 Every number in the page comes from these runs; ``--bombs-only`` reruns just the bombs,
 ``--files TEST_FILE ...`` just those test files (the others' saved counts are kept), and
 ``--no-bombs`` keeps the saved bomb runs.
@@ -32,19 +32,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
 FILES = {
     "tests/test_fuzz.py": "hostile IDX and model files (short fuzz profile and named attacks)",
-    "tests/test_checkpoint.py": "checkpoint files, resume, SIGKILL and Ctrl-C of `nnlearn train`",
-    "tests/test_divergence.py": "extreme inputs to every activation and cost, divergence handling",
+    "tests/train/test_checkpoint.py": "checkpoint files, resume, SIGKILL and Ctrl-C of `nnlearn train`",
+    "tests/train/test_divergence.py": "extreme inputs to every activation and cost, divergence handling",
     "tests/test_validation_table.py": "bad inputs across the API and the CLI",
     "tests/test_atomic.py": "failed saves keep the previous model or checkpoint",
-    "tests/test_resource_limits.py": "inputs small on disk and huge in memory (bombs)",
+    "tests/system/test_resource_limits.py": "inputs small on disk and huge in memory (bombs)",
     "tests/test_hostile_inputs.py": "resume edits, damaged checkpoints and headers, FIFOs, modes",
-    "tests/test_locks.py": "one writer per run and sweep folder (real holders, two concurrent "
+    "tests/system/test_locks.py": "one writer per run and sweep folder (real holders, two concurrent "
                            "resumes), kill -9 of a real `nnlearn search` driver, resumed metrics",
-    "tests/test_search.py": "sweeps: bad spaces, the trial limit, a 10⁹-point grid, deep keys, "
+    "tests/experiments/test_search.py": "sweeps: bad spaces, the trial limit, a 10⁹-point grid, deep keys, "
                             "the Ray probe (a non-Ray listener, `--address auto` with no cluster)",
-    "tests/test_web_api.py": "the web API: hostile fields, damaged run folders, foreign hosts "
+    "tests/web/test_api.py": "the web API: hostile fields, damaged run folders, foreign hosts "
                              "and origins, symbolic links out of the runs folder",
-    "tests/test_web_server.py": "`nnlearn serve` as a process: slow, idle and flooding "
+    "tests/web/test_server.py": "`nnlearn serve` as a process: slow, idle and flooding "
                                 "connections, file descriptors running out, other sites in Chromium",
 }
 BOMB_LIMIT = 4 * 2**30
@@ -310,11 +310,11 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
                   f"**{'yes' if kill['bit_identical'] else 'NO'}**",
                   f"- per-epoch validation costs identical: "
                   f"**{'yes' if kill['metrics_identical'] else 'NO'}**", "",
-                  "The kill point is random on every run of tests/test_checkpoint.py. Ctrl-C "
+                  "The kill point is random on every run of tests/train/test_checkpoint.py. Ctrl-C "
                   "(SIGINT) is tested the same way: the run saves the state of its last finished "
                   "epoch, exits with status 130 without a traceback, and resumes bit-identically."]
     else:
-        lines += ["No kill-and-resume record (tests/test_checkpoint.py did not reach it)."]
+        lines += ["No kill-and-resume record (tests/train/test_checkpoint.py did not reach it)."]
     lines += ["", "## Sweeps, resumes and locks", "",
               "Each run folder and sweep folder has one writer at a time: `nnlearn train` (new "
               "or `--resume`), a sweep's driver and each trial's worker hold `<folder>/.lock` "
@@ -326,7 +326,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "trials from their first epoch, emptying their metrics once it holds their "
               "folder. The local engine's workers die with their driver "
               "(`prctl(PR_SET_PDEATHSIG, SIGKILL)` on Linux, a watchdog thread elsewhere). "
-              "Checked by `python -m pytest tests/test_locks.py` with real processes.", ""]
+              "Checked by `python -m pytest tests/system/test_locks.py` with real processes.", ""]
     sweep = kill.get("sweep") if kill else None
     if sweep:
         lines += [f"`{sweep['command']}` was killed with SIGKILL while both trials trained: "
@@ -341,7 +341,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "is refused before anything is listed or allocated; `nnlearn search --engine ray "
               "--address HOST:PORT` where something other than Ray listens, or `--address auto` "
               "with no cluster, fails within seconds with a message and creates no sweep "
-              "folder (tests/test_search.py). The sweep space files are fuzzed like model files "
+              "folder (tests/experiments/test_search.py). The sweep space files are fuzzed like model files "
               "(tests/fuzz/harness.py `space_files`).", ""]
     lines += ["## Divergence and extreme inputs", "",
               "NaN or inf in the network's outputs stops training at the first such minibatch; "
@@ -369,32 +369,32 @@ def render_server(flood: dict) -> list[str]:
         ("`Host` header", "localhost, `*.localhost`, " + ", ".join(
             f"`{h}`" for h in guard.LOCAL_HOSTS[1:]) + ", the `--host` address and each "
          "`--allowed-host`; else 400 (DNS rebinding)",
-         test("test_web_api.py", "foreign_hosts") + "; " + test("test_web_server.py", "another_site")),
+         test("web/test_api.py", "foreign_hosts") + "; " + test("web/test_server.py", "another_site")),
         ("state-changing requests (" + ", ".join(sorted(guard.STATE_CHANGING)) + ")",
          f"only `Content-Type: {guard.JSON_TYPE}` (else 415), and an `Origin`, if sent, equal to "
-         "the server's own (else 403)", test("test_web_server.py", "another_site")),
+         "the server's own (else 403)", test("web/test_server.py", "another_site")),
         ("playground sessions", "`--max-sessions` (default 8), counted and reserved under one "
-         "lock: 20 simultaneous creates with a limit of 3 leave 3", test("test_web_server.py", "twenty")),
+         "lock: 20 simultaneous creates with a limit of 3 leave 3", test("web/test_server.py", "twenty")),
         ("request body", f"{MAX_BODY_BYTES:,} bytes, with or without `Content-Length` (413); "
          "deep JSON, 5,000-digit integers and names over 255 bytes are 400s naming the field",
-         test("test_web_api.py", "hostile_fields")),
+         test("web/test_api.py", "hostile_fields")),
         ("open connections", f"`--max-connections` (default {server.MAX_CONNECTIONS}); one more "
-         "is answered 503 and closed at once", test("test_web_server.py", "slow_connections")),
+         "is answered 503 and closed at once", test("web/test_server.py", "slow_connections")),
         ("time to send a request", f"`--request-timeout` (default {server.REQUEST_TIMEOUT:g} s) "
          "from the connection or the previous answer, headers and body; an idle keep-alive "
          f"connection is closed after {server.KEEP_ALIVE_SECONDS} s",
-         test("test_web_server.py", "slow_connections")),
+         test("web/test_server.py", "slow_connections")),
         ("repeated log lines", f"{server.RepeatFilter().burst} copies of one message per "
-         f"{server.RepeatFilter().window:g} s, then a count", test("test_web_server.py", "file_descriptors")),
+         f"{server.RepeatFilter().window:g} s, then a count", test("web/test_server.py", "file_descriptors")),
         ("CSV uploads", "parsed in a worker thread: health checks are answered meanwhile",
-         test("test_web_server.py", "csv_upload")),
+         test("web/test_server.py", "csv_upload")),
         ("damaged run folders", "an empty, cut-short, list-valued or too-deep `summary.json`, a "
          "metrics line that is not an object: that run is listed as `unreadable` with its problem; "
          "NaN and ±inf are sent as `null`; a model file with a raw zip member is refused by name",
-         test("test_web_api.py", "'damaged or nan_and or raw_member'")),
+         test("web/test_api.py", "'damaged or nan_and or raw_member'")),
         ("symbolic links in the runs folder", "one leading outside is skipped by `/api/runs` "
          "and `/api/models` (the models Draw a digit offers), and refused by name",
-         test("test_web_api.py", "symlink_leading")),
+         test("web/test_api.py", "symlink_leading")),
         ("files a run writes at its end", "`summary.json`, `model.npz`, `config.toml` and the plots "
          "are written atomically; a write error (a full disk) names the file",
          test("test_atomic.py", "'summary_json or full_disk'")),
@@ -411,7 +411,7 @@ def render_server(flood: dict) -> list[str]:
                   f"`--max-connections` off, {flood['connections_opened']} idle connections "
                   f"opened): in {flood['seconds']} s the server logged {flood['log_bytes']:,} "
                   f"bytes ({flood['log_lines']} lines), then answered again once the idle "
-                  "clients were dropped (tests/test_web_server.py, the run that wrote this "
+                  "clients were dropped (tests/web/test_server.py, the run that wrote this "
                   "page)."]
     return lines
 

@@ -29,7 +29,7 @@ from nnlearn.errors import EXTRAS, install_hint
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-RAY_TESTS = "tests/test_search_ray.py (a two-node Ray cluster on loopback)"
+RAY_TESTS = "tests/experiments/test_search_ray.py (a two-node Ray cluster on loopback)"
 COVERED = {
     # README: set up
     "python3 -m venv .venv && . .venv/bin/activate && pip install . && nnlearn train":
@@ -47,7 +47,7 @@ COVERED = {
     "nnlearn search configs/search/ch3-eta.toml": "test_ch3_eta_search_learns",
     "nnlearn search configs/search/mlp-best-random.toml --engine ray --scheduler asha --trials 16":
         f"{RAY_TESTS}: test_asha_sweep_on_the_cluster_stops_poor_trials_and_matches_local; the "
-        "space itself: tests/test_search.py::test_the_shipped_spaces_are_valid",
+        "space itself: tests/experiments/test_search.py::test_the_shipped_spaces_are_valid",
     # docs/distributed.md
     'pip install "nnlearn[ray]"': "an install from a package index",
     'python3 -m venv ~/nnlearn && . ~/nnlearn/bin/activate && pip install "nnlearn[ray]"':
@@ -75,24 +75,24 @@ COVERED = {
         "this command makes of its .py",
     # docs/interop.md and docs/book.md (each with its own test of its commands)
     "nnlearn train --preset quick --log tensorboard --run-dir runs/quick-tb":
-        "tests/test_tensorboard.py: test_the_docs_commands_run (300 images, 2 epochs)",
+        "tests/experiments/test_tensorboard.py: test_the_docs_commands_run (300 images, 2 epochs)",
     "nnlearn train --preset quick --run-dir runs/quick":
-        "tests/test_tensorboard.py: test_the_docs_commands_run (300 images, 2 epochs)",
-    "nnlearn plot runs/quick --tensorboard": "tests/test_tensorboard.py: test_the_docs_commands_run",
-    "tensorboard --logdir runs": "tests/test_tensorboard.py: test_the_docs_commands_run reads the "
+        "tests/experiments/test_tensorboard.py: test_the_docs_commands_run (300 images, 2 epochs)",
+    "nnlearn plot runs/quick --tensorboard": "tests/experiments/test_tensorboard.py: test_the_docs_commands_run",
+    "tensorboard --logdir runs": "tests/experiments/test_tensorboard.py: test_the_docs_commands_run reads the "
                                  "logs as TensorBoard's event multiplexer does",
     "optuna-dashboard runs/search-ch3-eta-lambda/optuna.journal":
-        "tests/test_search_optuna.py: test_optuna_dashboard_reads_the_study",
-    "nnlearn export mnist.npz mnist.safetensors": "tests/test_safetensors.py: test_the_docs_recipe_runs",
-    "python:docs/interop.md#safetensors-and-pytorch": "tests/test_safetensors.py: test_the_docs_recipe_runs",
+        "tests/experiments/test_search_optuna.py: test_optuna_dashboard_reads_the_study",
+    "nnlearn export mnist.npz mnist.safetensors": "tests/io/test_safetensors.py: test_the_docs_recipe_runs",
+    "python:docs/interop.md#safetensors-and-pytorch": "tests/io/test_safetensors.py: test_the_docs_recipe_runs",
     "python:docs/book.md#how-it-works":
-        "tests/test_web_book.py: test_the_docs_python_snippet_prints_what_it_says",
-    "python scripts/book_screenshots.py": "tests/test_web_book_browser.py runs it (one page)",
+        "tests/web/test_book.py: test_the_docs_python_snippet_prints_what_it_says",
+    "python scripts/book_screenshots.py": "tests/web/test_book_browser.py runs it (one page)",
     # docs/web.md
     'pip install ".[web]"': "an install (the tests run with every extra installed)",
-    "nnlearn serve": "tests/test_web_browser.py: its server fixture runs `nnlearn serve --port 0`",
+    "nnlearn serve": "tests/web/test_browser.py: its server fixture runs `nnlearn serve --port 0`",
     "curl -X POST -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:8000/api/playground":
-        "tests/test_web_server.py: test_the_curl_line_of_docs_web_md_creates_a_session",
+        "tests/web/test_server.py: test_the_curl_line_of_docs_web_md_creates_a_session",
     "python scripts/train_web_model.py": "test_web_model_script_learns",
 }
 
@@ -137,8 +137,16 @@ def test_tests_named_in_covered_exist():
     here = {name for name in globals() if name.startswith("test_")}
     for text in COVERED.values():
         for name in re.findall(r"(?<![/\w])test_\w+\b(?!\.py)", text):
-            where = [f for f in (ROOT / "tests").glob("test_*.py") if f"def {name}(" in f.read_text()]
+            where = [f for f in (ROOT / "tests").rglob("test_*.py") if f"def {name}(" in f.read_text()]
             assert name in here or where, name
+
+
+def test_test_files_named_in_the_docs_and_in_covered_exist():
+    """The tests moved into folders that mirror the package; a stale tests/... path fails here."""
+    texts = [path.read_text(encoding="utf-8") for path in DOCS] + list(COVERED.values())
+    named = {name for text in texts for name in re.findall(r"\btests/[\w/]+\.py", text)}
+    assert named, "the docs name their tests by path"
+    assert sorted(name for name in named if not (ROOT / name).is_file()) == []
 
 
 # -- extras: one table, both install forms -------------------------------------------------

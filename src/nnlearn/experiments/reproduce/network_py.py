@@ -6,7 +6,7 @@ is in Python 3, float64, with its own random streams (``np.random.seed`` for the
 N(0, 1) weights, biases first; ``random.seed`` for the per-epoch shuffle), on the
 shipped MNIST (pixels / 255; the book's ``mnist.pkl.gz`` has pixels / 256).
 
-``tests/test_book_network_py.py`` checks that nnlearn's epoch equals this one step
+``tests/experiments/test_book_network_py.py`` checks that nnlearn's epoch equals this one step
 for step. Running it over seeds measures how often the *book's own* algorithm ends
 stuck with whole digit classes unlearned::
 

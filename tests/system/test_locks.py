@@ -20,9 +20,10 @@ import pytest
 from nnlearn.errors import LockedError
 from nnlearn.experiments.runs.folder import Run
 from nnlearn.system.processes import LOCK_NAME, FolderLock
+from tests.paths import REPO
 
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(REPO / "src")
 ENV["PYTHONPATH"] = SRC + os.pathsep + ENV.get("PYTHONPATH", "")
 
 HOLD = textwrap.dedent("""

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import REPO
+
 pytestmark = pytest.mark.slow
 
 
@@ -341,7 +343,7 @@ def test_the_curl_line_of_docs_web_md_creates_a_session(runs_dir):
     """docs/web.md shows how a script writes (JSON, no Origin); run that very line."""
     import shlex
 
-    docs = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    docs = (REPO / "docs" / "web.md").read_text(encoding="utf-8")
     line = next(l for l in docs.splitlines() if l.startswith("curl "))
     server = Server(runs_dir)
     try:

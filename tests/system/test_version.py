@@ -8,8 +8,8 @@ from pathlib import Path
 import nnlearn
 from nnlearn.cli import main
 from nnlearn.system import version
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_source_checkout_reports_the_pyproject_version(capsys):

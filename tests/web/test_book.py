@@ -8,7 +8,6 @@ import contextlib
 import io
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from starlette.testclient import TestClient
 import nnlearn
 from nnlearn.web.app import create_app
 from nnlearn.web.book import CHAPTERS
+from tests.paths import REPO
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def client(tmp_path_factory):
         yield c
 
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "book.md"
+DOC = REPO / "docs" / "book.md"
 
 
 def doc_blocks(language: str) -> list[str]:
@@ -414,5 +414,5 @@ def test_the_docs_show_every_page_and_the_readme_links_them():
         assert f"(images/book/{name}.png)" in text
         assert (DOC.parent / "images" / "book" / f"{name}.png").is_file()
     assert [line.split("#")[0].strip() for block in doc_blocks("bash") for line in block.splitlines()] == \
-        ["nnlearn serve", "python scripts/book_screenshots.py"]   # both run in test_web_book_browser.py
+        ["nnlearn serve", "python scripts/book_screenshots.py"]   # both run in tests/web/test_book_browser.py
     assert "docs/book.md" in (DOC.parent.parent / "README.md").read_text(encoding="utf-8")

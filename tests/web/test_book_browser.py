@@ -1,5 +1,5 @@
 """The Book pages end to end: ``nnlearn serve`` as a real server, driven by Debian's Chromium
-through Playwright (the fixtures of tests/test_web_browser.py). Each page loads, a control
+through Playwright (the fixtures of tests/web/test_browser.py). Each page loads, a control
 changes what it shows, and the numbers on the page equal the library's."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 
 import nnlearn
 from nnlearn.examples.notebooks import neuron
-from test_web_browser import CHROMIUM, _fits, browser, page, runs_dir, server  # noqa: F401 (fixtures)
+from tests.paths import REPO
+from tests.web.test_browser import CHROMIUM, _fits, browser, page, runs_dir, server  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -216,7 +217,7 @@ def test_the_docs_commands_serve_the_book_and_take_its_screenshots(tmp_path):
     import sys
     from urllib.request import urlopen
 
-    root = Path(__file__).resolve().parent.parent
+    root = REPO
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     serve = subprocess.Popen(["nnlearn", "serve", "--port", "0", "--runs-dir", str(tmp_path)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

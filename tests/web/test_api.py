@@ -278,7 +278,7 @@ def test_playground_session_trains_streams_and_changes(client):
     assert "Network.from_sizes(\n    [2, 3, 1]," in code["python"] and "hidden = [3]" in code["toml"]
     r = client.get(f"/api/playground/{sid}/model.npz")
     assert r.status_code == 200 and "playground.npz" in r.headers["content-disposition"]
-    assert r.content[:2] == b"PK"  # an .npz (zip) archive; test_web_playground loads one
+    assert r.content[:2] == b"PK"  # an .npz (zip) archive; tests/web/test_playground.py loads one
     assert client.request("DELETE", f"/api/playground/{sid}", json={}).json() == {"closed": True}
     assert client.get(f"/api/playground/{sid}").status_code == 404
 

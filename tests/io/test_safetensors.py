@@ -18,8 +18,9 @@ from nnlearn.nn.layers import (AvgPool2D, BatchNorm, Dropout, L2Pool2D, LeakyReL
 from nnlearn.nn.layers.base import Layer
 from nnlearn.nn.layers.conv import Conv2D
 from nnlearn.nn.layers.reshape import Flatten
+from tests.paths import REPO
 
-from batchnorm_state import randomise_batchnorm  # noqa: E402
+from tests.batchnorm_state import randomise_batchnorm  # noqa: E402
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -188,9 +189,8 @@ def test_the_docs_recipe_runs(tmp_path, monkeypatch):
     """docs/interop.md's command and PyTorch snippet, run as written."""
     import re
     import shlex
-    from pathlib import Path
 
-    text = (Path(__file__).parents[1] / "docs" / "interop.md").read_text()
+    text = (REPO / "docs" / "interop.md").read_text()
     section = text[text.index("## safetensors"):]
     command = re.search(r"```bash\n(nnlearn export .*)\n```", section).group(1)
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)

@@ -29,7 +29,7 @@ import pytest
 
 from nnlearn.cli import main
 from nnlearn.experiments.runs.folder import Run
-from test_search import MEMBER, TINY
+from tests.experiments.test_search import MEMBER, TINY
 
 pytestmark = pytest.mark.slow
 

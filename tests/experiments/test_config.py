@@ -1,6 +1,5 @@
 """Experiment configs: defaults, presets, files vs flags, validation messages, layer tables."""
 
-from pathlib import Path
 
 import pytest
 
@@ -8,8 +7,8 @@ from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs import builder as experiment
 from nnlearn.cli import main
 from nnlearn.errors import ConfigError
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def printed_config(capsys, *argv):

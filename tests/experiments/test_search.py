@@ -1,6 +1,6 @@
 """`nnlearn search` on the local engine: space files, trials, results, resume, ensembles.
 
-The Ray engine has its own tests (tests/test_search_ray.py, a real local Ray cluster).
+The Ray engine has its own tests (tests/experiments/test_search_ray.py, a real local Ray cluster).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from nnlearn.errors import ConfigError
 from nnlearn.experiments.sweeps import engines, search
 from nnlearn.experiments.sweeps.engines import LocalEngine
 from nnlearn.experiments.runs.folder import Run
+from tests.paths import REPO
 
 TINY = """
 [data]
@@ -173,7 +174,7 @@ def test_base_preset_and_a_config_seed_are_kept(tmp_path):
 
 
 def test_the_shipped_spaces_are_valid():
-    shipped = sorted(Path(__file__).resolve().parent.parent.glob("configs/search/*.toml"))
+    shipped = sorted(REPO.glob("configs/search/*.toml"))
     assert len(shipped) >= 2
     for path in shipped:
         specs = search.trial_specs(search.load_space(path))

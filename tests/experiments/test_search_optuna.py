@@ -20,6 +20,7 @@ from nnlearn.experiments.runs.folder import Run
 from nnlearn.experiments.sweeps import search
 from nnlearn.experiments.sweeps.engines import LocalEngine
 from nnlearn.experiments.sweeps.optuna_study import STUDY_FILE
+from tests.paths import REPO
 
 optuna = pytest.importorskip("optuna")
 
@@ -91,7 +92,7 @@ def test_grid_with_asha_pruning_stops_the_poor_trials_after_one_epoch(tmp_path):
 def test_tpe_with_median_pruner_and_resume_continue_the_study(tmp_path, capsys, monkeypatch):
     """Interrupt after the first result (two trials running), resume: the study ends with
     the planned number of trials, none lost or run twice."""
-    doc = (Path(__file__).parents[1] / "docs" / "interop.md").read_text()
+    doc = (REPO / "docs" / "interop.md").read_text()
     sweep_table = re.search(r"```toml\n(\[sweep\]\n.*?)```", doc, re.S).group(1)
     assert "trials = 10\n" in sweep_table  # the docs' table, with fewer trials here
     path = space_file(tmp_path, '[search]\n"training.eta" = {low = 0.05, high = 5.0, '

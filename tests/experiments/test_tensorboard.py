@@ -13,6 +13,7 @@ import pytest
 from nnlearn.cli import main
 from nnlearn.experiments.runs.folder import Run
 from nnlearn.io.model_file import load
+from tests.paths import REPO
 
 pytest.importorskip("tensorboardX")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
@@ -124,7 +125,7 @@ def test_the_docs_commands_run(tmp_path, monkeypatch):
 
     from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
 
-    text = (Path(__file__).parents[1] / "docs" / "interop.md").read_text()
+    text = (REPO / "docs" / "interop.md").read_text()
     section = text[text.index("## TensorBoard"):]
     lines = re.search(r"```bash\n(.*?)```", section, re.S).group(1).strip().splitlines()
     monkeypatch.chdir(tmp_path)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+from tests.paths import FUZZ
+
+sys.path.insert(0, str(FUZZ))
 import bombs  # noqa: E402
 
 import nnlearn  # noqa: E402
@@ -198,8 +199,7 @@ def test_png_bombs_are_refused_from_the_header(tmp_path, monkeypatch, digit, cap
 
 
 def test_unfiltering_by_diagonals_matches_byte_by_byte(tmp_path, monkeypatch):
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_predict import encode
+    from tests.cli.test_predict import encode
 
     rng = np.random.default_rng(2)
     for shape, color in (((60, 80, 4), 6), ((90, 50, 3), 2), ((64, 64), 0)):  # wide, tall, square

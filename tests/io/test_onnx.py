@@ -17,7 +17,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from nnlearn.io.onnx import export_onnx, to_onnx  # noqa: E402
-from batchnorm_state import randomise_batchnorm  # noqa: E402
+from tests.batchnorm_state import randomise_batchnorm  # noqa: E402
 
 
 def run_onnx(model_or_path, X):

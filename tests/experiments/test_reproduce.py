@@ -1,7 +1,6 @@
 """The reproduction scripts train for real and write their tables (tiny epoch budgets here)."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from nnlearn import ConfigError
 from nnlearn.cli import main
 from nnlearn.experiments.reproduce import reproduce
 from nnlearn.experiments.reproduce.common import mean_std
+from tests.paths import FUZZ
 
 
 @pytest.mark.slow
@@ -102,7 +102,7 @@ def _preset_on(folder, **overrides):
 def test_preset_runs_get_the_stray_label_rule(tmp_path):
     """A stray label (200 among 0-9) is refused for a preset run as for ``nnlearn train``;
     build_preset used to count 201 classes from the largest label and train on."""
-    sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+    sys.path.insert(0, str(FUZZ))
     import bombs
     from nnlearn.data import read_idx
     from nnlearn.data.mnist import mnist_path
@@ -121,7 +121,7 @@ def test_preset_runs_get_the_memory_check_on_the_data_set_sizes(tmp_path, monkey
     """20,000 classes: the one-hot targets of the three splits (36 MB) are counted against
     the memory a preset run may take, as for ``nnlearn train``; build_preset used to count
     the network alone (examples = ()) and ignore data.num_classes."""
-    sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+    sys.path.insert(0, str(FUZZ))
     import bombs
     from nnlearn.errors import ResourceError
     from nnlearn.experiments.reproduce.common import preset_config

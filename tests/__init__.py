@@ -1,0 +1,1 @@
+"""nnlearn's tests, in folders that mirror src/nnlearn/; project-wide checks sit here at the top."""

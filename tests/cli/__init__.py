@@ -1,0 +1,1 @@
+"""nnlearn.cli: the command line, and `nnlearn predict`."""

@@ -1,0 +1,1 @@
+"""nnlearn.data: data sets, IDX files, augmentation, preprocessing, photographed digits."""

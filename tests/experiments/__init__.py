@@ -1,0 +1,1 @@
+"""nnlearn.experiments: configs, run folders, plots, TensorBoard, sweeps, reproductions and presets."""

@@ -1,0 +1,1 @@
+"""nnlearn.io: model files, safetensors, ONNX, the scikit-learn wrapper."""

@@ -1,0 +1,1 @@
+"""nnlearn.nn: layers, costs, initialisers, the network, regularizers, kernels, ensembles, classic neurons."""

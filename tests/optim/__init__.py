@@ -1,0 +1,1 @@
+"""nnlearn.optim: optimisers and learning-rate schedules."""

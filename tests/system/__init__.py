@@ -1,0 +1,1 @@
+"""nnlearn.system: the version, process locks, memory and resource limits."""

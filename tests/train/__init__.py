@@ -1,0 +1,1 @@
+"""nnlearn.train: the Trainer, compiled epochs, data parallelism, checkpoints and resume, divergence."""
