@@ -3,6 +3,11 @@ reproducible, BLAS threads restored, clear errors where a minibatch cannot be sp
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -221,6 +226,39 @@ def test_one_thread_training_holds_blas_to_one_thread_and_restores_it():
     assert seen and all(counts == [1] * len(before) for counts in seen)
     assert [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(
         user_api="blas").lib_controllers] == before
+
+
+def test_a_blas_loaded_after_the_first_training_is_held_too():
+    """SciPy brings its own OpenBLAS beside NumPy's. The controller used to be made once, at the
+    first training, so a BLAS imported after it ran with its own thread count (seen as [1, 2]
+    on two cores once the suite imported SciPy late). A fresh process: NumPy's BLAS alone, one
+    training, then SciPy, then a training whose minibatches record every BLAS's threads."""
+    pytest.importorskip("scipy")
+    script = """
+import json, threadpoolctl, numpy as np, nnlearn
+from nnlearn.train.trainer import Trainer
+def counts():
+    return [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers]
+X = np.random.default_rng(0).random((40, 784)).astype(np.float32)
+y = np.arange(40) % 10
+Trainer(nnlearn.Network.from_sizes([784, 100, 10], seed=0), X, y, epochs=1, mini_batch_size=10,
+        monitor=(), threads=1).run()
+import scipy.linalg  # noqa: F401  (its own OpenBLAS)
+seen = []
+trainer = Trainer(nnlearn.Network.from_sizes([784, 100, 10], seed=0), X, y, epochs=1,
+                  mini_batch_size=10, monitor=(), threads=1)
+trainer.batch_hooks.append(lambda *args: seen.append(counts()))
+trainer.run()
+print(json.dumps({"libraries": len(counts()), "seen": seen}))
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    if result["libraries"] < 2:
+        pytest.skip("SciPy shares NumPy's BLAS here: nothing loads late")
+    assert len(result["seen"]) == 4
+    assert all(counts == [1] * result["libraries"] for counts in result["seen"]), result["seen"]
 
 
 def batchnorm_convnet(seed=0):

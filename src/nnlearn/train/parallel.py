@@ -39,6 +39,7 @@ import contextlib
 import functools
 import math
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -110,10 +111,17 @@ def blas_threads(count: int | None):
     return controller.limit(limits=count, user_api="blas")
 
 
-@functools.lru_cache(maxsize=1)
 def _blas_controller():
-    """threadpoolctl's controller (made once: it inspects every loaded library), or None
-    when threadpoolctl is not installed."""
+    """threadpoolctl's controller, or None when threadpoolctl is not installed. It lists the
+    libraries loaded when it is made, so it is made again once more modules are imported: a
+    BLAS that arrives later (SciPy's own OpenBLAS, PyTorch's) is held too."""
+    return _controller_for(len(sys.modules))
+
+
+@functools.lru_cache(maxsize=1)
+def _controller_for(modules_loaded: int):
+    """The controller made when ``modules_loaded`` modules were imported (inspecting every
+    loaded library takes milliseconds, so it is made once per such count)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
