@@ -26,10 +26,14 @@ from typing import Any
 
 import numpy
 
+from nnlearn.checks import OneOf
 from nnlearn.errors import DataError, ModelFileError
-from nnlearn.web.validation import FieldError, folder_name, one_of, resolved_inside
+from nnlearn.web.validation import FieldError, RunFolder, check, resolved_inside
 
 SHIPPED = "shipped"
+INVERT = {"auto": None, "yes": True, "no": False}
+"""``invert``: ``yes`` for dark ink on light paper (inverted to MNIST's white on black),
+``no`` for light ink on dark, ``auto`` to guess (:func:`nnlearn.data.digits.to_mnist`)."""
 MAX_SIDE = 2000
 """Largest accepted image side, in pixels."""
 PNG_PREFIX = "data:image/png;base64,"
@@ -75,7 +79,7 @@ class DigitModels:
         self.cache = cache or ModelCache()
 
     def _run_model(self, name: str, field: str = "model") -> Path:
-        path = folder_name(field, name, self.runs_dir) / "model.npz"
+        path = check(field, RunFolder(self.runs_dir), name) / "model.npz"
         if not path.is_file():
             raise FieldError(field, f"run {name!r} has no model.npz (is it still training, or "
                                     f"not in --runs-dir {str(self.runs_dir)!r}?)")
@@ -174,8 +178,7 @@ def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
     from nnlearn.data import digits
 
     image = parse_image(body.get("image"))
-    invert = {"auto": None, "yes": True, "no": False}[
-        one_of("invert", body.get("invert", "auto"), ("auto", "yes", "no"))]
+    invert = INVERT[check("invert", OneOf(tuple(INVERT)), body.get("invert", "auto"))]
     name = body.get("model")
     if name is not None and not isinstance(name, str):
         raise FieldError("model", f"must be a run folder name or {SHIPPED!r}, got {name!r}")

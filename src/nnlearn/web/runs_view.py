@@ -23,7 +23,7 @@ from typing import Any
 import numpy
 
 from nnlearn.errors import DataError, NNLearnError
-from nnlearn.web.validation import FieldError, folder_name, resolved_inside
+from nnlearn.web.validation import FieldError, RunFolder, check, resolved_inside
 
 RUNNING_WINDOW = 600.0
 """A run without summary whose files changed this recently (seconds) counts as running."""
@@ -33,7 +33,7 @@ MISCLASSIFIED_SHOWN = 24
 def _open(root: Path, name: Any, field: str = "name"):
     from nnlearn.experiments.runs.folder import Run
 
-    path = folder_name(field, name, root)
+    path = check(field, RunFolder(root), name)
     if not (path / Run.CONFIG).is_file():
         raise FieldError(field, f"no run named {name!r} in --runs-dir {str(root)!r}")
     return Run(path)

@@ -21,7 +21,7 @@ from nnlearn.nn.network import Network
 from nnlearn.train.trainer import Trainer
 from nnlearn.web.book import SEED
 from nnlearn.web.book.sessions import TrainingSession
-from nnlearn.web.validation import FieldError, get
+from nnlearn.web.validation import Among, read
 
 IMAGES, TEST_IMAGES, MINI_BATCH, ETA, MAX_EPOCHS, KERNEL = 1000, 500, 10, 0.1, 30, 5
 FILTERS = (4, 8, 16)
@@ -42,9 +42,7 @@ def images() -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray
 
 def session(body: dict[str, Any]) -> Callable[[], "ConvSession"]:
     """Check the body (``filters``: 4, 8 or 16); the factory of its session."""
-    filters = get(body, "filters", 8)
-    if isinstance(filters, bool) or filters not in FILTERS:
-        raise FieldError("filters", f"must be one of {', '.join(map(str, FILTERS))}, got {filters!r}")
+    filters = read(body, "filters", Among(FILTERS), 8)
     return lambda: ConvSession(int(filters))
 
 
