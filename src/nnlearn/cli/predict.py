@@ -13,7 +13,10 @@ import json
 import sys
 from pathlib import Path
 
+from nnlearn import backend
 from nnlearn.cli import models
+from nnlearn.data import digits
+from nnlearn.data.png import write_png
 from nnlearn.errors import NNLearnError
 
 
@@ -38,10 +41,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn import backend
-    from nnlearn.data import digits
-    from nnlearn.data.png import write_png
-
     net = models.load_model(args.model)
     digits.network_inputs(net, backend.xp.zeros((0, digits.FIELD, digits.FIELD)))  # 28×28?
     invert = {"auto": None, "yes": True, "no": False}[args.invert]

@@ -26,8 +26,12 @@ from typing import Any
 
 import numpy
 
+from nnlearn import backend
 from nnlearn.checks import OneOf
+from nnlearn.data import digits, ink
+from nnlearn.data.png import decode_png
 from nnlearn.errors import DataError, ModelFileError
+from nnlearn.io.model_file import load
 from nnlearn.web.validation import FieldError, RunFolder, check, resolved_inside
 
 SHIPPED = "shipped"
@@ -59,8 +63,6 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def load(self, path: Path):
-        from nnlearn.io.model_file import load
-
         key = (str(path), path.stat().st_mtime_ns)
         with self._lock:
             if key not in self._networks:
@@ -139,9 +141,6 @@ class DigitModels:
 def parse_image(value: Any) -> numpy.ndarray:
     """An image in [0, 1] from a PNG data URL (``(H, W, C)``, colour kept) or a 2-D list of
     numbers (greyscale, in [0, 1], or 0–255 when any value exceeds 1)."""
-    from nnlearn.data import digits
-    from nnlearn.data.png import decode_png
-
     if isinstance(value, str):
         if not value.startswith(PNG_PREFIX):
             raise FieldError("image", f"a string image must be a PNG data URL starting with "
@@ -174,9 +173,6 @@ def parse_image(value: Any) -> numpy.ndarray:
 
 def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
     """The answer of ``POST /api/predict`` for a checked JSON body."""
-    from nnlearn import backend
-    from nnlearn.data import digits
-
     image = parse_image(body.get("image"))
     invert = INVERT[check("invert", OneOf(tuple(INVERT)), body.get("invert", "auto"))]
     name = body.get("model")
@@ -202,8 +198,6 @@ def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rounded(image) -> list:
-    from nnlearn import backend
-
     return numpy.round(backend.to_numpy(image), 3).tolist()
 
 
@@ -211,8 +205,6 @@ def stage_pictures(stages: dict[str, Any]) -> dict[str, list]:
     """The stages before the crop, reduced to at most :data:`STEP_SIDE` pixels a side:
     ``"paper"`` (the background estimate, ink bright, scaled to [0, 1]) and ``"ink"``
     (the stretched ink on the kept strokes, and minus it on the marks set aside)."""
-    from nnlearn.data import ink
-
     factor = -(-max(stages["ink"].shape) // STEP_SIDE)
     paper = ink.block_mean(stages["paper"], factor)
     low, high = float(paper.min()), float(stages["grey"].max())

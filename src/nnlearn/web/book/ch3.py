@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 import numpy
 
-from nnlearn.checks import Integer, Number
+from nnlearn.checks import Number
+from nnlearn.data import load_mnist
 from nnlearn.errors import DivergenceError
 from nnlearn.examples.notebooks import neuron
 from nnlearn.nn.layers import Softmax
@@ -136,8 +137,6 @@ DROPOUTS = (0.0, 0.2, 0.5)
 @functools.lru_cache(maxsize=1)
 def overfit_data():
     """The first 1,000 training images and the 10,000 validation images (the book's split)."""
-    from nnlearn.data import load_mnist
-
     mnist = load_mnist()
     return mnist.train[0][:OVERFIT_IMAGES], mnist.train[1][:OVERFIT_IMAGES], *mnist.validation
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from nnlearn.data import load_mnist
 from nnlearn.examples import vanishing
 from nnlearn.nn.network import Network
 from nnlearn.train.trainer import Trainer
@@ -32,8 +33,6 @@ INITS = ("normal_fan_in", "normal", "xavier", "he")
 @functools.lru_cache(maxsize=1)
 def images():
     """The first 1,000 MNIST training images and labels (the book's split)."""
-    from nnlearn.data import load_mnist
-
     X, y = load_mnist().train
     return X[:IMAGES], y[:IMAGES]
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy
 
+from nnlearn.data import load_mnist
 from nnlearn.nn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from nnlearn.nn.network import Network
 from nnlearn.train.trainer import Trainer
@@ -32,8 +33,6 @@ DIGIT = 0
 @functools.lru_cache(maxsize=1)
 def images() -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """1,000 training and 500 test images of MNIST as (N, 1, 28, 28), with their labels."""
-    from nnlearn.data import load_mnist
-
     mnist = load_mnist()
     (X, y), (X_test, y_test) = mnist.train, mnist.test
     return (X[:IMAGES].reshape(-1, 1, 28, 28), y[:IMAGES],
