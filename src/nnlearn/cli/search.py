@@ -17,7 +17,7 @@ from nnlearn.cli.progress import make_progress
 from nnlearn.errors import NNLearnError, install_hint
 from nnlearn.experiments.config.files import resolve
 from nnlearn.experiments.runs import tensorboard
-from nnlearn.experiments.sweeps import results as sweep_results, search
+from nnlearn.experiments.sweeps import results as sweep_results
 from nnlearn.experiments.sweeps.engines import ENGINES, SCHEDULERS, get_engine
 from nnlearn.experiments.sweeps.results import format_value
 
@@ -70,6 +70,10 @@ def trial_line(row: dict[str, Any], done: int, total: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the sweep machinery (Optuna driver, process pools) loads when a sweep runs, since --help
+    # imports every command module
+    from nnlearn.experiments.sweeps import search
+
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))
     space = search.load_space(args.space, max_trials=args.max_trials)
