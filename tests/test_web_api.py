@@ -137,7 +137,7 @@ def test_predict_steps_show_the_paper_the_ink_and_the_specks_set_aside(client):
     ({"image": [["a"]]}, "image", "number"),
     ({"image": np.zeros((30, 30)).tolist()}, "image", "no visible ink"),
     ({}, "image", "PNG data URL or a 2-D array"),
-    ({"image": [[0, 1]], "invert": "maybe"}, "invert", "auto, yes, no"),
+    ({"image": [[0, 1]], "invert": "maybe"}, "invert", "auto, no, yes"),
     ({"image": [[0, 1]], "model": 3}, "model", "run folder name"),
     ({"image": [[0, 1]], "model": "../../etc"}, "model", "not a plain run folder name"),
     ({"image": [[0, 1]], "model": "/etc"}, "model", "not a plain run folder name"),
