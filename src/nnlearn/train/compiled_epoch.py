@@ -156,12 +156,12 @@ def compile_epoch(network, optimizer: Optimizer, regularizers: Iterable[Regulari
 
 
 def row_splits(n_in: int, n_out: int, itemsize: int, threads: int):
-    """Boundaries ``[0, …, n_in]`` of the blocks of the first layer's weight rows shared by
-    ``threads`` threads: near-equal parts, each boundary moved to the nearest row that
-    starts a 64-byte cache line (so no two threads write the same line of ``W¹``) when
-    such rows exist."""
-    line = 64 // math.gcd(64, n_out * itemsize)          # rows per cache-line period
-    cuts = [round(n_in * t / threads / line) * line for t in range(1, threads)]
+    """Boundaries ``[0, …, n_in]`` of the blocks of the first layer's weight rows (and of the
+    minibatch's columns) shared by ``threads`` threads: near-equal parts, each boundary
+    moved to the nearest index that starts a 64-byte cache line both in a row of the
+    minibatch and among the rows of ``W¹`` (so no two threads write the same line)."""
+    period = math.lcm(64 // math.gcd(64, n_out * itemsize), 64 // itemsize)
+    cuts = [round(n_in * t / threads / period) * period for t in range(1, threads)]
     return numpy.array([0, *cuts, n_in], dtype=numpy.int64)
 
 

@@ -174,20 +174,21 @@ def update_bias(b, delta, vb, eta, mu, momentum):
 
 
 @jit
-def gather(X, order, lo, rows, x):
-    """``x[r] = X[order[lo + r]]`` for the minibatch's rows, and a prefetch of the next
-    minibatch's rows, so that their memory arrives while this one is computed."""
-    n, width = order.shape[0], X.shape[1]
+def gather(X, order, lo, rows, x, k0, k1):
+    """``x[r, k0:k1] = X[order[lo + r], k0:k1]`` for the minibatch's rows, and a prefetch of
+    the same columns of the next minibatch's rows, so that their memory arrives while this
+    minibatch is computed."""
+    n = order.shape[0]
     for r in range(rows):
         source = X[order[lo + r]]
-        for j in range(width):
-            x[r, j] = source[j]
+        for k in range(k0, k1):
+            x[r, k] = source[k]
     nxt = lo + rows
     line = 64 // X.itemsize
     for r in range(min(rows, n - nxt)):
         source = X[order[nxt + r]]
-        for j in range(0, width, line):
-            prefetch(source[j:].ctypes.data)
+        for k in range(k0, k1, line):
+            prefetch(source[k:].ctypes.data)
 
 
 @jit
@@ -249,7 +250,7 @@ def train_batches(X, Y, order, m, start, stop, Ws, bs, vWs, vbs, acts, alphas, f
         lo = batch * m
         rows = min(m, n - lo)
         x = Xb[:rows]
-        gather(X, order, lo, rows, x)
+        gather(X, order, lo, rows, x, 0, x.shape[1])
         forward_columns(x, Ws[0], bs[0], As[0][:rows], acts[0], alphas[0], 0, width, work, ints)
         above_first_layer(Y, order, lo, rows, Ws, bs, vWs, vbs, acts, alphas, fused, eta, mu,
                           l2, l1, momentum, As, Ds, work, ints)
@@ -273,22 +274,22 @@ def train_batches_split(X, Y, order, m, start, stop, Ws, bs, vWs, vbs, acts, alp
                         eta, mu, l2, l1, momentum, Xb, As, Ds, works, intss, splits, partial):
     """:func:`train_batches` with the first layer's rows of weights shared among threads:
     thread ``t`` owns rows ``k = splits[t] … splits[t + 1] − 1`` of ``W¹`` (inputs ``k``),
-    computes their share ``X[:, k] W¹[k, :]`` of the first layer's feedforward into
+    gathers those columns of the minibatch, computes their share ``X[:, k] W¹[k, :]`` of the first layer's feedforward into
     ``partial[t]`` (summed in thread order, then ``f(· + b¹)``), and later updates the same
     rows of ``W¹`` (BP4); each thread keeps its rows in its own cache and uses its own BLAS
     scratch ``works[t]``, ``intss[t]``. The rest of the minibatch runs on the calling
     thread."""
     n = order.shape[0]
     parts = splits.shape[0] - 1
+    W, vW = Ws[0], vWs[0]          # the threads see plain arrays, not the tuples
     for batch in range(start, stop):
         lo = batch * m
         rows = min(m, n - lo)
         x = Xb[:rows]
-        gather(X, order, lo, rows, x)
         for t in numba.prange(parts):
             k0, k1 = splits[t], splits[t + 1]
-            gemm(False, False, x[:, k0:k1], Ws[0][k0:k1], partial[t, :rows], 1.0, 0.0,
-                 works[t], intss[t])
+            gather(X, order, lo, rows, x, k0, k1)
+            gemm(False, False, x[:, k0:k1], W[k0:k1], partial[t, :rows], 1.0, 0.0, works[t], intss[t])
         z = As[0][:rows]
         sum_parts(partial, rows, z)
         activate(z, bs[0], acts[0], alphas[0])
@@ -297,6 +298,6 @@ def train_batches_split(X, Y, order, m, start, stop, Ws, bs, vWs, vbs, acts, alp
         delta = Ds[0][:rows]
         for t in numba.prange(parts):
             k0, k1 = splits[t], splits[t + 1]
-            update(Ws[0][k0:k1], x[:, k0:k1], delta, vWs[0][k0:k1], eta, mu, l2, l1, momentum,
+            update(W[k0:k1], x[:, k0:k1], delta, vW[k0:k1], eta, mu, l2, l1, momentum,
                    works[t], intss[t])
         update_bias(bs[0], delta, vbs[0], eta, mu, momentum)
