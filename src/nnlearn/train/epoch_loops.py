@@ -274,11 +274,11 @@ def train_batches_split(X, Y, order, m, start, stop, Ws, bs, vWs, vbs, acts, alp
                         eta, mu, l2, l1, momentum, Xb, As, Ds, works, intss, splits, partial):
     """:func:`train_batches` with the first layer's rows of weights shared among threads:
     thread ``t`` owns rows ``k = splits[t] … splits[t + 1] − 1`` of ``W¹`` (inputs ``k``),
-    gathers those columns of the minibatch, computes their share ``X[:, k] W¹[k, :]`` of the first layer's feedforward into
-    ``partial[t]`` (summed in thread order, then ``f(· + b¹)``), and later updates the same
-    rows of ``W¹`` (BP4); each thread keeps its rows in its own cache and uses its own BLAS
-    scratch ``works[t]``, ``intss[t]``. The rest of the minibatch runs on the calling
-    thread."""
+    gathers those columns of the minibatch, computes their share ``X[:, k] W¹[k, :]`` of
+    the first layer's feedforward into ``partial[t]`` (summed in thread order, then
+    ``f(· + b¹)``), and later updates the same rows of ``W¹`` (BP4); each thread keeps its
+    rows in its own cache and uses its own BLAS scratch ``works[t]``, ``intss[t]``. The
+    rest of the minibatch runs on the calling thread."""
     n = order.shape[0]
     parts = splits.shape[0] - 1
     W, vW = Ws[0], vWs[0]          # the threads see plain arrays, not the tuples

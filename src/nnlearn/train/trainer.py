@@ -340,9 +340,10 @@ class Trainer:
 
     def _compiled_epoch(self, X, Y) -> CompiledEpoch | None:
         """The epoch as one compiled loop when nothing in it needs Python per minibatch
-        (with ``threads > 1``, its threads share the first layer's weights), η fixed for the epoch (no per-step schedule), the default batch hooks
-        (which only look at :func:`watched` minibatches), ``train_step`` as written here,
-        and a network and settings that
+        (with ``threads > 1``, its threads share the first layer's weights): η fixed for
+        the epoch (no per-step schedule), the default batch hooks (which only look at
+        :func:`watched` minibatches), ``train_step`` as written here, and a network and
+        settings that
         :func:`~nnlearn.train.compiled_epoch.compile_epoch` takes; else None."""
         if type(self).train_step is not Trainer.train_step \
                 or self.schedule.per_step \
