@@ -372,6 +372,8 @@ def test_serve_prints_its_url_answers_and_stops_on_ctrl_c(runs_dir):
         line = server.stdout.readline()
         assert line.startswith("nnlearn serve: http://127.0.0.1:") and "Ctrl-C" in line
         url = line.split()[2]
+        host, port = url.split("/")[2].rsplit(":", 1)
+        socket.create_connection((host, int(port)), timeout=5).close()   # listening once it says so
         health = httpx.get(url + "api/health", timeout=10).json()
         assert health["ok"] and health["runs_dir"] == str(runs_dir)
     finally:

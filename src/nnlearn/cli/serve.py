@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         sock.close()
         raise OSError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}); choose "
                       "another --port (or 0 for any free one)") from None
+    sock.listen(server.LISTEN_BACKLOG)  # connections wait from now on, before the URL is printed
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     print(f"nnlearn serve: http://{shown}:{port}/  (runs from {runs_dir}; Ctrl-C to stop)",
