@@ -36,7 +36,6 @@ of threads (or 1) changes the last bits of the gradients, hence of a long run.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import sys
@@ -112,21 +111,22 @@ def blas_threads(count: int | None):
 
 
 def _blas_controller():
-    """threadpoolctl's controller, or None when threadpoolctl is not installed. It lists the
-    libraries loaded when it is made, so it is made again once more modules are imported: a
-    BLAS that arrives later (SciPy's own OpenBLAS, PyTorch's) is held too."""
-    return _controller_for(len(sys.modules))
+    """threadpoolctl's controller of the libraries loaded now, or None when threadpoolctl is
+    not installed. Making one inspects every loaded library (about a millisecond), so it is
+    kept until a module is imported: an import may load another BLAS (SciPy's, PyTorch's),
+    which an older controller would not hold."""
+    loaded = len(sys.modules)
+    if _CONTROLLER[0] != loaded:
+        try:
+            from threadpoolctl import ThreadpoolController  # an optional extra
+        except ImportError:
+            return None
+        _CONTROLLER[:] = [loaded, ThreadpoolController()]
+    return _CONTROLLER[1]
 
 
-@functools.lru_cache(maxsize=1)
-def _controller_for(modules_loaded: int):
-    """The controller made when ``modules_loaded`` modules were imported (inspecting every
-    loaded library takes milliseconds, so it is made once per such count)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
+_CONTROLLER: list[Any] = [-1, None]
+"""``[len(sys.modules) when made, controller]`` of :func:`_blas_controller`."""
 
 
 def serial_layers(network) -> list[str]:
