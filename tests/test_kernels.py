@@ -473,4 +473,5 @@ def test_the_checks_keep_the_compiled_loops_for_well_formed_inputs(monkeypatch):
     relu.forward(np.ones((2, kernels.RELU_MIN_SIZE)))
     relu.backward(np.ones((2, kernels.RELU_MIN_SIZE)))
     kernels.col2im(np.ones((8, 8), np.float32), (2, 2, 3, 3), (2, 2), (1, 1), (2, 2))
-    assert calls == ["max_pool_2x2_forward", "max_pool_2x2_backward", "relu_backward", "col2im"]
+    assert calls == ["max_pool_2x2_forward", "max_pool_2x2_backward", "relu_forward", "relu_backward",
+                     "col2im"]

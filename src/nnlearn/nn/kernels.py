@@ -50,7 +50,8 @@ from typing import Any, Callable
 
 from nnlearn import backend
 from nnlearn.errors import install_hint
-from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
+from nnlearn.nn.layers.windows import (add_to_windows, batch_last, grad_buffer, scratch, tiles,
+                                       window_slices)
 from nnlearn.nn.layers.windows import col2im as col2im_reference
 
 KERNELS_ENV = "NNLEARN_KERNELS"
@@ -102,6 +103,46 @@ def max_pool_2x2_backward_loops(dY, arg, tiles: bool, dX) -> None:
                     dX[n, c, 2 * y + 1, 2 * x + 1] = d if k == 3 else 0
 
 
+def max_pool_2x2_forward_batch_last_loops(Xt, Yt, arg) -> None:
+    """:func:`max_pool_2x2_forward_loops` for maps stored batch-last, ``Xt (C, H, W, N)``
+    → ``Yt (C, OH, OW, N)``: the same comparisons in the same order, with the batch axis
+    innermost, so that each step runs over N contiguous values."""
+    C, OH, OW, N = Yt.shape
+    for c in range(C):
+        for y in range(OH):
+            for x in range(OW):
+                for n in range(N):
+                    best, k = Xt[c, 2 * y, 2 * x, n], 0
+                    v = Xt[c, 2 * y, 2 * x + 1, n]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 1
+                    v = Xt[c, 2 * y + 1, 2 * x, n]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 2
+                    v = Xt[c, 2 * y + 1, 2 * x + 1, n]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 3
+                    Yt[c, y, x, n] = best
+                    arg[c, y, x, n] = k
+
+
+def max_pool_2x2_backward_batch_last_loops(dYt, arg, tiles: bool, dXt) -> None:
+    """:func:`max_pool_2x2_backward_loops` batch-last: ``dYt (C, OH, OW, N)`` (any strides),
+    ``dXt (C, H, W, N)``."""
+    C, OH, OW, N = arg.shape
+    if not tiles:
+        dXt[...] = 0
+    for c in range(C):
+        for y in range(OH):
+            for x in range(OW):
+                for n in range(N):
+                    k, d = arg[c, y, x, n], dYt[c, y, x, n]
+                    dXt[c, 2 * y, 2 * x, n] = d if k == 0 else 0
+                    dXt[c, 2 * y, 2 * x + 1, n] = d if k == 1 else 0
+                    dXt[c, 2 * y + 1, 2 * x, n] = d if k == 2 else 0
+                    dXt[c, 2 * y + 1, 2 * x + 1, n] = d if k == 3 else 0
+
+
 # -- col2im: the compiled loops --------------------------------------------------------------
 
 def col2im_loops(D, sh: int, sw: int, dXt) -> None:
@@ -122,7 +163,15 @@ def col2im_loops(D, sh: int, sw: int, dXt) -> None:
                             dXt[c, y * sh + i, x * sw + j, n] += D[c, i, j, y, x, n]
 
 
-# -- ReLU's backward pass ----------------------------------------------------------------------
+# -- ReLU: the compiled loops and what the layer calls -----------------------------------------
+
+def relu_forward_loops(Z, A) -> None:
+    """``A = max(Z, 0)`` element by element over flat arrays, as ``numpy.maximum(Z, 0)``
+    computes it (NaN kept, −0 and +0 both give +0), so the same bits."""
+    for i in range(Z.size):
+        v = Z[i]
+        A[i] = v if v > 0 or v != v else 0
+
 
 def relu_backward_loops(dA, A, dZ) -> None:
     """``dZ = dA · 1[A > 0]``, element by element over flat arrays (the same products as the
@@ -135,15 +184,46 @@ RELU_MIN_SIZE = 1 << 14
 """Below this many elements the reference (two NumPy calls) beats a compiled call's overhead."""
 
 
+def flat_memory(X):
+    """A 1-D view of ``X``'s values in memory order, or None when they are not one dense
+    block (a view with gaps or overlaps). A C-contiguous array, or one stored with its axes
+    in another order (a batch-last convolution's output seen as NCHW), is one block;
+    element-wise passes over two such arrays of the same strides can then run flat."""
+    order = sorted(range(X.ndim), key=lambda axis: -X.strides[axis])
+    dense = X.transpose(order)
+    return dense.reshape(-1) if dense.flags.c_contiguous else None
+
+
+def relu_forward(Z, zeros):
+    """``max(Z, 0)`` as a new array stored in ``Z``'s memory order (so that a batch-last
+    layout passes through): one compiled pass for large arrays, else the reference
+    ``numpy.maximum(Z, zeros)`` (``zeros``: one example's worth, broadcast over the batch)."""
+    flat = flat_memory(Z) if Z.size >= RELU_MIN_SIZE and compiled_fits((Z, Z.shape)) else None
+    if flat is None:
+        return backend.xp.maximum(Z, zeros)
+    A = backend.xp.empty_like(Z)  # same strides as Z (a dense layout is kept)
+    _compiled().relu_forward(flat, flat_memory(A))
+    return A
+
+
 def relu_backward(dA, A):
     """``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` as a new array: one compiled pass for large arrays of
-    one shape and dtype, else the reference ``dA * (A > 0)`` (a mask, then a product)."""
+    one shape and dtype, else the reference ``dA * (A > 0)`` (a mask, then a product).
+    The compiled pass keeps ``A``'s memory order; when ``dA`` is stored in another order
+    than ``A`` it is copied into ``A``'s first."""
     if A.size < RELU_MIN_SIZE or not compiled_fits((dA, A.shape), (A, A.shape)):
         return dA * (A > 0)
     xp = backend.xp
-    dA, A = xp.ascontiguousarray(dA), xp.ascontiguousarray(A)
-    dZ = xp.empty(A.shape, dtype=xp.result_type(dA, A))
-    _compiled().relu_backward(dA.reshape(-1), A.reshape(-1), dZ.reshape(-1))
+    flat_A = flat_memory(A)
+    if flat_A is None:
+        A = xp.ascontiguousarray(A)
+        flat_A = A.reshape(-1)
+    if dA.strides != A.strides or flat_memory(dA) is None:
+        copy = xp.empty_like(A)  # A's strides
+        copy[...] = dA
+        dA = copy
+    dZ = xp.empty_like(A)
+    _compiled().relu_backward(flat_memory(dA), flat_A, flat_memory(dZ))
     return dZ
 
 
@@ -188,13 +268,22 @@ def max_pool_forward(X, pool: tuple[int, int], stride: tuple[int, int], out_hw: 
     """Max-pool ``X (N, C, H, W)`` over ``pool`` windows at ``stride``: ``(Y, state)`` with
     ``Y (N, C, OH, OW)`` a new array and ``state`` what :func:`max_pool_backward` needs.
     ``work`` keeps work arrays between minibatches when ``reuse`` (training). Compiled
-    for 2×2 windows at stride 2; the reference for the others."""
+    for 2×2 windows at stride 2; the reference for the others. ``X`` stored batch-last
+    (a convolution's output, :func:`~nnlearn.nn.layers.windows.batch_last`) gives ``Y``
+    stored batch-last too, so the next convolution reads it without a transpose."""
     if tuple(pool) != (2, 2) or tuple(stride) != (2, 2) or getattr(X, "ndim", 0) != 4 \
             or tuple(out_hw) != (X.shape[2] // 2, X.shape[3] // 2) \
             or not compiled_fits((X, X.shape)):
         Y, state = max_pool_forward_reference(X, pool, stride, out_hw, work, reuse)
         return Y, ("reference", state)
     xp = backend.xp
+    N, C = X.shape[:2]
+    Xt = None if X.flags.c_contiguous else batch_last(X)
+    if Xt is not None:
+        Yt = xp.empty((C,) + tuple(out_hw) + (N,), dtype=X.dtype)
+        arg = scratch(work, "argmax_t", Yt.shape, xp.uint8, reuse)
+        _compiled().max_pool_2x2_forward_batch_last(Xt, Yt, arg)
+        return Yt.transpose(3, 0, 1, 2), ("batch_last", (arg, X))
     Xc = xp.ascontiguousarray(X)
     Y = xp.empty(X.shape[:2] + tuple(out_hw), dtype=X.dtype)
     arg = scratch(work, "argmax", Y.shape, xp.uint8, reuse)
@@ -204,18 +293,26 @@ def max_pool_forward(X, pool: tuple[int, int], stride: tuple[int, int], out_hw: 
 
 def max_pool_backward(dY, state, x_shape: tuple[int, ...], pool: tuple[int, int],
                       stride: tuple[int, int], work: dict[str, Any]):
-    """``∂C/∂X`` (a new array of ``x_shape``) from ``dY`` and the forward pass's ``state``."""
+    """``∂C/∂X`` (a new array of ``x_shape``) from ``dY`` and the forward pass's ``state``;
+    stored batch-last when the forward pass's input was."""
     which, saved = state
-    if which == "compiled":
+    if which != "reference":
+        xp = backend.xp
         arg, X = saved
-        if tuple(x_shape) == X.shape and compiled_fits((dY, arg.shape)):
-            xp = backend.xp
-            dX = xp.empty(x_shape, dtype=dY.dtype)
-            _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), arg,
-                                              tiles(x_shape, pool, stride, arg.shape[2:]), dX)
-            return dX
+        y_shape = arg.shape if which == "compiled" else (arg.shape[3],) + arg.shape[:3]
+        if tuple(x_shape) == X.shape and compiled_fits((dY, y_shape)):
+            covered = tiles(x_shape, pool, stride, y_shape[2:])
+            if which == "compiled":
+                dX = xp.empty(x_shape, dtype=dY.dtype)
+                _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), arg, covered, dX)
+                return dX
+            N, C, H, W = x_shape
+            dXt = xp.empty((C, H, W, N), dtype=dY.dtype)
+            # dY in any strides (Numba compiles a version for strided arrays): no copy
+            _compiled().max_pool_2x2_backward_batch_last(dY.transpose(1, 2, 3, 0), arg, covered, dXt)
+            return dXt.transpose(3, 0, 1, 2)
         # a gradient the loops cannot take: the reference's answer (or error), from its own state
-        _, saved = max_pool_forward_reference(X, pool, stride, arg.shape[2:], work, reuse=False)
+        _, saved = max_pool_forward_reference(X, pool, stride, y_shape[2:], work, reuse=False)
     return max_pool_backward_reference(dY, saved, x_shape, pool, stride, work)
 
 
@@ -372,6 +469,9 @@ LOOPS: dict[str, Callable[..., None]] = {
     "max_pool_2x2_forward": max_pool_2x2_forward_loops,
     "max_pool_2x2_backward": max_pool_2x2_backward_loops,
     "col2im": col2im_loops,
+    "max_pool_2x2_forward_batch_last": max_pool_2x2_forward_batch_last_loops,
+    "max_pool_2x2_backward_batch_last": max_pool_2x2_backward_batch_last_loops,
+    "relu_forward": relu_forward_loops,
     "relu_backward": relu_backward_loops,
     "channel_sums": channel_sums_loops,
     "channel_centered_squares": channel_centered_squares_loops,
