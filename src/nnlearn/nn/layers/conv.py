@@ -54,8 +54,8 @@ from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
 from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer, window_work
-from nnlearn.nn.kernels import col2im
-from nnlearn.nn.layers.windows import (batch_last, check_batch, im2col, im2col_batch_last,
+from nnlearn.nn.kernels import col2im, im2col_batch_last
+from nnlearn.nn.layers.windows import (batch_last, check_batch, im2col,
                                        image_shape, pair, positive_int, scratch, window_pair)
 
 _INFERENCE_COLS_BYTES = 64 * 2**20
