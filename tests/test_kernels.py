@@ -287,7 +287,8 @@ def test_batch_last_pool_plain_python_loops_match_the_reference(shape, pool, str
 @pytest.mark.parametrize("kind", ["random", "ties", "constant"])
 @pytest.mark.parametrize("shape,pool,stride", CASES + [((10, 20, 24, 24), (2, 2), (2, 2))])
 def test_max_pool_of_a_batch_last_input_is_batch_last_and_matches_the_reference(
-        shape, pool, stride, kind, dtype, grad_layout):
+        monkeypatch, shape, pool, stride, kind, dtype, grad_layout):
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
     X, dY = _inputs(shape, pool, stride, dtype, kind)
     layer = MaxPool2D(pool, stride)
     Y = layer.forward(stored_batch_last(X), training=True)
@@ -368,6 +369,7 @@ def test_im2col_batch_last_plain_python_loops_match_the_reference(shape, kernel,
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape,kernel,stride", IM2COL_CASES)
 def test_compiled_im2col_batch_last_matches_the_reference(monkeypatch, shape, kernel, stride, dtype):
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
     Xt = np.random.default_rng(2).standard_normal(shape).astype(dtype)
     OH, OW = _out_hw(shape, kernel, stride)
     calls = []
