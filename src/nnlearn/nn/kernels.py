@@ -1,7 +1,9 @@
 r"""Compiled kernels for the layers' memory-bound passes, each beside its plain reference.
 
-The kernels: 2×2 max-pooling at stride 2 (forward and backward), the convolution's
-col2im (:func:`col2im`), ReLU's backward pass and batch norm's per-channel passes
+The kernels: 2×2 max-pooling at stride 2 (forward and backward, for NCHW maps and for maps
+stored batch-last), the convolution's batch-last im2col and col2im (:func:`im2col_batch_last`,
+:func:`col2im`), ReLU (:func:`relu_forward` for batch-last inputs, :func:`relu_backward`)
+and batch norm's per-channel passes
 (:func:`channel_sums` … :func:`batchnorm_input_grad`). A layer calls them by name
 (``kernels.max_pool_forward(...)``); :func:`implementation` picks, on every call, one of
 two versions that compute the same thing:
@@ -31,8 +33,8 @@ error (:func:`compiled_fits`). A loop handed a gradient of the wrong shape would
 write outside its arrays.
 
 Both versions are deterministic, so a run is reproducible bit for bit with either, and
-they agree bit for bit (the tests check): max and ReLU select values, and col2im adds
-each pixel's terms in the reference's order. Batch norm's kernels are the exception:
+they agree bit for bit (the tests check): max and ReLU select values, im2col copies them,
+and col2im adds each pixel's terms in the reference's order. Batch norm's kernels are the exception:
 their float64 sums run in another order than NumPy's pairwise ones, so the two agree to
 rounding (the tests hold them to it). One difference: for a pooling window
 holding NaN both output NaN, but the compiled backward routes that window's gradient to
@@ -610,6 +612,12 @@ def compile_kernels(dtypes: tuple[str, ...] = ("float32",)) -> float | None:
         col2im(xp.zeros((4, 1), dtype=dtype), (1, 1, 2, 2), (2, 2), (1, 1), (1, 1))
         im2col_batch_last(xp.zeros((1, 2, 2, 1), dtype=dtype), (2, 2), (1, 1), (1, 1),
                           xp.zeros((4, 1), dtype=dtype))
+        # batch-last maps (X[n] stored innermost), their δ stored either way
+        Xb = xp.zeros((1, 4, 4, 2), dtype=dtype).transpose(3, 0, 1, 2)
+        Y, state = max_pool_forward(Xb, (2, 2), (2, 2), (2, 2), {}, reuse=False)
+        for dY in (Y, xp.ascontiguousarray(Y)):
+            max_pool_backward(dY, state, Xb.shape, (2, 2), (2, 2), {})
+        _compiled().relu_forward(xp.zeros(1, dtype), xp.zeros(1, dtype))
         _compiled().relu_backward(xp.zeros(1, dtype), xp.zeros(1, dtype), xp.zeros(1, dtype))
         X3, one = xp.ones((2, 1, 1), dtype=dtype), xp.ones(1, dtype=dtype)
         mu = channel_sums(X3)

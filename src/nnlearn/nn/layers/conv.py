@@ -29,12 +29,23 @@ whole minibatch). No Python loop runs over examples, pixels or channels.
 
 Two layouts of ``cols``, chosen per layer by size (same results, different speed):
 
-* batch-first ``(N, C·kh·kw, OH·OW)`` (a window view copied once): ``Y`` comes out
+* batch-first ``(N, C·kh·kw + 1, OH·OW)`` (a window view copied once): ``Y`` comes out
   in NCHW order directly. Best when the column matrix is not much bigger than the
   output, e.g. the first layer of a convnet (one input channel).
-* batch-last ``(C·kh·kw, OH·OW·N)``: the input and ``δ`` are transposed once, after
-  which the im2col copies and col2im adds run over long contiguous rows and
-  ``∂C/∂Wm`` is one large product. Best for many input channels (20→40 maps, 5×5).
+* batch-last ``(C·kh·kw + 1, OH·OW·N)``: the im2col copies and col2im adds run over
+  long contiguous rows and ``∂C/∂Wm`` is one large product. Best for many input
+  channels (20→40 maps, 5×5).
+
+(The extra row of ones carries the bias: ``Y = [Wm | b] @ [cols; 1]``, and the product
+for ``∂C/∂Wm`` gives ``∂C/∂b`` as its last column.)
+
+Batch-last activations are handed on as they are: ``Y`` is the product ``(F, OH, OW, N)``
+returned as an NCHW *view* (``Y[n, f, y, x]`` reads it through its strides), and
+``∂C/∂X`` likewise. ReLU and 2×2 max-pooling keep that storage order
+(:mod:`nnlearn.nn.kernels`), and a batch-last convolution reads an input or ``δ``
+stored that way (:func:`~nnlearn.nn.layers.windows.batch_last`) without a transpose,
+so conv → ReLU → pool → conv moves no array between layouts. Every other layer just
+sees NCHW arrays (NumPy follows the strides; ``Flatten`` copies its small input).
 
 In training, the large work arrays (``cols``, ``dcols``, transposes) are kept and
 reused from one minibatch to the next; layer outputs and ``∂C/∂X`` are always new
@@ -210,9 +221,11 @@ class Conv2D(Layer):
     # -- the passes ---------------------------------------------------------------
 
     def _batch_last(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
-        """Pick the layout: batch-last pays two transposes (of X and of Y) to make the
-        im2col copy and col2im run over long rows and ∂C/∂W one big product, which wins
-        when the column matrix is much larger than X and Y (e.g. 20→40 maps, 5×5)."""
+        """Pick the layout: batch-last may pay a transpose of X (none when X is stored
+        batch-last) to make the im2col copy and col2im run over long rows and ∂C/∂W one
+        big product, which wins when the column matrix is much larger than X and Y (e.g.
+        20→40 maps, 5×5). For the 1-channel first layer of network (d), batch-last
+        measured slower (its ∂C/∂W product, 26 × 576·N × 20, runs poorly in BLAS)."""
         if self._layout != "auto":
             return self._layout == "batch_last"
         (kh, kw), (C, H, W), P = self.kernel_size, x_shape[1:], out_hw[0] * out_hw[1]
