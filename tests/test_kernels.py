@@ -76,15 +76,6 @@ def _compare(got, want, pool, stride):
                                    atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["random", "ties", "constant"])
-@pytest.mark.parametrize("shape,pool,stride", CASES)
-def test_plain_python_loops_match_the_reference(shape, pool, stride, kind):
-    X, dY = _inputs(shape, pool, stride, "float64", kind)
-    got = _loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_loops,
-                 kernels.max_pool_2x2_backward_loops)
-    _compare(got, _reference(X, pool, stride, dY), pool, stride)
-
-
 needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
                                  reason="the compiled kernels need Numba (nnlearn[fast])")
 
@@ -196,7 +187,7 @@ def test_col2im_plain_python_loops_match_the_reference(padded, kernel, stride):
     D, out_hw = _dcols(padded, kernel, stride, "float64")
     N, C, Hp, Wp = padded
     dXt = np.full((C, Hp, Wp, N), np.nan)        # the loops zero it themselves
-    kernels.col2im_loops(D.reshape(C, *kernel, *out_hw, N), *stride, dXt)
+    kernels.columns_image_loops(D.reshape(C, *kernel, *out_hw, N), dXt, *stride, True)
     np.testing.assert_array_equal(dXt.transpose(3, 0, 1, 2), col2im(D, padded, kernel, stride, out_hw))
 
 
@@ -272,12 +263,17 @@ def _batch_last_loops(X, pool, stride, dY, forward, backward):
     return Yt.transpose(3, 0, 1, 2), dXt.transpose(3, 0, 1, 2)
 
 
+@pytest.mark.parametrize("layout", ["nchw", "batch_last"])
 @pytest.mark.parametrize("kind", ["random", "ties", "constant"])
 @pytest.mark.parametrize("shape,pool,stride", CASES)
-def test_batch_last_pool_plain_python_loops_match_the_reference(shape, pool, stride, kind):
+def test_plain_python_loops_match_the_reference(shape, pool, stride, kind, layout):
     X, dY = _inputs(shape, pool, stride, "float64", kind)
-    got = _batch_last_loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_batch_last_loops,
-                            kernels.max_pool_2x2_backward_batch_last_loops)
+    if layout == "nchw":
+        got = _loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_loops,
+                     kernels.max_pool_2x2_backward_loops)
+    else:
+        got = _batch_last_loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_batch_last_loops,
+                                kernels.max_pool_2x2_backward_batch_last_loops)
     _compare(got, _reference(X, pool, stride, dY), pool, stride)
 
 
@@ -360,8 +356,7 @@ def test_im2col_batch_last_plain_python_loops_match_the_reference(shape, kernel,
     Xt = np.random.default_rng(1).standard_normal(shape)
     OH, OW = _out_hw(shape, kernel, stride)
     cols = np.empty((shape[0] * kernel[0] * kernel[1], OH * OW * shape[3]))
-    kernels.im2col_batch_last_loops(Xt, stride[0], stride[1],
-                                    cols.reshape(shape[0], *kernel, OH, OW, shape[3]))
+    kernels.columns_image_loops(cols.reshape(shape[0], *kernel, OH, OW, shape[3]), Xt, *stride, False)
     np.testing.assert_array_equal(cols, im2col_batch_last(Xt, kernel, stride, (OH, OW)))
 
 
@@ -375,10 +370,10 @@ def test_compiled_im2col_batch_last_matches_the_reference(monkeypatch, shape, ke
     calls = []
     real = kernels._compiled()
     monkeypatch.setattr(kernels, "_compiled", lambda: SimpleNamespace(
-        im2col_batch_last=lambda *a: calls.append(1) or real.im2col_batch_last(*a)))
+        columns_image=lambda *a: calls.append(a[-1]) or real.columns_image(*a)))
     out = np.full((shape[0] * kernel[0] * kernel[1], OH * OW * shape[3]), np.nan, dtype)
     got = kernels.im2col_batch_last(Xt, kernel, stride, (OH, OW), out)
-    assert calls == [1] and got is out
+    assert calls == [False] and got is out   # to_image=False: the im2col direction
     np.testing.assert_array_equal(got, im2col_batch_last(Xt, kernel, stride, (OH, OW)))
 
 
@@ -627,4 +622,4 @@ def test_the_checks_keep_the_compiled_loops_for_well_formed_inputs(monkeypatch):
     relu.backward(np.ones((2, 64, 64, 4)).transpose(3, 0, 1, 2))
     kernels.col2im(np.ones((8, 8), np.float32), (2, 2, 3, 3), (2, 2), (1, 1), (2, 2))
     assert calls == ["max_pool_2x2_forward", "max_pool_2x2_backward", "relu_forward", "relu_backward",
-                     "col2im"]
+                     "columns_image"]

@@ -148,60 +148,41 @@ def max_pool_2x2_backward_batch_last_loops(dYt, arg, tiles: bool, dXt) -> None:
 
 # -- col2im: the compiled loops --------------------------------------------------------------
 
-def col2im_loops(D, sh: int, sw: int, dXt) -> None:
-    """``dXt[c, y·sh + i, x·sw + j, n] += D[c, i, j, y, x, n]`` over all indices, from zero.
+def columns_image_loops(cols, image, sh: int, sw: int, to_image: bool) -> None:
+    """The batch-last im2col copy and its adjoint col2im, one loop nest for both.
 
-    ``D (C, kh, kw, OH, OW, N)`` is the columns' gradient batch-last, ``dXt (C, Hp, Wp, N)``
-    the padded input's. Each pixel receives its terms in the reference's order
-    (offsets ``(i, j)`` row-major), so the two agree bit for bit.
+    ``cols (C, kh, kw, OH, OW, N)`` is the column matrix ``(C·kh·kw, OH·OW·N)`` with its
+    axes split, ``image (C, Hp, Wp, N)`` the padded input, batch-last. ``to_image``
+    False (im2col) copies every receptive field, ``cols[c, i, j, y, x, n] =
+    image[c, y·sh + i, x·sw + j, n]``; True (col2im) zeroes ``image`` and adds
+    ``image[c, y·sh + i, x·sw + j, n] += cols[c, i, j, y, x, n]``, each pixel's terms in
+    the reference's order (offsets ``(i, j)`` row-major), so the two agree bit for bit.
 
     With ``sw = 1`` the ``x, n`` loops are one run of ``OW·N`` contiguous values on both
-    sides, added through two 1-D slices indexed by the loop counter alone: an index
+    sides, handled through two 1-D slices indexed by the loop counter alone: an index
     like ``start + m`` makes Numba check it for negative (wrap-around) values on every
     element, which keeps LLVM from vectorising the loop (4× slower at N = 10).
     """
-    C, kh, kw, OH, OW, N = D.shape
-    dXt[...] = 0
-    if sw == 1:
-        run, row, Hp = OW * N, dXt.shape[2] * N, dXt.shape[1]
-        Df, dXf = D.reshape(-1), dXt.reshape(-1)
-        for c in range(C):
-            for i in range(kh):
-                for j in range(kw):
-                    for y in range(OH):
-                        out = (c * Hp + y * sh + i) * row + j * N
-                        src = (((c * kh + i) * kw + j) * OH + y) * run
-                        dst, add = dXf[out:out + run], Df[src:src + run]
-                        for m in range(run):
-                            dst[m] += add[m]
-        return
-    for c in range(C):
-        for i in range(kh):
-            for j in range(kw):
-                for y in range(OH):
-                    for x in range(OW):
-                        for n in range(N):
-                            dXt[c, y * sh + i, x * sw + j, n] += D[c, i, j, y, x, n]
-
-
-def im2col_batch_last_loops(Xt, sh: int, sw: int, cols) -> None:
-    """``cols[c, i, j, y, x, n] = Xt[c, y·sh + i, x·sw + j, n]``: every receptive field copied
-    once, the batch axis innermost (``cols`` is the column matrix ``(C·kh·kw, OH·OW·N)``
-    with its axes split). With ``sw = 1``, one contiguous run of ``OW·N`` values per
-    ``(c, i, j, y)``, copied as :func:`col2im_loops` adds (slices indexed by the counter)."""
     C, kh, kw, OH, OW, N = cols.shape
+    if to_image:
+        image[...] = 0
     if sw == 1:
-        run, row, Hp = OW * N, Xt.shape[2] * N, Xt.shape[1]
-        Xf, cf = Xt.reshape(-1), cols.reshape(-1)
+        run, row, Hp = OW * N, image.shape[2] * N, image.shape[1]
+        flat_cols, flat_image = cols.reshape(-1), image.reshape(-1)
         for c in range(C):
             for i in range(kh):
                 for j in range(kw):
                     for y in range(OH):
-                        src = (c * Hp + y * sh + i) * row + j * N
-                        out = (((c * kh + i) * kw + j) * OH + y) * run
-                        dst, values = cf[out:out + run], Xf[src:src + run]
-                        for m in range(run):
-                            dst[m] = values[m]
+                        at = (c * Hp + y * sh + i) * row + j * N
+                        pixels = flat_image[at:at + run]
+                        at = (((c * kh + i) * kw + j) * OH + y) * run
+                        column = flat_cols[at:at + run]
+                        if to_image:
+                            for m in range(run):
+                                pixels[m] += column[m]
+                        else:
+                            for m in range(run):
+                                column[m] = pixels[m]
         return
     for c in range(C):
         for i in range(kh):
@@ -209,7 +190,10 @@ def im2col_batch_last_loops(Xt, sh: int, sw: int, cols) -> None:
                 for y in range(OH):
                     for x in range(OW):
                         for n in range(N):
-                            cols[c, i, j, y, x, n] = Xt[c, y * sh + i, x * sw + j, n]
+                            if to_image:
+                                image[c, y * sh + i, x * sw + j, n] += cols[c, i, j, y, x, n]
+                            else:
+                                cols[c, i, j, y, x, n] = image[c, y * sh + i, x * sw + j, n]
 
 
 # -- ReLU: the compiled loops and what the layer calls -----------------------------------------
@@ -381,7 +365,7 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int], stri
     xp = backend.xp
     dXt = xp.empty((C, Hp, Wp, N), dtype=dcols_t.dtype) if work is None else work
     D = xp.ascontiguousarray(dcols_t).reshape(C, kh, kw, OH, OW, N)
-    _compiled().col2im(D, stride[0], stride[1], dXt)
+    _compiled().columns_image(D, dXt, stride[0], stride[1], True)
     return dXt.transpose(3, 0, 1, 2)
 
 
@@ -396,7 +380,7 @@ def im2col_batch_last(Xt, kernel: tuple[int, int], stride: tuple[int, int],
     if not inside or not compiled_fits((Xt, Xt.shape), (out, (C * kh * kw, OH * OW * N)),
                                        contiguous=(Xt, out)):
         return im2col_batch_last_reference(Xt, kernel, stride, out_hw, out)
-    _compiled().im2col_batch_last(Xt, stride[0], stride[1], out.reshape(C, kh, kw, OH, OW, N))
+    _compiled().columns_image(out.reshape(C, kh, kw, OH, OW, N), Xt, stride[0], stride[1], False)
     return out
 
 
@@ -531,8 +515,7 @@ def batchnorm_input_grad(dY, X_hat, scale, M: int, sum_g, sum_gx):
 LOOPS: dict[str, Callable[..., None]] = {
     "max_pool_2x2_forward": max_pool_2x2_forward_loops,
     "max_pool_2x2_backward": max_pool_2x2_backward_loops,
-    "col2im": col2im_loops,
-    "im2col_batch_last": im2col_batch_last_loops,
+    "columns_image": columns_image_loops,
     "max_pool_2x2_forward_batch_last": max_pool_2x2_forward_batch_last_loops,
     "max_pool_2x2_backward_batch_last": max_pool_2x2_backward_batch_last_loops,
     "relu_forward": relu_forward_loops,
