@@ -7,9 +7,10 @@ import pytest
 
 import nnlearn
 from nnlearn import ConfigError, DataError, gradcheck
+from nnlearn.nn import kernels
 from nnlearn.nn.layers import conv as conv_module
 from nnlearn.nn.layers.conv import Conv2D
-from nnlearn.nn.layers.windows import col2im, im2col, im2col_batch_last
+from nnlearn.nn.layers.windows import batch_last, col2im, im2col, im2col_batch_last
 
 
 # -- naive reference (loops over everything; tiny inputs only) ----------------------
@@ -156,6 +157,50 @@ def test_gradcheck_through_a_small_convnet():
     X = rng.standard_normal((3, 2, 6, 5))
     Y = np.eye(3)[[0, 2, 1]]
     result = gradcheck(net, X, Y)
+    assert result.max_error < 1e-6, result
+
+
+def test_batch_last_layers_hand_on_their_layout_and_read_it_as_it_is():
+    """A batch-last convolution returns Y and ∂C/∂X stored batch-last (NCHW views of
+    (C, H, W, N) arrays); fed such an input or δ it reads them without a transpose, and
+    gives the same bits as for C-contiguous copies."""
+    rng = np.random.default_rng(3)
+    first, second = Conv2D(2, 3, 3, seed=0, dtype="float64"), Conv2D(3, 4, 2, seed=1, dtype="float64")
+    first._layout = second._layout = "batch_last"
+    H = first.forward(rng.standard_normal((5, 2, 7, 6)), True)
+    assert batch_last(H) is not None and not H.flags.c_contiguous
+    dY = rng.standard_normal((5, 4, 4, 3))
+    out = {}
+    for name, (X, D) in {"stored batch-last": (H, np.ascontiguousarray(dY.transpose(1, 2, 3, 0))
+                                               .transpose(3, 0, 1, 2)),
+                         "contiguous": (np.ascontiguousarray(H), dY)}.items():
+        Y = second.forward(X, True)
+        dX = second.backward(D)
+        out[name] = Y, dX, second.grads["W"].copy(), second.grads["b"].copy()
+        assert batch_last(Y) is not None and batch_last(dX) is not None
+    for got, want in zip(out["stored batch-last"], out["contiguous"]):
+        np.testing.assert_array_equal(got, want)
+    ref = naive_conv(H, second.params["W"], second.params["b"], (1, 1), (0, 0, 0, 0))
+    np.testing.assert_allclose(out["contiguous"][0], ref, rtol=0, atol=1e-10)
+
+
+def test_gradcheck_through_relu_and_max_pooling_with_batch_last_activations():
+    """Conv → ReLU → max-pool → conv → ReLU → max-pool with the activations and δ passed on
+    stored batch-last (float64 gradient check of the whole network)."""
+    layers = [Conv2D(2, 3, 3, dtype="float64", input_shape=(2, 12, 12)), nnlearn.ReLU(),
+              nnlearn.MaxPool2D(2), Conv2D(3, 4, 2), nnlearn.ReLU(), nnlearn.MaxPool2D(2),
+              nnlearn.Flatten(), nnlearn.Dense(16, 3), nnlearn.Softmax()]
+    for conv in layers[0], layers[3]:
+        conv._layout = "batch_last"
+    net = nnlearn.Network(layers, "log_likelihood", seed=0, dtype="float64")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3, 2, 12, 12))
+    H = X
+    for layer in layers[:6]:   # (the reference max-pooling returns C-contiguous maps)
+        H = layer.forward(H, training=True)
+        if kernels.implementation() == "compiled":
+            assert batch_last(H) is not None and not H.flags.c_contiguous, layer
+    result = gradcheck(net, X, np.eye(3)[[0, 2, 1]])
     assert result.max_error < 1e-6, result
 
 

@@ -21,7 +21,7 @@ from nnlearn.errors import ConfigError
 from nnlearn.nn.gradcheck import gradcheck
 from nnlearn.nn import kernels
 from nnlearn.nn.layers import MaxPool2D, ReLU
-from nnlearn.nn.layers.windows import tiles
+from nnlearn.nn.layers.windows import batch_last, im2col_batch_last, tiles
 
 CASES = [  # (input shape, pool, stride) that the compiled 2×2 kernel takes
     ((3, 4, 8, 8), (2, 2), (2, 2)),     # the book's pooling: windows tile the input
@@ -74,15 +74,6 @@ def _compare(got, want, pool, stride):
     else:                                             # sums over windows, in another order
         np.testing.assert_allclose(dX, dX_ref, rtol=1e-6 if Y.dtype == np.float32 else 1e-13,
                                    atol=1e-6)
-
-
-@pytest.mark.parametrize("kind", ["random", "ties", "constant"])
-@pytest.mark.parametrize("shape,pool,stride", CASES)
-def test_plain_python_loops_match_the_reference(shape, pool, stride, kind):
-    X, dY = _inputs(shape, pool, stride, "float64", kind)
-    got = _loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_loops,
-                 kernels.max_pool_2x2_backward_loops)
-    _compare(got, _reference(X, pool, stride, dY), pool, stride)
 
 
 needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
@@ -196,7 +187,7 @@ def test_col2im_plain_python_loops_match_the_reference(padded, kernel, stride):
     D, out_hw = _dcols(padded, kernel, stride, "float64")
     N, C, Hp, Wp = padded
     dXt = np.full((C, Hp, Wp, N), np.nan)        # the loops zero it themselves
-    kernels.col2im_loops(D.reshape(C, *kernel, *out_hw, N), *stride, dXt)
+    kernels.columns_image_loops(D.reshape(C, *kernel, *out_hw, N), dXt, *stride, True)
     np.testing.assert_array_equal(dXt.transpose(3, 0, 1, 2), col2im(D, padded, kernel, stride, out_hw))
 
 
@@ -252,6 +243,162 @@ def test_compiled_relu_backward_matches_the_reference_bit_for_bit(monkeypatch, s
     assert out["compiled"].dtype == out["reference"].dtype == np.dtype(dtype)
     np.testing.assert_array_equal(out["compiled"], out["reference"])
     assert np.array_equal(np.signbit(out["compiled"]), np.signbit(out["reference"]))
+
+
+# -- activations stored batch-last (a batch-last convolution's output, seen as NCHW) -------------
+
+def stored_batch_last(A):
+    """``A`` (N, C, H, W) with the same values, stored batch-last: a view of a (C, H, W, N) array."""
+    return np.ascontiguousarray(A.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _batch_last_loops(X, pool, stride, dY, forward, backward):
+    """The batch-last 2×2 loops (plain or compiled) on ``X`` and ``dY`` given NCHW."""
+    Xt = np.ascontiguousarray(X.transpose(1, 2, 3, 0))
+    Yt = np.empty(dY.shape[1:] + dY.shape[:1], X.dtype)
+    arg = np.empty(Yt.shape, np.uint8)
+    forward(Xt, Yt, arg)
+    dXt = np.empty_like(Xt)
+    backward(dY.transpose(1, 2, 3, 0), arg, tiles(X.shape, pool, stride, dY.shape[2:]), dXt)
+    return Yt.transpose(3, 0, 1, 2), dXt.transpose(3, 0, 1, 2)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "batch_last"])
+@pytest.mark.parametrize("kind", ["random", "ties", "constant"])
+@pytest.mark.parametrize("shape,pool,stride", CASES)
+def test_plain_python_loops_match_the_reference(shape, pool, stride, kind, layout):
+    X, dY = _inputs(shape, pool, stride, "float64", kind)
+    if layout == "nchw":
+        got = _loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_loops,
+                     kernels.max_pool_2x2_backward_loops)
+    else:
+        got = _batch_last_loops(X, pool, stride, dY, kernels.max_pool_2x2_forward_batch_last_loops,
+                                kernels.max_pool_2x2_backward_batch_last_loops)
+    _compare(got, _reference(X, pool, stride, dY), pool, stride)
+
+
+@needs_numba
+@pytest.mark.parametrize("grad_layout", ["nchw", "batch_last"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["random", "ties", "constant"])
+@pytest.mark.parametrize("shape,pool,stride", CASES + [((10, 20, 24, 24), (2, 2), (2, 2))])
+def test_max_pool_of_a_batch_last_input_is_batch_last_and_matches_the_reference(
+        monkeypatch, shape, pool, stride, kind, dtype, grad_layout):
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
+    X, dY = _inputs(shape, pool, stride, dtype, kind)
+    layer = MaxPool2D(pool, stride)
+    Y = layer.forward(stored_batch_last(X), training=True)
+    assert batch_last(Y) is not None   # (one example: both layouts are the same memory)
+    assert layer._state[0] == ("batch_last" if shape[0] > 1 else "compiled")
+    dX = layer.backward(stored_batch_last(dY) if grad_layout == "batch_last" else dY)
+    assert dX.shape == X.shape and batch_last(dX) is not None
+    _compare((Y, dX), _reference(X, pool, stride, dY), pool, stride)
+
+
+def test_relu_forward_plain_python_loops_match_numpy_maximum_bit_for_bit():
+    Z = np.random.default_rng(3).standard_normal(300)
+    Z[:6] = [0.0, -0.0, np.nan, -np.inf, np.inf, -1e-300]
+    A = np.empty_like(Z)
+    kernels.relu_forward_loops(Z, A)
+    want = np.maximum(Z, np.zeros_like(Z))
+    np.testing.assert_array_equal(A, want)
+    assert np.array_equal(np.signbit(A), np.signbit(want))   # −0 gives +0 in both
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(16, 20, 24, 24), (10, 40, 8, 8)])
+def test_relu_keeps_a_batch_last_layout_and_matches_the_reference_bit_for_bit(monkeypatch, shape,
+                                                                              dtype):
+    rng = np.random.default_rng(8)
+    Z, dA = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    Z.flat[:5] = [0.0, -0.0, np.inf, -np.inf, np.nan]
+    out = {}
+    for which in ("compiled", "reference"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, which)
+        layer = ReLU()
+        A = layer.forward(stored_batch_last(Z), training=True)
+        dZ = layer.backward(stored_batch_last(dA))
+        out[which] = A, dZ
+        if which == "compiled":
+            assert batch_last(A) is not None and batch_last(dZ) is not None
+    for got, want in zip(out["compiled"], out["reference"]):
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    # a gradient stored in another order than A: the reference's answer
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
+    layer = ReLU()
+    layer.forward(stored_batch_last(Z), training=True)
+    np.testing.assert_array_equal(layer.backward(dA), out["reference"][1])
+
+
+def test_flat_memory_is_a_view_for_the_two_layouts_only():
+    X = np.arange(24.0).reshape(2, 3, 2, 2)
+    assert np.shares_memory(kernels.flat_memory(X), X)
+    stored = stored_batch_last(X)
+    np.testing.assert_array_equal(kernels.flat_memory(stored), X.transpose(1, 2, 3, 0).ravel())
+    assert kernels.flat_memory(X[:, :, :, :1]) is None and kernels.flat_memory(X.transpose(0, 2, 1, 3)) is None
+
+
+IM2COL_CASES = [  # (Xt shape (C, Hp, Wp, N), kernel, stride)
+    ((20, 12, 12, 16), (5, 5), (1, 1)),   # the convnet's second layer
+    ((2, 9, 8, 17), (3, 2), (2, 1)),
+    ((3, 7, 9, 16), (2, 3), (2, 3)),
+]
+
+
+def _out_hw(shape, kernel, stride):
+    return ((shape[1] - kernel[0]) // stride[0] + 1, (shape[2] - kernel[1]) // stride[1] + 1)
+
+
+@pytest.mark.parametrize("shape,kernel,stride", IM2COL_CASES)
+def test_im2col_batch_last_plain_python_loops_match_the_reference(shape, kernel, stride):
+    Xt = np.random.default_rng(1).standard_normal(shape)
+    OH, OW = _out_hw(shape, kernel, stride)
+    cols = np.empty((shape[0] * kernel[0] * kernel[1], OH * OW * shape[3]))
+    kernels.columns_image_loops(cols.reshape(shape[0], *kernel, OH, OW, shape[3]), Xt, *stride, False)
+    np.testing.assert_array_equal(cols, im2col_batch_last(Xt, kernel, stride, (OH, OW)))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,kernel,stride", IM2COL_CASES)
+def test_compiled_im2col_batch_last_matches_the_reference(monkeypatch, shape, kernel, stride, dtype):
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
+    Xt = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    OH, OW = _out_hw(shape, kernel, stride)
+    calls = []
+    real = kernels._compiled()
+    monkeypatch.setattr(kernels, "_compiled", lambda: SimpleNamespace(
+        columns_image=lambda *a: calls.append(a[-1]) or real.columns_image(*a)))
+    out = np.full((shape[0] * kernel[0] * kernel[1], OH * OW * shape[3]), np.nan, dtype)
+    got = kernels.im2col_batch_last(Xt, kernel, stride, (OH, OW), out)
+    assert calls == [False] and got is out   # to_image=False: the im2col direction
+    np.testing.assert_array_equal(got, im2col_batch_last(Xt, kernel, stride, (OH, OW)))
+
+
+@needs_numba
+def test_network_d_gradients_are_the_same_bits_under_both_implementations(monkeypatch):
+    """Chapter 6's network (d) passes batch-last activations between its conv, ReLU and pooling
+    layers; every kernel on that path gives the reference's bits, so the whole gradient does."""
+    import nnlearn
+    from nnlearn.nn.layers import Conv2D, Flatten
+
+    X = np.random.default_rng(5).standard_normal((16, 1, 28, 28)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[np.arange(16) % 10]
+    grads = {}
+    for which in ("compiled", "reference"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, which)
+        net = nnlearn.Network([Conv2D(1, 20, 5), ReLU(), MaxPool2D(2), Conv2D(20, 40, 5), ReLU(),
+                               MaxPool2D(2), Flatten(), nnlearn.Dense(640, 100), ReLU(),
+                               nnlearn.Dense(100, 10), nnlearn.Softmax()],
+                              "log_likelihood", seed=0, input_shape=(1, 28, 28))
+        net.backward(net.forward(X, training=True), Y)
+        if which == "compiled":   # the first convolution works batch-first, the second batch-last
+            assert net.layers[2]._state[0] == "compiled" and net.layers[5]._state[0] == "batch_last"
+        grads[which] = [g.copy() for _, g in net.parameters()]
+    for got, want in zip(grads["compiled"], grads["reference"]):
+        np.testing.assert_array_equal(got, want)
 
 
 # -- batch norm's per-channel passes --------------------------------------------------------------
@@ -470,7 +617,9 @@ def test_the_checks_keep_the_compiled_loops_for_well_formed_inputs(monkeypatch):
     layer.forward(np.ones((2, 3, 8, 8), np.float32), True)
     layer.backward(np.ones((2, 3, 4, 4), np.float32)[:, :, :, :])
     relu = ReLU()
-    relu.forward(np.ones((2, kernels.RELU_MIN_SIZE)))
-    relu.backward(np.ones((2, kernels.RELU_MIN_SIZE)))
+    stored_batch_last = np.ones((2, 64, 64, 4)).transpose(3, 0, 1, 2)  # forward compiles these only
+    relu.forward(stored_batch_last)
+    relu.backward(np.ones((2, 64, 64, 4)).transpose(3, 0, 1, 2))
     kernels.col2im(np.ones((8, 8), np.float32), (2, 2, 3, 3), (2, 2), (1, 1), (2, 2))
-    assert calls == ["max_pool_2x2_forward", "max_pool_2x2_backward", "relu_backward", "col2im"]
+    assert calls == ["max_pool_2x2_forward", "max_pool_2x2_backward", "relu_forward", "relu_backward",
+                     "columns_image"]

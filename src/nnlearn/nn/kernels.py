@@ -1,7 +1,9 @@
 r"""Compiled kernels for the layers' memory-bound passes, each beside its plain reference.
 
-The kernels: 2×2 max-pooling at stride 2 (forward and backward), the convolution's
-col2im (:func:`col2im`), ReLU's backward pass and batch norm's per-channel passes
+The kernels: 2×2 max-pooling at stride 2 (forward and backward, for NCHW maps and for maps
+stored batch-last), the convolution's batch-last im2col and col2im (:func:`im2col_batch_last`,
+:func:`col2im`), ReLU (:func:`relu_forward` for batch-last inputs, :func:`relu_backward`)
+and batch norm's per-channel passes
 (:func:`channel_sums` … :func:`batchnorm_input_grad`). A layer calls them by name
 (``kernels.max_pool_forward(...)``); :func:`implementation` picks, on every call, one of
 two versions that compute the same thing:
@@ -31,8 +33,8 @@ error (:func:`compiled_fits`). A loop handed a gradient of the wrong shape would
 write outside its arrays.
 
 Both versions are deterministic, so a run is reproducible bit for bit with either, and
-they agree bit for bit (the tests check): max and ReLU select values, and col2im adds
-each pixel's terms in the reference's order. Batch norm's kernels are the exception:
+they agree bit for bit (the tests check): max and ReLU select values, im2col copies them,
+and col2im adds each pixel's terms in the reference's order. Batch norm's kernels are the exception:
 their float64 sums run in another order than NumPy's pairwise ones, so the two agree to
 rounding (the tests hold them to it). One difference: for a pooling window
 holding NaN both output NaN, but the compiled backward routes that window's gradient to
@@ -50,8 +52,10 @@ from typing import Any, Callable
 
 from nnlearn import backend
 from nnlearn.errors import ConfigError, install_hint
-from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
+from nnlearn.nn.layers.windows import (add_to_windows, batch_last, grad_buffer, scratch, tiles,
+                                       window_slices)
 from nnlearn.nn.layers.windows import col2im as col2im_reference
+from nnlearn.nn.layers.windows import im2col_batch_last as im2col_batch_last_reference
 
 KERNELS_ENV = "NNLEARN_KERNELS"
 """Environment variable: ``compiled`` (default: Numba when available) or ``reference``."""
@@ -102,27 +106,105 @@ def max_pool_2x2_backward_loops(dY, arg, tiles: bool, dX) -> None:
                     dX[n, c, 2 * y + 1, 2 * x + 1] = d if k == 3 else 0
 
 
+def max_pool_2x2_forward_batch_last_loops(Xt, Yt, arg) -> None:
+    """:func:`max_pool_2x2_forward_loops` for maps stored batch-last, ``Xt (C, H, W, N)``
+    → ``Yt (C, OH, OW, N)``: the same comparisons in the same order, with the batch axis
+    innermost, so that each step runs over N contiguous values."""
+    C, OH, OW, N = Yt.shape
+    for c in range(C):
+        for y in range(OH):
+            for x in range(OW):
+                for n in range(N):
+                    best, k = Xt[c, 2 * y, 2 * x, n], 0
+                    v = Xt[c, 2 * y, 2 * x + 1, n]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 1
+                    v = Xt[c, 2 * y + 1, 2 * x, n]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 2
+                    v = Xt[c, 2 * y + 1, 2 * x + 1, n]
+                    if v > best or (v != v and best == best):
+                        best, k = v, 3
+                    Yt[c, y, x, n] = best
+                    arg[c, y, x, n] = k
+
+
+def max_pool_2x2_backward_batch_last_loops(dYt, arg, tiles: bool, dXt) -> None:
+    """:func:`max_pool_2x2_backward_loops` batch-last: ``dYt (C, OH, OW, N)`` (any strides),
+    ``dXt (C, H, W, N)``."""
+    C, OH, OW, N = arg.shape
+    if not tiles:
+        dXt[...] = 0
+    for c in range(C):
+        for y in range(OH):
+            for x in range(OW):
+                for n in range(N):
+                    k, d = arg[c, y, x, n], dYt[c, y, x, n]
+                    dXt[c, 2 * y, 2 * x, n] = d if k == 0 else 0
+                    dXt[c, 2 * y, 2 * x + 1, n] = d if k == 1 else 0
+                    dXt[c, 2 * y + 1, 2 * x, n] = d if k == 2 else 0
+                    dXt[c, 2 * y + 1, 2 * x + 1, n] = d if k == 3 else 0
+
+
 # -- col2im: the compiled loops --------------------------------------------------------------
 
-def col2im_loops(D, sh: int, sw: int, dXt) -> None:
-    """``dXt[c, y·sh + i, x·sw + j, n] += D[c, i, j, y, x, n]`` over all indices, from zero.
+def columns_image_loops(cols, image, sh: int, sw: int, to_image: bool) -> None:
+    """The batch-last im2col copy and its adjoint col2im, one loop nest for both.
 
-    ``D (C, kh, kw, OH, OW, N)`` is the columns' gradient batch-last, ``dXt (C, Hp, Wp, N)``
-    the padded input's. Each pixel receives its terms in the reference's order
-    (offsets ``(i, j)`` row-major), so the two agree bit for bit.
+    ``cols (C, kh, kw, OH, OW, N)`` is the column matrix ``(C·kh·kw, OH·OW·N)`` with its
+    axes split, ``image (C, Hp, Wp, N)`` the padded input, batch-last. ``to_image``
+    False (im2col) copies every receptive field, ``cols[c, i, j, y, x, n] =
+    image[c, y·sh + i, x·sw + j, n]``; True (col2im) zeroes ``image`` and adds
+    ``image[c, y·sh + i, x·sw + j, n] += cols[c, i, j, y, x, n]``, each pixel's terms in
+    the reference's order (offsets ``(i, j)`` row-major), so the two agree bit for bit.
+
+    With ``sw = 1`` the ``x, n`` loops are one run of ``OW·N`` contiguous values on both
+    sides, handled through two 1-D slices indexed by the loop counter alone: an index
+    like ``start + m`` makes Numba check it for negative (wrap-around) values on every
+    element, which keeps LLVM from vectorising the loop (4× slower at N = 10).
     """
-    C, kh, kw, OH, OW, N = D.shape
-    dXt[...] = 0
+    C, kh, kw, OH, OW, N = cols.shape
+    if to_image:
+        image[...] = 0
+    if sw == 1:
+        run, row, Hp = OW * N, image.shape[2] * N, image.shape[1]
+        flat_cols, flat_image = cols.reshape(-1), image.reshape(-1)
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    for y in range(OH):
+                        at = (c * Hp + y * sh + i) * row + j * N
+                        pixels = flat_image[at:at + run]
+                        at = (((c * kh + i) * kw + j) * OH + y) * run
+                        column = flat_cols[at:at + run]
+                        if to_image:
+                            for m in range(run):
+                                pixels[m] += column[m]
+                        else:
+                            for m in range(run):
+                                column[m] = pixels[m]
+        return
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
                 for y in range(OH):
                     for x in range(OW):
                         for n in range(N):
-                            dXt[c, y * sh + i, x * sw + j, n] += D[c, i, j, y, x, n]
+                            if to_image:
+                                image[c, y * sh + i, x * sw + j, n] += cols[c, i, j, y, x, n]
+                            else:
+                                cols[c, i, j, y, x, n] = image[c, y * sh + i, x * sw + j, n]
 
 
-# -- ReLU's backward pass ----------------------------------------------------------------------
+# -- ReLU: the compiled loops and what the layer calls -----------------------------------------
+
+def relu_forward_loops(Z, A) -> None:
+    """``A = max(Z, 0)`` element by element over flat arrays, as ``numpy.maximum(Z, 0)``
+    computes it (NaN kept, −0 and +0 both give +0), so the same bits."""
+    for i in range(Z.size):
+        v = Z[i]
+        A[i] = v if v > 0 or v != v else 0
+
 
 def relu_backward_loops(dA, A, dZ) -> None:
     """``dZ = dA · 1[A > 0]``, element by element over flat arrays (the same products as the
@@ -135,15 +217,45 @@ RELU_MIN_SIZE = 1 << 14
 """Below this many elements the reference (two NumPy calls) beats a compiled call's overhead."""
 
 
+def flat_memory(X):
+    """A 1-D view of ``X``'s values in memory order when they fill one block in either
+    layout the layers pass on: C-contiguous, or a 4-D batch stored batch-last
+    (:func:`~nnlearn.nn.layers.windows.batch_last`); else None. Element-wise passes over
+    arrays of the same strides then run flat, whatever the layout."""
+    if X.flags.c_contiguous:
+        return X.reshape(-1)
+    view = batch_last(X) if X.ndim == 4 else None
+    return None if view is None else view.reshape(-1)
+
+
+def relu_forward(Z, zeros):
+    """``max(Z, 0)`` as a new array stored in ``Z``'s memory order. A C-contiguous ``Z``
+    takes the reference ``numpy.maximum(Z, zeros)`` (``zeros``: one example's worth,
+    broadcast over the batch), as fast as a compiled pass there; a large ``Z`` stored
+    batch-last one compiled pass over its memory (NumPy's loop over the strided view
+    runs about 2× slower), which keeps it batch-last."""
+    if Z.flags.c_contiguous or Z.size < RELU_MIN_SIZE or not compiled_fits((Z, Z.shape)):
+        return backend.xp.maximum(Z, zeros)
+    flat = flat_memory(Z)
+    if flat is None:
+        return backend.xp.maximum(Z, zeros)
+    A = backend.xp.empty_like(Z)  # same strides as Z
+    _compiled().relu_forward(flat, flat_memory(A))
+    return A
+
+
 def relu_backward(dA, A):
     """``∂C/∂Z = ∂C/∂A ⊙ 1[A > 0]`` as a new array: one compiled pass for large arrays of
-    one shape and dtype, else the reference ``dA * (A > 0)`` (a mask, then a product)."""
-    if A.size < RELU_MIN_SIZE or not compiled_fits((dA, A.shape), (A, A.shape)):
+    one shape, dtype and layout (:func:`flat_memory`), in that layout; else the reference
+    ``dA * (A > 0)`` (a mask, then a product)."""
+    if A.size < RELU_MIN_SIZE or dA.strides != A.strides \
+            or not compiled_fits((dA, A.shape), (A, A.shape)):
         return dA * (A > 0)
-    xp = backend.xp
-    dA, A = xp.ascontiguousarray(dA), xp.ascontiguousarray(A)
-    dZ = xp.empty(A.shape, dtype=xp.result_type(dA, A))
-    _compiled().relu_backward(dA.reshape(-1), A.reshape(-1), dZ.reshape(-1))
+    flat_dA, flat_A = flat_memory(dA), flat_memory(A)
+    if flat_dA is None or flat_A is None:
+        return dA * (A > 0)
+    dZ = backend.xp.empty_like(A)  # same strides as A
+    _compiled().relu_backward(flat_dA, flat_A, flat_memory(dZ))
     return dZ
 
 
@@ -188,13 +300,22 @@ def max_pool_forward(X, pool: tuple[int, int], stride: tuple[int, int], out_hw: 
     """Max-pool ``X (N, C, H, W)`` over ``pool`` windows at ``stride``: ``(Y, state)`` with
     ``Y (N, C, OH, OW)`` a new array and ``state`` what :func:`max_pool_backward` needs.
     ``work`` keeps work arrays between minibatches when ``reuse`` (training). Compiled
-    for 2×2 windows at stride 2; the reference for the others."""
+    for 2×2 windows at stride 2; the reference for the others. ``X`` stored batch-last
+    (a convolution's output, :func:`~nnlearn.nn.layers.windows.batch_last`) gives ``Y``
+    stored batch-last too, so the next convolution reads it without a transpose."""
     if tuple(pool) != (2, 2) or tuple(stride) != (2, 2) or getattr(X, "ndim", 0) != 4 \
             or tuple(out_hw) != (X.shape[2] // 2, X.shape[3] // 2) \
             or not compiled_fits((X, X.shape)):
         Y, state = max_pool_forward_reference(X, pool, stride, out_hw, work, reuse)
         return Y, ("reference", state)
     xp = backend.xp
+    N, C = X.shape[:2]
+    Xt = None if X.flags.c_contiguous else batch_last(X)
+    if Xt is not None:
+        Yt = xp.empty((C,) + tuple(out_hw) + (N,), dtype=X.dtype)
+        arg = scratch(work, "argmax_t", Yt.shape, xp.uint8, reuse)
+        _compiled().max_pool_2x2_forward_batch_last(Xt, Yt, arg)
+        return Yt.transpose(3, 0, 1, 2), ("batch_last", (arg, X))
     Xc = xp.ascontiguousarray(X)
     Y = xp.empty(X.shape[:2] + tuple(out_hw), dtype=X.dtype)
     arg = scratch(work, "argmax", Y.shape, xp.uint8, reuse)
@@ -204,18 +325,26 @@ def max_pool_forward(X, pool: tuple[int, int], stride: tuple[int, int], out_hw: 
 
 def max_pool_backward(dY, state, x_shape: tuple[int, ...], pool: tuple[int, int],
                       stride: tuple[int, int], work: dict[str, Any]):
-    """``∂C/∂X`` (a new array of ``x_shape``) from ``dY`` and the forward pass's ``state``."""
+    """``∂C/∂X`` (a new array of ``x_shape``) from ``dY`` and the forward pass's ``state``;
+    stored batch-last when the forward pass's input was."""
     which, saved = state
-    if which == "compiled":
+    if which != "reference":
+        xp = backend.xp
         arg, X = saved
-        if tuple(x_shape) == X.shape and compiled_fits((dY, arg.shape)):
-            xp = backend.xp
-            dX = xp.empty(x_shape, dtype=dY.dtype)
-            _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), arg,
-                                              tiles(x_shape, pool, stride, arg.shape[2:]), dX)
-            return dX
+        y_shape = arg.shape if which == "compiled" else (arg.shape[3],) + arg.shape[:3]
+        if tuple(x_shape) == X.shape and compiled_fits((dY, y_shape)):
+            covered = tiles(x_shape, pool, stride, y_shape[2:])
+            if which == "compiled":
+                dX = xp.empty(x_shape, dtype=dY.dtype)
+                _compiled().max_pool_2x2_backward(xp.ascontiguousarray(dY), arg, covered, dX)
+                return dX
+            N, C, H, W = x_shape
+            dXt = xp.empty((C, H, W, N), dtype=dY.dtype)
+            # dY in any strides (Numba compiles a version for strided arrays): no copy
+            _compiled().max_pool_2x2_backward_batch_last(dY.transpose(1, 2, 3, 0), arg, covered, dXt)
+            return dXt.transpose(3, 0, 1, 2)
         # a gradient the loops cannot take: the reference's answer (or error), from its own state
-        _, saved = max_pool_forward_reference(X, pool, stride, arg.shape[2:], work, reuse=False)
+        _, saved = max_pool_forward_reference(X, pool, stride, y_shape[2:], work, reuse=False)
     return max_pool_backward_reference(dY, saved, x_shape, pool, stride, work)
 
 
@@ -236,8 +365,23 @@ def col2im(dcols_t, padded_shape: tuple[int, ...], kernel: tuple[int, int], stri
     xp = backend.xp
     dXt = xp.empty((C, Hp, Wp, N), dtype=dcols_t.dtype) if work is None else work
     D = xp.ascontiguousarray(dcols_t).reshape(C, kh, kw, OH, OW, N)
-    _compiled().col2im(D, stride[0], stride[1], dXt)
+    _compiled().columns_image(D, dXt, stride[0], stride[1], True)
     return dXt.transpose(3, 0, 1, 2)
+
+
+def im2col_batch_last(Xt, kernel: tuple[int, int], stride: tuple[int, int],
+                      out_hw: tuple[int, int], out):
+    """:func:`nnlearn.nn.layers.windows.im2col_batch_last` (the reference: one strided copy
+    per kernel offset) into ``out (C·kh·kw, OH·OW·N)``, compiled when available: one pass
+    instead of kh·kw NumPy calls (2× faster for the convnet's second layer at N = 10 … 64)."""
+    (kh, kw), (OH, OW) = kernel, out_hw
+    C, Hp, Wp, N = Xt.shape
+    inside = OH > 0 and OW > 0 and (OH - 1) * stride[0] + kh <= Hp and (OW - 1) * stride[1] + kw <= Wp
+    if not inside or not compiled_fits((Xt, Xt.shape), (out, (C * kh * kw, OH * OW * N)),
+                                       contiguous=(Xt, out)):
+        return im2col_batch_last_reference(Xt, kernel, stride, out_hw, out)
+    _compiled().columns_image(out.reshape(C, kh, kw, OH, OW, N), Xt, stride[0], stride[1], False)
+    return out
 
 
 # -- batch norm: the compiled loops over (N, C, L) arrays (C channels, L values per example) --
@@ -371,7 +515,10 @@ def batchnorm_input_grad(dY, X_hat, scale, M: int, sum_g, sum_gx):
 LOOPS: dict[str, Callable[..., None]] = {
     "max_pool_2x2_forward": max_pool_2x2_forward_loops,
     "max_pool_2x2_backward": max_pool_2x2_backward_loops,
-    "col2im": col2im_loops,
+    "columns_image": columns_image_loops,
+    "max_pool_2x2_forward_batch_last": max_pool_2x2_forward_batch_last_loops,
+    "max_pool_2x2_backward_batch_last": max_pool_2x2_backward_batch_last_loops,
+    "relu_forward": relu_forward_loops,
     "relu_backward": relu_backward_loops,
     "channel_sums": channel_sums_loops,
     "channel_centered_squares": channel_centered_squares_loops,
@@ -384,6 +531,8 @@ LOOPS: dict[str, Callable[..., None]] = {
 
 COMPILED_DTYPES = ("float32", "float64")
 """The dtypes the compiled loops are run on; other dtypes take the reference."""
+_COMPILED_DTYPE_CHARS = "fd"
+"""The ``dtype.char`` of :data:`COMPILED_DTYPES`."""
 
 
 def compiled_fits(*arrays: tuple[Any, tuple[int, ...]], contiguous: tuple[Any, ...] = (),
@@ -400,7 +549,8 @@ def compiled_fits(*arrays: tuple[Any, tuple[int, ...]], contiguous: tuple[Any, .
         if not isinstance(array, xp.ndarray) or array.shape != tuple(shape):
             return False
     dtypes = {array.dtype for array, _ in arrays}
-    return len(dtypes) == 1 and dtypes.pop().name in COMPILED_DTYPES and \
+    # dtype.char, not dtype.name: .name is computed in Python on every access (µs per call)
+    return len(dtypes) == 1 and dtypes.pop().char in _COMPILED_DTYPE_CHARS and \
         all(array.dtype == xp.float64 for array, _ in float64) and \
         all(array.flags.c_contiguous for array in contiguous)
 
@@ -442,6 +592,14 @@ def compile_kernels(dtypes: tuple[str, ...] = ("float32",)) -> float | None:
         Y, state = max_pool_forward(X, (2, 2), (2, 2), (1, 1), {}, reuse=False)
         max_pool_backward(Y, state, X.shape, (2, 2), (2, 2), {})
         col2im(xp.zeros((4, 1), dtype=dtype), (1, 1, 2, 2), (2, 2), (1, 1), (1, 1))
+        im2col_batch_last(xp.zeros((1, 2, 2, 1), dtype=dtype), (2, 2), (1, 1), (1, 1),
+                          xp.zeros((4, 1), dtype=dtype))
+        # batch-last maps (X[n] stored innermost), their δ stored either way
+        Xb = xp.zeros((1, 4, 4, 2), dtype=dtype).transpose(3, 0, 1, 2)
+        Y, state = max_pool_forward(Xb, (2, 2), (2, 2), (2, 2), {}, reuse=False)
+        for dY in (Y, xp.ascontiguousarray(Y)):
+            max_pool_backward(dY, state, Xb.shape, (2, 2), (2, 2), {})
+        _compiled().relu_forward(xp.zeros(1, dtype), xp.zeros(1, dtype))
         _compiled().relu_backward(xp.zeros(1, dtype), xp.zeros(1, dtype), xp.zeros(1, dtype))
         X3, one = xp.ones((2, 1, 1), dtype=dtype), xp.ones(1, dtype=dtype)
         mu = channel_sums(X3)

@@ -29,12 +29,23 @@ whole minibatch). No Python loop runs over examples, pixels or channels.
 
 Two layouts of ``cols``, chosen per layer by size (same results, different speed):
 
-* batch-first ``(N, C·kh·kw, OH·OW)`` (a window view copied once): ``Y`` comes out
+* batch-first ``(N, C·kh·kw + 1, OH·OW)`` (a window view copied once): ``Y`` comes out
   in NCHW order directly. Best when the column matrix is not much bigger than the
   output, e.g. the first layer of a convnet (one input channel).
-* batch-last ``(C·kh·kw, OH·OW·N)``: the input and ``δ`` are transposed once, after
-  which the im2col copies and col2im adds run over long contiguous rows and
-  ``∂C/∂Wm`` is one large product. Best for many input channels (20→40 maps, 5×5).
+* batch-last ``(C·kh·kw + 1, OH·OW·N)``: the im2col copies and col2im adds run over
+  long contiguous rows and ``∂C/∂Wm`` is one large product. Best for many input
+  channels (20→40 maps, 5×5).
+
+(The extra row of ones carries the bias: ``Y = [Wm | b] @ [cols; 1]``, and the product
+for ``∂C/∂Wm`` gives ``∂C/∂b`` as its last column.)
+
+Batch-last activations are handed on as they are: ``Y`` is the product ``(F, OH, OW, N)``
+returned as an NCHW *view* (``Y[n, f, y, x]`` reads it through its strides), and
+``∂C/∂X`` likewise. ReLU and 2×2 max-pooling keep that storage order
+(:mod:`nnlearn.nn.kernels`), and a batch-last convolution reads an input or ``δ``
+stored that way (:func:`~nnlearn.nn.layers.windows.batch_last`) without a transpose,
+so conv → ReLU → pool → conv moves no array between layouts. Every other layer just
+sees NCHW arrays (NumPy follows the strides; ``Flatten`` copies its small input).
 
 In training, the large work arrays (``cols``, ``dcols``, transposes) are kept and
 reused from one minibatch to the next; layer outputs and ``∂C/∂X`` are always new
@@ -54,9 +65,9 @@ from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, DataError
 from nnlearn.nn.init import get_initializer
 from nnlearn.nn.layers.base import Layer, LayerPlan, register_layer, window_work
-from nnlearn.nn.kernels import col2im
-from nnlearn.nn.layers.windows import (check_batch, im2col, im2col_batch_last,
-                                    image_shape, pair, positive_int, scratch, window_pair)
+from nnlearn.nn.kernels import col2im, im2col_batch_last
+from nnlearn.nn.layers.windows import (batch_last, check_batch, im2col,
+                                       image_shape, pair, positive_int, scratch, window_pair)
 
 _INFERENCE_COLS_BYTES = 64 * 2**20
 """In inference, minibatches whose ``cols`` would exceed this are convolved in chunks."""
@@ -210,9 +221,11 @@ class Conv2D(Layer):
     # -- the passes ---------------------------------------------------------------
 
     def _batch_last(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
-        """Pick the layout: batch-last pays two transposes (of X and of Y) to make the
-        im2col copy and col2im run over long rows and ∂C/∂W one big product, which wins
-        when the column matrix is much larger than X and Y (e.g. 20→40 maps, 5×5)."""
+        """Pick the layout: batch-last may pay a transpose of X (none when X is stored
+        batch-last) to make the im2col copy and col2im run over long rows and ∂C/∂W one
+        big product, which wins when the column matrix is much larger than X and Y (e.g.
+        20→40 maps, 5×5). For the 1-channel first layer of network (d), batch-last
+        measured slower (its ∂C/∂W product, 26 × 576·N × 20, runs poorly in BLAS)."""
         if self._layout != "auto":
             return self._layout == "batch_last"
         (kh, kw), (C, H, W), P = self.kernel_size, x_shape[1:], out_hw[0] * out_hw[1]
@@ -228,53 +241,56 @@ class Conv2D(Layer):
         return scratch(self._work, name, shape, dtype, reuse)
 
     def forward(self, X, training: bool = False):
-        r"""``Y = Wm @ im2col(Xp) + b`` (see the module docstring); caches ``cols``."""
+        r"""``Y = [Wm | b] @ [im2col(Xp); 1]`` (see the module docstring); caches ``cols``.
+
+        Batch-last, ``Y`` is returned as an NCHW view of the product ``(F, OH, OW, N)``
+        (stored batch-last: :func:`~nnlearn.nn.layers.windows.batch_last`), and an input
+        stored batch-last is read without a transpose.
+        """
         xp = backend.xp
         F, OH, OW = check_batch(self, X)
         N, C, H, W = X.shape
         (kh, kw), (top, bottom, left, right) = self.kernel_size, self.pads
         padded = (N, C, H + top + bottom, W + left + right)
-        cols_bytes = C * kh * kw * OH * OW * X.itemsize  # per example
+        K = C * kh * kw
+        cols_bytes = K * OH * OW * X.itemsize  # per example
         if not training and N > 1 and N * cols_bytes > _INFERENCE_COLS_BYTES:
             # inference on a large batch: bounded memory, nothing cached for backward
             step = max(1, _INFERENCE_COLS_BYTES // cols_bytes)
             Y = xp.concatenate([self.forward(X[k:k + step]) for k in range(0, N, step)])
             self._cols = None
             return Y
-        Wm, b = self.params["W"].reshape(F, -1), self.params["b"]
-        batch_last = self._batch_last(X.shape, (OH, OW))
-        if batch_last:
-            Xt = self._scratch("X_t", padded[1:] + (N,), X.dtype, training)
-            if padded != X.shape:
-                Xt.fill(0)
-            xp.copyto(Xt[:, top:top + H, left:left + W], X.transpose(1, 2, 3, 0))
-            cols = im2col_batch_last(Xt, self.kernel_size, self.stride, (OH, OW),
-                                     self._scratch("cols", (C * kh * kw, OH * OW * N),
-                                                   X.dtype, training))
-            Yt = xp.matmul(Wm, cols, out=self._scratch("Y_t", (F, cols.shape[1]), X.dtype,
-                                                        training))  # (F, OH·OW·N)
-            Yt += b[:, None]
-            Y = xp.ascontiguousarray(Yt.reshape(F, OH, OW, N).transpose(3, 0, 1, 2))
+        # cols gets an extra row of ones so that the bias rides in the product,
+        # Y = [Wm | b] @ [cols; 1], and backward gets ∂C/∂b from the same product as ∂C/∂Wm
+        Wb = xp.concatenate([self.params["W"].reshape(F, K), self.params["b"][:, None]], axis=1)
+        batch_last_cols = self._batch_last(X.shape, (OH, OW))
+        if batch_last_cols:
+            Xt = batch_last(X) if padded == X.shape else None
+            if Xt is None:
+                Xt = self._scratch("X_t", padded[1:] + (N,), X.dtype, training)
+                if padded != X.shape:
+                    Xt.fill(0)
+                xp.copyto(Xt[:, top:top + H, left:left + W], X.transpose(1, 2, 3, 0))
+            cols = self._scratch("cols", (K + 1, OH * OW * N), X.dtype, training)
+            im2col_batch_last(Xt, self.kernel_size, self.stride, (OH, OW), cols[:K])
+            cols[K] = 1
+            Y = xp.matmul(Wb, cols).reshape(F, OH, OW, N).transpose(3, 0, 1, 2)  # stored batch-last
         else:
-            # cols gets an extra row of ones so that the bias rides in the product,
-            # Y = [Wm | b] @ [cols; 1], and backward gets ∂C/∂b from the same product as ∂C/∂Wm
-            K = C * kh * kw
             cols = self._scratch("cols", (N, K + 1, OH * OW), X.dtype, training)
             im2col(self._pad(X), self.kernel_size, self.stride, (OH, OW), cols[:, :K])
             cols[:, K] = 1
-            Wb = xp.concatenate([Wm, b[:, None]], axis=1)  # (F, K + 1)
-            Y = xp.matmul(Wb, cols)  # (N, F, OH·OW), already NCHW-ordered
-            Y = Y.reshape(N, F, OH, OW)
-        self._cols, self._batch_last_cols, self._in_shape = cols, batch_last, (X.shape, padded)
+            Y = xp.matmul(Wb, cols).reshape(N, F, OH, OW)  # (N, F, OH·OW), already NCHW-ordered
+        self._cols, self._batch_last_cols, self._in_shape = cols, batch_last_cols, (X.shape, padded)
         return Y
 
     def backward(self, dY, need_dx: bool = True):
         r"""Gradients from ``δ = dY (N, F, OH, OW)`` (shared-weight BP2–BP4)::
 
-            ∂C/∂Wm = Σ_n δₙ colsₙᵀ        ∂C/∂b = Σ_{n,y,x} δ        dcols = Wmᵀ δ
-            ∂C/∂X  = crop(col2im(dcols))
+            [∂C/∂Wm | ∂C/∂b] = Σ_n δₙ [colsₙ; 1]ᵀ        dcols = Wmᵀ δ
+            ∂C/∂X = crop(col2im(dcols))
 
-        Writes ``grads["W"]`` and ``grads["b"]``; returns ``∂C/∂X (N, C, H, W)``.
+        Writes ``grads["W"]`` and ``grads["b"]``; returns ``∂C/∂X (N, C, H, W)``, stored
+        batch-last (an NCHW view of a ``(C, H, W, N)`` array).
         """
         xp = backend.xp
         cols = self._cols
@@ -284,35 +300,35 @@ class Conv2D(Layer):
         x_shape, padded = self._in_shape
         (N, F, OH, OW), dtype = dY.shape, dY.dtype
         Wm = self.params["W"].reshape(F, -1)
-        gW = self.grads["W"].reshape(F, -1)
+        K = Wm.shape[1]
+        gW = self.grads["W"].reshape(F, K)
         Dt = None
         if self._batch_last_cols or need_dx:
-            # δ batch-last, (F, OH·OW·N): one product gives all of dcols (and ∂C/∂W)
-            Dt = self._scratch("dY_t", (F, OH, OW, N), dtype)
-            xp.copyto(Dt, dY.transpose(1, 2, 3, 0))
+            # δ batch-last, (F, OH·OW·N): one product gives all of dcols (and ∂C/∂W);
+            # a δ stored batch-last (from ReLU or max-pooling after a batch-last layer) is that already
+            Dt = batch_last(dY)
+            if Dt is None:
+                Dt = self._scratch("dY_t", (F, OH, OW, N), dtype)
+                xp.copyto(Dt, dY.transpose(1, 2, 3, 0))
             Dt = Dt.reshape(F, -1)
         if self._batch_last_cols:
-            # (∂C/∂Wm)ᵀ = cols δᵀ: this orientation of the product is the faster one in BLAS
-            gWt = xp.matmul(cols, Dt.T, out=self._scratch("dW_t", gW.shape[::-1], dtype))
-            xp.copyto(gW, gWt.T)
-            xp.sum(Dt, axis=1, out=self.grads["b"])
+            # [∂C/∂Wm | ∂C/∂b]ᵀ = [cols; 1] δᵀ: this orientation of the product is the faster one
+            gWbt = xp.matmul(cols, Dt.T, out=self._scratch("dWb_t", (K + 1, F), dtype))
         else:
-            # [∂C/∂Wm | ∂C/∂b] = Σ_n δₙ [colsₙ; 1]ᵀ (the forward pass's row of ones gives ∂C/∂b)
             D = dY.reshape(N, F, -1)
             terms = xp.matmul(D, cols.transpose(0, 2, 1),
-                              out=self._scratch("dW_terms", (N, F, cols.shape[1]), dtype))
-            gWb = xp.sum(terms, axis=0, out=self._scratch("dWb", (F, cols.shape[1]), dtype))
-            xp.copyto(gW, gWb[:, :-1])
-            xp.copyto(self.grads["b"], gWb[:, -1])
+                              out=self._scratch("dW_terms", (N, F, K + 1), dtype))
+            gWbt = xp.sum(terms, axis=0, out=self._scratch("dWb", (F, K + 1), dtype)).T
+        xp.copyto(gW, gWbt[:K].T)
+        xp.copyto(self.grads["b"], gWbt[K])
         if not need_dx:
             return None
-        dcols_t = xp.matmul(Wm.T, Dt,
-                            out=self._scratch("dcols_t", (Wm.shape[1], Dt.shape[1]), dtype))
+        dcols_t = xp.matmul(Wm.T, Dt, out=self._scratch("dcols_t", (K, Dt.shape[1]), dtype))
         dXp = col2im(dcols_t, padded, self.kernel_size, self.stride, (OH, OW),
-                     work=self._scratch("dX_t", padded[1:] + (N,), dtype))
+                     work=xp.empty(padded[1:] + (N,), dtype=dtype))  # a new array: ∂C/∂X is returned
         top, _, left, _ = self.pads
         H, W = x_shape[2:]
-        return xp.ascontiguousarray(dXp[:, :, top:top + H, left:left + W])
+        return dXp[:, :, top:top + H, left:left + W]
 
     def __repr__(self) -> str:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

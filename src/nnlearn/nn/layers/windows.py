@@ -10,8 +10,9 @@ offsets at most, each step one vectorised operation over the whole minibatch:
 * :func:`col2im` — the adjoint, adding column entries back onto their pixels;
 * :func:`tiles`, :func:`grad_buffer` and :func:`add_to_windows`, for the pooling layers'
   backward passes (a plain store where windows cannot overlap);
-* argument and shape checks (:func:`pair`, :func:`image_shape`, :func:`check_batch`)
-  and :func:`scratch`, work arrays reused between minibatches.
+* argument and shape checks (:func:`pair`, :func:`image_shape`, :func:`check_batch`),
+  :func:`batch_last` (is a batch stored batch-last?) and :func:`scratch`, work arrays
+  reused between minibatches.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ def check_batch(layer: Layer, X) -> tuple[int, ...]:
         raise DataError(f"{type(layer).__name__} expects a 4-D batch (N, C, H, W), "
                         f"got shape {getattr(X, 'shape', None)}")
     return layer.output_shape(X.shape[1:])
+
+
+def batch_last(X):
+    """The ``(C, H, W, N)`` view of an NCHW batch ``X`` when that view is C-contiguous,
+    i.e. ``X`` is stored batch-last (a batch-last convolution's output seen as NCHW, a
+    :meth:`numpy.ndarray.transpose` view), else None. The layers that work batch-last
+    (Conv2D, MaxPool2D, ReLU) read such an input without a transpose and return their
+    output stored the same way, while every other layer just sees an NCHW array."""
+    view = X.transpose(1, 2, 3, 0)
+    return view if view.flags.c_contiguous else None
 
 
 def scratch(work: dict[str, Any], name: str, shape: tuple[int, ...], dtype, reuse: bool = True):
