@@ -6,6 +6,9 @@ cores) is measured by `nnlearn reproduce best --only speedrun` on a quiet machin
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from nnlearn.experiments.reproduce.common import build_preset, train_time_note
@@ -34,3 +37,22 @@ def test_train_time_note_sums_the_epochs_and_judges_the_mean():
     note = train_time_note("speedrun", runs, 5.0)
     assert "5.50 ± 1.41 s over 2 run(s) (per seed: 4.50, 6.50); goal ≤ 5 s: NOT met." in note
     assert train_time_note("speedrun", runs[:1], 5.0).endswith("goal ≤ 5 s: met.")
+
+
+def test_prepare_loads_the_compiled_kernels_of_a_convnet_before_the_clock():
+    """The one-off load of Numba's cached kernels (about half a second a process) happens in
+    ``prepare``, not in the first minibatch that 'training took' times (a fresh process:
+    an MLP's prepare loads none, the speedrun's loads batch norm's for float32)."""
+    pytest.importorskip("numba")
+    script = (
+        "from nnlearn.experiments.config import files as config\n"
+        "from nnlearn.experiments.runs.builder import prepare\n"
+        "from nnlearn.nn import kernels\n"
+        "small = {'training.seed': 1, 'data.train_size': 200, 'data.validation_size': 0}\n"
+        "prepare(config.resolve(config.load_preset('quick'), overrides=small))\n"
+        "print(kernels._compiled.cache_info().currsize)\n"
+        "prepare(config.resolve(config.load_preset('speedrun'), overrides=small))\n"
+        "print([str(s) for s in kernels._compiled().batchnorm_normalize.signatures])\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         timeout=120).stdout.splitlines()
+    assert out[0] == "0" and "Array(float32, 3, 'C'" in out[1], out
