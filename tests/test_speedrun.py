@@ -32,6 +32,19 @@ def test_speedrun_builds_its_recipe_and_learns_a_small_sample():
     assert before < 0.3 and after > 0.85, (before, after)
 
 
+@pytest.mark.slow  # loads the full MNIST set
+def test_speedrun_995_builds_its_wider_recipe_with_shifts_and_learns_a_small_sample():
+    net, (X, y), (X_test, y_test), options = build_preset({"preset": "speedrun-995"}, seed=1)
+    widths = [layer.params["W"].shape[0] for layer in net.layers if type(layer).__name__ == "Conv2D"]
+    dense = [layer.params["W"].shape[1] for layer in net.layers if type(layer).__name__ == "Dense"]
+    assert widths == [24, 48] and dense == [256, 10]
+    assert X.shape[0] == 60_000 and options["augment"] is not None  # random shifts each epoch
+    assert (options["optimizer"], options["epochs"], options["mini_batch_size"]) == ("adam", 8, 128)
+    assert isinstance(options["schedule"], OneCycle) and net.cost.label_smoothing == 0.1
+    net.fit(X[:2560], y[:2560], **{**options, "epochs": 2, "mini_batch_size": 64}, monitor=())
+    assert net.evaluate(X_test[:500], y_test[:500])["accuracy"] > 0.85
+
+
 def test_train_time_note_sums_the_epochs_and_judges_the_mean():
     runs = [{"train_seconds": [2.0, 2.5]}, {"train_seconds": [3.0, 3.5]}]  # 4.5 and 6.5 s
     note = train_time_note("speedrun", runs, 5.0)
