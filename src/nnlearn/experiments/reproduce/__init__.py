@@ -11,7 +11,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from nnlearn import data as datasets
 from nnlearn.errors import ConfigError
+from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
+                                                  train_time_note, write_table)
 
 CHAPTERS = ("ch1", "ch3", "ch6", "best")
 DEFAULT_SEEDS = {"ch1": 3, "ch3": 3, "ch6": 1, "best": 3}
@@ -30,10 +33,6 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     as ``{"b": 15, ...}``, those of the named preset experiments. ``engine``
     (:mod:`nnlearn.experiments.sweeps.engines`) trains the members of ensemble experiments (ch6 h)
     as parallel trials; the others always run in this process."""
-    from nnlearn import data as datasets
-    from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
-                                                      train_time_note, write_table)
-
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
     asked = seeds  # None: each spec's own "seeds", else the chapter's default
