@@ -5,8 +5,8 @@ the hidden layer read from it; today conv 16 5×5 → max-pool 2 → batch norm 
 32 3×3 → max-pool 2 → batch norm → ReLU → FC 128 ReLU → softmax), log-likelihood (with the
 preset's label smoothing), He-initialised weights and zero biases, Adam with the preset's
 betas under the same one-cycle learning rate per minibatch (the very values of
-``nnlearn.optim.schedules.OneCycle``), minibatches of 256 drawn in a fresh order each epoch (NumPy's generator seeded by the round), the preset's
-epochs over all 60,000 training images. nnlearn trains as ``nnlearn train --preset
+``nnlearn.optim.schedules.OneCycle``), minibatches of 256 drawn in a fresh order each epoch
+(NumPy's generator seeded by the round), the preset's epochs over all 60,000 training images. nnlearn trains as ``nnlearn train --preset
 speedrun`` does (``build_preset``, then ``fit``); PyTorch eagerly, JAX as one jitted
 Adam step called per minibatch. Each round gives each contender a fresh network (seed =
 the round) with a pause before it (``common.PAUSE_SECONDS``); the script records each
