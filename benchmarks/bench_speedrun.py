@@ -1,17 +1,18 @@
 """The CPU speedrun (preset ``speedrun``) in nnlearn, PyTorch and JAX, timed side by side.
 
-One recipe, written three times from the preset's own settings: conv 16 5×5 → max-pool 2
-→ batch norm → ReLU → conv 32 3×3 → max-pool 2 → batch norm → ReLU → FC 128 ReLU →
-softmax, log-likelihood (with the preset's label smoothing), He-initialised weights and
-zero biases, Adam with the preset's betas under the same one-cycle learning rate per
-minibatch (the very values of ``nnlearn.optim.schedules.OneCycle``), minibatches of 256
-drawn in a fresh order each epoch (NumPy's generator seeded by the round), the preset's
-epochs over all 60,000 training images. nnlearn trains as ``nnlearn train --preset
-speedrun`` does (``build_preset``, then ``fit``); PyTorch eagerly, JAX as one jitted
-Adam step called per minibatch. Each round gives each contender a fresh network (seed =
-the round) with a pause before it (``common.PAUSE_SECONDS``); the script records each
-one's training seconds (the epochs alone, as "training took") and its final test accuracy,
-and writes medians and the ratio nnlearn / the fastest peer to
+One recipe, written three times from the preset's own settings (widths, kernel sizes and the
+hidden layer read from it; today conv 16 5×5 → max-pool 2 → batch norm → ReLU → conv 32 3×3
+→ max-pool 2 → batch norm → ReLU → FC 128 ReLU → softmax), log-likelihood (with the preset's
+label smoothing), He-initialised weights and zero biases, Adam with the preset's betas under
+the same one-cycle learning rate per minibatch (the very values of
+``nnlearn.optim.schedules.OneCycle``), minibatches of 256 drawn in a fresh order each epoch
+(NumPy's generator seeded by the round), the preset's epochs over all 60,000 training
+images. nnlearn trains as ``nnlearn train --preset speedrun`` does (``build_preset``, then
+``fit``); PyTorch eagerly, JAX as one jitted Adam step called per minibatch. Each round
+gives each contender a fresh network (seed = the round) with a pause before it
+(``common.PAUSE_SECONDS``); the script records each one's training seconds (the epochs
+alone, as "training took") and its final test accuracy, and writes medians and the ratio
+nnlearn / the fastest peer to
 benchmarks/results/speedrun-TAG.json.
 
 Usage: python benchmarks/bench_speedrun.py [--repeats 3] [--tag default] [--quick]

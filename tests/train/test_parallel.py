@@ -323,3 +323,39 @@ def test_an_error_in_one_part_does_not_leave_a_batch_norm_part_waiting():
         with pytest.raises(ValueError, match="marker seen"):
             gradient(bad, Y)
         gradient(X, Y)  # and the next minibatch runs
+
+
+def test_part_sums_exchanges_need_one_barrier_each_and_never_mix_rounds():
+    # exchanges alternate between two sets of slots, so a part that runs ahead (here: parts
+    # that sleep at random) can never overwrite values another part has not read yet
+    import random
+    import threading
+    import time
+
+    sums, parts, rounds = parallel.PartSums(), 3, 300
+    sums.start([1 / parts] * parts)
+    seen: list[list[tuple[int, int]]] = [[] for _ in range(parts)]
+
+    def run(part):
+        pace = random.Random(part)
+        for r in range(rounds):
+            if pace.random() < 0.1:
+                time.sleep(0.0005)
+            seen[part].append(tuple(sums.gather(part, (part, r))))
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in range(parts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = [tuple((p, r) for p in range(parts)) for r in range(rounds)]
+    assert all(s == want for s in seen)
+    sums.start([0.5, 0.5])
+    totals = []
+    workers = [threading.Thread(target=lambda p=p: totals.append(sums.total(p, np.full(2, p + 1.0))))
+               for p in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert [list(t) for t in totals] == [[3.0, 3.0], [3.0, 3.0]]

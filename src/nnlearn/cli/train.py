@@ -175,7 +175,7 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
             checkpointing.write_history(metrics_file, trainer.history)
         if bar is not None:
             bar.reset(f"Epoch {trainer.epoch + 1}")
-        start = time.perf_counter()
+        start, first = time.perf_counter(), trainer.epoch
         try:
             trainer.run()
         except KeyboardInterrupt:
@@ -195,7 +195,8 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
         del train, validation
         run.train = run.validation = None
         trainer.release_data()
-        finish(folder, cfg, net, trainer, test, wall, args, out)
+        trained = sum(r.get("train_seconds", 0.0) for r in trainer.history.records[first:])
+        finish(folder, cfg, net, trainer, test, wall, args, out, trained)
     finally:
         if folder is not None:
             folder.lock.release()
@@ -203,13 +204,15 @@ def train(args: argparse.Namespace, cfg: dict[str, Any], folder: Run | None, out
 
 
 def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
-           args: argparse.Namespace, out) -> None:
-    """Test the trained network; write model, summary and plots; print the summary line."""
+           args: argparse.Namespace, out, trained: float) -> None:
+    """Test the trained network; write model, summary and plots; print the summary line:
+    "training took" the epochs' training seconds (``trained``, the records' ``train_seconds``),
+    then the wall time of the whole ``trainer.run`` with the monitors' per-epoch evaluation."""
     summary = summarize(net, trainer, test, wall)
     metadata = save_outcome(folder, cfg, net, summary)
     print(f"Test accuracy: {100 * summary['test_accuracy']:.2f}% ({summary['test_correct']} / "
           f"{summary['test_total']}), test cost {summary['test_cost']:.4f}; training took "
-          f"{wall:.1f} s", file=out)
+          f"{trained:.1f} s ({wall:.1f} s with the per-epoch evaluation)", file=out)
     if args.save:
         net.save(args.save, metadata=metadata)
         print(f"saved model to {args.save}", file=out)

@@ -186,18 +186,22 @@ def _forward_backward(network, X, Y):
 
 
 class PartSums:
-    r"""Per-feature sums exchanged by the k parts of a split minibatch (batch norm's statistics).
+    r"""Per-feature values exchanged by the k parts of a split minibatch (batch norm's statistics).
 
-    Part ``i`` (of ``mᵢ`` examples, weight ``wᵢ = mᵢ/m``) calls :meth:`total` with its own
-    sum and gets ``Σᵢ`` of every part's, added in part order, so that every part sees the
-    same bits; a barrier makes each part wait for the others. When one part fails,
-    :meth:`abort` breaks the barrier so that the others stop waiting (they raise
-    ``threading.BrokenBarrierError``).
+    Part ``i`` (of ``mᵢ`` examples, weight ``wᵢ = mᵢ/m``) calls :meth:`gather` with its own
+    value and gets every part's, in part order (:meth:`total`: their sum, added in part
+    order, so that every part sees the same bits); a barrier makes each part wait for the
+    others. One barrier per exchange suffices: exchanges alternate between two sets of
+    slots, and no part can write a set again before every part has passed the next
+    barrier, i.e. has read the set. When one part fails, :meth:`abort` breaks the barrier so
+    that the others stop waiting (they raise ``threading.BrokenBarrierError``).
     """
 
     def __init__(self) -> None:
         self.weights: list[float] = []
-        self._slots: list[Any] = []
+        self._slots: list[list[Any]] = [[], []]
+        self._turn: list[int] = []
+        """Per part: which set of slots its next exchange uses."""
         self._barrier = threading.Barrier(1)
 
     def start(self, weights: list[float]) -> None:
@@ -205,15 +209,21 @@ class PartSums:
         if len(weights) != self._barrier.parties or self._barrier.broken:
             self._barrier = threading.Barrier(len(weights))
         self.weights = weights
-        self._slots = [None] * len(weights)
+        self._slots = [[None] * len(weights), [None] * len(weights)]
+        self._turn = [0] * len(weights)
+
+    def gather(self, part: int, value) -> list[Any]:
+        """Every part's ``value``, in part order (the same list in all parts)."""
+        slots = self._slots[self._turn[part]]
+        self._turn[part] ^= 1
+        slots[part] = value
+        self._barrier.wait()
+        return list(slots)
 
     def total(self, part: int, value):
         """``Σ`` over the parts of each one's ``value`` (same shape in all), in part order."""
-        self._slots[part] = value
-        self._barrier.wait()
-        result = sum(self._slots[1:], self._slots[0].copy())
-        self._barrier.wait()  # nobody overwrites a slot before every part has read them all
-        return result
+        values = self.gather(part, value)
+        return sum(values[1:], values[0].copy())
 
     def abort(self) -> None:
         self._barrier.abort()

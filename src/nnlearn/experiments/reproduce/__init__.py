@@ -27,7 +27,9 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
               engine: Any = None) -> list[dict[str, Any]]:
     """Train the specs of ``chapter`` (all, or the keys in ``only``) for ``seeds`` seeds each
     (when ``seeds`` is None: a spec's own ``"seeds"``, else the chapter's default)
-    and write its results table. ``epochs`` overrides every experiment's epoch count, or,
+    and write its results table ``out_dir/<chapter>.md``. With ``only``, the rows of the
+    other experiments already in that table stay (with the command that wrote them) and
+    those trained now replace their own. ``epochs`` overrides every experiment's epoch count, or,
     as ``{"b": 15, ...}``, those of the named preset experiments. ``engine``
     (:mod:`nnlearn.experiments.sweeps.engines`) trains the members of ensemble experiments (ch6 h)
     as parallel trials; the others always run in this process."""
@@ -40,6 +42,7 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     module = import_module(f"nnlearn.experiments.reproduce.{chapter}")
     per_key = epochs if isinstance(epochs, dict) else {}
     specs = module.specs(epochs=None if per_key else epochs)
+    order = [s["label"] for s in specs]
     for spec in specs:
         if spec.get("key") in per_key:
             if "preset" not in spec:
@@ -53,6 +56,7 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
             raise ConfigError(f"unknown experiment(s) {', '.join(unknown)} for {chapter}; "
                               f"--only takes some of: " + "; ".join(
                                   f"{s['key']} ({s['label']})" for s in specs))
+        others = {s["label"]: s["key"] for s in specs if s.get("key") not in only}
         specs = [s for s in specs if s.get("key") in only]
     if engine is not None and not any(s.get("engine") for s in specs):
         raise ConfigError(f"--engine trains ensemble members as parallel trials; none of the "
@@ -100,10 +104,10 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
         if bar is not None:
             notes.append(f"Bar for {s['label']}: mean best ≥ {bar:.2f}%; ours {r['best_mean']:.2f}%: "
                          f"{'met' if r['best_mean'] >= bar else 'NOT met'}.")
-    notes += getattr(module, "NOTES", [])
     write_table(Path(out_dir) / f"{chapter}.md", module.TITLE,
                 "Accuracy on the 10,000 test images after every epoch; best = the highest over the "
-                "epochs, as in the book.", rows, command, notes)
+                "epochs, as in the book.", rows, command, notes,
+                chapter_notes=getattr(module, "NOTES", []), keep=others if only else None, order=order)
     return rows
 
 

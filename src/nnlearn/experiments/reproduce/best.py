@@ -11,6 +11,8 @@ The speedrun trains one epoch over all 60,000 training images (a small convnet w
 batch norm, Adam under a one-cycle schedule, mini-batch 256) and runs 10 seeds unless
 ``--seeds`` says otherwise; its bar is a mean final accuracy of 99.0% and a training
 time (what ``nnlearn train`` reports as "training took", evaluation excluded) of 5 s.
+``speedrun-995`` is the time to a 99.5% mean: a wider net of the same shape, 8 epochs
+of mini-batch 128 with random shifts of up to 2 pixels; bar 99.5% within 120 s of training.
 """
 
 from __future__ import annotations
@@ -33,10 +35,15 @@ def specs(epochs: int | None = None) -> list[dict[str, Any]]:
                                          "FC 128, label smoothing 0.1, Adam one-cycle, mini-batch 256, "
                                          "1 epoch of 60,000",
              "book": 99.0, "preset": "speedrun", "min_final_mean": 99.0, "max_train_seconds": 5.0,
-             "seeds": 10, "overrides": dict(overrides)}]
+             "seeds": 10, "overrides": dict(overrides)},
+            {"key": "speedrun-995", "label": "speedrun-995: conv 24 5×5 + conv 48 3×3 (max-pool, batch norm, "
+                                             "ReLU), FC 256, label smoothing 0.1, Adam one-cycle, mini-batch "
+                                             "128, random shifts, 8 epochs of 60,000",
+             "book": 99.5, "preset": "speedrun-995", "min_final_mean": 99.5, "max_train_seconds": 120.0,
+             "time_to": 99.5, "overrides": dict(overrides)}]
 
 
 NOTES = ["The 'book' column holds the issues' goals (98.5% for mlp-best, 99.5% for cnn-best, 99.0% "
-         "for speedrun), not figures from the book; the goals for the wall time of one run are "
-         "5 minutes (mlp-best) and 20 minutes (cnn-best) on this machine, and for speedrun 5 s of "
-         "training."]
+         "for speedrun, 99.5% for speedrun-995), not figures from the book; the goals for the wall "
+         "time of one run are 5 minutes (mlp-best) and 20 minutes (cnn-best) on this machine, for "
+         "speedrun 5 s of training and for speedrun-995 120 s of training."]

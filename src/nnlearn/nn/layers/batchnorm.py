@@ -75,7 +75,8 @@ class BatchNorm(Layer):
     scaled. In inference mode μ, σ² are constants and ``∂C/∂x = γ g / √(var_run + ε)``.
 
     On CPU threads (:mod:`nnlearn.train.parallel`) the parts of a minibatch exchange their
-    sums (``part_sums``), so the statistics are still those of the whole minibatch.
+    sums (``part_sums``; once in ``forward``, once in ``backward``), so the statistics are
+    still those of the whole minibatch.
     """
 
     split_statistics = True
@@ -141,18 +142,25 @@ class BatchNorm(Layer):
 
     def _batch_statistics(self, X3):
         r"""``(μ, σ², M)`` over the minibatch, from the float64 sums ``Σx`` and then
-        ``Σ(x − μ)²``; on a part of a split minibatch (``part_sums``) each sum is the total
-        over all parts, and M the whole minibatch's."""
+        ``Σ(x − μ)²``. On part i of a split minibatch (``part_sums``), of Mᵢ values with mean
+        μᵢ and ``Sᵢ = Σ(x − μᵢ)²``, one exchange pools them (Chan, Golub & LeVeque 1979)::
+
+            M = Σᵢ Mᵢ,   μ = Σᵢ Mᵢ μᵢ / M,   M σ² = Σᵢ Sᵢ + Σᵢ Mᵢ (μᵢ − μ)²
+
+        (exact: the cross terms vanish as each part's deviations from μᵢ sum to 0)."""
         M = X3.shape[0] * X3.shape[2]
         if self.part_sums is None:
             self._check_values(M, X3)
             mu = kernels.channel_sums(X3) / M
             return mu, kernels.channel_centered_squares(X3, mu) / M, M
         sums, part = self.part_sums
-        M = int(sums.total(part, backend.xp.asarray([M]))[0])
+        mu_part = kernels.channel_sums(X3) / M
+        parts = sums.gather(part, (M, mu_part, kernels.channel_centered_squares(X3, mu_part)))
+        M = sum(size for size, _, _ in parts)
         self._check_values(M, X3)
-        mu = sums.total(part, kernels.channel_sums(X3)) / M
-        return mu, sums.total(part, kernels.channel_centered_squares(X3, mu)) / M, M
+        mu = sum(size * mean for size, mean, _ in parts) / M
+        squares = sum(S + size * (mean - mu) ** 2 for size, mean, S in parts)
+        return mu, squares / M, M
 
     def _check_values(self, M: int, X) -> None:
         if M < 2:
@@ -183,7 +191,7 @@ class BatchNorm(Layer):
         if self.part_sums is not None:
             sums, part = self.part_sums
             w = sums.weights[part]
-            sum_g, sum_gx = sums.total(part, sum_g * w) / w, sums.total(part, sum_gx * w) / w
+            sum_g, sum_gx = sums.total(part, backend.xp.stack([sum_g, sum_gx]) * w) / w
         return kernels.batchnorm_input_grad(g, X_hat, scale, M, sum_g, sum_gx).reshape(dY.shape)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
