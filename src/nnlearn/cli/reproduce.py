@@ -42,6 +42,10 @@ def add_parser(sub) -> None:
     p.add_argument("--engine", choices=("local", "ray"), default=None,
                    help="train the members of an ensemble (ch6 h) as parallel trials: local "
                         "processes or Ray Tune (default: one after another in this process)")
+    p.add_argument("--runs-dir", metavar="DIR", default=None,
+                   help="where long runs ((g), ensemble members) keep their resumable run folders "
+                        "(DIR/reproduce/<key>-seed<S>-<config hash>); a finished one is reused, a "
+                        "stopped one resumed (default: $NNLEARN_RUNS_DIR or ./runs)")
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="with --engine ray: join this Ray cluster (default: start one here)")
     p.set_defaults(func=run)
@@ -55,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
         {"engine": get_engine(args.engine, address=args.address)}
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
         reproductions.reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only,
-                                out_dir=args.out, **engine)
+                                out_dir=args.out, runs_dir=args.runs_dir, **engine)
     return 0

@@ -147,6 +147,7 @@ def write_table(path: str | Path, title: str, intro: str, rows: list[dict[str, A
             lines.append(f"| {r['label']} | {run['seed']} | {run['best']:.2f} | {run['best_epoch']} | "
                          f"{run['final']:.2f} | {run['seconds']:.1f} | "
                          f"{run['seconds'] / run['epochs']:.2f} |")
+    lines += ensemble_lines(rows)
     if notes:
         lines += ["", *notes]
     text = "\n".join(lines) + "\n"
@@ -154,6 +155,32 @@ def write_table(path: str | Path, title: str, intro: str, rows: list[dict[str, A
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return text
+
+
+def ensemble_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The ensembles' section of a table: each member's final test accuracy, epochs and wall
+    time, and the members combined by majority vote and by the mean of their probabilities
+    (runs with ``"members"``, from :func:`nnlearn.experiments.reproduce.members.ensemble_run`)."""
+    runs = [(r["label"], run) for r in rows for run in r["runs"] if "members" in run]
+    if not runs:
+        return []
+    lines = ["", "Ensembles: each member's final test accuracy, and the members combined by "
+             "majority vote (the book's) and by the mean of their probabilities:", "",
+             "| experiment | seed | members' final % (mean) | majority vote % | mean of "
+             "probabilities % | better |", "|---|---:|---:|---:|---:|---|"]
+    for label, run in runs:
+        finals = [m["final"] for m in run["members"]]
+        better = "tie" if run["vote"] == run["mean"] else \
+            "vote" if run["vote"] > run["mean"] else "mean of probabilities"
+        lines.append(f"| {label} | {run['seed']} | {mean_std(finals)} | {run['vote']:.2f} | "
+                     f"{run['mean']:.2f} | {better} |")
+    lines += ["", "| experiment | member seed | final % | epochs | wall s | this reproduction |",
+              "|---|---:|---:|---:|---:|---|"]
+    for label, run in runs:
+        for m in run["members"]:
+            lines.append(f"| {label} | {m['seed']} | {m['final']:.2f} | {m['epochs']} | "
+                         f"{m['seconds']:.1f} | {m['status']} |")
+    return lines
 
 
 def _cpu_count() -> int:
