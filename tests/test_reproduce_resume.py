@@ -6,6 +6,7 @@ config. Tiny sizes: a few hundred images, 1-2 epochs."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -209,3 +210,39 @@ def test_the_rows_that_take_hours_are_resumable_ensembles_of_the_right_members(t
     names = [member_folder(rows["cnn-best"], s, tmp_path)[0].name for s in range(1, 6)]
     assert [n.rsplit("-", 1)[0] for n in names] == [f"cnn-best-seed{s}" for s in range(1, 6)]
     assert len({n.rsplit("-", 1)[1] for n in names}) == 5  # the seed is part of the config
+
+
+def test_cli_reproduce_runs_dir_picks_up_a_half_finished_ensemble(digits, tmp_path, monkeypatch,
+                                                                  trainings, capsys):
+    """`nnlearn reproduce best --only ... --runs-dir DIR` through the CLI, with best's rows
+    swapped for tiny ones: a member stopped half-way is resumed, the others are reused, and
+    the table gets the ensemble's vote and mean-of-probabilities columns."""
+    from nnlearn.cli import main
+    from nnlearn.experiments.reproduce import best
+    from nnlearn.experiments.reproduce.members import ensemble_spec
+
+    member = {**mlp(digits), "resumable": True}
+    rows = [member, ensemble_spec(member, "q-ensemble", "tiny ensemble", 99.0, size=3, seeds=1)]
+    monkeypatch.setattr(best, "specs", lambda epochs=None: rows)
+    runs, out = tmp_path / "runs", tmp_path / "out"
+
+    def stop_seed_3(record):
+        raise KeyboardInterrupt
+
+    train_member(member, 1, lambda _: None, runs)
+    with pytest.raises(KeyboardInterrupt):
+        train_member(member, 3, lambda _: None, runs, on_epoch=stop_seed_3)
+    assert trainings == [2, 2]
+    command = ["reproduce", "best", "--only", "q-ensemble", "--runs-dir", str(runs),
+               "--out", str(out)]
+    assert main(command) == 0
+    assert trainings == [2, 2, 2, 1]  # seed 2 trained, seed 3 resumed, seed 1 reused
+    said = capsys.readouterr().out
+    assert "quick seed 1: reusing the finished run" in said
+    assert "quick seed 3: resuming" in said and "quick seed 2: training into" in said
+    text = (out / "best.md").read_text()
+    assert "| tiny ensemble | 1 |" in text and "majority vote %" in text
+    assert re.findall(r"^\| tiny ensemble \| (\d) \| [\d.]+ \| 2 \| [\d.]+ \| (\w+) \|$", text,
+                      re.M) == [("1", "reused"), ("2", "trained"), ("3", "resumed")]
+    assert main(command) == 0
+    assert trainings == [2, 2, 2, 1]  # the second start trains nothing
