@@ -246,3 +246,32 @@ def test_cli_reproduce_runs_dir_picks_up_a_half_finished_ensemble(digits, tmp_pa
                       re.M) == [("1", "reused"), ("2", "trained"), ("3", "resumed")]
     assert main(command) == 0
     assert trainings == [2, 2, 2, 1]  # the second start trains nothing
+
+
+def test_a_member_killed_by_sigkill_is_resumed_bit_identical(digits, tmp_path):
+    """A real ``kill -9`` of the training process right after epoch 1's checkpoint (no
+    cleanup, its lock left behind): the next start resumes it and ends where a run that was
+    never killed ends."""
+    import os
+    import signal
+    import subprocess
+
+    spec = mlp(digits, epochs=3, **{"model.hidden": [20]})
+    code = ("import os, signal, sys\n"
+            "from nnlearn.experiments.reproduce.members import train_member\n"
+            "def kill(record):\n"
+            "    if record['epoch'] == 1:\n"
+            "        os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"train_member({spec!r}, 1, print, {str(tmp_path / 'killed')!r}, on_epoch=kill)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    folder, _ = member_folder(spec, 1, tmp_path / "killed")
+    assert (folder / ".lock").exists() and not members.is_finished(folder)
+    logs = []
+    resumed = train_member(spec, 1, logs.append, tmp_path / "killed")
+    assert resumed["status"] == "resumed"
+    assert any("from the checkpoint of epoch 1 (2 epochs to go)" in line for line in logs)
+    whole = train_member(spec, 1, lambda _: None, tmp_path / "whole")
+    a, b = resumed["network"].state_dict(), whole["network"].state_dict()
+    assert all(np.array_equal(a[k], b[k]) for k in a) and resumed["accuracy"] == whole["accuracy"]
