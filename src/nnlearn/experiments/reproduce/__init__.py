@@ -61,7 +61,8 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
         specs = [s for s in specs if s.get("key") in only]
     if engine is not None and not any(s.get("engine") for s in specs):
         raise ConfigError(f"--engine trains ensemble members as parallel trials; none of the "
-                          f"selected {chapter} experiments is an ensemble (ch6 has one: --only h)")
+                          f"selected {chapter} experiments is an ensemble (ch6 --only h, best --only "
+                          f"cnn-best-ensemble)")
     data = None
     rows = []
     trained: dict[tuple[str, int], Any] = {}

@@ -70,10 +70,12 @@ def is_finished(folder: Path) -> bool:
 
 
 def scoring_split(spec: dict[str, Any], seed: int):
-    """The ``(X, y)`` test split of preset ``spec`` (what its runs are scored on)."""
+    """The ``(X, y)`` test split of preset ``spec`` (what its runs are scored on); the
+    training set is not expanded for it (250,000 images for (g), not needed here)."""
     from nnlearn.experiments.reproduce.common import preset_config
 
-    return load_data(preset_config(spec, seed))[2]
+    cfg = preset_config(spec, seed)
+    return load_data({**cfg, "data": {**cfg["data"], "expand": "none"}})[2]
 
 
 def train_member(spec: dict[str, Any], seed: int, log: Callable[[str], None] = print,
