@@ -149,6 +149,9 @@ def test_the_table_has_vote_and_mean_columns_computed_from_the_members(digits, t
     nets = [load(member_folder(spec, s, tmp_path)[0] / "model.npz") for s in (1, 2, 3)]
     X, y = scoring_split(spec, 1)
     assert len(y) == 300
+    expanded = {**spec, "overrides": {**spec["overrides"], "data.expand": "shifts"}}
+    X_e, y_e = scoring_split(expanded, 1)  # the test split, whatever the training data
+    assert np.array_equal(X_e, X) and np.array_equal(y_e, y)
     ensemble = Ensemble(nets)
     for method in ("vote", "mean"):
         assert result[method] == pytest.approx(100 * ensemble.evaluate(X, y, method)["accuracy"])
