@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from nnlearn.errors import ConfigError
+from nnlearn.experiments.reproduce.members import train_member
 
 CHAPTERS = ("ch1", "ch3", "ch6", "best")
 DEFAULT_SEEDS = {"ch1": 3, "ch3": 3, "ch6": 1, "best": 3}
@@ -34,7 +35,6 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     from nnlearn import data as datasets
     from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
                                                       train_time_note, write_table)
-    from nnlearn.experiments.reproduce.members import train_member
 
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")

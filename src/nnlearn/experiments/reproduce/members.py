@@ -36,12 +36,14 @@ from typing import Any, Callable
 
 from nnlearn.errors import ConfigError, DataError, ModelFileError
 from nnlearn.experiments.config import files as config
+from nnlearn.experiments.reproduce.common import preset_config
 from nnlearn.experiments.runs.builder import load_data, prepare
 from nnlearn.experiments.runs.folder import Run, runs_root
 from nnlearn.experiments.sweeps.trial import save_outcome, summarize
 from nnlearn.files import remove_stale_temporaries
 from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, restore
 from nnlearn.io.model_file import load
+from nnlearn.nn.ensemble import Ensemble
 from nnlearn.train.trainer import Trainer
 
 MEMBERS_DIR = "reproduce"
@@ -52,8 +54,6 @@ def member_folder(spec: dict[str, Any], seed: int, root: str | Path | None = Non
                   ) -> tuple[Path, dict[str, Any]]:
     """``(folder, resolved config)`` of the run of preset ``spec`` with ``seed``:
     ``<root>/reproduce/<key>-seed<seed>-<config hash>``."""
-    from nnlearn.experiments.reproduce.common import preset_config
-
     cfg = preset_config(spec, seed)
     root = Path(root) if root is not None else runs_root()
     return root / MEMBERS_DIR / f"{spec['key']}-seed{seed}-{config.config_hash(cfg)}", cfg
@@ -72,8 +72,6 @@ def is_finished(folder: Path) -> bool:
 def scoring_split(spec: dict[str, Any], seed: int):
     """The ``(X, y)`` test split of preset ``spec`` (what its runs are scored on); the
     training set is not expanded for it (250,000 images for (g), not needed here)."""
-    from nnlearn.experiments.reproduce.common import preset_config
-
     cfg = preset_config(spec, seed)
     return load_data({**cfg, "data": {**cfg["data"], "expand": "none"}})[2]
 
@@ -113,7 +111,7 @@ def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, re
     options = {k: v for k, v in run.options.items() if k != "monitor"}
     net = run.network
     saver = Checkpointer(folder.checkpoint_path, 1, {"config": cfg, "wall_seconds": 0.0})
-    start = time.perf_counter()
+    earlier = start = 0.0  # wall seconds of the earlier sittings; this sitting's start
 
     def record_epoch(record: dict[str, Any]) -> None:  # before the saver: its wall time goes in
         folder.append_metrics(record)
@@ -121,7 +119,6 @@ def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, re
 
     trainer = Trainer(net, *run.train, validation_data=run.test, monitor=("evaluation_accuracy",),
                       callbacks=[record_epoch], **options)
-    earlier = 0.0
     if resuming:
         checkpoint = _checked_checkpoint(folder, cfg)
         restore(trainer, checkpoint, folder.checkpoint_path)
@@ -223,9 +220,6 @@ def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[st
     wall time (all sittings; for engine-trained members, the engine's wall time) and
     status. ``"seconds"`` is the sum of the members' wall times plus the scoring.
     """
-    from nnlearn.experiments.reproduce.common import preset_config
-    from nnlearn.nn.ensemble import Ensemble
-
     trained = trained or {}
     seeds = list(range(seed, seed + size))
     results: dict[int, dict[str, Any]] = {}
