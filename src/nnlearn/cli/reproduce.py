@@ -56,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     if args.address is not None and args.engine is None:
         raise ConfigError("--address joins a Ray cluster: it needs --engine ray")
-    engine = {} if args.engine is None else \
+    extra = {} if args.engine is None else \
         {"engine": get_engine(args.engine, address=args.address)}
+    if args.runs_dir is not None:  # else reproduce's default: $NNLEARN_RUNS_DIR or ./runs
+        extra["runs_dir"] = args.runs_dir
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
         reproductions.reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only,
-                                out_dir=args.out, runs_dir=args.runs_dir, **engine)
+                                out_dir=args.out, **extra)
     return 0
