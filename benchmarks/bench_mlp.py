@@ -38,13 +38,22 @@ def nnlearn_network(sizes, seed=0):
                                       weight_init="normal", bias_init="normal", seed=seed)
 
 
-def nnlearn_epoch(sizes, X, y, seed=0):
+NNLEARN_THREADS = {"[784, 30, 10]": 1, "[784, 100, 10]": 2}
+"""nnlearn's ``threads`` per network, the faster setting on this 2-core machine (quiet): two
+threads share the first layer's weights in the compiled epoch
+(nnlearn.train.compiled_epoch.row_splits), which pays for [784, 100, 10] and not for
+[784, 30, 10] (its products are too small for the hand-off between threads). ``"auto"``,
+the default of fit, uses one thread for both (it never risks two threads waiting for
+each other on a busy machine). ``--threads`` overrides it."""
+
+
+def nnlearn_epoch(sizes, X, y, seed=0, threads: int | str = 1):
     """One more epoch of a Trainer made once: the data is checked and its targets made
     before the rounds, as the peers put theirs on the device before theirs."""
     from nnlearn.train.trainer import Trainer
 
     trainer = Trainer(nnlearn_network(sizes, seed), X, y, epochs=10**9, mini_batch_size=MINI_BATCH,
-                      eta=ETA, monitor=())
+                      eta=ETA, monitor=(), threads=threads)
     return lambda: trainer.run(1)
 
 
@@ -103,7 +112,7 @@ def jax_scan_epoch(sizes, X, y, seed=0):
 PEERS = {"pytorch": torch_epoch, "jax": jax_epoch, "jax_scan": jax_scan_epoch}
 
 
-def nnlearn_ready(sizes, X, y) -> dict:
+def nnlearn_ready(sizes, X, y, threads: int | str = 1) -> dict:
     """Which epoch nnlearn runs for this network (``"compiled"``: one compiled loop,
     nnlearn.train.compiled_epoch; ``"reference"``: Trainer.train_step per minibatch) and the
     seconds its first minibatch took (importing Numba and compiling the loop, or loading
@@ -113,22 +122,23 @@ def nnlearn_ready(sizes, X, y) -> dict:
     from nnlearn.train.trainer import Trainer
 
     trainer = Trainer(nnlearn_network(sizes), X[:MINI_BATCH], y[:MINI_BATCH], epochs=1,
-                      mini_batch_size=MINI_BATCH, eta=ETA, monitor=())
+                      mini_batch_size=MINI_BATCH, eta=ETA, monitor=(), threads=threads)
     start = time.perf_counter()
     trainer.run()
     return {"nnlearn_epoch": trainer.epoch_loop(X, y), "nnlearn_compile_seconds": time.perf_counter() - start}
 
 
-def race_network(sizes, X, y, repeats: int, peak: float) -> dict:
+def race_network(sizes, X, y, repeats: int, peak: float, threads: int | str = 1) -> dict:
     """The alternating rounds of one network (see common.race), then the products floor."""
-    from nnlearn.train.parallel import plan_blas_threads
+    from nnlearn.train.parallel import plan_blas_threads, plan_threads
 
-    ready = nnlearn_ready(sizes, X, y)
+    ready = nnlearn_ready(sizes, X, y, threads)
     print(f"  nnlearn's epoch: {ready['nnlearn_epoch']} (ready in {ready['nnlearn_compile_seconds']:.2f} s)")
     peers = {name: (lambda f=factory: f(sizes, X, y)) for name, factory in PEERS.items()}
-    s = race(nnlearn_epoch(sizes, X, y), peers, repeats,
+    s = race(nnlearn_epoch(sizes, X, y, threads=threads), peers, repeats,
              len(y) * example_flops(nnlearn_network(sizes)), peak)
     s.update(ready)
+    s["nnlearn_threads"] = plan_threads(nnlearn_network(sizes), MINI_BATCH, threads)
     threads = plan_blas_threads(nnlearn_network(sizes), MINI_BATCH)
     s["nnlearn_blas_threads"] = threads or "BLAS default"
     s["products_seconds"] = products_alone(sizes, len(y), MINI_BATCH, threads, repeats,
@@ -208,6 +218,8 @@ def main() -> None:
     parser.add_argument("--keep-blas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see common.native_blas)")
     parser.add_argument("--tag", default="default", help="suffix of the results file")
+    parser.add_argument("--threads", default=None,
+                        help="nnlearn's threads for every network ('auto' or an int; default: NNLEARN_THREADS)")
     parser.add_argument("--load", action="store_true",
                         help="also race with a background process spinning one core")
     parser.add_argument("--images", type=int, default=50_000,
@@ -229,13 +241,15 @@ def main() -> None:
                "command": "python " + " ".join(sys.argv)}
     for sizes in ([784, 30, 10], [784, 100, 10]):
         print(f"{sizes}: one epoch of {len(y)} images, mini-batch {MINI_BATCH}")
-        results["networks"][str(sizes)] = race_network(sizes, X, y, repeats, peak["gflops"])
+        threads = NNLEARN_THREADS[str(sizes)] if args.threads is None else \
+            (args.threads if args.threads == "auto" else int(args.threads))
+        results["networks"][str(sizes)] = race_network(sizes, X, y, repeats, peak["gflops"], threads)
     if args.load:
         results["under_load"] = {}
         with competing_load(cores=1):
             for sizes in ([784, 30, 10], [784, 100, 10]):
                 print(f"{sizes} with one core kept busy by another process:")
-                results["under_load"][str(sizes)] = race_network(sizes, X, y, repeats, peak["gflops"])
+                results["under_load"][str(sizes)] = race_network(sizes, X, y, repeats, peak["gflops"], 1)
     print("wrote", write_result(f"mlp-{args.tag}", results, quick=args.quick))
 
 

@@ -137,7 +137,10 @@ def render(results_dir: Path = RESULTS) -> list[str]:
                       f"{r.get('images', 50000):,} images, sigmoid, quadratic cost, mini-batch 10, η = 3.0, "
                       f"{r['repeats']} rounds. Command: `{r.get('command', 'python benchmarks/bench_mlp.py')}`", "",
                       *_speed_table(r, "networks", kind), *_efficiency_lines(r, "networks", kind), ""]
-            if _blas_note(r["networks"]):
+            if any("nnlearn_threads" in s for s in r["networks"].values()):
+                lines += _threads_line(r, "networks", "`bench_mlp.NNLEARN_THREADS`; two share the first "
+                                       "layer's weights in the compiled epoch; fit's default `\"auto\"` uses 1")
+            elif _blas_note(r["networks"]):
                 lines += [_blas_note(r["networks"]), ""]
             if "under_load" in r:
                 lines += ["With another process spinning one of the cores throughout (`--load`):", "",
@@ -278,13 +281,13 @@ def _kernels_line(result: dict) -> list[str]:
             "rounds, paid once per process and in no epoch.", ""]
 
 
-def _threads_line(result: dict) -> list[str]:
-    used = {name: s["nnlearn_threads"] for name, s in result["batches"].items() if "nnlearn_threads" in s}
+def _threads_line(result: dict, key: str = "batches", how: str = "`threads=\"auto\"`") -> list[str]:
+    used = {name: s["nnlearn_threads"] for name, s in result[key].items() if "nnlearn_threads" in s}
     if not used:
         return []
-    return ["nnlearn threads per minibatch (`threads=\"auto\"`, see `nnlearn.train.parallel`): "
+    return [f"nnlearn threads ({how}, see `nnlearn.train.parallel`): "
             + ", ".join(f"{name}: {n}" for name, n in used.items()) + "."
-            + (" " + _blas_note(result["batches"]) if _blas_note(result["batches"]) else ""), ""]
+            + (" " + _blas_note(result[key]) if _blas_note(result[key]) else ""), ""]
 
 
 def _blas_note(rows: dict) -> str:

@@ -78,7 +78,7 @@ CASES = [(a, "sgd", "float32") for a in ARCHITECTURES] + [
     ("leaky relu, linear output, quadratic", "sgd + L1 + L2", "float64")]
 
 
-def _train(which, monkeypatch, data, architecture, setting, dtype):
+def _train(which, monkeypatch, data, architecture, setting, dtype, threads=1):
     monkeypatch.setenv(kernels.KERNELS_ENV, which)
     layers, cost = ARCHITECTURES[architecture]
     net = _net(layers, cost, dtype)
@@ -89,14 +89,21 @@ def _train(which, monkeypatch, data, architecture, setting, dtype):
         options["eta"] *= LINEAR_OUTPUT_ETA
     trainer = Trainer(net, X.astype(dtype), y, epochs=2, mini_batch_size=10,
                       validation_data=(X_val, y_val),
-                      monitor=("training_cost", "evaluation_cost"), **options)
+                      monitor=("training_cost", "evaluation_cost"), threads=threads, **options)
     history = trainer.run()
     return net, trainer, history
 
 
-@pytest.mark.parametrize("architecture,setting,dtype", CASES)
-def test_the_compiled_epoch_agrees_with_the_reference(monkeypatch, runs, data, architecture, setting, dtype):
-    net, trainer, history = _train("compiled", monkeypatch, data, architecture, setting, dtype)
+SPLIT_CASES = [("sigmoid, quadratic", "sgd + L2", "float32", 2), ("three layers", "momentum", "float64", 2),
+               ("relu, log-likelihood", "momentum + L2 + L1", "float32", 3)]
+"""Cases trained with threads sharing the first layer's weights (the reference on one thread)."""
+
+
+@pytest.mark.parametrize("architecture,setting,dtype,threads",
+                         [case + (1,) for case in CASES] + SPLIT_CASES)
+def test_the_compiled_epoch_agrees_with_the_reference(monkeypatch, runs, data, architecture, setting, dtype,
+                                                      threads):
+    net, trainer, history = _train("compiled", monkeypatch, data, architecture, setting, dtype, threads)
     assert len(runs) == 2                                 # both epochs ran compiled
     ref, ref_trainer, ref_history = _train("reference", monkeypatch, data, architecture, setting, dtype)
     assert len(runs) == 2                                 # ... and the reference none
@@ -140,7 +147,6 @@ INELIGIBLE = {
     "nesterov": dict(options=dict(optimizer="nesterov", eta=0.1)),
     "max-norm": dict(options=dict(max_norm=3.0)),
     "η set per minibatch (one-cycle)": dict(options=dict(eta=0.5, schedule="one_cycle")),
-    "two threads": dict(options=dict(threads=2)),
     "a batch hook of its own": dict(hook=_extra_hook),
     "train_step overridden": dict(trainer=_OwnStep),
 }
@@ -272,3 +278,26 @@ def test_the_blas_products_are_numpy_s(dtype, trans_a, trans_b):
                      compiled_epoch.blas_ints(compiled_epoch.numpy_blas()))
     np.testing.assert_allclose(big[:5], expected, rtol=1e-5 if dtype == "float32" else 1e-13)
     assert np.array_equal(big[5:], before[5:])   # the rows below are left alone
+
+
+@pytest.mark.parametrize("n_in,n_out,dtype,threads", [(784, 100, "float32", 2), (784, 30, "float32", 2),
+                                                      (784, 30, "float64", 3), (7, 5, "float32", 2)])
+def test_the_first_layer_is_shared_on_cache_line_boundaries(n_in, n_out, dtype, threads):
+    from nnlearn.train.compiled_epoch import row_splits
+    itemsize = np.dtype(dtype).itemsize
+    cuts = row_splits(n_in, n_out, itemsize, threads)
+    assert cuts[0] == 0 and cuts[-1] == n_in and len(cuts) == threads + 1
+    assert all(a <= b for a, b in zip(cuts, cuts[1:]))
+    for cut in cuts[1:-1]:                      # no cache line written by two threads
+        assert cut * n_out * itemsize % 64 == 0 and cut * itemsize % 64 == 0
+    sizes = np.diff(cuts)
+    assert sizes.max() - sizes.min() <= 64    # near-equal shares
+
+
+def test_threads_sharing_the_first_layer_give_the_same_bits_each_run(runs, data):
+    a, b = (_fit(data, 5, threads=2)[0] for _ in range(2))
+    single = _fit(data, 5, threads=1)[0]
+    assert len(runs) == 6
+    for x, y, z in zip(*(net.state_dict().values() for net in (a, b, single))):
+        assert np.array_equal(x, y)
+        np.testing.assert_allclose(x, z, rtol=0, atol=1e-3 * np.abs(z).max())

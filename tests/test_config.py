@@ -1,5 +1,6 @@
 """Experiment configs: defaults, presets, files vs flags, validation messages, layer tables."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs import builder as experiment
 from nnlearn.cli import main
+from nnlearn.checks import Integer, Maybe, Number, OneOf, positive_number, unit_interval
 from nnlearn.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -259,3 +261,21 @@ def test_every_flag_and_default_comes_from_the_schema(capsys):
 def _printed_config(capsys) -> str:
     assert main(["train", "--print-config"]) == 0
     return capsys.readouterr().out
+
+
+def test_a_narrowed_rule_accepts_less_in_the_same_words_and_never_more():
+    eta = positive_number.narrow(high=2.0)  # training.eta's rule, as the Book's descent page takes it
+    assert eta("eta", 2) == 2.0 and eta("eta", 1e-9) == 1e-9
+    for bad, says in [(0, "eta must be a number in (0, 2], got 0"), (2.5, "got 2.5"), (True, "got True")]:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            eta("eta", bad)
+    assert unit_interval.narrow(high=0.5) == Number(0, 0.5)  # [0, 1) → [0, 0.5]: closed at 0.5
+    assert Maybe(Integer(0)).narrow(high=9) == Integer(0, 9)  # narrowed: a value is now required
+    with pytest.raises(ConfigError, match="from 2 to 5"):
+        Maybe(Integer(1)).narrow(low=2, high=5)("classes", None)
+    assert OneOf(("sgd", "adam", "momentum")).narrow(("adam",))("optimizer", "adam") == "adam"
+    for wider in [lambda: positive_number.narrow(low=-1.0), lambda: unit_interval.narrow(high=1.0),
+                  lambda: Integer(1, 10).narrow(high=11), lambda: Integer(1).narrow(low=0),
+                  lambda: OneOf(("sgd",)).narrow(("sgd", "lbfgs"))]:
+        with pytest.raises(ValueError, match="wider than|not among"):
+            wider()

@@ -147,18 +147,6 @@ def test_the_layering_check_resolves_and_refuses_relative_imports(tmp_path):
     assert _against_layering("nn/__init__.py", "nnlearn.data")
 
 
-PENDING_LAZY_IMPORTS = {
-    "cli/evaluate.py": 2, "cli/export.py": 5, "cli/models.py": 1, "cli/plot.py": 2, "cli/predict.py": 3,
-    "cli/search.py": 7, "cli/serve.py": 3, "cli/train.py": 1, "data/digits.py": 1,
-    "examples/baselines.py": 1, "experiments/reproduce/__init__.py": 2, "experiments/runs/folder.py": 2,
-    "experiments/runs/plots.py": 3, "experiments/sweeps/engines.py": 4, "io/model_file.py": 3,
-    "io/onnx.py": 10, "nn/kernels.py": 1, "web/book/ch3.py": 1, "web/book/ch5.py": 1, "web/book/ch6.py": 1,
-    "web/predictor.py": 7, "web/runs_view.py": 6,
-}
-"""Files not yet hoisted (issue 26) and how many unexplained function-level ``nnlearn`` imports each
-may still hold: the counts may only go down; delete a file's entry once it reaches zero."""
-
-
 def _unexplained_lazy_imports(path: Path) -> list[int]:
     """Lines of the ``nnlearn`` imports inside functions that carry no comment saying why.
 
@@ -186,14 +174,11 @@ def _unexplained_lazy_imports(path: Path) -> list[int]:
 
 
 def test_imports_inside_functions_say_why():
-    unexplained, over = {}, []
+    over = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE).as_posix()
         lines = _unexplained_lazy_imports(path)
         if lines:
-            unexplained[rel] = lines
-        if len(lines) > PENDING_LAZY_IMPORTS.get(rel, 0):
-            over.append(f"{rel}: lines {lines}")
+            over.append(f"{path.relative_to(PACKAGE).as_posix()}: lines {lines}")
     assert not over, ("move these imports to the top of the module, or say in a comment which import "
                       "cycle or optional extra keeps them inside:\n" + "\n".join(over))
 

@@ -137,7 +137,7 @@ def test_predict_steps_show_the_paper_the_ink_and_the_specks_set_aside(client):
     ({"image": [["a"]]}, "image", "number"),
     ({"image": np.zeros((30, 30)).tolist()}, "image", "no visible ink"),
     ({}, "image", "PNG data URL or a 2-D array"),
-    ({"image": [[0, 1]], "invert": "maybe"}, "invert", "auto, yes, no"),
+    ({"image": [[0, 1]], "invert": "maybe"}, "invert", "auto, no, yes"),
     ({"image": [[0, 1]], "model": 3}, "model", "run folder name"),
     ({"image": [[0, 1]], "model": "../../etc"}, "model", "not a plain run folder name"),
     ({"image": [[0, 1]], "model": "/etc"}, "model", "not a plain run folder name"),
@@ -372,6 +372,8 @@ def test_serve_prints_its_url_answers_and_stops_on_ctrl_c(runs_dir):
         line = server.stdout.readline()
         assert line.startswith("nnlearn serve: http://127.0.0.1:") and "Ctrl-C" in line
         url = line.split()[2]
+        host, port = url.split("/")[2].rsplit(":", 1)
+        socket.create_connection((host, int(port)), timeout=5).close()   # listening once it says so
         health = httpx.get(url + "api/health", timeout=10).json()
         assert health["ok"] and health["runs_dir"] == str(runs_dir)
     finally:

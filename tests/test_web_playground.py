@@ -9,11 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from nnlearn.experiments.config import files as cfgmod
+from nnlearn.checks import Integer, Number, OneOf
 from nnlearn.data import toy
+from nnlearn.experiments.config import files as cfgmod
+from nnlearn.experiments.config.schema import SCHEMA
 from nnlearn.web.code_export import parse_csv, python_code, toml_config
-from nnlearn.web.playground import (BOUNDARY_RESOLUTION, PoolFull, Session, SessionPool, Settings,
-                                    json_safe, parse_settings)
+from nnlearn.web.playground import (BOUNDARY_RESOLUTION, RULES, PoolFull, Session, SessionPool,
+                                    Settings, json_safe, parse_settings)
 from nnlearn.web.validation import FieldError
 
 
@@ -370,3 +372,25 @@ def test_each_hidden_layer_may_have_its_own_activation():
     with pytest.raises(FieldError) as info:
         parse_settings({"activations": ["relu", "swish"]})
     assert info.value.field == "activations[1]"
+
+
+@pytest.mark.parametrize("setting, key", [
+    ("eta", "training.eta"), ("mini_batch_size", "training.mini_batch_size"), ("seed", "training.seed"),
+    ("lmbda", "regularization.lmbda"), ("dropout", "regularization.dropout"),
+    ("classes", "data.num_classes"), ("activation", "model.activation"), ("cost", "model.cost"),
+    ("weight_init", "model.init"), ("optimizer", "optimizer.name"), ("schedule", "schedule.name"),
+])
+def test_settings_that_are_config_keys_accept_only_what_the_config_accepts(setting, key):
+    rule, config = RULES[setting], SCHEMA[key].check
+    if isinstance(rule, OneOf):
+        edges = rule.choices()
+        assert set(edges) <= set(config.choices())
+    else:
+        assert isinstance(rule, (Integer, Number)) and rule.high is not None
+        step = 1 if isinstance(rule, Integer) else 1e-9
+        edges = [rule.low + (step if getattr(rule, "low_open", False) else 0), rule.high]
+    for value in edges:  # the page's extremes pass the config key's own check
+        assert config(key, value) == rule(setting, value)
+    with pytest.raises(FieldError) as info:  # and a value the config takes but the page does not
+        parse_settings({setting: "lbfgs" if isinstance(rule, OneOf) else rule.high * 2 + 1})
+    assert info.value.field == setting and str(info.value).startswith(setting)

@@ -18,7 +18,11 @@ Every rule is a :class:`Rule`:
 * ``rule.parse(text)`` turns command-line text into a value, unchecked (the check
   follows, so a bad text gets the same message as a bad value in a file);
 * ``rule.describe()`` says in words what is accepted (docs and ``--help``);
-* ``rule.choices()`` lists the names of a rule that takes one of a set (else ``None``).
+* ``rule.choices()`` lists the names of a rule that takes one of a set (else ``None``);
+* ``rule.narrow(...)`` is the same rule with tighter bounds or fewer names, never wider:
+  an entry point that takes less than a config file (the web pages keep their trainings
+  small) checks its field with the config key's rule narrowed, so that it can accept no
+  value the config refuses, and says so in the same words.
 
 The rules: :class:`Integer` (with bounds), :class:`Number` (finite, with open or closed
 bounds), :class:`OneOf`, :class:`Text`, :class:`Maybe` (the inner rule, or unset), and
@@ -28,7 +32,8 @@ defaults is a ``dict`` of :class:`Param` checked by :func:`check_table`. To add 
 subclass :class:`Rule` and override ``__call__`` and ``describe`` (and ``parse`` for a
 value a flag can carry).
 
-Web code turns the ``ConfigError`` of a rule into its per-field 400 answer.
+Web code turns the ``ConfigError`` of a rule into its per-field 400 answer
+(:func:`nnlearn.web.validation.check`).
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ class Rule:
 
     def describe(self) -> str:
         return "any value"
+
+    def narrow(self, **limits: Any) -> Rule:
+        """This rule accepting less (see the module docstring); a rule that cannot narrow says so."""
+        raise TypeError(f"{type(self).__name__} has nothing to narrow")
 
     def json_schema(self) -> dict[str, Any]:
         """The accepted values as a JSON Schema (draft-07) fragment (editors check TOML with it)."""
@@ -120,6 +129,14 @@ class Integer(Rule):
         if self.high is not None:
             return f"integer from {self.low} to {self.high}"
         return f"integer ≥ {self.low}"
+
+    def narrow(self, low: int | None = None, high: int | None = None) -> Integer:
+        """``Integer`` within ``[low, high]`` as well (``None``: this rule's bound)."""
+        low = self.low if low is None else low
+        high = self.high if high is None else high
+        if low < self.low or (self.high is not None and (high is None or high > self.high)):
+            raise ValueError(f"{Integer(low, high).words()} is wider than {self.words()}")
+        return Integer(low, high)
 
     def json_schema(self) -> dict[str, Any]:
         bounds = {} if self.high is None else {"maximum": self.high}
@@ -175,6 +192,23 @@ class Number(Rule):
     def describe(self) -> str:
         return self._bounds(ascii_signs=False)
 
+    def narrow(self, low: float | None = None, high: float | None = None, *,
+               low_open: bool | None = None, high_open: bool | None = None) -> Number:
+        """``Number`` within the given bounds as well (``None``: this rule's bound)."""
+        if low is None:
+            low, low_open = self.low, self.low_open if low_open is None else low_open
+        if high is None:
+            high, high_open = self.high, self.high_open if high_open is None else high_open
+        new = Number(low, high, bool(low_open), bool(high_open))
+        wider = ((self.low is not None and (low is None or low < self.low or
+                                            (low == self.low and self.low_open and not low_open)))
+                 or (self.high is not None and (high is None or high > self.high or
+                                                (high == self.high and self.high_open
+                                                 and not high_open))))
+        if wider:
+            raise ValueError(f"{new.words()} is wider than {self.words()}")
+        return new
+
     def json_schema(self) -> dict[str, Any]:
         bounds: dict[str, float] = {}
         if self.low is not None:
@@ -205,6 +239,13 @@ class OneOf(Rule):
     def describe(self) -> str:
         return "one of " + ", ".join(f"`{n}`" for n in self.choices())
 
+    def narrow(self, names: Sequence[str]) -> OneOf:
+        """``OneOf`` the given ``names``, each of which this rule must accept."""
+        extra = sorted(set(names) - set(self.choices()))
+        if extra:
+            raise ValueError(f"{', '.join(extra)} not among {', '.join(self.choices())}")
+        return OneOf(tuple(names))
+
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": self.choices()}
 
@@ -229,6 +270,10 @@ class Maybe(Rule):
 
     def describe(self) -> str:
         return f"{self.inner.describe()}, or unset"
+
+    def narrow(self, **limits: Any) -> Rule:
+        """The inner rule narrowed: a value is then required (unset is not accepted)."""
+        return self.inner.narrow(**limits)
 
     def json_schema(self) -> dict[str, Any]:
         names = self.choices()  # TOML has no null: unset is a missing key (or "none")

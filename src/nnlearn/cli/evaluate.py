@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from nnlearn import data as datasets
 from nnlearn.cli import models
+from nnlearn.nn import memory
 
 
 def add_parser(sub) -> None:
@@ -18,9 +20,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn import data as datasets
-    from nnlearn.nn import memory
-
     net = models.load_model(args.model)
     flatten = len(net.input_shape) == 1
     folder = datasets.mnist_path() if args.data is None else args.data

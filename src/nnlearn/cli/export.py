@@ -7,7 +7,10 @@ import argparse
 from pathlib import Path
 
 from nnlearn.cli import models
-from nnlearn.errors import install_hint
+from nnlearn.errors import ConfigError, install_hint
+from nnlearn.io.model_file import save
+from nnlearn.io.onnx import DEFAULT_OPSET, export_onnx
+from nnlearn.io.safetensors import save_safetensors
 
 FORMATS = {".onnx": "an ONNX inference graph (needs the onnx extra)",
            ".safetensors": "safetensors in PyTorch's layout and names (torch.nn.Sequential "
@@ -17,8 +20,6 @@ FORMATS = {".onnx": "an ONNX inference graph (needs the onnx extra)",
 
 
 def add_parser(sub) -> None:
-    from nnlearn.io.onnx import DEFAULT_OPSET
-
     listing = "; ".join(f"{suffix}: {what}" for suffix, what in FORMATS.items())
     p = sub.add_parser("export", help="export a saved model to ONNX, safetensors or .npz",
                        description="Write a model saved by nnlearn (.npz or .safetensors) in the "
@@ -39,8 +40,6 @@ def add_parser(sub) -> None:
 
 def export_format(out: str) -> str:
     """The suffix of ``out`` if nnlearn can write it; ``ConfigError`` listing the choices."""
-    from nnlearn.errors import ConfigError
-
     suffix = Path(out).suffix.lower()
     if suffix not in FORMATS:
         raise ConfigError(f"cannot tell the export format from {out!r}: its suffix is "
@@ -49,10 +48,6 @@ def export_format(out: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.io.model_file import save
-    from nnlearn.io.onnx import export_onnx
-    from nnlearn.io.safetensors import save_safetensors
-
     suffix = export_format(args.out)
     net = models.load_model(args.model)
     if suffix == ".onnx":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nnlearn.errors import DataError
 from nnlearn.experiments.runs.folder import Run
+from nnlearn.io.model_file import load
 
 
 def model_path(text: str) -> Path:
@@ -25,8 +26,6 @@ def model_path(text: str) -> Path:
 
 def load_model(text: str):
     """The network of a model file or run folder (see :func:`model_path`)."""
-    from nnlearn.io.model_file import load
-
     return load(model_path(text))
 
 

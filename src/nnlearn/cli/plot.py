@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
-from nnlearn.errors import install_hint
+
+from nnlearn.errors import ConfigError, install_hint
+from nnlearn.experiments.runs import plots, tensorboard
 
 
 def add_parser(sub) -> None:
@@ -25,11 +27,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.experiments.runs import plots, tensorboard
-
     if args.tensorboard:
         if args.out is not None:
-            from nnlearn.errors import ConfigError
             raise ConfigError("--out names the folder of PNGs; the event files of --tensorboard "
                               "always go into RUN/tensorboard/")
         written = tensorboard.convert_run(args.run)

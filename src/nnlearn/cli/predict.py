@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from nnlearn import backend
 from nnlearn.cli import models
 from nnlearn.errors import NNLearnError
 
@@ -38,9 +39,9 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn import backend
-    from nnlearn.data import digits
-    from nnlearn.data.png import write_png
+    # the image decoders load when a prediction runs, since --help imports every command module
+    from nnlearn.data import digits  # (keeps nnlearn --help fast)
+    from nnlearn.data.png import write_png  # (keeps nnlearn --help fast)
 
     net = models.load_model(args.model)
     digits.network_inputs(net, backend.xp.zeros((0, digits.FIELD, digits.FIELD)))  # 28×28?

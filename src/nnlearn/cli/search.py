@@ -13,8 +13,13 @@ import sys
 from typing import Any
 
 from nnlearn.cli.flags import positive_int
-from nnlearn.errors import install_hint
-from nnlearn.experiments.sweeps.engines import ENGINES, SCHEDULERS
+from nnlearn.cli.progress import make_progress
+from nnlearn.errors import NNLearnError, install_hint
+from nnlearn.experiments.config.files import resolve
+from nnlearn.experiments.runs import tensorboard
+from nnlearn.experiments.sweeps import results as sweep_results
+from nnlearn.experiments.sweeps.engines import ENGINES, SCHEDULERS, get_engine
+from nnlearn.experiments.sweeps.results import format_value
 
 
 def add_parser(sub) -> None:
@@ -53,8 +58,6 @@ def add_parser(sub) -> None:
 def trial_line(row: dict[str, Any], done: int, total: int) -> str:
     """``[3/8] trial-002 training.eta=0.25: validation 91.23% (best at epoch 7 of 10), 4.1 s,
     completed``."""
-    from nnlearn.experiments.sweeps.results import format_value
-
     settings = " ".join(f"{k}={format_value(v)}" for k, v in row["settings"].items())
     acc = row.get("validation_accuracy")
     result = "no epoch finished" if acc is None else \
@@ -67,12 +70,9 @@ def trial_line(row: dict[str, Any], done: int, total: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnlearn.cli.progress import make_progress
-    from nnlearn.errors import NNLearnError
-    from nnlearn.experiments.sweeps import results as sweep_results, search
-    from nnlearn.experiments.config.files import resolve
-    from nnlearn.experiments.runs import tensorboard
-    from nnlearn.experiments.sweeps.engines import get_engine
+    # the sweep machinery (Optuna driver, process pools) loads when a sweep runs, since --help
+    # imports every command module
+    from nnlearn.experiments.sweeps import search
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out, flush=True))

@@ -70,9 +70,9 @@ def _is_loopback(host: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from nnlearn.web import server
-        from nnlearn.web.app import create_app
-        from nnlearn.web.guard import allowed_host_names
+        from nnlearn.web import server  # the web extra (uvicorn), and --help stays fast
+        from nnlearn.web.app import create_app  # the web extra (starlette)
+        from nnlearn.web.guard import allowed_host_names  # the web extra (starlette)
     except ImportError as exc:
         raise ImportError(f"nnlearn serve needs the web extra ({exc.name} is missing): "
                           f"{install_hint('web')}") from None
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         sock.close()
         raise OSError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}); choose "
                       "another --port (or 0 for any free one)") from None
+    sock.listen(server.LISTEN_BACKLOG)  # connections wait from now on, before the URL is printed
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     print(f"nnlearn serve: http://{shown}:{port}/  (runs from {runs_dir}; Ctrl-C to stop)",

@@ -22,7 +22,7 @@ from nnlearn.data.mnist import release_decoded
 from nnlearn.errors import DivergenceError, install_hint
 from nnlearn.experiments.config import files as cfgmod
 from nnlearn.experiments.runs import builder as experiment
-from nnlearn.experiments.runs import tensorboard
+from nnlearn.experiments.runs import plots, tensorboard
 from nnlearn.experiments.runs.builder import prepare
 from nnlearn.experiments.runs.folder import Run
 from nnlearn.experiments.sweeps.trial import save_outcome, summarize
@@ -215,7 +215,6 @@ def finish(folder, cfg: dict[str, Any], net, trainer, test, wall: float,
         print(f"saved model to {args.save}", file=out)
     if not args.no_plots:
         try:
-            from nnlearn.experiments.runs import plots
             paths = plots.plot_run(folder, network=net, test=test)
         except ImportError:
             if not args.quiet:

@@ -47,6 +47,7 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.data import ink
+from nnlearn.data.png import SIGNATURE, read_png
 from nnlearn.errors import DataError, install_hint
 from nnlearn.files import open_regular
 from nnlearn.system.memory import require_memory
@@ -105,8 +106,6 @@ def load_pixels(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS):
     are refused from their header (``DataError``), and the memory the conversion needs is
     checked before decoding (``ResourceError``).
     """
-    from nnlearn.data.png import SIGNATURE, read_png
-
     path = Path(path)
     with open_regular(path, "rb") as f:
         is_png = f.read(len(SIGNATURE)) == SIGNATURE

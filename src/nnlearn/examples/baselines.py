@@ -38,6 +38,8 @@ import time
 from typing import Any, Sequence
 
 import numpy
+
+from nnlearn.data import load_mnist
 from nnlearn.errors import install_hint
 
 
@@ -110,7 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--gamma must be 'auto', 'scale' or a number, got {args.gamma!r}")
 
-    from nnlearn.data import load_mnist
 
     data = load_mnist()
     dark = average_darkness(data.train, data.test)

@@ -26,6 +26,9 @@ import numpy
 from nnlearn import backend, checks
 from nnlearn.errors import ConfigError, DataError, ModelFileError
 from nnlearn.files import NotARegularFileError, atomic_write, open_regular
+from nnlearn.nn import memory
+from nnlearn.nn.layers.base import LAYER_TYPES
+from nnlearn.nn.network import Network
 
 FORMAT = "nnlearn.model"
 VERSION = 1
@@ -177,8 +180,6 @@ def check_float_array(path, name: str, value, dtype, shape: tuple[int, ...] | No
 def _plan(path, header: dict[str, Any]) -> None:
     """Refuse, before any layer is built, an architecture beyond nnlearn's structural limits
     (layer count, Conv2D padding, window sizes, values per example: :mod:`nnlearn.nn.memory`)."""
-    from nnlearn.nn import memory
-
     shape = header.get("input_shape")
     if not isinstance(shape, list) or not all(checks.is_int(d) for d in shape):
         raise ModelFileError(f"{path}: invalid architecture in the model header (input_shape "
@@ -212,9 +213,6 @@ def network_from_arrays(path: str | os.PathLike, header: dict[str, Any],
     """The network a model header describes, holding ``arrays`` (named
     ``layer{i}.params.{key}`` / ``layer{i}.buffers.{key}``); each check refuses with a
     ``ModelFileError`` naming ``path``."""
-    from nnlearn.nn.layers.base import LAYER_TYPES
-    from nnlearn.nn.network import Network
-
     try:
         specs = header["layers"]
         if not isinstance(specs, list) or not specs:

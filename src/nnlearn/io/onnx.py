@@ -43,7 +43,12 @@ from typing import Any, Callable
 
 import numpy
 
+from nnlearn import backend
+from nnlearn.checks import float_dtype
 from nnlearn.errors import ConfigError, install_hint
+from nnlearn.files import atomic_write
+from nnlearn.nn.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, L2Pool2D,
+                               LeakyReLU, Linear, MaxPool2D, ReLU, Sigmoid, Softmax, Step, Tanh)
 from nnlearn.system.version import __version__
 
 DEFAULT_OPSET = 17
@@ -79,7 +84,6 @@ class _Graph:
 
 
 def _np(a) -> numpy.ndarray:
-    from nnlearn import backend
     return numpy.asarray(backend.to_numpy(a))
 
 
@@ -152,14 +156,6 @@ def _batchnorm(g: _Graph, layer, x: str, p: str, shape) -> str:
 
 
 def _translators() -> dict[type, Callable[..., str]]:
-    from nnlearn.nn.layers.activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Step, Tanh
-    from nnlearn.nn.layers.batchnorm import BatchNorm
-    from nnlearn.nn.layers.conv import Conv2D
-    from nnlearn.nn.layers.dense import Dense
-    from nnlearn.nn.layers.dropout import Dropout
-    from nnlearn.nn.layers.pool import AvgPool2D, L2Pool2D, MaxPool2D
-    from nnlearn.nn.layers.reshape import Flatten
-
     return {Dense: _dense, Sigmoid: _simple("Sigmoid"), Tanh: _simple("Tanh"),
             ReLU: _simple("Relu"), LeakyReLU: _leaky_relu, Linear: _simple("Identity"),
             Step: _step, Softmax: _softmax, Conv2D: _conv, MaxPool2D: _pool("MaxPool"),
@@ -189,8 +185,6 @@ def to_onnx(network, *, opset: int = DEFAULT_OPSET, dtype: str = "float32",
     Raises ``ConfigError`` for a layer type with no ONNX translation and
     ``ImportError`` without the onnx package.
     """
-    from nnlearn.checks import float_dtype
-
     onnx, helper, _ = _onnx()
     if isinstance(opset, bool) or not isinstance(opset, int) or opset < 13:
         raise ConfigError(f"opset must be an integer ≥ 13, got {opset!r}")
@@ -225,7 +219,5 @@ def to_onnx(network, *, opset: int = DEFAULT_OPSET, dtype: str = "float32",
 def export_onnx(network, path: str | os.PathLike, **options: Any) -> None:
     """Write :func:`to_onnx` ``(network, **options)`` to ``path`` (a ``.onnx`` file)."""
     model = to_onnx(network, **options)
-    from nnlearn.files import atomic_write
-
     data = model.SerializeToString()
     atomic_write(path, lambda f: f.write(data))

@@ -49,7 +49,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from nnlearn import backend
-from nnlearn.errors import install_hint
+from nnlearn.errors import ConfigError, install_hint
 from nnlearn.nn.layers.windows import add_to_windows, grad_buffer, scratch, tiles, window_slices
 from nnlearn.nn.layers.windows import col2im as col2im_reference
 
@@ -409,7 +409,6 @@ def implementation() -> str:
     """``"compiled"`` or ``"reference"``: what the kernels run now (see the module docstring)."""
     wanted = os.environ.get(KERNELS_ENV, "compiled")
     if wanted not in ("compiled", "reference"):
-        from nnlearn.errors import ConfigError
         raise ConfigError(f"{KERNELS_ENV}={wanted!r}: expected 'compiled' or 'reference'")
     if wanted == "reference" or backend.xp.__name__ != "numpy" or _compiled() is None:
         return "reference"

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 from typing import Any, Callable, Iterable
 
 import numpy
@@ -133,10 +134,12 @@ def layer_plan(network) -> list[tuple[Dense, int, float]] | None:
 
 
 def compile_epoch(network, optimizer: Optimizer, regularizers: Iterable[Regularizer],
-                  constraint: Any, X, Y, n: int, mini_batch_size: int) -> "CompiledEpoch | None":
+                  constraint: Any, X, Y, n: int, mini_batch_size: int,
+                  threads: int = 1) -> "CompiledEpoch | None":
     """The compiled epoch for these settings and the epoch's data ``X``, ``Y`` (C-ordered
     arrays of the network's dtype), or None when they need the reference (see the module
-    docstring for what is eligible); ``n``: the training-set size of the L2/L1 terms."""
+    docstring for what is eligible); ``n``: the training-set size of the L2/L1 terms;
+    ``threads``: how many threads share the first layer's rows of weights (:func:`row_splits`)."""
     regularizers = tuple(regularizers)
     plan = layer_plan(network)
     if plan is None or type(network.cost) not in COSTS or constraint is not None \
@@ -149,7 +152,17 @@ def compile_epoch(network, optimizer: Optimizer, regularizers: Iterable[Regulari
         return None
     if numpy_blas() is None:
         return None
-    return CompiledEpoch(network, plan, optimizer, regularizers, n, mini_batch_size)
+    return CompiledEpoch(network, plan, optimizer, regularizers, n, mini_batch_size, threads)
+
+
+def row_splits(n_in: int, n_out: int, itemsize: int, threads: int):
+    """Boundaries ``[0, …, n_in]`` of the blocks of the first layer's weight rows (and of the
+    minibatch's columns) shared by ``threads`` threads: near-equal parts, each boundary
+    moved to the nearest index that starts a 64-byte cache line both in a row of the
+    minibatch and among the rows of ``W¹`` (so no two threads write the same line)."""
+    period = math.lcm(64 // math.gcd(64, n_out * itemsize), 64 // itemsize)
+    cuts = [round(n_in * t / threads / period) * period for t in range(1, threads)]
+    return numpy.array([0, *cuts, n_in], dtype=numpy.int64)
 
 
 class CompiledEpoch:
@@ -157,7 +170,8 @@ class CompiledEpoch:
     (the network's own parameter and velocity arrays, updated in place, and work arrays of
     one minibatch)."""
 
-    def __init__(self, network, plan, optimizer: Optimizer, regularizers, n: int, m: int):
+    def __init__(self, network, plan, optimizer: Optimizer, regularizers, n: int, m: int,
+                 threads: int = 1):
         xp = backend.xp
         dtype = network.dtype
         self.optimizer, self.m = optimizer, m
@@ -182,8 +196,12 @@ class CompiledEpoch:
         self.Xb = xp.empty((m, layers[0].n_in), dtype=dtype)
         self.As = tuple(xp.empty((m, d.n_out), dtype=dtype) for d in layers)
         self.Ds = tuple(xp.empty((m, d.n_out), dtype=dtype) for d in layers)
-        self.work = xp.empty(2, dtype=dtype)
-        self.ints = blas_ints(numpy_blas())
+        first = layers[0]
+        self.splits = row_splits(first.n_in, first.n_out, numpy.dtype(dtype).itemsize, threads)
+        parts = len(self.splits) - 1
+        self.partial = xp.empty((parts, m, first.n_out), dtype=dtype)  # each thread's share of Z¹
+        self.works = xp.empty((parts, 2), dtype=dtype)           # each thread's BLAS scratch
+        self.intss = numpy.stack([blas_ints(numpy_blas())] * parts)
 
     def run(self, X, Y, order, stops: Iterable[int],
             after: Callable[[int, list[Any]], None]) -> None:
@@ -196,11 +214,15 @@ class CompiledEpoch:
         opt = self.optimizer
         eta, mu = float(opt.eta), float(getattr(opt, "mu", 0.0))
         start = 0
+        arrays = (self.Ws, self.bs, self.vWs, self.vbs, self.acts, self.alphas, self.fused,
+                  eta, mu, self.l2, self.l1, self.momentum, self.Xb, self.As, self.Ds)
         for stop in stops:
-            epoch_loops.train_batches(X, Y, order, self.m, start, stop, self.Ws, self.bs,
-                                      self.vWs, self.vbs, self.acts, self.alphas, self.fused,
-                                      eta, mu, self.l2, self.l1, self.momentum, self.Xb,
-                                      self.As, self.Ds, self.work, self.ints)
+            if len(self.splits) > 2:
+                epoch_loops.train_batches_split(X, Y, order, self.m, start, stop, *arrays,
+                                                self.works, self.intss, self.splits, self.partial)
+            else:
+                epoch_loops.train_batches(X, Y, order, self.m, start, stop, *arrays,
+                                          self.works[0], self.intss[0])
             opt.t += stop - start
             rows = min(self.m, order.shape[0] - (stop - 1) * self.m)
             after(stop, [self.As[-1][:rows]])

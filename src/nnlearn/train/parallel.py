@@ -36,9 +36,9 @@ of threads (or 1) changes the last bits of the gradients, hence of a long run.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -110,15 +110,23 @@ def blas_threads(count: int | None):
     return controller.limit(limits=count, user_api="blas")
 
 
-@functools.lru_cache(maxsize=1)
 def _blas_controller():
-    """threadpoolctl's controller (made once: it inspects every loaded library), or None
-    when threadpoolctl is not installed."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
+    """threadpoolctl's controller of the libraries loaded now, or None when threadpoolctl is
+    not installed. Making one inspects every loaded library (about a millisecond), so it is
+    kept until a module is imported: an import may load another BLAS (SciPy's, PyTorch's),
+    which an older controller would not hold."""
+    loaded = len(sys.modules)
+    if _CONTROLLER[0] != loaded:
+        try:
+            from threadpoolctl import ThreadpoolController  # an optional extra
+        except ImportError:
+            return None
+        _CONTROLLER[:] = [loaded, ThreadpoolController()]
+    return _CONTROLLER[1]
+
+
+_CONTROLLER: list[Any] = [-1, None]
+"""``[len(sys.modules) when made, controller]`` of :func:`_blas_controller`."""
 
 
 def serial_layers(network) -> list[str]:

@@ -19,8 +19,8 @@ with n the training-set size), the learning-rate schedule, early stopping, then 
 threads (:mod:`nnlearn.train.parallel`) are an option that replaces the three
 backprop lines of the step by the same lines run on parts of the minibatch. For an MLP
 whose epoch needs no Python per minibatch, the epoch runs as one compiled loop of these
-same steps (:mod:`nnlearn.train.compiled_epoch`); ``NNLEARN_KERNELS=reference`` keeps the
-loop below.
+same steps (:mod:`nnlearn.train.compiled_epoch`; with ``threads > 1`` its threads share
+the first layer); ``NNLEARN_KERNELS=reference`` keeps the loop below.
 
 The whole loop state lives in a :class:`Trainer`; at the end of any epoch
 ``Trainer.state_dict()`` captures it and ``Trainer.load_state_dict()`` on a fresh
@@ -156,7 +156,8 @@ class Trainer:
             ``"auto"`` (default) splits only networks and minibatches big enough to
             gain (a convnet at mini-batch 64, not the book's MLPs at 10) and only
             when threadpoolctl is installed; 1 never splits; an int k > 1 always
-            splits in k. Results depend (in the last bits) on the number used.
+            splits in k (an MLP's compiled epoch splits its first layer's weights
+            instead). Results depend (in the last bits) on the number used.
 
     Attributes:
         epoch: epochs completed so far (numbering includes a passed-in history).
@@ -338,17 +339,18 @@ class Trainer:
         return "reference" if self._compiled_epoch(X, Y) is None else "compiled"
 
     def _compiled_epoch(self, X, Y) -> CompiledEpoch | None:
-        """The epoch as one compiled loop when nothing in it needs Python per minibatch:
-        one thread, η fixed for the epoch (no per-step schedule), the default batch hooks
-        (which only look at :func:`watched` minibatches), ``train_step`` as written here,
-        and a network and settings that
+        """The epoch as one compiled loop when nothing in it needs Python per minibatch
+        (with ``threads > 1``, its threads share the first layer's weights): η fixed for
+        the epoch (no per-step schedule), the default batch hooks (which only look at
+        :func:`watched` minibatches), ``train_step`` as written here, and a network and
+        settings that
         :func:`~nnlearn.train.compiled_epoch.compile_epoch` takes; else None."""
-        if self.threads > 1 or type(self).train_step is not Trainer.train_step \
+        if type(self).train_step is not Trainer.train_step \
                 or self.schedule.per_step \
                 or self.batch_hooks != [self._watch_outputs, self._report_progress]:
             return None
         return compile_epoch(self.network, self.optimizer, self.regularizers, self.constraint,
-                             X, Y, self.n, self.mini_batch_size)
+                             X, Y, self.n, self.mini_batch_size, self.threads)
 
     def _thread_pool(self):
         """Context, around a whole ``run``, in which ``train_step`` splits minibatches over
@@ -356,6 +358,8 @@ class Trainer:
         see ``plan_blas_threads``)."""
         if self.threads < 2:
             return blas_threads(plan_blas_threads(self.network, self.mini_batch_size))
+        if self.epoch_loop() == "compiled":  # its threads share the first layer, each BLAS call on one
+            return blas_threads(1)
         threaded = ThreadedGradient(self.network, self.threads)
 
         @contextlib.contextmanager

@@ -32,15 +32,16 @@ from typing import Any
 
 import numpy
 
+from nnlearn.checks import Integer, OneOf, Rule, positive_int
 from nnlearn.data import toy
-from nnlearn.errors import DivergenceError, NNLearnError
+from nnlearn.errors import ConfigError, DivergenceError, NNLearnError
 from nnlearn.nn.layers import Dropout
 from nnlearn.nn.network import Network
 from nnlearn.nn.regularizers import L1, L2, decay_pairs
 from nnlearn.optim.optimizers import get_optimizer
 from nnlearn.optim.schedules import get_schedule
 from nnlearn.train.trainer import History, Trainer
-from nnlearn.web.validation import FieldError, bounded_int, bounded_number, one_of
+from nnlearn.web.validation import FieldError, ListOf, check, config_rule
 
 ACTIVATIONS = {"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"}
 OPTIMIZERS = {"sgd": "SGD", "momentum": "momentum (μ = 0.9)", "adam": "Adam"}
@@ -144,52 +145,54 @@ DATA_FIELDS = ("dataset", "noise", "train_ratio", "n_points", "data_seed")
 """Settings that make new points (and a new network)."""
 
 
-def _features(value: Any) -> tuple[str, ...]:
-    names = list(toy.FEATURES)
-    if not isinstance(value, (list, tuple)) or not value:
-        raise FieldError("features", f"must be a non-empty list of {', '.join(names)}; got {value!r}")
-    for name in value:
-        one_of("features", name, names)
-    if len(set(value)) != len(value):
-        raise FieldError("features", f"lists a feature twice: {value!r}")
-    return tuple(n for n in names if n in value)  # canonical order
+class Features(Rule):
+    """A non-empty list of the input features of :data:`nnlearn.data.toy.FEATURES`, each
+    once; returned in that canonical order."""
+
+    def __call__(self, name: str, value: Any) -> tuple[str, ...]:
+        names = list(toy.FEATURES)
+        if not isinstance(value, (list, tuple)) or not value or \
+                not all(isinstance(v, str) and v in names for v in value):
+            raise ConfigError(f"{name} must be a non-empty list of {', '.join(names)}; "
+                              f"got {value!r}")
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{name} lists a feature twice: {value!r}")
+        return tuple(n for n in names if n in value)
+
+    def describe(self) -> str:
+        return "list of " + ", ".join(toy.FEATURES)
 
 
-def _activations(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYERS:
-        raise FieldError("activations", f"must be a list of at most {MAX_LAYERS} activation names "
-                                        f"(one per hidden layer); got {value!r}")
-    return tuple(one_of(f"activations[{i}]", name, ACTIVATIONS) for i, name in enumerate(value))
-
-
-def _hidden(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYERS:
-        raise FieldError("hidden", f"must be a list of 0 to {MAX_LAYERS} layer widths; got {value!r}")
-    return tuple(bounded_int(f"hidden[{i}]", n, 1, MAX_NEURONS) for i, n in enumerate(value))
-
-
-_CHECKS = {
-    "dataset": lambda v: one_of("dataset", v, list(toy.DATASETS)),
-    "noise": lambda v: bounded_int("noise", v, 0, 50),
-    "train_ratio": lambda v: bounded_int("train_ratio", v, 10, 90),
-    "n_points": lambda v: bounded_int("n_points", v, 10, 2000),
-    "data_seed": lambda v: bounded_int("data_seed", v, 0, 2 ** 31 - 1),
-    "features": _features,
-    "hidden": _hidden,
-    "activation": lambda v: one_of("activation", v, ACTIVATIONS),
-    "activations": _activations,
-    "eta": lambda v: bounded_number("eta", v, 0.0, 10.0, low_open=True),
-    "mini_batch_size": lambda v: bounded_int("mini_batch_size", v, 1, 1000),
-    "optimizer": lambda v: one_of("optimizer", v, OPTIMIZERS),
-    "cost": lambda v: one_of("cost", v, COSTS),
-    "weight_init": lambda v: one_of("weight_init", v, INITS),
-    "regularization": lambda v: one_of("regularization", v, REGULARIZATIONS),
-    "lmbda": lambda v: bounded_number("lmbda", v, 0.0, 10.0),
-    "seed": lambda v: bounded_int("seed", v, 0, 2 ** 31 - 1),
-    "classes": lambda v: bounded_int("classes", v, 2, MAX_CLASSES),
-    "dropout": lambda v: bounded_number("dropout", v, 0.0, 0.5),
-    "schedule": lambda v: one_of("schedule", v, SCHEDULES),
+SEED_MAX = 2 ** 31 - 1
+_ACTIVATION = config_rule("model.activation", tuple(ACTIVATIONS))
+RULES: dict[str, Rule] = {
+    "dataset": OneOf(tuple(toy.DATASETS)),
+    "noise": Integer(0, 50),
+    "train_ratio": Integer(10, 90),
+    "n_points": Integer(10, 2000),
+    "data_seed": Integer(0, SEED_MAX),
+    "features": Features(),
+    "hidden": ListOf(positive_int.narrow(high=MAX_NEURONS), 0, MAX_LAYERS, "layer widths"),
+    "activation": _ACTIVATION,
+    "activations": ListOf(_ACTIVATION, 0, MAX_LAYERS, "activation names (one per hidden layer)"),
+    "eta": config_rule("training.eta", high=10.0),
+    "mini_batch_size": config_rule("training.mini_batch_size", high=1000),
+    "optimizer": config_rule("optimizer.name", tuple(OPTIMIZERS)),
+    "cost": config_rule("model.cost", tuple(COSTS)),
+    "weight_init": config_rule("model.init", tuple(INITS)),
+    "regularization": OneOf(tuple(REGULARIZATIONS)),
+    "lmbda": config_rule("regularization.lmbda", high=10.0),
+    "seed": config_rule("training.seed", high=SEED_MAX),
+    "classes": config_rule("data.num_classes", low=2, high=MAX_CLASSES),
+    "dropout": config_rule("regularization.dropout", high=0.5),
+    "schedule": config_rule("schedule.name", tuple(SCHEDULES)),
 }
+"""The rule of each setting (:mod:`nnlearn.checks`). A setting that is also a config key
+(``eta`` is ``training.eta``, ``weight_init`` is ``model.init``, ``classes`` is
+``data.num_classes``, ...) is checked by that key's rule narrowed to what the page offers
+(:meth:`~nnlearn.checks.Rule.narrow` never widens), so the TOML config the page exports
+(:func:`nnlearn.web.code_export.toml_config`) always passes ``nnlearn train``'s check."""
+PROBLEMS = OneOf(("classification", "regression"))
 
 
 def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
@@ -205,7 +208,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
     for key in raw:
         if key not in known and key != "problem":
             raise FieldError(key, f"unknown setting; the settings are {', '.join(sorted(known))}")
-    settings = replace(base, **{key: _CHECKS[key](value) for key, value in raw.items()
+    settings = replace(base, **{key: check(key, RULES[key], value) for key, value in raw.items()
                                 if key != "problem"})
     if "activation" in raw and "activations" not in raw:
         settings = replace(settings, activations=())  # one activation for every layer again
@@ -228,7 +231,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> Settings:
         elif settings.outputs == 1 and settings.cost == "log_likelihood":
             settings = replace(settings, cost="cross_entropy")
     problem = raw.get("problem", settings.problem)
-    one_of("problem", problem, ("classification", "regression"))
+    check("problem", PROBLEMS, problem)
     if problem != settings.problem:
         choices = [n for n, p in toy.DATASETS.items() if p == problem]
         raise FieldError("dataset", f"{settings.dataset!r} is a {settings.problem} data set; "

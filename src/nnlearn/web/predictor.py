@@ -26,10 +26,18 @@ from typing import Any
 
 import numpy
 
+from nnlearn import backend
+from nnlearn.checks import OneOf
+from nnlearn.data import digits, ink
+from nnlearn.data.png import decode_png
 from nnlearn.errors import DataError, ModelFileError
-from nnlearn.web.validation import FieldError, folder_name, one_of, resolved_inside
+from nnlearn.io.model_file import load
+from nnlearn.web.validation import FieldError, RunFolder, check, resolved_inside
 
 SHIPPED = "shipped"
+INVERT = {"auto": None, "yes": True, "no": False}
+"""``invert``: ``yes`` for dark ink on light paper (inverted to MNIST's white on black),
+``no`` for light ink on dark, ``auto`` to guess (:func:`nnlearn.data.digits.to_mnist`)."""
 MAX_SIDE = 2000
 """Largest accepted image side, in pixels."""
 PNG_PREFIX = "data:image/png;base64,"
@@ -55,8 +63,6 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def load(self, path: Path):
-        from nnlearn.io.model_file import load
-
         key = (str(path), path.stat().st_mtime_ns)
         with self._lock:
             if key not in self._networks:
@@ -75,7 +81,7 @@ class DigitModels:
         self.cache = cache or ModelCache()
 
     def _run_model(self, name: str, field: str = "model") -> Path:
-        path = folder_name(field, name, self.runs_dir) / "model.npz"
+        path = check(field, RunFolder(self.runs_dir), name) / "model.npz"
         if not path.is_file():
             raise FieldError(field, f"run {name!r} has no model.npz (is it still training, or "
                                     f"not in --runs-dir {str(self.runs_dir)!r}?)")
@@ -135,9 +141,6 @@ class DigitModels:
 def parse_image(value: Any) -> numpy.ndarray:
     """An image in [0, 1] from a PNG data URL (``(H, W, C)``, colour kept) or a 2-D list of
     numbers (greyscale, in [0, 1], or 0–255 when any value exceeds 1)."""
-    from nnlearn.data import digits
-    from nnlearn.data.png import decode_png
-
     if isinstance(value, str):
         if not value.startswith(PNG_PREFIX):
             raise FieldError("image", f"a string image must be a PNG data URL starting with "
@@ -170,12 +173,8 @@ def parse_image(value: Any) -> numpy.ndarray:
 
 def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
     """The answer of ``POST /api/predict`` for a checked JSON body."""
-    from nnlearn import backend
-    from nnlearn.data import digits
-
     image = parse_image(body.get("image"))
-    invert = {"auto": None, "yes": True, "no": False}[
-        one_of("invert", body.get("invert", "auto"), ("auto", "yes", "no"))]
+    invert = INVERT[check("invert", OneOf(tuple(INVERT)), body.get("invert", "auto"))]
     name = body.get("model")
     if name is not None and not isinstance(name, str):
         raise FieldError("model", f"must be a run folder name or {SHIPPED!r}, got {name!r}")
@@ -199,8 +198,6 @@ def predict(models: DigitModels, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rounded(image) -> list:
-    from nnlearn import backend
-
     return numpy.round(backend.to_numpy(image), 3).tolist()
 
 
@@ -208,8 +205,6 @@ def stage_pictures(stages: dict[str, Any]) -> dict[str, list]:
     """The stages before the crop, reduced to at most :data:`STEP_SIDE` pixels a side:
     ``"paper"`` (the background estimate, ink bright, scaled to [0, 1]) and ``"ink"``
     (the stretched ink on the kept strokes, and minus it on the marks set aside)."""
-    from nnlearn.data import ink
-
     factor = -(-max(stages["ink"].shape) // STEP_SIDE)
     paper = ink.block_mean(stages["paper"], factor)
     low, high = float(paper.min()), float(stages["grey"].max())

@@ -22,8 +22,12 @@ from typing import Any
 
 import numpy
 
+from nnlearn import backend
 from nnlearn.errors import DataError, NNLearnError
-from nnlearn.web.validation import FieldError, folder_name, resolved_inside
+from nnlearn.experiments.runs import builder
+from nnlearn.experiments.runs.folder import Run
+from nnlearn.io.model_file import load
+from nnlearn.web.validation import FieldError, RunFolder, check, resolved_inside
 
 RUNNING_WINDOW = 600.0
 """A run without summary whose files changed this recently (seconds) counts as running."""
@@ -31,9 +35,7 @@ MISCLASSIFIED_SHOWN = 24
 
 
 def _open(root: Path, name: Any, field: str = "name"):
-    from nnlearn.experiments.runs.folder import Run
-
-    path = folder_name(field, name, root)
+    path = check(field, RunFolder(root), name)
     if not (path / Run.CONFIG).is_file():
         raise FieldError(field, f"no run named {name!r} in --runs-dir {str(root)!r}")
     return Run(path)
@@ -86,8 +88,6 @@ def run_row(run) -> dict[str, Any]:
 
 def _read_row(run) -> dict[str, Any]:
     """The parts of a row that change only when the run's files do (see :class:`_RowCache`)."""
-    from nnlearn.experiments.runs import builder
-
     problems = []
     try:
         cfg = run.config()
@@ -156,8 +156,6 @@ _ROWS = _RowCache()
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
     """Every run folder of ``root`` (folders with a ``config.toml``), newest first."""
-    from nnlearn.experiments.runs.folder import Run
-
     if not root.is_dir():
         return []
     runs = [Run(p) for p in root.iterdir() if resolved_inside(root, p) and (p / Run.CONFIG).is_file()]
@@ -243,10 +241,6 @@ class Evaluations:
 
     @staticmethod
     def _evaluate(run) -> dict[str, Any]:
-        from nnlearn import backend
-        from nnlearn.experiments.runs import builder
-        from nnlearn.io.model_file import load
-
         cfg = run.config()
         network = load(run.model_path)
         X, y = builder.load_data(cfg)[2]

@@ -115,6 +115,11 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+LISTEN_BACKLOG = 2048
+"""Connections the kernel holds for the server before it accepts them (uvicorn's default);
+``nnlearn serve`` listens with it before printing its address, so a client that reads the
+address can connect at once."""
+
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "asyncio")
 """The loggers a repeated error reaches while serving."""
 
@@ -126,7 +131,7 @@ def serve(app, sock: socket.socket, *, max_connections: int = MAX_CONNECTIONS,
                             http=protocol(max_connections, request_timeout),
                             limit_concurrency=max_connections + 10,
                             timeout_keep_alive=KEEP_ALIVE_SECONDS,
-                            h11_max_incomplete_event_size=16 * 1024)
+                            h11_max_incomplete_event_size=16 * 1024, backlog=LISTEN_BACKLOG)
     server = uvicorn.Server(config)
     repeats = RepeatFilter()
     config.load()  # uvicorn sets up its loggers here; the filter goes on after that

@@ -11,7 +11,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from nnlearn import data as datasets
 from nnlearn.errors import ConfigError
+from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
+                                                  train_time_note, write_table)
 from nnlearn.experiments.reproduce.members import train_member
 
 CHAPTERS = ("ch1", "ch3", "ch6", "best")
@@ -32,10 +35,6 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     ``"resumable"``, ensemble members) train into run folders under ``runs_dir`` (default
     ``$NNLEARN_RUNS_DIR`` or ``./runs``): finished ones are reused, stopped ones resumed
     (:mod:`nnlearn.experiments.reproduce.members`)."""
-    from nnlearn import data as datasets
-    from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
-                                                      train_time_note, write_table)
-
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
     asked = seeds  # None: each spec's own "seeds", else the chapter's default

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nnlearn.errors import ConfigError, DataError
+from nnlearn.experiments.config import files as config_mod
 from nnlearn.files import atomic_write, naming_the_file, open_regular, read_regular_text
 from nnlearn.system.processes import FolderLock
 
@@ -73,8 +74,6 @@ class Run:
         ``run_dir`` is used as is; else ``root/name``; else ``root/<timestamp>-<label>``.
         An existing non-empty folder is an error unless ``exist_ok`` (a trial run again).
         """
-        from nnlearn.experiments.config import files as config_mod
-
         if run_dir is not None and name is not None:
             raise ConfigError("give --run-dir or --name, not both")
         root = Path(root) if root is not None else runs_root()
@@ -127,8 +126,6 @@ class Run:
 
     def config(self) -> dict[str, Any]:
         """The run's resolved config, validated again."""
-        from nnlearn.experiments.config import files as config_mod
-
         return config_mod.resolve(config_mod.load(self.config_path))
 
     def metrics(self) -> list[dict[str, Any]]:

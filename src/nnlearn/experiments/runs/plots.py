@@ -25,7 +25,10 @@ import numpy
 
 from nnlearn import backend
 from nnlearn.errors import DataError, install_hint
+from nnlearn.experiments.runs import builder as experiment
+from nnlearn.experiments.runs.folder import Run
 from nnlearn.files import atomic_write
+from nnlearn.io.model_file import load
 
 DPI = 100
 SIZES = {"learning_curves": (10.0, 4.0), "confusion_matrix": (6.0, 5.5),
@@ -188,18 +191,14 @@ def plot_run(run, network=None, test=None, out_dir: str | Path | None = None) ->
     ``network`` defaults to the run's ``model.npz``; ``test`` ``(X, y)`` to the test
     split of the run's data. Writes into ``out_dir`` (default ``RUN/plots``).
     """
-    from nnlearn.experiments.runs.folder import Run
-
     run = run if isinstance(run, Run) else Run.open(run)
     out = Path(out_dir) if out_dir is not None else run.plots_dir
     if network is None:
-        from nnlearn.io.model_file import load
         if not run.model_path.is_file():
             raise DataError(f"{run.path} has no {Run.MODEL} yet (the run has not finished)")
         network = load(run.model_path)
     cfg = None
     if test is None:
-        from nnlearn.experiments.runs import builder as experiment
         cfg = run.config()
         test = experiment.load_data(cfg)[2]
     records = run.metrics()

@@ -36,8 +36,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 from nnlearn.checks import positive_int
 from nnlearn.errors import ConfigError, NNLearnError, install_hint
+from nnlearn.experiments.config import files as config
+from nnlearn.experiments.runs.folder import runs_root
 from nnlearn.experiments.sweeps.trial import make_spec, mark_stopped, new_row, run_trial
+from nnlearn.io.model_file import load
 from nnlearn.system.processes import die_with_parent
+from nnlearn.train.parallel import available_cores
 
 ENGINES = ("local", "ray")
 SCHEDULERS = ("fifo", "asha")
@@ -88,10 +92,6 @@ class Engine:
         ``folder`` (default ``runs/<time>-ensemble-<pid>``) keeps one run folder per member.
         Raises :class:`~nnlearn.errors.NNLearnError` naming a member that diverged or failed.
         """
-        from nnlearn.experiments.config import files as config
-        from nnlearn.experiments.runs.folder import runs_root
-        from nnlearn.io.model_file import load
-
         if not configs:
             raise ConfigError("train_networks needs at least one config")
         folder = Path(folder) if folder is not None else \
@@ -121,8 +121,6 @@ class LocalEngine(Engine):
 
     def __init__(self, cpus: int | None = None, cpus_per_trial: int = 1):
         super().__init__(cpus_per_trial)
-        from nnlearn.train.parallel import available_cores
-
         self.cpus = available_cores() if cpus is None else positive_int("cpus", cpus)
 
     def workers(self, n_trials: int) -> int:

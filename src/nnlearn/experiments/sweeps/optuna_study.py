@@ -30,11 +30,11 @@ runs/<sweep>/optuna.journal`` shows it. Needs ``pip install "nnlearn[optuna]"``.
 
 from __future__ import annotations
 
+import concurrent.futures  # its process pool loads on first use, which keeps nnlearn --help fast
 import functools
 import json
+import multiprocessing
 import os
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -308,8 +308,9 @@ def _study(space, engine, *, trials: int, options: dict[str, Any], folder: Path,
     pruning = space.options["pruner"] != "none"
     workers = engine.workers(total)
     running: dict[Any, tuple[Any, dict[str, Any]]] = {}
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                               initializer=hold_blas_threads, initargs=(engine.cpus_per_trial,))
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=hold_blas_threads,
+        initargs=(engine.cpus_per_trial,))
     launched = len(rows)  # trials cut short are proposed again (enqueued) within total
     try:
         while launched < total or running:
@@ -326,7 +327,8 @@ def _study(space, engine, *, trials: int, options: dict[str, Any], folder: Path,
                                      report, pruning)
                 running[future] = (trial, spec)
                 launched += 1
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = concurrent.futures.wait(running,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 trial, spec = running.pop(future)
                 try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnlearn.web.validation import FieldError, bounded_number
+from nnlearn.checks import Number
+from nnlearn.web.validation import ListOf, check
 
 SEED = 1
 """The seed of every demonstration's network (its minibatch order): the same numbers on
@@ -30,6 +31,5 @@ CHAPTERS = {
 
 def numbers(field: str, value: Any, count: int, low: float, high: float) -> list[float]:
     """``value`` as a list of ``count`` finite numbers in [low, high] (400 naming ``field``)."""
-    if not isinstance(value, list) or len(value) != count:
-        raise FieldError(field, f"must be a list of {count} numbers, got {value!r}")
-    return [bounded_number(f"{field}[{i}]", v, low, high) for i, v in enumerate(value)]
+    return list(check(field, ListOf(Number(low, high), count, count, "numbers"), value))
+

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy
 
+from nnlearn.checks import Integer, Number
 from nnlearn.errors import DivergenceError
 from nnlearn.examples.notebooks import neuron as make_neuron
 from nnlearn.web.book import SEED
-from nnlearn.web.validation import bounded_int, bounded_number, get
+from nnlearn.web.validation import config_rule, read
 
 NEURON_X = (-1.0, 1.0, 201)
 """The inputs x at which both neurons are drawn: 201 points in [−1, 1]."""
@@ -32,6 +33,10 @@ DESCENT_START = (-1.0, 4.0)
 GRID_W, GRID_B, GRID_SIZE = (-1.5, 4.5), (-2.5, 5.0), 41
 """The (w, b) window of the cost surface and its resolution."""
 MAX_STEPS = 200
+WEIGHT = Number(-50.0, 50.0)
+"""The neuron's ``w`` and ``b``."""
+ETA = config_rule("training.eta", high=2.0)
+"""η of the descent: (0, 2], past the 2/λ_max where it diverges."""
 
 
 def descent_data() -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -43,8 +48,8 @@ def descent_data() -> tuple[numpy.ndarray, numpy.ndarray]:
 def neuron(body: dict[str, Any]) -> dict[str, Any]:
     """Outputs of a perceptron (Step) and a sigmoid neuron with the same ``w``, ``b`` (each in
     [−50, 50]) at 201 inputs x in [−1, 1]."""
-    w = bounded_number("w", get(body, "w", 8.0), -50.0, 50.0)
-    b = bounded_number("b", get(body, "b", -4.0), -50.0, 50.0)
+    w = read(body, "w", WEIGHT, 8.0)
+    b = read(body, "b", WEIGHT, -4.0)
     x = numpy.linspace(*NEURON_X)[:, None]
     step = make_neuron(w, b, "step").predict_proba(x).ravel()
     sigmoid = make_neuron(w, b, "sigmoid").predict_proba(x).ravel()
@@ -70,8 +75,8 @@ print("largest |sigmoid - step|:", np.abs(sigmoid - step).max())
 def descent(body: dict[str, Any]) -> dict[str, Any]:
     """``steps`` (1–200, default 30) gradient steps with learning rate ``eta`` (in (0, 2]) from
     (w, b) = (−1, 4): the path, C after each step, the surface, 2/λ_max and the minimum."""
-    eta = bounded_number("eta", get(body, "eta", 0.3), 0.0, 2.0, low_open=True)
-    steps = bounded_int("steps", get(body, "steps", 30), 1, MAX_STEPS)
+    eta = read(body, "eta", ETA, 0.3)
+    steps = read(body, "steps", Integer(1, MAX_STEPS), 30)
     path, costs, diverged = descend(eta, steps)
     xs, _ = descent_data()
     hessian = numpy.array([[numpy.mean(xs ** 2), numpy.mean(xs)], [numpy.mean(xs), 1.0]])

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy
 
+from nnlearn.checks import Integer
 from nnlearn.nn.network import Network
 from nnlearn.web.book import numbers
-from nnlearn.web.validation import bounded_int, get
+from nnlearn.web.validation import get, read
 
 SIZES = (2, 3, 2)
 FD_STEP = 1e-6
@@ -47,7 +48,7 @@ def backprop(body: dict[str, Any]) -> dict[str, Any]:
     numbers in [0, 1]), ``seed`` (0–9999, the initial weights)."""
     x = numbers("x", get(body, "x", [1.0, 0.5]), SIZES[0], -5.0, 5.0)
     y = numbers("y", get(body, "y", [1.0, 0.0]), SIZES[-1], 0.0, 1.0)
-    seed = bounded_int("seed", get(body, "seed", 1), 0, 9999)
+    seed = read(body, "seed", Integer(0, 9999), 1)
     net = build(seed)
     X, Y = numpy.array([x]), numpy.array([y])
     outputs = [X]                               # input, then each layer's output in turn

@@ -25,19 +25,23 @@ from typing import Any, Callable
 
 import numpy
 
+from nnlearn.checks import Number
+from nnlearn.data import load_mnist
 from nnlearn.errors import DivergenceError
 from nnlearn.examples.notebooks import neuron
 from nnlearn.nn.layers import Softmax
 from nnlearn.nn.network import Network
 from nnlearn.train.trainer import Trainer
-from nnlearn.web.book.sessions import TrainingSession
 from nnlearn.web.book import SEED, numbers
-from nnlearn.web.validation import FieldError, bounded_int, bounded_number, get, one_of
+from nnlearn.web.book.sessions import TrainingSession
+from nnlearn.web.validation import Among, config_rule, get, read
 
 COSTS = ("quadratic", "cross_entropy")
 BOOK_ETA = {"quadratic": 0.15, "cross_entropy": 0.005}
 """The book's η for each cost in this demonstration (its widgets use these)."""
 MAX_EPOCHS = 2000
+START = Number(-10.0, 10.0)
+"""The neuron's starting ``w`` and ``b``."""
 SOFTMAX_SIZE = 4
 """The book's softmax widget has four outputs."""
 
@@ -48,11 +52,11 @@ def slowdown(body: dict[str, Any]) -> dict[str, Any]:
     Body: ``cost`` (quadratic | cross_entropy), ``w``, ``b`` (the start, in [−10, 10]),
     ``eta`` (default: the book's for that cost), ``epochs`` (1–2000, default 300).
     """
-    cost = one_of("cost", get(body, "cost", "quadratic"), COSTS)
-    w = bounded_number("w", get(body, "w", 2.0), -10.0, 10.0)
-    b = bounded_number("b", get(body, "b", 2.0), -10.0, 10.0)
-    eta = bounded_number("eta", get(body, "eta", BOOK_ETA[cost]), 0.0, 100.0, low_open=True)
-    epochs = bounded_int("epochs", get(body, "epochs", 300), 1, MAX_EPOCHS)
+    cost = read(body, "cost", config_rule("model.cost", COSTS), "quadratic")
+    w = read(body, "w", START, 2.0)
+    b = read(body, "b", START, 2.0)
+    eta = read(body, "eta", config_rule("training.eta", high=100.0), BOOK_ETA[cost])
+    epochs = read(body, "epochs", config_rule("training.epochs", high=MAX_EPOCHS), 300)
     costs, outputs, diverged = learn(w, b, cost, eta, epochs)
     return {"cost": cost, "w": w, "b": b, "eta": eta, "epochs": epochs, "costs": costs,
             "outputs": outputs, "diverged": diverged, "code": slowdown_code(w, b, cost, eta, epochs)}
@@ -133,19 +137,14 @@ DROPOUTS = (0.0, 0.2, 0.5)
 @functools.lru_cache(maxsize=1)
 def overfit_data():
     """The first 1,000 training images and the 10,000 validation images (the book's split)."""
-    from nnlearn.data import load_mnist
-
     mnist = load_mnist()
     return mnist.train[0][:OVERFIT_IMAGES], mnist.train[1][:OVERFIT_IMAGES], *mnist.validation
 
 
 def overfit_session(body: dict[str, Any]) -> Callable[[], "OverfitSession"]:
     """Check the body (``lmbda``, ``dropout``, each one of the page's choices); its factory."""
-    lmbda, dropout = get(body, "lmbda", 0.0), get(body, "dropout", 0.0)
-    if isinstance(lmbda, bool) or lmbda not in LMBDAS:
-        raise FieldError("lmbda", f"must be one of {', '.join(map(str, LMBDAS))}, got {lmbda!r}")
-    if isinstance(dropout, bool) or dropout not in DROPOUTS:
-        raise FieldError("dropout", f"must be one of {', '.join(map(str, DROPOUTS))}, got {dropout!r}")
+    lmbda = read(body, "lmbda", Among(LMBDAS), 0.0)
+    dropout = read(body, "dropout", Among(DROPOUTS), 0.0)
     return lambda: OverfitSession(float(lmbda), float(dropout))
 
 

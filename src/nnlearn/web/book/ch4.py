@@ -21,16 +21,21 @@ from typing import Any
 
 import numpy
 
+from nnlearn.checks import Integer, Number, OneOf
 from nnlearn.errors import DivergenceError
 from nnlearn.examples import universality
 from nnlearn.nn.layers import Dense, Sigmoid
 from nnlearn.nn.network import Network
 from nnlearn.web.book import SEED, numbers
-from nnlearn.web.validation import bounded_int, bounded_number, get, one_of
+from nnlearn.web.validation import config_rule, read
 
 GRID = 201
 """Points in [0, 1] at which the curves are drawn."""
 MAX_PAIRS, MAX_HEIGHT = 20, 10.0
+PAIRS = Integer(1, MAX_PAIRS)
+"""``n``: the number of bumps (pairs of hidden neurons)."""
+STEP_AT = Number(0.0, 1.0)
+"""Where a step neuron steps, in the unit interval."""
 FIT_POINTS, FIT_MINI_BATCH, MAX_FIT_EPOCHS = 200, 20, 2000
 SNAPSHOTS = 24
 """How many intermediate output curves :func:`fit` returns (the page replays them)."""
@@ -43,10 +48,10 @@ def grid() -> numpy.ndarray:
 def pair(body: dict[str, Any]) -> dict[str, Any]:
     """Two step neurons (weight ``w``, steps at ``s1`` and ``s2``) and their weighted output
     with output weights +``h`` and −``h``: each hidden neuron's output and the bump."""
-    w = bounded_number("w", get(body, "w", 100.0), 1.0, 1000.0)
-    s1 = bounded_number("s1", get(body, "s1", 0.4), 0.0, 1.0)
-    s2 = bounded_number("s2", get(body, "s2", 0.6), 0.0, 1.0)
-    h = bounded_number("h", get(body, "h", 0.8), -MAX_HEIGHT, MAX_HEIGHT)
+    w = read(body, "w", Number(1.0, 1000.0), 100.0)
+    s1 = read(body, "s1", STEP_AT, 0.4)
+    s2 = read(body, "s2", STEP_AT, 0.6)
+    h = read(body, "h", Number(-MAX_HEIGHT, MAX_HEIGHT), 0.8)
     net = pair_network(w, s1, s2, h)
     x = grid()
     hidden = net.layers[1].forward(net.layers[0].forward(x))     # σ(w x − w sⱼ), one column each
@@ -102,7 +107,7 @@ def mean_deviation(output: numpy.ndarray, target: numpy.ndarray) -> float:
 def bumps(body: dict[str, Any]) -> dict[str, Any]:
     """The [1, 2n, 1] network with ``n`` bumps of the given ``heights`` (default: σ⁻¹(f(mⱼ))):
     its output against f, and the mean deviation |f − output| over the grid."""
-    n = bounded_int("n", get(body, "n", 10), 1, MAX_PAIRS)
+    n = read(body, "n", PAIRS, 10)
     heights = heights_of(body, n)
     x = grid()
     output = universality.build(n, heights=heights).predict_proba(x).ravel()
@@ -130,12 +135,12 @@ def fit(body: dict[str, Any]) -> dict[str, Any]:
     """``Network.fit`` (Adam, minibatches of 20) of the [1, 2n, 1] network to 200 samples of f,
     from ``start`` = ``"random"`` weights or the ``"bumps"`` of ``heights``: the training cost
     per epoch, the output at about 24 epochs on the way, and the mean deviation before and after."""
-    n = bounded_int("n", get(body, "n", 10), 1, MAX_PAIRS)
-    start = one_of("start", get(body, "start", "random"), ("random", "bumps"))
+    n = read(body, "n", PAIRS, 10)
+    start = read(body, "start", OneOf(("random", "bumps")), "random")
     heights = heights_of(body, n) if start == "bumps" else None
-    epochs = bounded_int("epochs", get(body, "epochs", 500), 1, MAX_FIT_EPOCHS)
-    eta = bounded_number("eta", get(body, "eta", 0.03 if start == "random" else 0.001), 0.0, 1.0,
-                         low_open=True)
+    epochs = read(body, "epochs", config_rule("training.epochs", high=MAX_FIT_EPOCHS), 500)
+    eta = read(body, "eta", config_rule("training.eta", high=1.0),
+               0.03 if start == "random" else 0.001)
     net = start_network(n, heights)
     xs = numpy.linspace(0.0, 1.0, FIT_POINTS)[:, None]
     x = grid()

@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from nnlearn.data import load_mnist
 from nnlearn.examples import vanishing
 from nnlearn.nn.network import Network
 from nnlearn.train.trainer import Trainer
 from nnlearn.web.book import SEED
 from nnlearn.web.book.sessions import TrainingSession
-from nnlearn.web.validation import get, one_of
+from nnlearn.web.validation import config_rule, read
 
 SIZES = (784, 30, 30, 30, 10)
 IMAGES, MINI_BATCH, ETA, MAX_EPOCHS = 1000, 10, 0.1, 100
@@ -32,16 +33,14 @@ INITS = ("normal_fan_in", "normal", "xavier", "he")
 @functools.lru_cache(maxsize=1)
 def images():
     """The first 1,000 MNIST training images and labels (the book's split)."""
-    from nnlearn.data import load_mnist
-
     X, y = load_mnist().train
     return X[:IMAGES], y[:IMAGES]
 
 
 def session(body: dict[str, Any]) -> Callable[[], "VanishingSession"]:
     """Check the body (``activation``, ``init``); the factory of its session."""
-    activation = one_of("activation", get(body, "activation", "sigmoid"), ACTIVATIONS)
-    init = one_of("init", get(body, "init", "normal_fan_in"), INITS)
+    activation = read(body, "activation", config_rule("model.activation", ACTIVATIONS), "sigmoid")
+    init = read(body, "init", config_rule("model.init", INITS), "normal_fan_in")
     return lambda: VanishingSession(activation, init)
 
 

@@ -16,12 +16,13 @@ from typing import Any, Callable
 
 import numpy
 
+from nnlearn.data import load_mnist
 from nnlearn.nn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from nnlearn.nn.network import Network
 from nnlearn.train.trainer import Trainer
 from nnlearn.web.book import SEED
 from nnlearn.web.book.sessions import TrainingSession
-from nnlearn.web.validation import FieldError, get
+from nnlearn.web.validation import Among, read
 
 IMAGES, TEST_IMAGES, MINI_BATCH, ETA, MAX_EPOCHS, KERNEL = 1000, 500, 10, 0.1, 30, 5
 FILTERS = (4, 8, 16)
@@ -32,8 +33,6 @@ DIGIT = 0
 @functools.lru_cache(maxsize=1)
 def images() -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """1,000 training and 500 test images of MNIST as (N, 1, 28, 28), with their labels."""
-    from nnlearn.data import load_mnist
-
     mnist = load_mnist()
     (X, y), (X_test, y_test) = mnist.train, mnist.test
     return (X[:IMAGES].reshape(-1, 1, 28, 28), y[:IMAGES],
@@ -42,9 +41,7 @@ def images() -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray
 
 def session(body: dict[str, Any]) -> Callable[[], "ConvSession"]:
     """Check the body (``filters``: 4, 8 or 16); the factory of its session."""
-    filters = get(body, "filters", 8)
-    if isinstance(filters, bool) or filters not in FILTERS:
-        raise FieldError("filters", f"must be one of {', '.join(map(str, FILTERS))}, got {filters!r}")
+    filters = read(body, "filters", Among(FILTERS), 8)
     return lambda: ConvSession(int(filters))
 
 

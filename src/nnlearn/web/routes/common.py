@@ -17,7 +17,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from nnlearn.web import playground, predictor, runs_view
-from nnlearn.web.validation import FieldError, bounded_int
+from nnlearn.checks import Integer
+from nnlearn.web.validation import FieldError, check
 
 MAX_BODY_BYTES = 1 << 20
 """Largest request body accepted (1 MiB); larger ones get 413."""
@@ -102,4 +103,4 @@ def query_int(request: Request, name: str, low: int, high: int, default: int) ->
     # length, since int() of thousands of digits is refused (and slow) too
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
         raise FieldError(name, f"must be an integer from {low} to {high}, got {text[:40]!r}")
-    return bounded_int(name, int(text), low, high)
+    return check(name, Integer(low, high), int(text))

@@ -15,11 +15,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from nnlearn.checks import Integer, Number, OneOf
 from nnlearn.data import toy
 from nnlearn.web import playground
 from nnlearn.web.code_export import parse_csv, python_code, toml_config
 from nnlearn.web.routes.common import ApiError, AppState, bind, query_int, read_json
-from nnlearn.web.validation import bounded_int, bounded_number, get, one_of
+from nnlearn.web.validation import get, read
+
+ACTIONS = OneOf(("play", "pause", "step", "reset", "regenerate"))
+COORDINATE = Number(-toy.EXTENT, toy.EXTENT)
+"""x and y of a point the reader adds (the square of the data sets)."""
+TARGET = Number(-1.0, 1.0)
+"""The target of a point of a regression set."""
 
 
 def session_of(state: AppState, request: Request) -> playground.Session:
@@ -66,8 +73,7 @@ async def change_settings(state: AppState, request: Request) -> Response:
 async def control(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
-    action = one_of("action", get(body, "action"),
-                    ("play", "pause", "step", "reset", "regenerate"))
+    action = read(body, "action", ACTIONS)
     session.set_playing(action == "play")
     if action == "step":
         await to_thread.run_sync(session.step)
@@ -80,12 +86,12 @@ async def control(state: AppState, request: Request) -> Response:
 async def add_point(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
-    x = bounded_number("x", get(body, "x"), -6.0, 6.0)
-    y = bounded_number("y", get(body, "y"), -6.0, 6.0)
+    x = read(body, "x", COORDINATE)
+    y = read(body, "y", COORDINATE)
     if session.settings.problem == "classification":
-        label = float(bounded_int("label", get(body, "label"), 0, session.settings.classes - 1))
+        label = float(read(body, "label", Integer(0, session.settings.classes - 1)))
     else:
-        label = bounded_number("label", get(body, "label"), -1.0, 1.0)
+        label = read(body, "label", TARGET)
     await to_thread.run_sync(session.add_point, x, y, label)
     return JSONResponse({"version": session.version, "points": len(session.points()["train"])})
 
@@ -101,8 +107,8 @@ async def upload_csv(state: AppState, request: Request) -> Response:
 async def set_weight(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
-    args = [bounded_int(name, get(body, name), 0, 10 ** 3) for name in ("layer", "from", "to")]
-    value = bounded_number("value", get(body, "value"), -100.0, 100.0)
+    args = [read(body, name, Integer(0, 10 ** 3)) for name in ("layer", "from", "to")]
+    value = read(body, "value", Number(-100.0, 100.0))
     await to_thread.run_sync(session.set_weight, *args, value)
     return JSONResponse({"version": session.version})
 
@@ -110,8 +116,8 @@ async def set_weight(state: AppState, request: Request) -> Response:
 async def backprop(state: AppState, request: Request) -> Response:
     session = session_of(state, request)
     body = await read_json(request)
-    split = one_of("split", body.get("split", "train"), ("train", "test"))
-    index = bounded_int("index", get(body, "index"), 0, 10 ** 6)
+    split = read(body, "split", OneOf(("train", "test")), "train")
+    index = read(body, "index", Integer(0, 10 ** 6))
     return JSONResponse(await to_thread.run_sync(session.backprop, split, index))
 
 
