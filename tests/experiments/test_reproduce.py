@@ -73,21 +73,21 @@ def test_time_to_target_is_the_first_epoch_that_crossed_it():
     assert "mean 6.0 s over the 1 run(s)" in note
 
 
-def test_ensemble_reuses_members_trained_earlier_in_the_reproduction():
+def test_ensemble_reuses_members_trained_earlier_in_the_reproduction(tmp_path):
     from nnlearn.experiments.reproduce.ch6 import ensemble_run
     from nnlearn.experiments.reproduce.common import build_preset, run_spec
     from nnlearn.nn.ensemble import Ensemble
     member = {"key": "q", "label": "quick", "preset": "quick",
               "overrides": {"training.epochs": 1, "data.train_size": 2000}}
     logs = []
-    first = run_spec(member, 1, None, logs.append)["network"]
-    result = ensemble_run(member, 1, 2, logs.append, trained={("q", 1): first})
-    assert any("reusing the trained q network(s) of seed(s) 1" in line for line in logs)
-    assert sum("quick seed 1:" in line for line in logs) == 1   # seed 1 trained once, not twice
-    assert sum("quick seed 2:" in line for line in logs) == 1
+    first = run_spec(member, 1, None, logs.append)
+    result = ensemble_run(member, 1, 2, logs.append, trained={("q", 1): first}, runs_dir=tmp_path)
+    assert any("reusing the q network of seed 1 trained earlier" in line for line in logs)
+    assert sum("quick seed 1: best" in line for line in logs) == 1   # seed 1 trained once, not twice
+    assert sum("quick seed 2: best" in line for line in logs) == 1
     second = run_spec(member, 2, None, lambda _: None)["network"]  # same seed → same network
     _, _, (X_test, y_test), _ = build_preset(member, 1)
-    expected = 100 * Ensemble([first, second]).evaluate(X_test, y_test)["accuracy"]
+    expected = 100 * Ensemble([first["network"], second]).evaluate(X_test, y_test)["accuracy"]
     assert result["final"] == pytest.approx(expected) and 50.0 < expected < 99.0
 
 

@@ -282,8 +282,9 @@ def test_ensemble_members_as_parallel_trials_match_the_sequential_ensemble(tmp_p
     from nnlearn.experiments.reproduce.ch6 import ensemble_run
 
     logs = []
-    sequential = ensemble_run(MEMBER, 4, 2, logs.append)
-    parallel = ensemble_run(MEMBER, 4, 2, logs.append, engine=LocalEngine())
+    sequential = ensemble_run(MEMBER, 4, 2, logs.append, runs_dir=tmp_path / "sequential")
+    parallel = ensemble_run(MEMBER, 4, 2, logs.append, engine=LocalEngine(),
+                            runs_dir=tmp_path / "parallel")  # no finished member to reuse
     assert parallel["best"] == sequential["best"]
     assert 40 < parallel["best"] < 100 and parallel["epochs"] == 2
     assert any("2 members on local" in line for line in logs)

@@ -218,13 +218,15 @@ def test_ensemble_members_train_as_parallel_trials_on_the_cluster(cluster, tmp_p
 
     code = (f"import json; from nnlearn.experiments.sweeps.engines import RayEngine\n"
             f"from nnlearn.experiments.reproduce.ch6 import ensemble_run\n"
-            f"row = ensemble_run({MEMBER!r}, 4, 2, print, RayEngine(address={cluster.address!r}))\n"
+            f"row = ensemble_run({MEMBER!r}, 4, 2, print, RayEngine(address={cluster.address!r}), "
+            f"runs_dir={str(tmp_path / 'ray')!r})\n"
             f"print(json.dumps(row))")
     done = cluster.python(code)
     assert done.returncode == 0, done.stderr
     assert "2 members on ray (the Ray cluster at" in done.stdout
     on_ray = json.loads(done.stdout.splitlines()[-1])
-    assert on_ray["best"] == ensemble_run(MEMBER, 4, 2, lambda line: None)["best"]
+    assert on_ray["best"] == ensemble_run(MEMBER, 4, 2, lambda line: None,
+                                          runs_dir=tmp_path / "here")["best"]
 
 
 def test_an_unreachable_address_is_a_clear_error_not_a_hang(netns, tmp_path):

@@ -40,8 +40,13 @@ def add_parser(sub) -> None:
                    help="comma-separated experiment keys to run, e.g. --only a,b,c,d for ch6")
     p.add_argument("--out", default="docs/results", help="output folder (default: %(default)s)")
     p.add_argument("--engine", choices=("local", "ray"), default=None,
-                   help="train the members of an ensemble (ch6 h) as parallel trials: local "
-                        "processes or Ray Tune (default: one after another in this process)")
+                   help="train the members of an ensemble (ch6 h, best cnn-best-ensemble) as "
+                        "parallel trials: local processes or Ray Tune (default: one after another "
+                        "in this process, each resumable)")
+    p.add_argument("--runs-dir", metavar="DIR", default=None,
+                   help="where long runs ((g), ensemble members) keep their resumable run folders "
+                        "(DIR/reproduce/<key>-seed<S>-<config hash>); a finished one is reused, a "
+                        "stopped one resumed (default: $NNLEARN_RUNS_DIR or ./runs)")
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="with --engine ray: join this Ray cluster (default: start one here)")
     p.set_defaults(func=run)
@@ -51,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     if args.address is not None and args.engine is None:
         raise ConfigError("--address joins a Ray cluster: it needs --engine ray")
-    engine = {} if args.engine is None else \
+    extra = {} if args.engine is None else \
         {"engine": get_engine(args.engine, address=args.address)}
+    if args.runs_dir is not None:  # else reproduce's default: $NNLEARN_RUNS_DIR or ./runs
+        extra["runs_dir"] = args.runs_dir
     for chapter in CHAPTERS if args.chapter == "all" else (args.chapter,):
         reproductions.reproduce(chapter, seeds=args.seeds, epochs=args.epochs, only=only,
-                                out_dir=args.out, **engine)
+                                out_dir=args.out, **extra)
     return 0

@@ -121,6 +121,18 @@ class Ensemble:
             result["cost"] = first.cost.value(_mean(probas), Y)
         return result
 
+    def compare(self, X, y, batch_size: int = EVAL_BATCH_SIZE) -> dict[str, Any]:
+        """Each member's accuracy and every combination's (:data:`METHODS`) on ``(X, y)``,
+        from one pass of each member: ``{"members": [acc₁, ..., acc_K], "mean": acc,
+        "vote": acc}`` (fractions), to show which way of combining does better."""
+        first = self.networks[0]
+        X = first.check_inputs(X)
+        labels = first.targets(y, X.shape[0]).argmax(axis=1)
+        probas = self._member_probas(X, batch_size)
+        total = int(X.shape[0])
+        return {"members": [int((P.argmax(axis=1) == labels).sum()) / total for P in probas],
+                **{m: int((_combine(probas, m) == labels).sum()) / total for m in METHODS}}
+
     def __repr__(self) -> str:
         return f"Ensemble({len(self.networks)} networks, input_shape={self.input_shape})"
 

@@ -15,6 +15,7 @@ from nnlearn import data as datasets
 from nnlearn.errors import ConfigError
 from nnlearn.experiments.reproduce.common import (run_spec, summarise, time_to_note,
                                                   train_time_note, write_table)
+from nnlearn.experiments.reproduce.members import train_member
 
 CHAPTERS = ("ch1", "ch3", "ch6", "best")
 DEFAULT_SEEDS = {"ch1": 3, "ch3": 3, "ch6": 1, "best": 3}
@@ -24,7 +25,7 @@ DEFAULT_SEEDS = {"ch1": 3, "ch3": 3, "ch6": 1, "best": 3}
 def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str, int] | None = None,
               only: Sequence[str] | None = None, out_dir: str | Path = "docs/results",
               command: str | None = None, log: Callable[[str], None] = print,
-              engine: Any = None) -> list[dict[str, Any]]:
+              engine: Any = None, runs_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """Train the specs of ``chapter`` (all, or the keys in ``only``) for ``seeds`` seeds each
     (when ``seeds`` is None: a spec's own ``"seeds"``, else the chapter's default)
     and write its results table ``out_dir/<chapter>.md``. With ``only``, the rows of the
@@ -32,7 +33,10 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
     those trained now replace their own. ``epochs`` overrides every experiment's epoch count, or,
     as ``{"b": 15, ...}``, those of the named preset experiments. ``engine``
     (:mod:`nnlearn.experiments.sweeps.engines`) trains the members of ensemble experiments (ch6 h)
-    as parallel trials; the others always run in this process."""
+    as parallel trials; the others always run in this process. Long runs (specs with
+    ``"resumable"``, ensemble members) train into run folders under ``runs_dir`` (default
+    ``$NNLEARN_RUNS_DIR`` or ``./runs``): finished ones are reused, stopped ones resumed
+    (:mod:`nnlearn.experiments.reproduce.members`)."""
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
     asked = seeds  # None: each spec's own "seeds", else the chapter's default
@@ -60,23 +64,28 @@ def reproduce(chapter: str, *, seeds: int | None = None, epochs: int | dict[str,
         specs = [s for s in specs if s.get("key") in only]
     if engine is not None and not any(s.get("engine") for s in specs):
         raise ConfigError(f"--engine trains ensemble members as parallel trials; none of the "
-                          f"selected {chapter} experiments is an ensemble (ch6 has one: --only h)")
+                          f"selected {chapter} experiments is an ensemble (ch6 --only h, best --only "
+                          f"cnn-best-ensemble)")
     data = None
     rows = []
     trained: dict[tuple[str, int], Any] = {}
-    """(spec key, seed) → the trained network, for ensembles whose members already ran."""
+    """(spec key, seed) → the run (with its network), for ensembles whose members already ran."""
     for spec in specs:
         count = spec.get("seeds", seeds) if asked is None else seeds
         log(f"{spec['label']}: {count} seed(s)")
         if "run" in spec:
             extra = {"engine": engine} if spec.get("engine") and engine is not None else {}
-            runs = [spec["run"](seed, log, trained=trained, **extra) for seed in range(1, count + 1)]
+            runs = [spec["run"](seed, log, trained=trained, runs_dir=runs_dir, **extra)
+                    for seed in range(1, count + 1)]
+        elif spec.get("resumable"):
+            runs = [train_member(spec, seed, log, runs_dir) for seed in range(1, count + 1)]
+            trained.update({(spec.get("key"), run["seed"]): run for run in runs})
         else:
             if data is None and "preset" not in spec:
                 mnist = datasets.load_mnist()
                 data = (mnist.train, mnist.test)
             runs = [run_spec(spec, seed, data, log) for seed in range(1, count + 1)]
-            trained.update({(spec.get("key"), run["seed"]): run["network"] for run in runs})
+            trained.update({(spec.get("key"), run["seed"]): run for run in runs})
         rows.append(summarise(spec, runs))
     command = command or " ".join(
         ["nnlearn reproduce", chapter]

@@ -8,11 +8,10 @@ of minibatches, so its λ = 0.1 at m = 10 is our λ = 1.0 (we scale by 1/n).
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any
 
-from nnlearn.experiments.reproduce.common import build_preset, preset_config, run_spec
-from nnlearn.nn.ensemble import Ensemble
+from nnlearn.experiments.reproduce.members import ensemble_run, ensemble_spec  # noqa: F401
+# (ensemble_run is imported from here by scripts and tests: the (h) row's machinery)
 
 TITLE = "Chapter 6 reproduction: convolutional networks"
 
@@ -33,9 +32,10 @@ NOTES = [
     "each dropout layer 1/(1 − p)² = 4 times as far per step; in an earlier run with it, two of "
     "the five (h) members (seeds 3 and 4) died in their first epoch (dead ReLUs, constant "
     "predictions).",
-    "(h) reuses the (g) network of the same seed when (g) ran earlier in the same "
-    "reproduction, so its wall time covers training the other four members and scoring "
-    "the ensemble.",
+    "(g) and the members of (h) train into resumable run folders "
+    "(<runs>/reproduce/g-seed<S>-<config hash>, checkpointed every epoch): (h)'s member of "
+    "seed 1 is (g)'s run, and a reproduction that was stopped picks up where it was. (h)'s "
+    "wall time is the sum of its members' (each over all its sittings) and the scoring.",
 ]
 
 
@@ -46,43 +46,10 @@ def specs(epochs: int | None = None) -> list[dict[str, Any]]:
                 "overrides": {} if epochs is None else {"training.epochs": epochs}}
         if key in REQUIRED:
             spec["within"] = 0.3
+        if key == "g":
+            spec["resumable"] = True  # hours per run at the book's 40 epochs
         out.append(spec)
     g = out[-1]
-    out.append({"key": "h", "label": "(h) ensemble of 5 networks (g), mean of probabilities",
-                "book": 99.67, "engine": True,
-                "run": lambda seed, log, engine=None, trained=None:
-                    ensemble_run(g, seed, 5, log, engine, trained)})
+    out.append(ensemble_spec(g, "h", "(h) ensemble of 5 networks (g), mean of probabilities",
+                             99.67))
     return out
-
-
-def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[str], None],
-                 engine: Any = None, trained: dict[tuple[str, int], Any] | None = None
-                 ) -> dict[str, Any]:
-    """Train ``size`` networks of spec ``member`` (seeds seed, seed+1, ...) and score their ensemble.
-
-    Members already in ``trained`` (``(member key, seed) → network``: the same spec run
-    earlier in this reproduction, e.g. (g) before (h)) are reused, not retrained. Without
-    an ``engine`` the others train one after another in this process; with one
-    (:mod:`nnlearn.experiments.sweeps.engines`: local processes or Ray) they train as parallel
-    trials, each into its own run folder.
-    """
-    start = time.perf_counter()
-    trained = trained or {}
-    reused = {s: trained[(member["key"], s)] for s in range(seed, seed + size)
-              if (member["key"], s) in trained}
-    if reused:
-        log(f"  reusing the trained {member['key']} network(s) of seed(s) "
-            f"{', '.join(map(str, reused))}")
-    todo = [s for s in range(seed, seed + size) if s not in reused]
-    if engine is None or not todo:
-        fresh = [run_spec(member, s, None, log)["network"] for s in todo]
-    else:
-        log(f"  {len(todo)} members on {engine.describe()}")
-        fresh = Ensemble.train([preset_config(member, s) for s in todo], engine).networks
-    members = list(reused.values()) + fresh
-    _, _, (X_test, y_test), _ = build_preset(member, seed)
-    accuracy = 100 * Ensemble(members).evaluate(X_test, y_test)["accuracy"]
-    epochs = preset_config(member, seed)["training"]["epochs"]
-    log(f"  ensemble of {size}: {accuracy:.2f}%")
-    return {"seed": seed, "best": accuracy, "best_epoch": epochs, "final": accuracy,
-            "epochs": epochs, "seconds": time.perf_counter() - start}
