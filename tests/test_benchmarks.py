@@ -258,3 +258,27 @@ def test_cpu_ab_times_both_nnlearn_loops_in_cpu_seconds(capsys, monkeypatch):
     assert "[784, 30, 10], 200 images, mini-batch 10, CPU seconds per epoch (median / min of 2)" in out
     assert "  nnlearn    " in out and "  reference  " in out
     assert kernels.KERNELS_ENV not in __import__("os").environ   # the reference's setting undone
+
+
+def test_the_speed_figures_quoted_in_the_docs_are_the_result_files():
+    """README.md and docs/performance.md quote the ratios that the benchmark scripts wrote
+    to benchmarks/results/; rerunning a benchmark without updating the text fails here."""
+    def result(name):
+        return json.loads((BENCHMARKS / "results" / name).read_text(encoding="utf-8"))
+
+    mlp, conv = result("mlp-native-blas.json"), result("conv-native-blas.json")
+    speedrun = result("speedrun-default.json")
+    ratios = {"[784, 30, 10]": mlp["networks"]["[784, 30, 10]"]["ratio"],
+              "[784, 100, 10]": mlp["networks"]["[784, 100, 10]"]["ratio"],
+              "mini-batch 10": conv["batches"]["mini-batch 10"]["ratio"],
+              "mini-batch 64": conv["batches"]["mini-batch 64"]["ratio"]}
+    speed = (BENCHMARKS.parent / "docs" / "performance.md").read_text(encoding="utf-8")
+    speed = " ".join(speed[speed.index("## Speed"):speed.index("## Use both cores")].split())
+    for workload, ratio in ratios.items():
+        assert f"{ratio:.2f} ({workload})" in speed, workload
+    assert mlp["networks"]["[784, 30, 10]"]["best_peer"] == "jax_scan" and "JAX's whole-epoch scan" in speed
+    assert conv["batches"]["mini-batch 10"]["best_peer"] == "pytorch" and "of PyTorch's" in speed
+    assert speedrun["best_peer"] == "pytorch" and f"speedrun preset in {speedrun['ratio']:.2f}" in speed
+    readme = " ".join((BENCHMARKS.parent / "README.md").read_text(encoding="utf-8").split())
+    everything = [*ratios.values(), speedrun["ratio"]]
+    assert f"in {min(everything):.2f} to {max(everything):.2f} of the fastest peer's time" in readme
