@@ -22,43 +22,32 @@ def naive_pad(X, pads):
     return Xp
 
 
+def naive_taps(X_shape, W_shape, out_hw, stride):
+    """Every (n, f, y, x, c, i, j, row, col) of a convolution: output pixel (y, x) of map f
+    for example n takes weight W[f, c, i, j] times padded input pixel (row, col) of channel c."""
+    N, C = X_shape[:2]
+    F, _, kh, kw = W_shape
+    (OH, OW), (sh, sw) = out_hw, stride
+    for n, f, y, x, c, i, j in np.ndindex(N, F, OH, OW, C, kh, kw):
+        yield n, f, y, x, c, i, j, y * sh + i, x * sw + j
+
+
 def naive_conv(X, Wt, b, stride, pads):
     Xp = naive_pad(X, pads)
-    N, C, Hp, Wp = Xp.shape
-    F, _, kh, kw = Wt.shape
-    sh, sw = stride
-    OH, OW = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
-    Y = np.zeros((N, F, OH, OW))
-    for n in range(N):
-        for f in range(F):
-            for y in range(OH):
-                for x in range(OW):
-                    total = b[f]
-                    for c in range(C):
-                        for i in range(kh):
-                            for j in range(kw):
-                                total += Wt[f, c, i, j] * Xp[n, c, y * sh + i, x * sw + j]
-                    Y[n, f, y, x] = total
+    (_, _, kh, kw), (sh, sw) = Wt.shape, stride
+    OH, OW = (Xp.shape[2] - kh) // sh + 1, (Xp.shape[3] - kw) // sw + 1
+    Y = np.zeros((X.shape[0], Wt.shape[0], OH, OW)) + b[None, :, None, None]
+    for n, f, y, x, c, i, j, row, col in naive_taps(Xp.shape, Wt.shape, (OH, OW), stride):
+        Y[n, f, y, x] += Wt[f, c, i, j] * Xp[n, c, row, col]
     return Y
 
 
 def naive_conv_backward(X, Wt, dY, stride, pads):
     Xp = naive_pad(X, pads)
-    N, C, Hp, Wp = Xp.shape
-    F, _, kh, kw = Wt.shape
-    sh, sw = stride
-    dXp, dW, db = np.zeros_like(Xp), np.zeros_like(Wt), np.zeros(F)
-    for n in range(N):
-        for f in range(F):
-            for y in range(dY.shape[2]):
-                for x in range(dY.shape[3]):
-                    d = dY[n, f, y, x]
-                    db[f] += d
-                    for c in range(C):
-                        for i in range(kh):
-                            for j in range(kw):
-                                dW[f, c, i, j] += d * Xp[n, c, y * sh + i, x * sw + j]
-                                dXp[n, c, y * sh + i, x * sw + j] += d * Wt[f, c, i, j]
+    dXp, dW, db = np.zeros_like(Xp), np.zeros_like(Wt), dY.sum(axis=(0, 2, 3))
+    for n, f, y, x, c, i, j, row, col in naive_taps(Xp.shape, Wt.shape, dY.shape[2:], stride):
+        dW[f, c, i, j] += dY[n, f, y, x] * Xp[n, c, row, col]
+        dXp[n, c, row, col] += dY[n, f, y, x] * Wt[f, c, i, j]
     top, _, left, _ = pads
     return dXp[:, :, top:top + X.shape[2], left:left + X.shape[3]], dW, db
 
