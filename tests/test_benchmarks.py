@@ -89,13 +89,14 @@ RAW = """\
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);SGD._update (nnlearn/optim/optimizers.py:121) 1
 <module> (x.py:1);Trainer._run_epoch (nnlearn/train/trainer.py:283);MaxPool2D.forward (nnlearn/nn/layers/pool.py:9);max_pool_forward (nnlearn/nn/kernels.py:140);0x7f00 (?) 5
 <module> (x.py:1);load_mnist (nnlearn/data/mnist.py:144);read (libc.so.6) 90
+<module> (x.py:1);nnlearn_ready (bench_mlp.py:123);Trainer._run_epoch (nnlearn/train/trainer.py:283);_blas_works (nnlearn/train/compiled_epoch.py:99) 7
 """  # noqa: E501 (py-spy's collapsed stacks, one per line)
 
 
 def test_profile_attribution_counts_training_samples_only():
     from profile_epoch import attribute
     r = attribute(RAW)
-    assert r["samples"] == 15  # the 90 data-loading samples are outside Trainer._run_epoch
+    assert r["samples"] == 15  # data loading (90) and bench_mlp's warm-up (7) are not the epoch
     assert r["kinds"] == {"BLAS": 6 / 15, "compiled": 5 / 15, "NumPy/C": 3 / 15, "Python": 1 / 15}
     assert r["rows"] == [["Dense.forward", "BLAS", 6 / 15], ["max_pool_forward", "compiled", 5 / 15],
                          ["Dense.forward", "NumPy/C", 3 / 15], ["SGD._update", "Python", 1 / 15]]
