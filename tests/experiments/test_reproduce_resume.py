@@ -216,6 +216,7 @@ def test_the_rows_that_take_hours_are_resumable_ensembles_of_the_right_members(t
     assert rungs["g"]["resumable"] and rungs["h"]["engine"]
     rows = {s["key"]: s for s in best.specs()}
     ensemble = rows["cnn-best-ensemble"]
+    assert rows["cnn-best"]["resumable"]  # its runs are the ensemble's members of seeds 1-3
     assert ensemble["seeds"] == 1 and ensemble["min_final_mean"] == 99.7
     # the members are cnn-best's runs of seeds 1-5, in folders named by key, seed and config
     names = [member_folder(rows["cnn-best"], s, tmp_path)[0].name for s in range(1, 6)]
