@@ -63,13 +63,15 @@ def run_workload(name: str) -> None:
     kernels.compile_kernels()  # paid before the epoch, as in the benchmarks
     X, y = load_mnist().train
     if name.startswith("mlp"):
-        from bench_mlp import NNLEARN_THREADS, nnlearn_ready
         from bench_mlp import nnlearn_epoch as mlp_epoch
+        from bench_mlp import nnlearn_ready
 
+        # One thread, whatever bench_mlp.NNLEARN_THREADS says: py-spy stops the process for
+        # every sample, and two threads that meet at a barrier every minibatch then spend
+        # most of the profile waiting for each other (81% "compiled", 6x the samples).
         sizes, X = [784, int(name.split("-")[1]), 10], np.ascontiguousarray(X, dtype=np.float32)
-        threads = NNLEARN_THREADS[str(sizes)]  # the benchmark's setting for this network
-        nnlearn_ready(sizes, X, y, threads)  # the compiled epoch loaded before, as in the benchmarks
-        mlp_epoch(sizes, X, y, threads=threads)()
+        nnlearn_ready(sizes, X, y)  # the compiled epoch loaded before, as in the benchmarks
+        mlp_epoch(sizes, X, y)()
     else:
         from bench_conv import nnlearn_epoch as conv_epoch
 
