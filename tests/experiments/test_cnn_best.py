@@ -22,5 +22,6 @@ def test_cnn_best_builds_its_recipe_and_learns_a_small_sample():
     net.fit(X[:1280], y[:1280], **{**options, "epochs": 2}, monitor=())
     after = net.evaluate(X_test[:500], y_test[:500])["accuracy"]
     assert before < 0.3 and after > 0.8, (before, after)
-    assert [s["key"] for s in best.specs()] == ["mlp-best", "cnn-best", "speedrun", "speedrun-995"]
+    assert [s["key"] for s in best.specs()] == ["mlp-best", "cnn-best", "speedrun", "speedrun-995",
+                                                 "cnn-best-ensemble"]
     assert best.specs(epochs=1)[1]["overrides"] == {"training.epochs": 1}

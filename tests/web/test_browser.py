@@ -175,8 +175,8 @@ def test_runs_page_follows_a_training_run_live(server, page, runs_dir):
     page.goto(server + "/runs?poll=250")
     page.wait_for_selector("#noRuns", state="visible")
     env = {**os.environ, "NNLEARN_RUNS_DIR": str(runs_dir)}
-    train = subprocess.Popen([sys.executable, "-m", "nnlearn.cli", "train", "--train-size", "10000",
-                              "--epochs", "10", "--hidden", "30", "--no-plots", "--name", "live",
+    train = subprocess.Popen([sys.executable, "-m", "nnlearn.cli", "train", "--train-size", "50000",
+                              "--epochs", "10", "--hidden", "100", "--no-plots", "--name", "live",
                               "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen, statuses = [], set()
     deadline = time.monotonic() + 120
