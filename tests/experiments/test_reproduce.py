@@ -74,7 +74,7 @@ def test_time_to_target_is_the_first_epoch_that_crossed_it():
 
 
 def test_ensemble_reuses_members_trained_earlier_in_the_reproduction(tmp_path):
-    from nnlearn.experiments.reproduce.ch6 import ensemble_run
+    from nnlearn.experiments.reproduce.members import ensemble_run
     from nnlearn.experiments.reproduce.common import build_preset, run_spec
     from nnlearn.nn.ensemble import Ensemble
     member = {"key": "q", "label": "quick", "preset": "quick",

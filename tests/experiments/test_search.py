@@ -279,7 +279,7 @@ MEMBER = {"key": "tiny", "label": "tiny member", "preset": "quick",
 
 @pytest.mark.slow
 def test_ensemble_members_as_parallel_trials_match_the_sequential_ensemble(tmp_path):
-    from nnlearn.experiments.reproduce.ch6 import ensemble_run
+    from nnlearn.experiments.reproduce.members import ensemble_run
 
     logs = []
     sequential = ensemble_run(MEMBER, 4, 2, logs.append, runs_dir=tmp_path / "sequential")

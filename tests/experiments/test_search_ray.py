@@ -214,10 +214,10 @@ def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(cluster, tmp_path
 
 
 def test_ensemble_members_train_as_parallel_trials_on_the_cluster(cluster, tmp_path):
-    from nnlearn.experiments.reproduce.ch6 import ensemble_run
+    from nnlearn.experiments.reproduce.members import ensemble_run
 
     code = (f"import json; from nnlearn.experiments.sweeps.engines import RayEngine\n"
-            f"from nnlearn.experiments.reproduce.ch6 import ensemble_run\n"
+            f"from nnlearn.experiments.reproduce.members import ensemble_run\n"
             f"row = ensemble_run({MEMBER!r}, 4, 2, print, RayEngine(address={cluster.address!r}), "
             f"runs_dir={str(tmp_path / 'ray')!r})\n"
             f"print(json.dumps(row))")

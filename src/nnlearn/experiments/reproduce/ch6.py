@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnlearn.experiments.reproduce.members import ensemble_run, ensemble_spec  # noqa: F401
-# (ensemble_run is imported from here by scripts and tests: the (h) row's machinery)
+from nnlearn.experiments.reproduce.members import ensemble_spec
 
 TITLE = "Chapter 6 reproduction: convolutional networks"
 

@@ -45,13 +45,26 @@ def run_spec(spec: dict[str, Any], seed: int, data, log: Callable[[str], None] =
     history = net.fit(X, y, validation_data=(X_test, y_test), monitor=("evaluation_accuracy",),
                       **options)
     wall = time.perf_counter() - start
-    acc = [100 * a for a in history["evaluation_accuracy"]]
-    result = {"seed": seed, "best": max(acc), "best_epoch": acc.index(max(acc)) + 1,
-              "final": acc[-1], "epochs": len(acc), "seconds": wall, "network": net,
-              "accuracy": acc, "train_seconds": list(history["train_seconds"])}
-    log(f"  {spec['label']} seed {seed}: best {result['best']:.2f}% (epoch {result['best_epoch']}), "
-        f"final {result['final']:.2f}%, {wall:.1f} s")
+    result = {**run_result(seed, history["evaluation_accuracy"], history["train_seconds"], wall),
+              "network": net}
+    log(run_line(spec, result))
     return result
+
+
+def run_result(seed: int, accuracies: Sequence[float], train_seconds: Sequence[float],
+               wall: float) -> dict[str, Any]:
+    """A run's figures for the tables from its epochs' test accuracies (fractions) and
+    training seconds, and its wall time: best and final accuracy (%), the best's epoch."""
+    acc = [100 * a for a in accuracies]
+    return {"seed": seed, "best": max(acc), "best_epoch": acc.index(max(acc)) + 1,
+            "final": acc[-1], "epochs": len(acc), "seconds": wall, "accuracy": acc,
+            "train_seconds": list(train_seconds)}
+
+
+def run_line(spec: dict[str, Any], result: dict[str, Any]) -> str:
+    """The log line of a finished run (:func:`run_result`)."""
+    return (f"  {spec['label']} seed {result['seed']}: best {result['best']:.2f}% (epoch "
+            f"{result['best_epoch']}), final {result['final']:.2f}%, {result['seconds']:.1f} s")
 
 
 def build_preset(spec: dict[str, Any], seed: int):

@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 from nnlearn.errors import ConfigError, DataError, ModelFileError
 from nnlearn.experiments.config import files as config
-from nnlearn.experiments.reproduce.common import preset_config
+from nnlearn.experiments.reproduce.common import preset_config, run_line, run_result
 from nnlearn.experiments.runs.builder import load_data, prepare
 from nnlearn.experiments.runs.folder import Run, runs_root
 from nnlearn.experiments.sweeps.trial import save_outcome, summarize
@@ -140,8 +140,7 @@ def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, re
     save_outcome(folder, cfg, net, {**summary, "reproduce": {
         "key": spec["key"], "seed": seed, "finished": True, "resumed": resuming}})
     result = _result(trainer.history.records, wall, seed)
-    log(f"  {spec['label']} seed {seed}: best {result['best']:.2f}% (epoch "
-        f"{result['best_epoch']}), final {result['final']:.2f}%, {wall:.1f} s")
+    log(run_line(spec, result))
     return {**result, "network": net, "status": "resumed" if resuming else "trained",
             "run_dir": str(folder.path)}
 
@@ -172,10 +171,8 @@ def _reused(path: Path, spec: dict[str, Any], seed: int) -> dict[str, Any]:
 
 def _result(records: list[dict[str, Any]], wall: float, seed: int) -> dict[str, Any]:
     """What :func:`~nnlearn.experiments.reproduce.common.run_spec` reports, from the epochs' records."""
-    acc = [100 * r["evaluation_accuracy"] for r in records]
-    return {"seed": seed, "best": max(acc), "best_epoch": acc.index(max(acc)) + 1,
-            "final": acc[-1], "epochs": len(acc), "seconds": wall, "accuracy": acc,
-            "train_seconds": [r["train_seconds"] for r in records]}
+    return run_result(seed, [r["evaluation_accuracy"] for r in records],
+                      [r["train_seconds"] for r in records], wall)
 
 
 def _mention_other_configs(path: Path, spec: dict[str, Any], seed: int,
