@@ -287,3 +287,49 @@ def test_a_member_killed_by_sigkill_is_resumed_bit_identical(digits, tmp_path):
     whole = train_member(spec, 1, lambda _: None, tmp_path / "whole")
     a, b = resumed["network"].state_dict(), whole["network"].state_dict()
     assert all(np.array_equal(a[k], b[k]) for k in a) and resumed["accuracy"] == whole["accuracy"]
+
+
+def test_the_local_engine_trains_the_members_side_by_side_and_each_stays_resumable(
+        digits, tmp_path, capfd):
+    """``--engine local``: the members not finished on disk train in two worker processes at
+    once, each in its own resumable run folder: a finished one is reused, a stopped one
+    resumed and a missing one trained, and each ends as the same run trained here alone."""
+    from nnlearn.experiments.sweeps.engines import LocalEngine
+
+    spec = mlp(digits)
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    train_member(spec, 1, lambda _: None, tmp_path / "runs")
+    with pytest.raises(KeyboardInterrupt):
+        train_member(spec, 2, lambda _: None, tmp_path / "runs", on_epoch=stop)
+    logs = []
+    row = ensemble_run(spec, 1, 3, logs.append, engine=LocalEngine(cpus=2),
+                       runs_dir=tmp_path / "runs")
+    said = capfd.readouterr().out  # the workers' lines, printed from their processes
+    assert [m["status"] for m in row["members"]] == ["reused", "resumed", "trained"]
+    assert any("2 members side by side on local (2 processes, 1 core(s) each)" in line
+               for line in logs)
+    assert "quick seed 2: resuming" in said and "quick seed 3: training into" in said
+    assert all(members.is_finished(member_folder(spec, s, tmp_path / "runs")[0])
+               for s in (1, 2, 3))
+    alone = ensemble_run(spec, 1, 3, lambda _: None, runs_dir=tmp_path / "alone")
+    assert [m["final"] for m in row["members"]] == [m["final"] for m in alone["members"]]
+    assert (row["vote"], row["mean"]) == (alone["vote"], alone["mean"])
+    for s in (2, 3):  # the networks themselves, bit for bit
+        a = load(member_folder(spec, s, tmp_path / "runs")[0] / "model.npz").state_dict()
+        b = load(member_folder(spec, s, tmp_path / "alone")[0] / "model.npz").state_dict()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_member_that_fails_in_a_worker_is_named_and_the_others_finish(digits, tmp_path):
+    from nnlearn.errors import DataError
+    from nnlearn.experiments.sweeps.engines import LocalEngine
+
+    spec = mlp(digits)
+    bad = {**spec, "overrides": {**spec["overrides"], "data.source": str(tmp_path / "none")}}
+    with pytest.raises(DataError, match="none"):
+        LocalEngine(cpus=2).map(members.train_member_elsewhere,
+                                [(bad, 1, tmp_path, 1), (spec, 2, tmp_path, 1)])
+    assert members.is_finished(member_folder(spec, 2, tmp_path)[0])

@@ -40,9 +40,10 @@ def add_parser(sub) -> None:
                    help="comma-separated experiment keys to run, e.g. --only a,b,c,d for ch6")
     p.add_argument("--out", default="docs/results", help="output folder (default: %(default)s)")
     p.add_argument("--engine", choices=("local", "ray"), default=None,
-                   help="train the members of an ensemble (ch6 h, best cnn-best-ensemble) as "
-                        "parallel trials: local processes or Ray Tune (default: one after another "
-                        "in this process, each resumable)")
+                   help="train the members of an ensemble (ch6 h, best cnn-best-ensemble) side "
+                        "by side: 'local' in processes here, one per core, each still resumable; "
+                        "'ray' as Ray Tune trials, which start again if stopped (default: one "
+                        "after another in this process, each resumable)")
     p.add_argument("--runs-dir", metavar="DIR", default=None,
                    help="where long runs ((g), ensemble members) keep their resumable run folders "
                         "(DIR/reproduce/<key>-seed<S>-<config hash>); a finished one is reused, a "

@@ -44,6 +44,7 @@ from nnlearn.files import remove_stale_temporaries
 from nnlearn.io.checkpoint import Checkpointer, load_checkpoint, restore
 from nnlearn.io.model_file import load
 from nnlearn.nn.ensemble import Ensemble
+from nnlearn.train.parallel import plan_threads
 from nnlearn.train.trainer import Trainer
 
 MEMBERS_DIR = "reproduce"
@@ -78,13 +79,16 @@ def scoring_split(spec: dict[str, Any], seed: int):
 
 def train_member(spec: dict[str, Any], seed: int, log: Callable[[str], None] = print,
                  root: str | Path | None = None,
-                 on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                 on_epoch: Callable[[dict[str, Any]], None] | None = None,
+                 cpus: int | None = None) -> dict[str, Any]:
     """Train (or reuse, or resume) the run of preset ``spec`` with ``seed`` in its folder
     (:func:`member_folder`); returns the result of
     :func:`nnlearn.experiments.reproduce.common.run_spec` plus ``"status"`` (``"reused"``,
     ``"resumed"`` or ``"trained"``) and ``"run_dir"``.
 
-    ``on_epoch(record)`` is called after each epoch's checkpoint is on disk.
+    ``on_epoch(record)`` is called after each epoch's checkpoint is on disk. ``cpus`` caps
+    the threads that ``training.threads = "auto"`` may pick (members trained side by side);
+    a run resumes bit for bit when it runs on as many threads as before.
     """
     path, cfg = member_folder(spec, seed, root)
     _mention_other_configs(path, spec, seed, log)
@@ -99,17 +103,19 @@ def train_member(spec: dict[str, Any], seed: int, log: Callable[[str], None] = p
     else:
         folder = Run.create(cfg, run_dir=path, exist_ok=True)
     try:
-        return _train(folder, cfg, spec, seed, resuming, log, on_epoch)
+        return _train(folder, cfg, spec, seed, resuming, log, on_epoch, cpus)
     finally:
         folder.lock.release()
 
 
 def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, resuming: bool,
-           log: Callable[[str], None], on_epoch) -> dict[str, Any]:
+           log: Callable[[str], None], on_epoch, cpus: int | None) -> dict[str, Any]:
     """Train the run of ``folder`` (its lock held) to the end, from its checkpoint if ``resuming``."""
     run = prepare(cfg)
     options = {k: v for k, v in run.options.items() if k != "monitor"}
     net = run.network
+    if cpus is not None and options["threads"] == "auto":
+        options["threads"] = min(cpus, plan_threads(net, options["mini_batch_size"], "auto"))
     saver = Checkpointer(folder.checkpoint_path, 1, {"config": cfg, "wall_seconds": 0.0})
     earlier = start = 0.0  # wall seconds of the earlier sittings; this sitting's start
 
@@ -143,6 +149,15 @@ def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, re
     log(run_line(spec, result))
     return {**result, "network": net, "status": "resumed" if resuming else "trained",
             "run_dir": str(folder.path)}
+
+
+def train_member_elsewhere(spec: dict[str, Any], seed: int, root: str | Path | None,
+                           cpus: int) -> dict[str, Any]:
+    """:func:`train_member` in an engine's worker process (:meth:`LocalEngine.map
+    <nnlearn.experiments.sweeps.engines.LocalEngine.map>`): it prints its lines and returns
+    the result without the network, which the caller loads from the run's ``model.npz``."""
+    result = train_member(spec, seed, lambda line: print(line, flush=True), root, cpus=cpus)
+    return {k: v for k, v in result.items() if k != "network"}
 
 
 def _checked_checkpoint(folder: Run, cfg: dict[str, Any]):
@@ -207,8 +222,9 @@ def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[st
     Each member is a resumable run (:func:`train_member`: reused when finished, resumed
     when half-trained, under ``runs_dir``); one already in ``trained`` (``(member key,
     seed) → result``: the same spec run earlier in this reproduction, e.g. (g) before
-    (h)) is taken as it is. With an ``engine`` (:mod:`nnlearn.experiments.sweeps.engines`)
-    the members that are not finished on disk train as parallel trials instead, which
+    (h)) is taken as it is. With the local engine the members train side by side in its
+    processes (:func:`train_member_elsewhere`: each one still resumable); with the Ray
+    engine the members that are not finished on disk train as Ray Tune trials instead, which
     start from scratch if stopped.
 
     The result is a table row's run (:func:`~nnlearn.experiments.reproduce.common.run_spec`)
@@ -228,9 +244,17 @@ def ensemble_run(member: dict[str, Any], seed: int, size: int, log: Callable[[st
         elif engine is not None and is_finished(member_folder(member, s, runs_dir)[0]):
             results[s] = train_member(member, s, log, runs_dir)  # reused from disk
     todo = [s for s in seeds if s not in results]
-    if engine is not None and todo:
+    if callable(getattr(engine, "map", None)) and todo:  # processes on this machine, sharing its files
+        log(f"  {len(todo)} members side by side on {engine.describe()}, each in its resumable "
+            f"run folder")
+        done = engine.map(train_member_elsewhere,
+                          [(member, s, runs_dir, engine.cpus_per_trial) for s in todo])
+        results.update({s: {**r, "network": load(Run(r["run_dir"]).model_path)}
+                        for s, r in zip(todo, done)})
+    elif engine is not None and todo:
         log(f"  {len(todo)} members on {engine.describe()} (parallel trials: not resumable; "
-            f"without --engine each member trains into a resumable run folder)")
+            f"without --engine, or with --engine local, each member trains into a resumable "
+            f"run folder)")
         start = time.perf_counter()
         networks = Ensemble.train([preset_config(member, s) for s in todo], engine).networks
         wall = time.perf_counter() - start

@@ -129,18 +129,47 @@ class LocalEngine(Engine):
     def describe(self) -> str:
         return f"local ({self.workers(10 ** 6)} processes, {self.cpus_per_trial} core(s) each)"
 
-    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from concurrent.futures.process import BrokenProcessPool
+    def _pool(self, n_tasks: int):
+        """A pool of ``workers(n_tasks)`` spawned processes that die with this one and hold
+        BLAS to ``cpus_per_trial`` threads."""
+        from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
+
+        return ProcessPoolExecutor(self.workers(n_tasks), mp_context=get_context("spawn"),
+                                   initializer=start_worker,
+                                   initargs=(os.getpid(), self.cpus_per_trial))
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """``[fn(*task) for task in tasks]``, run side by side in this engine's processes
+        (on this machine, so ``fn`` sees its files); ``fn`` and the tasks must be picklable
+        (a module-level function, plain values). An exception in a task is raised here once
+        every task has ended; a worker that dies (out of memory, a signal) raises
+        :class:`~nnlearn.errors.NNLearnError`."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if not tasks:
+            return []
+        pool = self._pool(len(tasks))
+        try:
+            futures = [pool.submit(fn, *task) for task in tasks]
+            pool.shutdown(wait=True)
+            try:
+                return [future.result() for future in futures]
+            except BrokenProcessPool as exc:
+                raise NNLearnError(f"a worker process died: {str(exc).rstrip('.')}"
+                                   f"{unguarded_script_hint()}") from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, specs, sweep_dir, on_result=lambda row: None, scheduler=None):
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         self.check_scheduler(scheduler or {"name": "fifo"})
         if not specs:
             return []
         rows = []
-        pool = ProcessPoolExecutor(self.workers(len(specs)), mp_context=get_context("spawn"),
-                                   initializer=start_worker,
-                                   initargs=(os.getpid(), self.cpus_per_trial))
+        pool = self._pool(len(specs))
         try:
             futures = {pool.submit(run_trial, spec, str(sweep_dir), self.cpus_per_trial): spec
                        for spec in specs}
