@@ -287,7 +287,7 @@ def test_ensemble_members_as_parallel_trials_match_the_sequential_ensemble(tmp_p
                             runs_dir=tmp_path / "parallel")  # no finished member to reuse
     assert parallel["best"] == sequential["best"]
     assert 40 < parallel["best"] < 100 and parallel["epochs"] == 2
-    assert any("2 members on local" in line for line in logs)
+    assert any("2 members side by side on local" in line for line in logs)
 
 
 @pytest.mark.slow
