@@ -142,6 +142,19 @@ def test_fusion_headroom_parts_run_on_the_layers_shapes():
             fn()
 
 
+def test_dense_backward_times_both_orientations_and_names_the_one_taken(capsys, monkeypatch):
+    import dense_backward
+    monkeypatch.setattr(dense_backward, "SHAPES", {"wide": (8, 100), "narrow": (8, 30)})
+    monkeypatch.setattr(dense_backward, "MINI_BATCHES", (10, 17))
+    dense_backward.main(["--rounds", "1"])
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| wide") or line.startswith("| narrow")]
+    taken = {(r[0][2:], r[1], r[2]): r[-1].rstrip(" |") for r in rows}
+    assert taken == {(name, m, t): "(W δᵀ)ᵀ" if (name, m) == ("wide", "10") else "δ Wᵀ"
+                     for name in ("wide", "narrow") for m in ("10", "17") for t in ("1", "2")}
+    assert all(float(r[3]) > 0 and float(r[4]) > 0 for r in rows)
+
+
 def test_what_is_left_joins_the_profile_with_the_speed_rows(tmp_path):
     _result(tmp_path)   # [784, 30, 10]: nnlearn 1.0 s, JAX scan 1.6 s (the fastest), goal 0.5 → 0.8 s
     env = json.loads((tmp_path / "mlp-x.json").read_text())["env"]

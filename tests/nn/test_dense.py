@@ -6,13 +6,30 @@ import pytest
 from nnlearn import ConfigError, DataError, Dense, gradcheck
 
 
-@pytest.mark.parametrize("n, n_in, n_out", [(1, 1, 1), (4, 3, 2), (7, 10, 5), (3, 1, 6)])
+@pytest.mark.parametrize("n, n_in, n_out", [(1, 1, 1), (4, 3, 2), (7, 10, 5), (3, 1, 6),
+                                            (3, 4, 100), (17, 4, 100)])  # ∂C/∂X both ways round
 def test_dense_gradcheck(n, n_in, n_out):
     layer = Dense(n_in, n_out, dtype="float64", seed=n + n_in)
     X = np.random.default_rng(0).standard_normal((n, n_in))
     result = gradcheck(layer, X)
     assert set(result.errors) == {"X", "W", "b"}
     assert result.max_error < 1e-6, result
+
+
+@pytest.mark.parametrize("rows", [1, 10, 16, 17, 64])
+@pytest.mark.parametrize("n_out", [99, 100, 1000])
+def test_dense_dx_is_delta_times_w_transposed_whichever_way_it_is_computed(rows, n_out):
+    """Small minibatches through wide layers compute ∂C/∂X = δWᵀ as (Wδᵀ)ᵀ
+    (``TRANSPOSED_DX_ROWS``, ``TRANSPOSED_DX_WIDTH``): the same values to float32 rounding
+    as the plain product, returned C-contiguous like it."""
+    rng = np.random.default_rng(rows)
+    layer = Dense(64, n_out, seed=rows)
+    layer.forward(rng.standard_normal((rows, 64), dtype=np.float32))
+    delta = rng.standard_normal((rows, n_out), dtype=np.float32)
+    dX = layer.backward(delta)
+    reference = delta.astype(np.float64) @ layer.params["W"].T.astype(np.float64)
+    assert dX.dtype == np.float32 and dX.shape == (rows, 64) and dX.flags.c_contiguous
+    np.testing.assert_allclose(dX, reference, rtol=1e-4, atol=1e-4)
 
 
 def test_dense_forward_is_affine_map():
