@@ -23,5 +23,5 @@ def test_cnn_best_builds_its_recipe_and_learns_a_small_sample():
     after = net.evaluate(X_test[:500], y_test[:500])["accuracy"]
     assert before < 0.3 and after > 0.8, (before, after)
     assert [s["key"] for s in best.specs()] == ["mlp-best", "cnn-best", "speedrun", "speedrun-995",
-                                                 "cnn-best-ensemble"]
+                                                 "cnn-best-ensemble", "speedrun-995-ensemble"]
     assert best.specs(epochs=1)[1]["overrides"] == {"training.epochs": 1}

@@ -13,6 +13,8 @@ batch norm, Adam under a one-cycle schedule, mini-batch 256) and runs 10 seeds u
 time (what ``nnlearn train`` reports as "training took", evaluation excluded) of 5 s.
 ``speedrun-995`` is the time to a 99.5% mean: a wider net of the same shape, 8 epochs
 of mini-batch 128 with random shifts of up to 2 pixels; bar 99.5% within 120 s of training.
+Two ensembles of five networks each (seeds 1–5, scored by majority vote and by the mean of
+probabilities) aim at 99.7%: of cnn-best and of speedrun-995.
 """
 
 from __future__ import annotations
@@ -43,20 +45,26 @@ def specs(epochs: int | None = None) -> list[dict[str, Any]]:
                                              "ReLU), FC 256, label smoothing 0.1, Adam one-cycle, mini-batch "
                                              "128, random shifts, 8 epochs of 60,000",
              "book": 99.5, "preset": "speedrun-995", "min_final_mean": 99.5, "max_train_seconds": 120.0,
-             "time_to": 99.5, "overrides": dict(overrides)}]
-    cnn_best = next(s for s in out if s["key"] == "cnn-best")
-    out.append(ensemble_spec(cnn_best, "cnn-best-ensemble", "cnn-best ensemble: 5 networks "
-                             "(seeds 1–5), mean of probabilities", 99.7, seeds=1,
+             "time_to": 99.5, "resumable": True,  # its runs are the speedrun-995 ensemble's seeds 1-3
+             "overrides": dict(overrides)}]
+    by_key = {s["key"]: s for s in out}
+    out.append(ensemble_spec(by_key["cnn-best"], "cnn-best-ensemble", "cnn-best ensemble: 5 "
+                             "networks (seeds 1–5), mean of probabilities", 99.7, seeds=1,
                              min_final_mean=99.7))
+    out.append(ensemble_spec(by_key["speedrun-995"], "speedrun-995-ensemble", "speedrun-995 "
+                             "ensemble: 5 networks (seeds 1–5), mean of probabilities", 99.7,
+                             seeds=1, min_final_mean=99.7))
     return out
 
 
 NOTES = ["The 'book' column holds the issues' goals (98.5% for mlp-best, 99.5% for cnn-best, 99.0% "
-         "for speedrun, 99.5% for speedrun-995, 99.7% for the cnn-best ensemble), not figures from "
+         "for speedrun, 99.5% for speedrun-995, 99.7% for the ensembles), not figures from "
          "the book; the goals for the wall time of one run are 5 minutes (mlp-best) and 20 minutes "
          "(cnn-best) on this machine, for speedrun 5 s of training and for speedrun-995 120 s of "
          "training.",
          "cnn-best's runs and the cnn-best ensemble's members train into the same resumable run "
          "folders (<runs>/reproduce/cnn-best-seed<S>-<config hash>): the ensemble's members of "
          "seeds 1–3 are cnn-best's runs, a stopped reproduction picks up where it was, and runs "
-         "trained earlier are reused."]
+         "trained earlier are reused; the same holds for speedrun-995 and its ensemble.",
+         "The speedrun-995 ensemble is the cnn-best ensemble's vote with the best single convnet "
+         "recipe here (speedrun-995 beats cnn-best alone, in a sixth of the time) as its members."]
