@@ -66,5 +66,5 @@ NOTES = ["The 'book' column holds the issues' goals (98.5% for mlp-best, 99.5% f
          "folders (<runs>/reproduce/cnn-best-seed<S>-<config hash>): the ensemble's members of "
          "seeds 1–3 are cnn-best's runs, a stopped reproduction picks up where it was, and runs "
          "trained earlier are reused; the same holds for speedrun-995 and its ensemble.",
-         "The speedrun-995 ensemble is the cnn-best ensemble's vote with the best single convnet "
-         "recipe here (speedrun-995 beats cnn-best alone, in a sixth of the time) as its members."]
+         "The speedrun-995 ensemble is the cnn-best ensemble's vote with the networks of the "
+         "speedrun-995 recipe as its members."]
