@@ -103,6 +103,11 @@ def test_a_stopped_member_resumes_bit_identical_to_an_uninterrupted_one(digits, 
     assert resumed["status"] == "resumed" and trainings == [2, 1]
     assert any("resuming" in line and "from the checkpoint of epoch 1 (1 epochs to go)" in line
                for line in logs)
+    # one line per epoch trained in this sitting, with the test accuracy the table takes
+    epochs = [line for line in logs if ": epoch " in line]
+    assert len(epochs) == 1 and epochs[0].startswith(
+        f"    c seed 1: epoch 2/2, test accuracy {resumed['accuracy'][1]:.2f}%, ")
+    assert epochs[0].endswith(" s to go (checkpoint saved)")
     whole = train_member(spec, 1, lambda _: None, tmp_path / "b")
     assert whole["status"] == "trained" and trainings == [2, 1, 2]
     a, b = resumed["network"].state_dict(), whole["network"].state_dict()
@@ -176,6 +181,14 @@ def test_the_table_has_vote_and_mean_columns_computed_from_the_members(digits, t
                         keep={"tiny ensemble": "tiny"}, order=["tiny ensemble", "other"])
     ensemble_part = text[text.index("Ensembles:"):]
     assert ensemble_part.strip() in again and "| other | 1 | 91.00 | 1 | 90.50 |" in again
+
+
+def test_epoch_lines_give_the_time_so_far_and_to_go():
+    assert members.epoch_line("g", 2, 3, 40, 0.99251, 612.0, 7 * 3600 + 5 * 60) == (
+        "    g seed 2: epoch 3/40, test accuracy 99.25%, 10 min so far, about 7 h 05 min to go "
+        "(checkpoint saved)")
+    assert members.epoch_line("q", 1, 1, 2, 0.5, 3.2, 2.6).endswith(
+        "50.00%, 3 s so far, about 3 s to go (checkpoint saved)")
 
 
 def test_compare_scores_members_and_both_combinations_from_one_pass():

@@ -137,6 +137,15 @@ def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, re
         log(f"  {spec['label']} seed {seed}: training into {folder.path}")
     saver.remember(trainer)
     trainer.on_epoch_end.append(saver)
+    first = trainer.epoch  # the epochs this sitting trains follow it
+
+    def progress(_trainer, record: dict[str, Any]) -> None:  # once the checkpoint is on disk
+        done, total = record["epoch"], trainer.end_epoch
+        log(epoch_line(spec["key"], seed, done, total, record["evaluation_accuracy"],
+                       saver.extra["wall_seconds"],
+                       (time.perf_counter() - start) / (done - first) * (total - done)))
+
+    trainer.on_epoch_end.append(progress)
     if on_epoch is not None:
         trainer.on_epoch_end.append(lambda _trainer, record: on_epoch(record))
     start = time.perf_counter()
@@ -149,6 +158,22 @@ def _train(folder: Run, cfg: dict[str, Any], spec: dict[str, Any], seed: int, re
     log(run_line(spec, result))
     return {**result, "network": net, "status": "resumed" if resuming else "trained",
             "run_dir": str(folder.path)}
+
+
+def epoch_line(key: str, seed: int, done: int, total: int, accuracy: float, wall: float,
+               left: float) -> str:
+    """The log line after each epoch of a resumable run: its test accuracy (a fraction), its
+    wall time over all sittings, and the time to its end at this sitting's pace (seconds)."""
+    return (f"    {key} seed {seed}: epoch {done}/{total}, test accuracy {100 * accuracy:.2f}%, "
+            f"{_duration(wall)} so far, about {_duration(left)} to go (checkpoint saved)")
+
+
+def _duration(seconds: float) -> str:
+    """``"42 s"``, ``"17 min"`` or ``"2 h 05 min"``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def train_member_elsewhere(spec: dict[str, Any], seed: int, root: str | Path | None,
