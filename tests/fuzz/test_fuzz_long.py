@@ -1,6 +1,6 @@
 """Long fuzz job (``pytest tests/fuzz -m fuzz``): the short profile's targets at volume.
 
-Every case must load or raise nnlearn's own error; see ``harness.py`` for the
+Every case must load or raise nnlearn's own error; see the ``harness`` package for the
 strategies and the oracle. The valid-but-huge targets run ``NNLEARN_FUZZ_BOMB_EXAMPLES``
 cases each (default 60), every one a subprocess under a 2 GiB address space.
 """
