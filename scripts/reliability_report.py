@@ -256,7 +256,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "`nnlearn.data.read_idx` and `nnlearn.load` are fed generated files; the only "
               "allowed outcome is a result or nnlearn's own error (`IDXFormatError`/`DataError`, "
               "`ModelFileError`, `FileNotFoundError`), with warnings turned into errors. The "
-              "strategies (tests/fuzz/harness.py): random bytes; IDX headers built from edge "
+              "strategies (tests/fuzz/harness/): random bytes; IDX headers built from edge "
               "values (wrong magic, unknown dtype codes, 0 to 255 dimensions with sizes up to "
               "2³²−1 whose products overflow, payloads too short or too long), raw and gzip "
               "(whole, truncated, bit-flipped); byte mutations of valid files; and structured "
@@ -264,7 +264,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "types, wrong types and huge sizes in configs, deep nesting, invalid UTF-8) and "
               "the arrays edited (wrong shapes and dtypes, object/string/complex/structured "
               "arrays, NaN, values beyond float32, missing and extra entries). Valid-but-huge "
-              "inputs (tests/fuzz/harness.py `huge_models`, `huge_idx`, `huge_png`): model "
+              "inputs (tests/fuzz/harness/huge.py `huge_models`, `huge_idx`, `huge_png`): model "
               "files whose small arrays come with Conv2D padding, strides, kernels and pooling "
               "windows up to 2³¹−1, up to 100,000 layers and inputs up to 65535² pixels; "
               "MNIST-style folders whose IDX headers declare up to 2³¹−1 images of up to "
@@ -342,7 +342,7 @@ def render(tests: dict[str, dict], kill: dict, fuzz: dict, bomb_runs: list[dict]
               "--address HOST:PORT` where something other than Ray listens, or `--address auto` "
               "with no cluster, fails within seconds with a message and creates no sweep "
               "folder (tests/experiments/test_search.py). The sweep space files are fuzzed like model files "
-              "(tests/fuzz/harness.py `space_files`).", ""]
+              "(tests/fuzz/harness/spaces.py `space_files`).", ""]
     lines += ["## Divergence and extreme inputs", "",
               "NaN or inf in the network's outputs stops training at the first such minibatch; "
               "NaN or inf in the weights (with finite outputs, e.g. a saturated sigmoid) stops "
@@ -402,7 +402,7 @@ def render_server(flood: dict) -> list[str]:
     lines = ["## Web server (`nnlearn serve`)", "",
              "What any web page in the same browser, or any client on the network when `--host` "
              "is not 127.0.0.1, can do to the server, and what stops it. The web API's JSON "
-             "endpoints are also fuzzed (`web_requests` in tests/fuzz/harness.py: every answer "
+             "endpoints are also fuzzed (`web_requests` in tests/fuzz/harness/web.py: every answer "
              "a success or a 4xx/503 with a JSON error, never a 500).", "",
              "| rule | value | checked by |", "|---|---|---|"]
     lines += [f"| {rule} | {value} | `{command}` |" for rule, value, command in rows]

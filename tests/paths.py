@@ -9,4 +9,4 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 """The repository's root (pyproject.toml, README.md, docs/, configs/, benchmarks/)."""
 FUZZ = TESTS / "fuzz"
-"""The fuzz builders (harness.py, bombs.py), imported as top-level modules."""
+"""The fuzz builders (the harness/ package, bombs.py), imported as top-level modules."""
