@@ -20,13 +20,10 @@ Everything here is NumPy and nnlearn; the web server only calls it.
 """
 
 from nnlearn.web.playground.pool import PoolFull, SessionPool
-from nnlearn.web.playground.session import (BOUNDARY_RESOLUTION, DEAD_RANGE, Segment, Session,
-                                            build_network, dataset_previews, feature_maps,
-                                            json_safe, penalty)
-from nnlearn.web.playground.settings import (ACTIVATIONS, MAX_CLASSES, MAX_LAYERS, MAX_NEURONS,
-                                             RULES, Settings, limits, parse_settings)
+from nnlearn.web.playground.session import (BOUNDARY_RESOLUTION, Segment, Session, build_network,
+                                            dataset_previews, json_safe, penalty)
+from nnlearn.web.playground.settings import MAX_CLASSES, RULES, Settings, limits, parse_settings
 
-__all__ = ["ACTIVATIONS", "BOUNDARY_RESOLUTION", "DEAD_RANGE", "MAX_CLASSES", "MAX_LAYERS",
-           "MAX_NEURONS", "RULES", "PoolFull", "Segment", "Session", "SessionPool", "Settings",
-           "build_network", "dataset_previews", "feature_maps", "json_safe", "limits",
+__all__ = ["BOUNDARY_RESOLUTION", "MAX_CLASSES", "RULES", "PoolFull", "Segment", "Session",
+           "SessionPool", "Settings", "build_network", "dataset_previews", "json_safe", "limits",
            "parse_settings", "penalty"]
