@@ -174,7 +174,9 @@ class Training:
                                   "weights (0 = off)", "--early-stopping")
     threads: int | str = setting(defaults.THREADS, AutoOrCount(), "CPU threads sharing each "
                                  "minibatch: 'auto' splits large convnet minibatches over the "
-                                 "cores, 1 never (nnlearn.train.parallel)", "--threads")
+                                 "cores, 1 never; BLAS keeps its own threads either way (hold "
+                                 "a run to one core with OPENBLAS_NUM_THREADS=1; "
+                                 "nnlearn.train.parallel)", "--threads")
 
 
 @dataclass
