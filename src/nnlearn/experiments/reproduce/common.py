@@ -237,10 +237,12 @@ def write_table(path: str | Path, title: str, intro: str, rows: list[dict[str, A
     those experiments already in the table at ``path`` stay, with the command that wrote
     them; rows follow ``order`` (labels), the chapter's order of experiments."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    cores = _cpu_count()
     source = (f"`{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
               f"({platform.machine()}, Python {platform.python_version()}, NumPy {numpy.__version__}, "
-              f"{_cpu_count()} CPU cores" + (f"; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-              "(1 / 5 / 15 min) when the table was written" if load else "") + ")")
+              f"{cores} CPU core{'s' if cores != 1 else ''}"
+              + (f"; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+                 "(1 / 5 / 15 min) when the table was written" if load else "") + ")")
     new = table_lines(rows)
     old = read_table(path, keep) if keep else Table()
     sources = [(text, named) for text, named in old.sources if named]
